@@ -1,0 +1,1 @@
+"""Multi-tenant payment-gateway integration hub."""

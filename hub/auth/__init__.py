@@ -1,0 +1,1 @@
+"""API keys (hashing, scopes), guards, and the current-tenant dependency."""

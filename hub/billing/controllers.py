@@ -1,0 +1,3 @@
+"""Platform billing routes."""
+
+ROUTES: list = []

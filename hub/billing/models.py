@@ -1,0 +1,1 @@
+"""billing_* tables (filled in by the billing module)."""

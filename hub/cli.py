@@ -1,0 +1,109 @@
+"""``hub serve | db upgrade | vault generate-key | vault rotate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from hub.settings import ConfigError, generate_vault_key_entry, load_settings
+
+log = logging.getLogger("hub.cli")
+
+
+def _settings():
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"hub: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+    from hub.db.migrate import upgrade_to_head
+
+    settings = _settings()
+    upgrade_to_head(settings.database.url)
+    print("database is at head")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.db.migrate import upgrade_to_head
+    from hub.logging import configure_logging
+
+    settings = _settings()  # dev keys are generated here, once, before any worker starts
+    configure_logging(settings.server.log_level)
+    upgrade_to_head(settings.database.url)
+    log.info("migrations at head; serving on %s:%s with %d worker(s)", args.host, args.port, args.workers)
+    uvicorn.run("hub.app:create_app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=settings.server.log_level.lower(), access_log=False,
+                proxy_headers=False, server_header=False)
+    return 0
+
+
+def cmd_vault_generate_key(_: argparse.Namespace) -> int:
+    print(generate_vault_key_entry())
+    return 0
+
+
+def cmd_vault_rotate(_: argparse.Namespace) -> int:
+    from hub.db.engine import make_engine, make_sessionmaker
+    from hub.vault.keyring import Vault, VaultError
+    from hub.vault.rotate import rotate
+
+    settings = _settings()
+
+    async def run() -> int:
+        engine = make_engine(settings.database.url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                count = await rotate(session, Vault(settings.vault.keys))
+                await session.commit()
+            return count
+        finally:
+            await engine.dispose()
+
+    try:
+        count = asyncio.run(run())
+    except VaultError as exc:
+        print(f"hub: vault rotation failed, nothing changed: {exc}", file=sys.stderr)
+        return 1
+    print(f"re-wrapped {count} tenant data key(s) under {settings.vault.active.key_id}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="Multi-tenant payment-gateway integration hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate the database to head once, then serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="Alembic upgrade to head").set_defaults(func=cmd_db_upgrade)
+
+    vault = sub.add_parser("vault", help="credential vault commands").add_subparsers(dest="vault_command",
+                                                                                     required=True)
+    vault.add_parser("generate-key", help="print a new KEY_ID:KEY entry").set_defaults(func=cmd_vault_generate_key)
+    vault.add_parser("rotate", help="re-wrap every tenant data key under the active key").set_defaults(
+        func=cmd_vault_rotate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve" and args.workers < 1:
+        print("hub: --workers must be at least 1", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

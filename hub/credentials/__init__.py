@@ -1,0 +1,1 @@
+"""Tenant-admin routes: register, check and delete a tenant's provider credentials."""

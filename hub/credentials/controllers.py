@@ -1,0 +1,33 @@
+"""Thin route handlers for a tenant's provider credentials (tenant admin only)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, delete, get, post, put
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.credentials import schemas, service
+
+
+class CredentialsController(Controller):
+    path = "/v1/providers/{provider:str}"
+    tags = ["tenant admin: credentials"]
+
+    @put("/credentials")
+    async def put(self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str,
+                  data: schemas.CredentialsPut) -> schemas.CredentialsView:
+        return await service.put_credentials(session, request.app.state.services, admin, provider, data)
+
+    @get("/credentials")
+    async def get(self, request: Request, session: AsyncSession, admin: TenantPrincipal,
+                  provider: str) -> schemas.CredentialsView:
+        return await service.get_credentials(session, request.app.state.services, admin, provider)
+
+    @delete("/credentials", status_code=204)
+    async def delete(self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str) -> None:
+        await service.delete_credentials(session, request.app.state.services, admin, provider)
+
+    @post("/health-check", status_code=200)
+    async def health_check(self, request: Request, session: AsyncSession, admin: TenantPrincipal,
+                           provider: str) -> schemas.HealthCheck:
+        return await service.health_check(session, request.app.state.services, admin, provider)

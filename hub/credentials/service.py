@@ -1,0 +1,148 @@
+"""Credential rules: format and mode checks, a check against the provider, then encrypted storage.
+
+Nothing is stored unless the provider accepted the key. Every change is audited (never values).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import audit
+from hub.auth.principal import TenantPrincipal
+from hub.credentials import schemas
+from hub.credentials.loader import CredentialsMissing, credential_row, decrypt_row, vault_unavailable
+from hub.db.base import new_id, utcnow
+from hub.db.vault import ProviderCredential
+from hub.services import Services
+from hub.tenants.service import webhook_url
+from hub.vault.keyring import VaultError
+from hub.vault.store import tenant_secrets
+from providers.base.errors import ProviderError
+from providers.base.provider import Provider, TenantContext
+from providers.base.registry import ProviderNotFound
+from providers.base.types import CredentialsInput
+
+#: Stripe keeps a rolled webhook secret valid for up to 24 hours; so does the hub.
+ROLLOVER = timedelta(hours=24)
+
+
+def provider_named(services: Services, name: str) -> Provider:
+    try:
+        return services.providers.get(name)
+    except ProviderNotFound:
+        raise CredentialsMissing(f"No provider named {name!r}", code="not_found") from None
+
+
+def _view(services: Services, row: ProviderCredential) -> schemas.CredentialsView:
+    return schemas.CredentialsView(
+        provider=row.provider, mode=row.mode, publishable_key=row.publishable_key,
+        secret_key_hint=row.secret_key_hint, webhook_secret_set=row.webhook_secret_ct is not None,
+        webhook_url=webhook_url(services.settings.server.public_url, row.tenant_id, row.provider),
+        verified_at=row.verified_at, updated_at=row.updated_at, webhook_endpoint_id=row.webhook_endpoint_id,
+    )
+
+
+async def put_credentials(session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str,
+                          data: schemas.CredentialsPut) -> schemas.CredentialsView:
+    provider = provider_named(services, provider_name)
+    raw = CredentialsInput(publishable_key=data.publishable_key, secret_key=data.secret_key,
+                           webhook_secret=data.webhook_secret)
+    creds = provider.parse_credentials(raw)  # format / mode errors, no network
+    existing = await credential_row(session, who.tenant_id, provider.name)
+    next_version = (existing.version + 1) if existing else 1
+    await session.rollback()  # hold no lock or snapshot while the provider is called
+    # Raises InvalidCredentials / ProviderUnavailable: nothing has been written yet.
+    await provider.check_credentials(TenantContext(tenant_id=who.tenant_id, credentials_version=next_version,
+                                                   credentials=creds))
+    for attempt in range(2):
+        try:
+            return await _store(session, services, who, provider, creds, data)
+        except IntegrityError:
+            # Two first registrations raced on (tenant, provider): the loser retries as an update.
+            await session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _store(session, services: Services, who: TenantPrincipal, provider: Provider, creds,
+                 data: schemas.CredentialsPut) -> schemas.CredentialsView:
+    now = utcnow()
+    try:
+        secrets = await tenant_secrets(session, services.vault, who.tenant_id, create=True)
+    except VaultError:
+        raise vault_unavailable() from None
+    row = await credential_row(session, who.tenant_id, provider.name, for_update=True)
+    changed = ["publishable_key", "secret_key"]
+    if row is None:
+        row = ProviderCredential(id=new_id("cred"), tenant_id=who.tenant_id, provider=provider.name, version=1,
+                                 created_at=now)
+        session.add(row)
+        action = "credentials.created"
+    else:
+        row.version += 1
+        action = "credentials.replaced"
+    if data.webhook_secret is not None:
+        changed.append("webhook_secret")
+        if row.webhook_secret_ct is not None:
+            try:
+                old = secrets.open(provider.name, "webhook_secret", row.webhook_secret_ct)
+            except VaultError:
+                raise vault_unavailable() from None
+            if old.reveal() != data.webhook_secret:
+                # The old secret keeps verifying for the roll-over window (events already in flight).
+                row.previous_webhook_secret_ct = secrets.seal(provider.name, "previous_webhook_secret", old.reveal())
+                row.previous_webhook_secret_expires_at = now + ROLLOVER
+        row.webhook_secret_ct = secrets.seal(provider.name, "webhook_secret", data.webhook_secret)
+    row.mode = creds.mode
+    row.publishable_key = creds.publishable_key
+    row.secret_key_hint = provider.secret_hint(creds)
+    row.secret_key_ct = secrets.seal(provider.name, "secret_key", data.secret_key.strip())
+    row.verified_at = now
+    row.updated_at = now
+    audit.record(session, tenant_id=who.tenant_id, actor=who.actor, action=action, target=provider.name,
+                 details={"fields": changed, "mode": creds.mode, "version": row.version})
+    await session.flush()
+    view = _view(services, row)
+    await session.commit()
+    return view
+
+
+async def get_credentials(session: AsyncSession, services: Services, who: TenantPrincipal,
+                          provider_name: str) -> schemas.CredentialsView:
+    provider = provider_named(services, provider_name)
+    row = await credential_row(session, who.tenant_id, provider.name)
+    if row is None:
+        raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
+    return _view(services, row)
+
+
+async def delete_credentials(session: AsyncSession, services: Services, who: TenantPrincipal,
+                             provider_name: str) -> None:
+    provider = provider_named(services, provider_name)
+    row = await credential_row(session, who.tenant_id, provider.name, for_update=True)
+    if row is None:
+        raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
+    await session.delete(row)
+    audit.record(session, tenant_id=who.tenant_id, actor=who.actor, action="credentials.deleted",
+                 target=provider.name, details={"version": row.version})
+    await session.commit()
+
+
+async def health_check(session: AsyncSession, services: Services, who: TenantPrincipal,
+                       provider_name: str) -> schemas.HealthCheck:
+    provider = provider_named(services, provider_name)
+    row = await credential_row(session, who.tenant_id, provider.name)
+    if row is None:
+        raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
+    ctx = await decrypt_row(session, services.vault, provider, row)
+    mode = row.mode
+    await session.rollback()
+    try:
+        check = await provider.check_credentials(ctx)
+    except ProviderError as exc:
+        return schemas.HealthCheck(ok=False, mode=mode, latency_ms=0, error=exc.code)
+    return schemas.HealthCheck(ok=check.ok, mode=check.mode, latency_ms=check.latency_ms, error=check.error)

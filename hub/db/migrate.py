@@ -1,0 +1,50 @@
+"""Run Alembic programmatically: upgrade to head, and tell whether a database is at head."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+import migrations
+
+SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
+
+
+def target_metadata() -> MetaData:
+    """The metadata Alembic autogenerates against: the tenant side and the billing tables."""
+    import hub.billing.models  # noqa: F401  (registers billing_* tables on the shared Base)
+    from hub.db.models import Base
+
+    return Base.metadata
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", SCRIPT_LOCATION)
+    # ConfigParser interpolation would choke on a % in a password.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_to_head(url: str) -> None:
+    """Upgrade synchronously (runs its own event loop); call before any worker starts."""
+    command.upgrade(alembic_config(url), "head")
+
+
+@lru_cache(maxsize=1)
+def script_heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+async def database_heads(conn: AsyncConnection) -> frozenset[str]:
+    def _heads(sync_conn) -> frozenset[str]:
+        return frozenset(MigrationContext.configure(sync_conn).get_current_heads())
+
+    return await conn.run_sync(_heads)

@@ -1,0 +1,12 @@
+"""Every table of the hub, imported in one place so Alembic and the drift test see them all."""
+
+from hub.db.base import Base
+from hub.db.events import WebhookEvent
+from hub.db.payments import CheckoutSession, Customer, Payment, Refund
+from hub.db.tenants import ApiKey, AuditEntry, Tenant
+from hub.db.vault import ProviderCredential, TenantDataKey
+
+__all__ = [
+    "ApiKey", "AuditEntry", "Base", "CheckoutSession", "Customer", "Payment", "ProviderCredential",
+    "Refund", "Tenant", "TenantDataKey", "WebhookEvent",
+]

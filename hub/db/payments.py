@@ -1,0 +1,83 @@
+"""Payments, refunds, customers and checkout sessions: provider-neutral, opaque provider ids only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db.base import Base, utcnow
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        # The database, not a lock in memory, decides an Idempotency-Key race between workers.
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_payments_tenant_id_id", "tenant_id", "id"),
+        Index("ix_payments_provider_payment", "provider", "provider_payment_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_payment_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    status: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    capture_method: Mapped[str] = mapped_column(String(20))
+    amount_capturable: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    client_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    customer_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    metadata_: Mapped[dict] = mapped_column("metadata", default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_error_code: Mapped[str | None] = mapped_column(String(80), default=None)
+    decline_code: Mapped[str | None] = mapped_column(String(80), default=None)
+    dispute_status: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider_refund_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(80), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_customer_id: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    metadata_: Mapped[dict] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CheckoutSession(Base):
+    __tablename__ = "checkout_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_session_id: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text, default=None)
+    payment_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,190 @@
+"""The one place that turns domain, provider and framework errors into problem+json."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+
+from providers.base import errors as perr
+
+log = logging.getLogger("hub.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class HubError(Exception):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, param: str | None = None, status: int | None = None,
+                 code: str | None = None, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.param = param
+        self.extra = extra or {}
+        self.headers = headers or {}
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+
+class Unauthorized(HubError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(HubError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(HubError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class ValidationFailed(HubError):
+    status, code, title = 422, "validation_error", "Validation error"
+
+
+class Conflict(HubError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(HubError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class ServiceUnavailable(HubError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    param: str | None = None
+    decline_code: str | None = None
+    payment_id: str | None = None
+
+
+_PROVIDER_STATUS: dict[type[perr.ProviderError], tuple[int, str]] = {
+    perr.CredentialsFormatError: (422, "Validation error"),
+    perr.ModeMismatch: (422, "Mode mismatch"),
+    perr.InvalidCredentials: (422, "Invalid credentials"),
+    perr.CardDeclined: (402, "Card declined"),
+    perr.InvalidState: (409, "Invalid state"),
+    perr.RateLimited: (429, "Rate limited"),
+    perr.ProviderUnavailable: (503, "Provider unavailable"),
+    perr.SignatureInvalid: (400, "Signature invalid"),
+    perr.InvalidRequest: (400, "Provider refused the request"),
+}
+
+
+def problem(status: int, code: str, title: str, detail: str, *, param: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    body = Problem(type=f"https://errors.payment-hub.dev/{code}", title=title, status=status, detail=detail,
+                   code=code, param=param, **{k: v for k, v in extra.items() if k in Problem.__struct_fields__})
+    return Response(content=msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON,
+                    headers=headers)
+
+
+def provider_problem(exc: perr.ProviderError) -> Response:
+    status, title = 400, "Provider error"
+    for cls in type(exc).__mro__:
+        if cls in _PROVIDER_STATUS:
+            status, title = _PROVIDER_STATUS[cls]
+            break
+    extra: dict[str, Any] = {}
+    if isinstance(exc, perr.CardDeclined):
+        extra["decline_code"] = exc.decline_code
+    code = exc.code
+    if isinstance(exc, perr.InvalidRequest) and exc.provider_code:
+        code = "provider_error"
+    return problem(status, code, title, exc.message, param=exc.param, **extra)
+
+
+def _hub_error(_: Request, exc: HubError) -> Response:
+    return problem(exc.status, exc.code, exc.title, exc.detail, param=exc.param, headers=exc.headers, **exc.extra)
+
+
+def _provider_error(_: Request, exc: perr.ProviderError) -> Response:
+    return provider_problem(exc)
+
+
+_PARAM = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def _validation(_: Request, exc: ValidationException) -> Response:
+    # Litestar raises this for a body it cannot decode (400) or that does not match the
+    # request Struct, and for bad query/path parameters.
+    detail = str(exc.detail or "Invalid request")
+    param = None
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            message = str(item.get("message", ""))
+            m = _PARAM.search(message)
+            param = (m.group(1).replace("[", ".").replace("]", "") if m else None) or item.get("key") or param
+            detail = message or detail
+            break
+    if "Expected `object`" in detail and param is None:
+        return problem(422, "validation_error", "Validation error", "The request body must be a JSON object")
+    if "malformed" in detail.lower() or "JSON is malformed" in detail or "invalid json" in detail.lower():
+        return problem(400, "validation_error", "Malformed JSON", "The request body is not valid JSON")
+    return problem(422, "validation_error", "Validation error", detail, param=param)
+
+
+def _http(_: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if isinstance(exc, NotFoundException):
+        return problem(404, "not_found", "Not found", "No such resource")
+    if isinstance(exc, MethodNotAllowedException):
+        return problem(405, "method_not_allowed", "Method not allowed", "That method is not allowed here",
+                       headers=exc.headers)
+    if isinstance(exc, NotAuthorizedException):
+        return problem(401, "unauthorized", "Unauthorized", "A valid bearer token is required")
+    if isinstance(exc, PermissionDeniedException):
+        return problem(403, "forbidden", "Forbidden", "This token may not do that")
+    if status == 413:
+        return problem(413, "payload_too_large", "Payload too large", "The request body is too large")
+    if status == 429:
+        return problem(429, "rate_limited", "Rate limited", "Too many requests", headers=exc.headers)
+    if status >= 500:
+        return problem(status, "internal_error", "Internal error", "The hub could not complete the request")
+    return problem(status, "bad_request", "Bad request", str(exc.detail or "Bad request"))
+
+
+def _unhandled(request: Request, exc: Exception) -> Response:
+    # Log the type only: exception text from drivers can carry parameters, and parameters can
+    # carry secrets. The body never shows a trace.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return problem(500, "internal_error", "Internal error", "The hub could not complete the request")
+
+
+EXCEPTION_HANDLERS = {
+    HubError: _hub_error,
+    perr.ProviderError: _provider_error,
+    ValidationException: _validation,
+    HTTPException: _http,
+    Exception: _unhandled,
+}
+
+__all__ = [
+    "EXCEPTION_HANDLERS", "Conflict", "Forbidden", "HubError", "NotFound", "PayloadTooLarge", "Unauthorized",
+    "ServiceUnavailable", "ValidationFailed", "problem", "provider_problem", "PROBLEM_JSON", "MediaType",
+]

@@ -1,0 +1,63 @@
+"""``/health`` touches nothing; ``/health/ready`` checks the database, the migrations and the vault."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import msgspec
+from litestar import Request, Response, get
+from sqlalchemy import text
+
+from hub.db.migrate import database_heads, script_heads
+from hub.vault.rotate import check as vault_check
+
+log = logging.getLogger("hub.health")
+
+
+class Alive(msgspec.Struct):
+    status: str
+
+
+class Ready(msgspec.Struct):
+    status: str
+    checks: dict[str, str]
+
+
+@get("/health", tags=["health"], sync_to_thread=False)
+def alive() -> Alive:
+    return Alive(status="ok")
+
+
+async def _checks(request: Request) -> dict[str, str]:
+    services = request.app.state.services
+    checks = {"database": "failing", "migrations": "failing", "vault": "failing"}
+    try:
+        async with services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            heads = await database_heads(conn)
+            checks["migrations"] = "ok" if heads == script_heads() else "failing"
+            await conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
+        log.warning("readiness: database check failed (%s)", type(exc).__name__)
+        return checks
+    try:
+        async with services.sessions() as session:
+            problem = await vault_check(session, services.vault)
+        checks["vault"] = "ok" if problem is None else "failing"
+        if problem:
+            log.warning("readiness: vault check failed: %s", problem)
+    except Exception as exc:  # noqa: BLE001 - e.g. vault tables missing before migrations
+        log.warning("readiness: vault check failed (%s)", type(exc).__name__)
+    return checks
+
+
+@get("/health/ready", tags=["health"])
+async def ready(request: Request) -> Response[Ready]:
+    try:
+        checks = await asyncio.wait_for(_checks(request), timeout=5)
+    except TimeoutError:
+        checks = {"database": "failing", "migrations": "failing", "vault": "failing"}
+    ok = all(v == "ok" for v in checks.values())
+    return Response(Ready(status="ready" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)

@@ -1,0 +1,1 @@
+"""Storefront routes, the payment service, status rules, idempotency."""

@@ -1,0 +1,3 @@
+"""Storefront payment routes."""
+
+ROUTES: list = []

@@ -1,0 +1,25 @@
+"""The process-wide services every request reaches through ``app.state.services``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from hub.settings import Settings
+from providers.base.registry import ProviderRegistry
+
+if TYPE_CHECKING:  # billing reaches Services too, and must not import the vault
+    from hub.vault.keyring import Vault
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    vault: "Vault"
+    providers: ProviderRegistry
+    # Extension slots for modules that keep their own process-wide state (e.g. platform billing).
+    extras: dict[str, Any] = field(default_factory=dict)

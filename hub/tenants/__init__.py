@@ -1,0 +1,1 @@
+"""Platform-operator routes and service: tenants, their suspension, and tenant API keys."""

@@ -1,0 +1,98 @@
+"""Tenant and API-key rules. Every query is scoped by tenant id; another tenant's object is 'not found'."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.keys import SCOPES, digest, new_token, token_prefix
+from hub.db.base import new_id, utcnow
+from hub.db.tenants import ApiKey, Tenant
+from hub.errors import NotFound, ValidationFailed
+from hub.tenants import schemas
+
+
+def webhook_url(public_url: str, tenant_id: str, provider: str = "stripe") -> str:
+    return f"{public_url}/v1/webhooks/{provider}/{tenant_id}"
+
+
+def _view(t: Tenant, public_url: str) -> schemas.Tenant:
+    return schemas.Tenant(id=t.id, name=t.name, status=t.status, created_at=t.created_at,
+                          webhook_url=webhook_url(public_url, t.id))
+
+
+async def _issue_key(session: AsyncSession, tenant_id: str, scope: str) -> tuple[ApiKey, str]:
+    token = new_token(scope)
+    key = ApiKey(id=new_id("key"), tenant_id=tenant_id, scope=scope, digest=digest(token), prefix=token_prefix(token))
+    session.add(key)
+    return key, token
+
+
+async def create_tenant(session: AsyncSession, data: schemas.TenantCreate, public_url: str) -> schemas.TenantCreated:
+    name = data.name.strip()
+    if not name:
+        raise ValidationFailed("name must not be blank", param="name")
+    tenant = Tenant(id=new_id("ten"), name=name, status="active", created_at=utcnow())
+    session.add(tenant)
+    await session.flush()
+    _, admin = await _issue_key(session, tenant.id, "admin")
+    _, storefront = await _issue_key(session, tenant.id, "storefront")
+    await session.commit()
+    v = _view(tenant, public_url)
+    return schemas.TenantCreated(id=v.id, name=v.name, status=v.status, created_at=v.created_at,
+                                 webhook_url=v.webhook_url,
+                                 api_keys=schemas.TenantKeys(admin=admin, storefront=storefront))
+
+
+async def get_tenant(session: AsyncSession, tenant_id: str, public_url: str) -> schemas.Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("No such tenant")
+    return _view(tenant, public_url)
+
+
+async def list_tenants(session: AsyncSession, public_url: str, limit: int, starting_after: str | None) -> schemas.TenantList:
+    q = select(Tenant).order_by(Tenant.id.desc()).limit(limit + 1)
+    if starting_after:
+        q = q.where(Tenant.id < starting_after)
+    rows = (await session.execute(q)).scalars().all()
+    return schemas.TenantList(data=[_view(t, public_url) for t in rows[:limit]], has_more=len(rows) > limit)
+
+
+async def set_status(session: AsyncSession, tenant_id: str, status: str, public_url: str) -> schemas.Tenant:
+    tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+    if tenant is None:
+        raise NotFound("No such tenant")
+    tenant.status = status
+    await session.commit()
+    return _view(tenant, public_url)
+
+
+async def create_api_key(session: AsyncSession, tenant_id: str, scope: str) -> schemas.ApiKeyCreated:
+    if scope not in SCOPES:
+        raise ValidationFailed("scope must be admin or storefront", param="scope")
+    key, token = await _issue_key(session, tenant_id, scope)
+    key.created_at = utcnow()
+    await session.commit()
+    return schemas.ApiKeyCreated(id=key.id, scope=key.scope, key=token, created_at=key.created_at)
+
+
+async def list_api_keys(session: AsyncSession, tenant_id: str) -> schemas.ApiKeyList:
+    rows = (
+        await session.execute(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.id.desc()))
+    ).scalars().all()
+    return schemas.ApiKeyList(data=[
+        schemas.ApiKey(id=k.id, scope=k.scope, prefix=k.prefix, created_at=k.created_at, revoked_at=k.revoked_at)
+        for k in rows
+    ])
+
+
+async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str) -> None:
+    key = (
+        await session.execute(select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id))
+    ).scalar_one_or_none()
+    if key is None:
+        raise NotFound("No such API key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    await session.commit()

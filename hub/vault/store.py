@@ -1,0 +1,50 @@
+"""Reading and writing a tenant's encrypted secrets: get-or-create its data key, seal, open."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.db.vault import TenantDataKey
+from hub.vault.keyring import Secret, Vault
+
+
+class TenantSecrets:
+    """A tenant's data key in memory, able to seal and open that tenant's fields."""
+
+    __slots__ = ("_key", "tenant_id", "_vault")
+
+    def __init__(self, vault: Vault, tenant_id: str, data_key: bytes) -> None:
+        self._vault = vault
+        self._key = data_key
+        self.tenant_id = tenant_id
+
+    def __repr__(self) -> str:
+        return f"TenantSecrets(tenant_id={self.tenant_id!r}, ***)"
+
+    def seal(self, provider: str, field: str, plaintext: str) -> bytes:
+        return self._vault.encrypt(self._key, self.tenant_id, provider, field, plaintext)
+
+    def open(self, provider: str, field: str, blob: bytes) -> Secret:
+        return self._vault.decrypt(self._key, self.tenant_id, provider, field, blob)
+
+
+async def tenant_secrets(session: AsyncSession, vault: Vault, tenant_id: str, *, create: bool) -> TenantSecrets | None:
+    """The tenant's data key, created (race-safely) when ``create`` and missing."""
+    row = await session.get(TenantDataKey, tenant_id)
+    if row is None:
+        if not create:
+            return None
+        key_id, wrapped, _ = vault.new_data_key(tenant_id)
+        dialect = session.bind.dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        # Two workers registering the same tenant's first credentials: one data key wins.
+        await session.execute(
+            insert(TenantDataKey)
+            .values(tenant_id=tenant_id, master_key_id=key_id, wrapped_key=wrapped)
+            .on_conflict_do_nothing(index_elements=["tenant_id"])
+        )
+        row = (await session.execute(select(TenantDataKey).where(TenantDataKey.tenant_id == tenant_id))).scalar_one()
+    return TenantSecrets(vault, tenant_id, vault.unwrap(tenant_id, row.master_key_id, row.wrapped_key))

@@ -1,0 +1,1 @@
+"""Per-tenant webhook route, the event store, apply-to-payment."""

@@ -1,0 +1,3 @@
+"""Per-tenant webhook route and the event list."""
+
+ROUTES: list = []

@@ -1,0 +1,78 @@
+"""Typed errors every provider raises; the hub maps them to HTTP in one place.
+
+Messages must never contain a secret key or webhook secret.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """A provider refused or failed a request. ``code`` is the machine code the hub reports."""
+
+    code = "provider_error"
+
+    def __init__(self, message: str, *, param: str | None = None, provider_code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.provider_code = provider_code
+
+
+class CredentialsFormatError(ProviderError):
+    """A credential field is not of the provider's format; ``param`` names the field."""
+
+    code = "validation_error"
+
+
+class ModeMismatch(ProviderError):
+    """Credentials mix test and live modes."""
+
+    code = "mode_mismatch"
+
+
+class InvalidCredentials(ProviderError):
+    """The provider rejected the credentials (unknown, revoked or insufficient key)."""
+
+    code = "invalid_credentials"
+
+
+class InvalidRequest(ProviderError):
+    """The provider rejected the parameters of a request (its 4xx that is not one of the others)."""
+
+    code = "provider_error"
+
+
+class InvalidState(ProviderError):
+    """The object is not in a state that allows the operation (e.g. capture of a non-capturable payment)."""
+
+    code = "invalid_state"
+
+
+class CardDeclined(ProviderError):
+    """The card was declined; ``decline_code`` is the provider's reason when it gives one."""
+
+    code = "card_declined"
+
+    def __init__(self, message: str, *, decline_code: str | None = None, provider_object_id: str | None = None,
+                 param: str | None = None) -> None:
+        super().__init__(message, param=param, provider_code="card_declined")
+        self.decline_code = decline_code
+        self.provider_object_id = provider_object_id
+
+
+class RateLimited(ProviderError):
+    """The provider is rate-limiting this account."""
+
+    code = "rate_limited"
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider could not be reached, timed out, or answered 5xx after bounded retries."""
+
+    code = "provider_unavailable"
+
+
+class SignatureInvalid(ProviderError):
+    """A webhook's signature is missing, wrong or expired, or the body is not an event."""
+
+    code = "signature_invalid"

@@ -1,0 +1,76 @@
+"""The abstract Provider every payment-gateway plugin implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import msgspec
+
+from providers.base.payments import PaymentsAPI
+from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
+from providers.base.webhooks import WebhooksAPI
+
+
+class ProviderOptions(msgspec.Struct, frozen=True):
+    """Process-wide options the hub passes to every plugin's constructor.
+
+    ``http_transport`` is an ``httpx`` transport used instead of the network; tests use it
+    to play a provider where no emulator can.
+    """
+
+    api_base: str | None = None
+    timeout_seconds: float = 20.0
+    max_network_retries: int = 2
+    client_cache_size: int = 1024
+    http_transport: Any = None
+
+
+class TenantContext(msgspec.Struct, frozen=True):
+    """Who a provider call is made for: the tenant and the version of its stored credentials.
+
+    Plugins key their client caches on ``(tenant_id, credentials_version)`` so a credential
+    change is picked up at once and one tenant's client never serves another.
+    """
+
+    tenant_id: str
+    credentials_version: int
+    credentials: ProviderCredentials
+
+    def __repr__(self) -> str:
+        return f"TenantContext(tenant_id={self.tenant_id!r}, credentials_version={self.credentials_version})"
+
+
+class Provider(PaymentsAPI, WebhooksAPI, ABC):
+    """A payment gateway plugin. One instance serves every tenant; tenant state comes in each call."""
+
+    #: The name under which the plugin is registered (``hub.providers`` entry point) and routed.
+    name: ClassVar[str]
+
+    def __init__(self, options: ProviderOptions | None = None) -> None:
+        self.options = options or ProviderOptions()
+
+    @abstractmethod
+    def parse_credentials(self, raw: CredentialsInput) -> ProviderCredentials:
+        """Validate the format of raw credential fields and return the plugin's typed credentials.
+
+        Raises ``CredentialsFormatError`` (with ``param``) for a malformed field and
+        ``ModeMismatch`` when fields of different modes (e.g. test and live) are mixed.
+        No network call is made.
+        """
+
+    @abstractmethod
+    def secret_hint(self, credentials: ProviderCredentials) -> str:
+        """A masked hint of the secret key that is safe to show (e.g. ``sk_test_…1234``)."""
+
+    @abstractmethod
+    async def check_credentials(self, ctx: TenantContext) -> CredentialCheck:
+        """Check the credentials against the provider with a cheap read.
+
+        Returns a ``CredentialCheck`` with ``ok=True`` on success. Raises
+        ``InvalidCredentials`` when the provider rejects them and ``ProviderUnavailable``
+        when it cannot be reached.
+        """
+
+    async def aclose(self) -> None:
+        """Release shared resources (connection pools). Called once at shutdown."""

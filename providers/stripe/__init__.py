@@ -1,0 +1,1 @@
+"""The Stripe plugin: client factory, transformers (Stripe <-> neutral), webhook parsing."""

@@ -1,0 +1,68 @@
+"""Stripe's typed credentials: key formats and the test/live mode rule."""
+
+from __future__ import annotations
+
+import re
+
+from providers.base.errors import CredentialsFormatError, ModeMismatch
+from providers.base.types import CredentialsInput, ProviderCredentials
+
+_PUBLISHABLE = re.compile(r"^pk_(test|live)_[0-9A-Za-z]{8,250}$")
+_SECRET = re.compile(r"^(sk|rk)_(test|live)_[0-9A-Za-z]{8,250}$")
+_WEBHOOK = re.compile(r"^whsec_[0-9A-Za-z+/=_-]{8,250}$")
+
+
+class StripeCredentials(ProviderCredentials):
+    """A tenant's Stripe keys. ``repr``/``str`` never show the secret parts."""
+
+    __slots__ = ("mode", "publishable_key", "_secret_key", "_webhook_secrets")
+
+    def __init__(self, *, mode: str, publishable_key: str, secret_key: str, webhook_secrets: tuple[str, ...] = ()):
+        self.mode = mode
+        self.publishable_key = publishable_key
+        self._secret_key = secret_key
+        self._webhook_secrets = webhook_secrets
+
+    @property
+    def secret_key(self) -> str:
+        return self._secret_key
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """Current secret first, then the previous one while it is still in its roll-over window."""
+        return self._webhook_secrets
+
+    def secret_hint(self) -> str:
+        prefix = self._secret_key[: self._secret_key.index("_", 3) + 1]
+        return f"{prefix}…{self._secret_key[-4:]}"
+
+    def __reduce__(self):  # keep secrets out of pickles too
+        raise TypeError("StripeCredentials cannot be pickled")
+
+
+def parse_credentials(raw: CredentialsInput) -> StripeCredentials:
+    pk, sk, wh = raw.publishable_key.strip(), raw.secret_key.strip(), raw.webhook_secret
+    pk_match = _PUBLISHABLE.match(pk)
+    if not pk_match:
+        raise CredentialsFormatError("publishable_key must start with pk_test_ or pk_live_", param="publishable_key")
+    sk_match = _SECRET.match(sk)
+    if not sk_match:
+        raise CredentialsFormatError(
+            "secret_key must start with sk_test_, sk_live_, rk_test_ or rk_live_", param="secret_key"
+        )
+    secrets: tuple[str, ...] = ()
+    if wh is not None:
+        wh = wh.strip()
+        if not _WEBHOOK.match(wh):
+            raise CredentialsFormatError("webhook_secret must start with whsec_", param="webhook_secret")
+        secrets = (wh,)
+    if raw.previous_webhook_secret:
+        secrets += (raw.previous_webhook_secret,)
+    if pk_match.group(1) != sk_match.group(2):
+        raise ModeMismatch(
+            f"publishable_key is a {pk_match.group(1)} key but secret_key is a {sk_match.group(2)} key",
+            param="secret_key",
+        )
+    return StripeCredentials(
+        mode=pk_match.group(1), publishable_key=pk, secret_key=sk, webhook_secrets=secrets
+    )

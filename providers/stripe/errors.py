@@ -1,0 +1,50 @@
+"""Stripe SDK exceptions -> the neutral typed errors of providers.base. Never echoes a key."""
+
+from __future__ import annotations
+
+import re
+
+import stripe
+
+from providers.base.errors import (
+    CardDeclined,
+    InvalidCredentials,
+    InvalidRequest,
+    InvalidState,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+)
+
+_KEYISH = re.compile(r"\b(sk|rk|pk)_(test|live)_[0-9A-Za-z]+|\bwhsec_[0-9A-Za-z+/=_-]+")
+
+
+def scrub(text: str | None) -> str:
+    """Remove anything shaped like a Stripe key from a provider message (Stripe echoes keys)."""
+    return _KEYISH.sub(lambda m: m.group(0)[:8] + "…", text or "")
+
+
+def translate(exc: stripe.StripeError) -> ProviderError:
+    err = getattr(exc, "error", None)
+    message = scrub(getattr(err, "message", None) or exc.user_message or "Stripe refused the request")
+    param = getattr(err, "param", None)
+    code = getattr(err, "code", None) or getattr(exc, "code", None)
+    if isinstance(exc, stripe.CardError):
+        decline = getattr(err, "decline_code", None) or code
+        obj = getattr(err, "payment_intent", None)
+        return CardDeclined(message, decline_code=decline,
+                            provider_object_id=getattr(obj, "id", None) if obj is not None else None, param=param)
+    if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
+        return InvalidCredentials("Stripe rejected the tenant's secret key", provider_code=code)
+    if isinstance(exc, stripe.RateLimitError):
+        return RateLimited("Stripe is rate-limiting this account; retry later", provider_code=code)
+    if isinstance(exc, stripe.APIConnectionError):
+        return ProviderUnavailable("Stripe could not be reached", provider_code=code)
+    status = exc.http_status or 0
+    if status >= 500 or status == 0:
+        return ProviderUnavailable("Stripe answered with a server error", provider_code=code)
+    if code in {"payment_intent_unexpected_state", "charge_already_captured", "charge_already_refunded"}:
+        return InvalidState(message, param=param, provider_code=code)
+    if isinstance(exc, stripe.IdempotencyError):
+        return InvalidRequest(message, param=param, provider_code=code or "idempotency_error")
+    return InvalidRequest(message, param=param, provider_code=code)

@@ -1,0 +1,58 @@
+"""StripeProvider: the Stripe implementation of the plugin contract."""
+
+from __future__ import annotations
+
+import time
+
+import stripe
+
+from providers.base.errors import ProviderError
+from providers.base.provider import Provider, ProviderOptions, TenantContext
+from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
+from providers.stripe.client import StripeClientFactory
+from providers.stripe.credentials import StripeCredentials, parse_credentials
+from providers.stripe.errors import translate
+from providers.stripe.payments import StripePayments
+from providers.stripe.webhooks import StripeWebhooks
+
+
+class StripeProvider(StripePayments, StripeWebhooks, Provider):
+    name = "stripe"
+
+    def __init__(self, options: ProviderOptions | None = None) -> None:
+        super().__init__(options)
+        o = self.options
+        self.clients = StripeClientFactory(
+            api_base=o.api_base, timeout=o.timeout_seconds, max_network_retries=o.max_network_retries,
+            cache_size=o.client_cache_size, transport=o.http_transport,
+        )
+
+    # -- credentials -------------------------------------------------------------------
+    def parse_credentials(self, raw: CredentialsInput) -> StripeCredentials:
+        return parse_credentials(raw)
+
+    def secret_hint(self, credentials: ProviderCredentials) -> str:
+        assert isinstance(credentials, StripeCredentials)
+        return credentials.secret_hint()
+
+    def client(self, ctx: TenantContext) -> stripe.StripeClient:
+        creds = ctx.credentials
+        assert isinstance(creds, StripeCredentials)
+        return self.clients.for_tenant(ctx.tenant_id, ctx.credentials_version, creds.secret_key)
+
+    async def check_credentials(self, ctx: TenantContext) -> CredentialCheck:
+        creds = ctx.credentials
+        assert isinstance(creds, StripeCredentials)
+        started = time.perf_counter()
+        try:
+            # The balance is the cheapest read every key (restricted ones included) may need.
+            await self.client(ctx).v1.balance.retrieve_async()
+        except stripe.StripeError as exc:
+            raise translate(exc) from None
+        return CredentialCheck(ok=True, mode=creds.mode, latency_ms=int((time.perf_counter() - started) * 1000))
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()
+
+
+__all__ = ["ProviderError", "StripeProvider"]

@@ -1,0 +1,65 @@
+"""Shared fixtures: the localstripe emulator, a database per backend, and the hub as an ASGI app.
+
+Every integration test runs on SQLite and on PostgreSQL (HUB_TEST_DATABASES narrows it).
+PostgreSQL databases are created by this run and dropped at its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.db.migrate import upgrade_to_head
+from tests.support.databases import backends, create_pg_database, drop_pg_database, pg_url, truncate_all
+from tests.support.emulator import Emulator
+from tests.support.hub import HubClient, build_client, make_settings
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    emu = Emulator(tmp_path_factory.mktemp("emulator"))
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="session", params=backends())
+def migrated_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head once per backend for the whole run (via Alembic, the only way)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'hub.db'}"
+        upgrade_to_head(url)
+        yield url
+        return
+    name = create_pg_database()
+    try:
+        upgrade_to_head(pg_url(name))
+        yield pg_url(name)
+    finally:
+        drop_pg_database(name)
+
+
+@pytest.fixture
+async def database_url(migrated_db: str) -> AsyncIterator[str]:
+    await truncate_all(migrated_db)
+    yield migrated_db
+
+
+@pytest.fixture
+def hub_home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+async def hub(database_url: str, emulator: Emulator, hub_home: Path) -> AsyncIterator[HubClient]:
+    """The hub on the test database, its tenant Stripe clients pointed at the emulator."""
+    settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=emulator.url)
+    async with build_client(settings) as client:
+        yield HubClient(client, settings)
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy():
+    return asyncio.DefaultEventLoopPolicy()
