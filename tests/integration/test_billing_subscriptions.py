@@ -198,3 +198,43 @@ async def test_a_refused_platform_key_is_503_without_the_key_in_the_answer(datab
         r = await h.request("POST", sub_path(tenant.id), json={"plan": "starter"}, headers=PLATFORM)
         assert r.status_code == 503 and r.json()["code"] == "billing_misconfigured"
         assert PLATFORM_SECRET_KEY not in r.text and "sk_test_" not in r.text
+
+
+async def test_the_subscription_request_carries_the_plan_price_trial_and_idempotency_keys(database_url, hub_home,
+                                                                                       emulator):
+    """What the emulator cannot show: the exact request to Stripe, and Stripe's current response shape."""
+    seen: list[httpx.Request] = []
+    period_end = 1_900_000_000
+
+    def stripe_api(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/v1/customers":
+            return httpx.Response(200, json={"id": "cus_mock1", "object": "customer", "metadata": {}})
+        if request.url.path == "/v1/subscriptions":
+            return httpx.Response(200, json={
+                "id": "sub_mock1", "object": "subscription", "customer": "cus_mock1", "status": "trialing",
+                "created": 1_700_000_000, "cancel_at_period_end": False,
+                "items": {"object": "list", "data": [{"id": "si_1", "object": "subscription_item",
+                          "price": {"id": "price_trial", "object": "price"}, "current_period_end": period_end}]},
+            })
+        return httpx.Response(404, json={"error": {"type": "invalid_request_error", "message": "No such route"}})
+
+    plans = (BillingPlan(id="pro", name="Pro", price="price_trial", amount=4900, currency="usd", interval="month",
+                         trial_days=14),)
+    async for h in _hub(database_url, hub_home, emulator, billing_settings("https://api.stripe.test", plans),
+                        billing_transport=httpx.MockTransport(stripe_api)):
+        tenant = await h.create_tenant("Trial Co")
+        r = await h.request("POST", sub_path(tenant.id), json={"plan": "pro"}, headers=PLATFORM)
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "trialing" and r.json()["plan"] == "pro"
+        assert r.json()["current_period_end"].startswith("2030-03-17")
+
+    customer_req, sub_req = seen
+    for req in seen:
+        assert req.headers["authorization"] == f"Bearer {PLATFORM_SECRET_KEY}"
+        assert req.url.host == "api.stripe.test"
+    assert customer_req.headers["idempotency-key"] == f"hub-billing-customer-{tenant.id}"
+    assert sub_req.headers["idempotency-key"] == f"hub-billing-subscription-{tenant.id}-0-pro"
+    form = dict(httpx.QueryParams(sub_req.content.decode()))
+    assert form == {"customer": "cus_mock1", "items[0][plan]": "price_trial", "trial_period_days": "14",
+                    "metadata[hub_tenant_id]": tenant.id, "metadata[hub_plan]": "pro"}
