@@ -52,7 +52,8 @@ def verify(billing: Billing, payload: bytes, signature: str | None) -> VerifiedE
     except (ValueError, TypeError, AttributeError, KeyError):
         raise SignatureInvalid("The body is not a Stripe event") from None
     data = event.to_dict()
-    obj = (data.get("data") or {}).get("object") if isinstance(data.get("data"), dict) else None
+    inner = data.get("data")
+    obj = inner.get("object") if isinstance(inner, dict) else None
     event_id, event_type, created = data.get("id"), data.get("type"), data.get("created")
     if (not isinstance(event_id, str) or not event_id.startswith("evt_") or len(event_id) > 255
             or not isinstance(event_type, str) or not event_type or len(event_type) > 120

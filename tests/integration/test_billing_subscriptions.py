@@ -238,3 +238,16 @@ async def test_the_subscription_request_carries_the_plan_price_trial_and_idempot
     form = dict(httpx.QueryParams(sub_req.content.decode()))
     assert form == {"customer": "cus_mock1", "items[0][plan]": "price_trial", "trial_period_days": "14",
                     "metadata[hub_tenant_id]": tenant.id, "metadata[hub_plan]": "pro"}
+
+
+async def test_without_explicit_billing_settings_the_app_reads_them_from_the_environment(
+        database_url, hub_home, emulator, monkeypatch):
+    monkeypatch.setenv("HUB_BILLING_STRIPE_SECRET_KEY", PLATFORM_SECRET_KEY)
+    monkeypatch.setenv("HUB_BILLING_PLANS", '[{"id": "solo", "name": "Solo", "price": "price_solo", '
+                                            '"amount": 900, "currency": "eur", "interval": "month"}]')
+    settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=emulator.url)
+    async with build_client(settings) as client:
+        r = await client.get("/v1/platform/billing/plans", headers=PLATFORM)
+    assert r.status_code == 200, r.text
+    assert [(p["id"], p["stripe_price_id"], p["currency"]) for p in r.json()["data"]] == [
+        ("solo", "price_solo", "eur")]

@@ -217,3 +217,17 @@ async def test_without_a_webhook_secret_the_webhook_answers_503(database_url, hu
         body, headers = signed("customer.subscription.updated", {"id": "sub_x"})
         r = await client.post(WEBHOOK, content=body, headers=headers)
         assert r.status_code == 503 and r.json()["code"] == "billing_disabled"
+
+
+async def test_after_cancellation_the_tenant_can_subscribe_again_as_the_same_customer(billing_hub, emulator):
+    tenant_id, sub = await subscribed(billing_hub, emulator)
+    await deliver(billing_hub, "customer.subscription.deleted", {**sub, "status": "canceled"},
+                  created=int(time.time()) + 5)
+    r = await billing_hub.request("POST", f"/v1/tenants/{tenant_id}/subscription", json={"plan": "starter"},
+                                  headers=PLATFORM)
+    assert r.status_code == 201, r.text
+    assert r.json()["stripe_subscription_id"] != sub["id"] and r.json()["stripe_customer_id"] == sub["customer"]
+    assert r.json()["status"] == "active"
+    # A late event about the old subscription does not touch the new one.
+    await deliver(billing_hub, "invoice.payment_failed", invoice_for(sub, amount_paid=0), created=int(time.time()) + 9)
+    assert await status_of(billing_hub, tenant_id) == "active"
