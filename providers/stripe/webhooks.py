@@ -69,24 +69,31 @@ class StripeWebhooks:
         endpoints = self.client(ctx).v1.webhook_endpoints
         wanted = sorted(HANDLED_EVENTS)
         try:
-            mine = [e for e in await _all_endpoints(endpoints) if e.get("url") == url]
+            existing = await _all_endpoints(endpoints)
+            known = next((e for e in existing if known_endpoint_id and e["id"] == known_endpoint_id), None)
+            at_url = [e for e in existing if e.get("url") == url]
             keep = None
             if has_secret:
                 # The secret the hub holds belongs to the endpoint it created, or, for a tenant
-                # that set up its endpoint by hand, to the one at the hub's url.
-                keep = next((e for e in mine if e.get("id") == known_endpoint_id), None) or (
-                    mine[0] if mine and known_endpoint_id is None else None)
-            for stale in mine:
-                if stale is not keep:
-                    # Its signing secret is unknown to the hub (e.g. a registration that failed
-                    # after creating it): it can never be verified, so it must not linger.
-                    await endpoints.delete_async(stale["id"])
+                # that set its endpoint up by hand, to the one at the hub's url.
+                keep = known or (at_url[0] if at_url and known_endpoint_id is None else None)
+            stale = {e["id"] for e in [*at_url, known] if e is not None and e is not keep}
+            for endpoint_id in sorted(stale):
+                # Its signing secret is unknown to the hub (e.g. a registration that failed after
+                # creating it): nothing it sends could be verified, so it must not linger.
+                await endpoints.delete_async(endpoint_id)
             if keep is not None:
-                needs_repair = (keep.get("status") != "enabled"
-                                or sorted(keep.get("enabled_events") or []) != wanted)
-                if needs_repair:
-                    await endpoints.update_async(keep["id"], {"enabled_events": wanted, "disabled": False})
-                return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if needs_repair else "reused")
+                enabled = set(keep.get("enabled_events") or [])
+                repair: dict[str, Any] = {}
+                if keep.get("status") != "enabled":
+                    repair["disabled"] = False
+                if "*" not in enabled and not set(wanted) <= enabled:
+                    repair["enabled_events"] = sorted(enabled | set(wanted))
+                if keep.get("url") != url:
+                    repair["url"] = url
+                if repair:
+                    await endpoints.update_async(keep["id"], repair)
+                return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if repair else "reused")
             created = await endpoints.create_async({
                 "url": url, "enabled_events": wanted, "api_version": stripe.api_version,
                 "description": "Payment hub: payment status updates",
