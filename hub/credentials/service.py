@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,7 @@ from hub.services import Services
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
 from hub.vault.store import tenant_secrets
+from hub.webhooks import endpoints
 from providers.base.errors import ProviderError
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound
@@ -53,13 +55,21 @@ async def put_credentials(session: AsyncSession, services: Services, who: Tenant
     creds = provider.parse_credentials(raw)  # format / mode errors, no network
     existing = await credential_row(session, who.tenant_id, provider.name)
     next_version = (existing.version + 1) if existing else 1
+    endpoint_state = endpoints.state_of(existing)
     await session.rollback()  # hold no lock or snapshot while the provider is called
+    ctx = TenantContext(tenant_id=who.tenant_id, credentials_version=next_version, credentials=creds)
     # Raises InvalidCredentials / ProviderUnavailable: nothing has been written yet.
-    await provider.check_credentials(TenantContext(tenant_id=who.tenant_id, credentials_version=next_version,
-                                                   credentials=creds))
+    await provider.check_credentials(ctx)
+    endpoint_id = None
+    if data.webhook_secret is None:
+        # No secret given: the hub keeps the endpoint on the tenant's own account itself.
+        endpoint = await endpoints.provision(services, provider, ctx, endpoint_state)
+        endpoint_id = endpoint.endpoint_id
+        if endpoint.secret:
+            data = msgspec.structs.replace(data, webhook_secret=endpoint.secret)
     for attempt in range(2):
         try:
-            return await _store(session, services, who, provider, creds, data)
+            return await _store(session, services, who, provider, creds, data, endpoint_id)
         except IntegrityError:
             # Two first registrations raced on (tenant, provider): the loser retries as an update.
             await session.rollback()
@@ -69,7 +79,7 @@ async def put_credentials(session: AsyncSession, services: Services, who: Tenant
 
 
 async def _store(session, services: Services, who: TenantPrincipal, provider: Provider, creds,
-                 data: schemas.CredentialsPut) -> schemas.CredentialsView:
+                 data: schemas.CredentialsPut, endpoint_id: str | None = None) -> schemas.CredentialsView:
     now = utcnow()
     try:
         secrets = await tenant_secrets(session, services.vault, who.tenant_id, create=True)
@@ -97,6 +107,8 @@ async def _store(session, services: Services, who: TenantPrincipal, provider: Pr
                 row.previous_webhook_secret_ct = secrets.seal(provider.name, "previous_webhook_secret", old.reveal())
                 row.previous_webhook_secret_expires_at = now + ROLLOVER
         row.webhook_secret_ct = secrets.seal(provider.name, "webhook_secret", data.webhook_secret)
+    if endpoint_id is not None:
+        row.webhook_endpoint_id = endpoint_id
     row.mode = creds.mode
     row.publishable_key = creds.publishable_key
     row.secret_key_hint = provider.secret_hint(creds)
