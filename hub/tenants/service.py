@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import audit
 from hub.auth.keys import SCOPES, digest, new_token, token_prefix
 from hub.db.base import new_id, utcnow
 from hub.db.tenants import ApiKey, Tenant
@@ -37,6 +38,7 @@ async def create_tenant(session: AsyncSession, data: schemas.TenantCreate, publi
     await session.flush()
     _, admin = await _issue_key(session, tenant.id, "admin")
     _, storefront = await _issue_key(session, tenant.id, "storefront")
+    audit.record(session, tenant_id=tenant.id, actor="platform", action="tenant.created", target=tenant.id)
     await session.commit()
     v = _view(tenant, public_url)
     return schemas.TenantCreated(id=v.id, name=v.name, status=v.status, created_at=v.created_at,
@@ -59,20 +61,28 @@ async def list_tenants(session: AsyncSession, public_url: str, limit: int, start
     return schemas.TenantList(data=[_view(t, public_url) for t in rows[:limit]], has_more=len(rows) > limit)
 
 
+_VERB = {"active": "activated", "suspended": "suspended"}
+
+
 async def set_status(session: AsyncSession, tenant_id: str, status: str, public_url: str) -> schemas.Tenant:
     tenant = await session.get(Tenant, tenant_id, with_for_update=True)
     if tenant is None:
         raise NotFound("No such tenant")
-    tenant.status = status
+    if tenant.status != status:
+        tenant.status = status
+        audit.record(session, tenant_id=tenant.id, actor="platform", action=f"tenant.{_VERB[status]}",
+                     target=tenant.id)
     await session.commit()
     return _view(tenant, public_url)
 
 
-async def create_api_key(session: AsyncSession, tenant_id: str, scope: str) -> schemas.ApiKeyCreated:
+async def create_api_key(session: AsyncSession, tenant_id: str, scope: str, *, actor: str) -> schemas.ApiKeyCreated:
     if scope not in SCOPES:
         raise ValidationFailed("scope must be admin or storefront", param="scope")
     key, token = await _issue_key(session, tenant_id, scope)
     key.created_at = utcnow()
+    audit.record(session, tenant_id=tenant_id, actor=actor, action="api_key.created", target=key.id,
+                 details={"scope": scope})
     await session.commit()
     return schemas.ApiKeyCreated(id=key.id, scope=key.scope, key=token, created_at=key.created_at)
 
@@ -87,7 +97,7 @@ async def list_api_keys(session: AsyncSession, tenant_id: str) -> schemas.ApiKey
     ])
 
 
-async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str) -> None:
+async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str, *, actor: str) -> None:
     key = (
         await session.execute(select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id))
     ).scalar_one_or_none()
@@ -95,4 +105,5 @@ async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str) -> 
         raise NotFound("No such API key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        audit.record(session, tenant_id=tenant_id, actor=actor, action="api_key.revoked", target=key.id)
     await session.commit()
