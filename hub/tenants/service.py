@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +13,15 @@ from hub.db.base import new_id, utcnow
 from hub.db.tenants import ApiKey, Tenant
 from hub.errors import NotFound, ValidationFailed
 from hub.tenants import schemas
+
+
+# The shape of ids made by hub.db.base.new_id. Anything else cannot exist, and some of it (a NUL
+# byte) would make PostgreSQL refuse the query: answer "not found" before asking the database.
+_ID = re.compile(r"[a-z]{2,8}_[0-9a-z]{26}")
+
+
+def well_formed_id(value: str | None) -> bool:
+    return value is not None and _ID.fullmatch(value) is not None
 
 
 def webhook_url(public_url: str, tenant_id: str, provider: str = "stripe") -> str:
@@ -47,7 +58,7 @@ async def create_tenant(session: AsyncSession, data: schemas.TenantCreate, publi
 
 
 async def get_tenant(session: AsyncSession, tenant_id: str, public_url: str) -> schemas.Tenant:
-    tenant = await session.get(Tenant, tenant_id)
+    tenant = await session.get(Tenant, tenant_id) if well_formed_id(tenant_id) else None
     if tenant is None:
         raise NotFound("No such tenant")
     return _view(tenant, public_url)
@@ -56,6 +67,8 @@ async def get_tenant(session: AsyncSession, tenant_id: str, public_url: str) -> 
 async def list_tenants(session: AsyncSession, public_url: str, limit: int, starting_after: str | None) -> schemas.TenantList:
     q = select(Tenant).order_by(Tenant.id.desc()).limit(limit + 1)
     if starting_after:
+        if not well_formed_id(starting_after):
+            raise ValidationFailed("starting_after must be a tenant id", param="starting_after")
         q = q.where(Tenant.id < starting_after)
     rows = (await session.execute(q)).scalars().all()
     return schemas.TenantList(data=[_view(t, public_url) for t in rows[:limit]], has_more=len(rows) > limit)
@@ -65,7 +78,7 @@ _VERB = {"active": "activated", "suspended": "suspended"}
 
 
 async def set_status(session: AsyncSession, tenant_id: str, status: str, public_url: str) -> schemas.Tenant:
-    tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+    tenant = await session.get(Tenant, tenant_id, with_for_update=True) if well_formed_id(tenant_id) else None
     if tenant is None:
         raise NotFound("No such tenant")
     if tenant.status != status:
@@ -100,7 +113,7 @@ async def list_api_keys(session: AsyncSession, tenant_id: str) -> schemas.ApiKey
 async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str, *, actor: str) -> None:
     key = (
         await session.execute(select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id))
-    ).scalar_one_or_none()
+    ).scalar_one_or_none() if well_formed_id(key_id) else None
     if key is None:
         raise NotFound("No such API key")
     if key.revoked_at is None:

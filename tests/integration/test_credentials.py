@@ -17,7 +17,7 @@ from hub.db.tenants import AuditEntry
 from hub.db.vault import ProviderCredential
 from hub.vault.store import tenant_secrets
 from tests.support.emulator import free_port
-from tests.support.problem import assert_problem, db_rows
+from tests.support.problem import assert_problem, db_rows, db_session
 from tests.support.stripe_mock import StripeMock, hub_over, refuses_key, stripe_error, times_out, unreachable
 
 PK = "pk_test_51AcmePublishable0001"
@@ -53,7 +53,7 @@ async def audit_rows(hub, tenant_id: str) -> list[AuditEntry]:
 
 async def context(hub, tenant_id: str):
     services = hub.http.app.state.services
-    async with services.sessions() as session:
+    async with db_session(hub) as session:
         return await load_context(session, services.vault, services.providers.get("stripe"), tenant_id)
 
 
@@ -98,9 +98,8 @@ async def test_surrounding_whitespace_is_not_stored(hub):
     [row] = await stored(hub, tenant.id)
     assert row.publishable_key == PK
     # Read the ciphertexts themselves: the loader normalises on the way out and would hide it.
-    services = hub.http.app.state.services
-    async with services.sessions() as session:
-        secrets = await tenant_secrets(session, services.vault, tenant.id, create=False)
+    async with db_session(hub) as session:
+        secrets = await tenant_secrets(session, hub.http.app.state.services.vault, tenant.id, create=False)
     assert secrets.open("stripe", "secret_key", row.secret_key_ct).reveal() == SK
     assert secrets.open("stripe", "webhook_secret", row.webhook_secret_ct).reveal() == WH
 

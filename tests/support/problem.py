@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.db.engine import make_engine, make_sessionmaker
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -23,7 +28,22 @@ def assert_problem(r: httpx.Response, status: int, code: str, *, param: str | No
     return body
 
 
+@asynccontextmanager
+async def db_session(hub: Any) -> AsyncIterator[AsyncSession]:
+    """A session on the hub's database, from the test's own engine.
+
+    The app's engine belongs to the test client's event loop (another thread); an asyncpg
+    connection cannot be shared across loops, so the test opens its own.
+    """
+    engine = make_engine(hub.settings.database.url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
 async def db_rows(hub: Any, stmt: Select) -> list[Any]:
-    """Rows straight from the hub's own database (the test's view of what was really stored)."""
-    async with hub.http.app.state.services.sessions() as session:
+    """Rows straight from the hub's database (the test's view of what was really stored)."""
+    async with db_session(hub) as session:
         return list((await session.execute(stmt)).scalars().all())
