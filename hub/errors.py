@@ -160,6 +160,8 @@ def _validation(_: Request, exc: ValidationException) -> Response:
         # No body at all where the route needs one.
         return _malformed_json("The request body is required and must be a JSON object")
     param = _param_path(key, message)
+    if param is not None:
+        param = mask(param)  # an unknown field's name is client text too
     if param is None and message.startswith("Expected `object`"):
         return problem(422, "validation_error", "Validation error", "The request body must be a JSON object")
     detail = f"{param}: {message}" if param else message
