@@ -77,6 +77,9 @@ def create_app(settings: Settings, *, provider_options: dict[str, Any] | None = 
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="Payment hub", version="1.0.0", path="/schema",
                                      render_plugins=[JsonRenderPlugin()]),
+        # Litestar's default logging config replaces the root logger's handlers, which would drop
+        # the hub's secret-masking handler (and any handler the host process installed).
+        logging_config=None,
         debug=False,
     )
 

@@ -17,6 +17,7 @@ from hub.credentials import schemas
 from hub.credentials.loader import CredentialsMissing, credential_row, decrypt_row, vault_unavailable
 from hub.db.base import new_id, utcnow
 from hub.db.vault import ProviderCredential
+from hub.errors import NotFound
 from hub.services import Services
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
@@ -35,7 +36,7 @@ def provider_named(services: Services, name: str) -> Provider:
     try:
         return services.providers.get(name)
     except ProviderNotFound:
-        raise CredentialsMissing(f"No provider named {name!r}", code="not_found") from None
+        raise NotFound(f"No provider named {name!r}") from None
 
 
 def _view(services: Services, row: ProviderCredential) -> schemas.CredentialsView:
@@ -95,18 +96,21 @@ async def _store(session, services: Services, who: TenantPrincipal, provider: Pr
     else:
         row.version += 1
         action = "credentials.replaced"
-    if data.webhook_secret is not None:
+    # The format check accepted the secret stripped; a stored trailing newline would make every
+    # signature check fail later.
+    new_webhook_secret = data.webhook_secret.strip() if data.webhook_secret is not None else None
+    if new_webhook_secret is not None:
         changed.append("webhook_secret")
         if row.webhook_secret_ct is not None:
             try:
                 old = secrets.open(provider.name, "webhook_secret", row.webhook_secret_ct)
             except VaultError:
                 raise vault_unavailable() from None
-            if old.reveal() != data.webhook_secret:
+            if old.reveal() != new_webhook_secret:
                 # The old secret keeps verifying for the roll-over window (events already in flight).
                 row.previous_webhook_secret_ct = secrets.seal(provider.name, "previous_webhook_secret", old.reveal())
                 row.previous_webhook_secret_expires_at = now + ROLLOVER
-        row.webhook_secret_ct = secrets.seal(provider.name, "webhook_secret", data.webhook_secret)
+        row.webhook_secret_ct = secrets.seal(provider.name, "webhook_secret", new_webhook_secret)
     if endpoint_id is not None:
         row.webhook_endpoint_id = endpoint_id
     row.mode = creds.mode
