@@ -62,8 +62,10 @@ async def put_credentials(session: AsyncSession, services: Services, who: Tenant
     # Raises InvalidCredentials / ProviderUnavailable: nothing has been written yet.
     await provider.check_credentials(ctx)
     endpoint_id = None
-    if data.webhook_secret is None:
-        # No secret given: the hub keeps the endpoint on the tenant's own account itself.
+    if data.webhook_secret is None and not (endpoint_state.has_secret and endpoint_state.endpoint_id is None):
+        # No secret given: the hub keeps the endpoint on the tenant's own account itself. A secret
+        # the tenant entered by hand (no hub-made endpoint) is simply kept: rolling the API key
+        # must not depend on the key being allowed to manage webhook endpoints.
         endpoint = await endpoints.provision(services, provider, ctx, endpoint_state)
         endpoint_id = endpoint.endpoint_id
         if endpoint.secret:
