@@ -1,7 +1,8 @@
 """Configuration: one msgspec Struct per concern, read from ``HUB_*`` once.
 
 In ``dev`` a missing vault key or platform token is generated once and kept under
-``./.hub/`` (mode 0600); in ``prod`` a missing one stops start-up naming the variable.
+``HUB_HOME`` (``./.hub/`` by default, mode 0600); in ``prod`` a missing one stops start-up
+naming the variable.
 """
 
 from __future__ import annotations
