@@ -22,8 +22,10 @@ def _settings():
 
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
     from hub.db.migrate import upgrade_to_head
+    from hub.logging import configure_logging
 
     settings = _settings()
+    configure_logging(settings.server.log_level)  # shows each revision Alembic applies
     upgrade_to_head(settings.database.url)
     print("database is at head")
     return 0

@@ -16,6 +16,11 @@ import migrations
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
 
+#: PostgreSQL advisory lock taken for the whole upgrade: several ``hub serve`` processes (or
+#: machines) starting together against one database migrate one after the other, and the later
+#: ones find the schema at head instead of failing half-way through a duplicate CREATE TABLE.
+MIGRATION_LOCK_KEY = int.from_bytes(b"hub:migr", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
 
 def target_metadata() -> MetaData:
     """The metadata Alembic autogenerates against: the tenant side and the billing tables."""
