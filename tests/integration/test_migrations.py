@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import threading
 import time
@@ -17,9 +18,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import migrations
+
 from hub.db.migrate import MIGRATION_LOCK_KEY, alembic_config, script_heads, target_metadata, upgrade_to_head
 from tests.support.cli import hub_env, start_hub
 from tests.support.databases import PG_HOST, PG_PORT, PG_USER, backends
+from tests.support.hub import build_client, make_settings
 from tests.support.rawdb import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,3 +169,55 @@ def test_the_schema_is_made_only_by_migrations():
             if ".create_all(" in source or ".drop_all(" in source:
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == [], f"schema made outside Alembic in {offenders}"
+
+
+def test_concurrent_upgrades_of_one_sqlite_file_all_succeed(tmp_path):
+    # Two `hub serve` processes started together on the embedded default.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    env = hub_env(url, tmp_path / "home")
+    procs = [start_hub("db", "upgrade", env=env, log=tmp_path / f"upgrade-{n}.log") for n in range(4)]
+    for p in procs:
+        p.wait(120)
+    logs = [(tmp_path / f"upgrade-{n}.log").read_text() for n in range(4)]
+    assert [p.returncode for p in procs] == [0] * 4, logs
+    assert sum(log.count("Running upgrade  -> 0001") for log in logs) == 1, logs
+    assert _state(url)[1] == set(script_heads())
+    assert _drift(url, target_metadata()) == []
+
+
+def test_a_revision_that_fails_half_way_leaves_nothing_behind(empty_url, tmp_path):
+    upgrade_to_head(empty_url)
+    scripts = tmp_path / "migrations"
+    shutil.copytree(Path(migrations.__file__).parent, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (head,) = script_heads()
+    (scripts / "versions" / "9999_broken.py").write_text(
+        '"""a revision that fails after its first statement"""\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"revision = '9999'\ndown_revision = {head!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade():\n"
+        "    op.create_table('half_made', sa.Column('id', sa.Integer, primary_key=True))\n"
+        "    op.add_column('tenants', sa.Column('half_column', sa.String(10)))\n"
+        "    op.execute('SELECT no_such_function_anywhere()')\n\n\n"
+        "def downgrade():\n    pass\n")
+    cfg = alembic_config(empty_url)
+    cfg.set_main_option("script_location", str(scripts))
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises; the state below is the point
+        command.upgrade(cfg, "head")
+    tables, heads = _state(empty_url)
+    assert heads == set(script_heads()) and "half_made" not in tables
+    assert _drift(empty_url, target_metadata()) == [], "the failed revision left a change behind"
+
+
+async def test_readiness_names_migrations_until_the_database_is_at_head(empty_url, tmp_path):
+    settings = make_settings(empty_url, str(tmp_path / "home"))
+    for target in (None, "0001", "head"):
+        if target:
+            await asyncio.to_thread(command.upgrade, alembic_config(empty_url), target)
+        async with build_client(settings) as client:
+            r = await client.get("/health/ready")
+        checks = r.json()["checks"]
+        assert checks["database"] == "ok"
+        if target == "head":
+            assert r.status_code == 200 and checks["migrations"] == "ok", r.text
+        else:
+            assert r.status_code == 503 and checks["migrations"] == "failing", r.text
