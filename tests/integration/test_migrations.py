@@ -19,7 +19,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import migrations
-
 from hub.db.migrate import MIGRATION_LOCK_KEY, alembic_config, script_heads, target_metadata, upgrade_to_head
 from tests.support.cli import hub_env, start_hub
 from tests.support.databases import PG_HOST, PG_PORT, PG_USER, backends
