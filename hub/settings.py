@@ -144,24 +144,27 @@ def _dev_secret(home: Path, name: str, variable: str, make: Callable[[], str]) -
     kept = _read_kept(path, variable)
     if kept is not None:
         return kept
-    _make_home(home)
-    value = make()
-    # Write a private temporary file, then link it into place: the kept file appears complete
-    # or not at all, and of two processes starting together exactly one wins (link refuses an
-    # existing name); the loser reads the winner's value.
-    fd, tmp = tempfile.mkstemp(dir=home, prefix=f".{name}.")  # mkstemp creates it 0600
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(value + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
+        _make_home(home)
+        value = make()
+        # Write a private temporary file, then link it into place: the kept file appears complete
+        # or not at all, and of two processes starting together exactly one wins (link refuses an
+        # existing name); the loser reads the winner's value.
+        fd, tmp = tempfile.mkstemp(dir=home, prefix=f".{name}.")  # mkstemp creates it 0600
         try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return _read_kept(path, variable) or value
-    finally:
-        os.unlink(tmp)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(value + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return _read_kept(path, variable) or value
+        finally:
+            os.unlink(tmp)
+    except OSError as exc:
+        raise ConfigError(f"{variable} is not set and cannot be generated under {home} ({exc.strerror})") from None
     log.warning("%s is not set: generated a development value and kept it in %s (mode 0600). "
                 "HUB_ENV=dev only; production must set %s.", variable, path, variable)
     return value

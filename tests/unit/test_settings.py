@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +182,25 @@ def test_master_key_and_settings_reprs_never_show_secrets(tmp_path):
 def test_bad_optional_values_are_refused_naming_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings(_dev(tmp_path, HUB_VAULT_KEYS=f"k1:{KEY_A}", HUB_PLATFORM_TOKEN="hub_pt_x", **{name: value}))
+
+
+def test_dev_home_that_cannot_hold_files_is_a_clear_error_naming_the_variable(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError, match="HUB_VAULT_KEYS") as exc:
+        load_settings(_dev(blocker / "home"))
+    assert str(blocker) in str(exc.value)
+
+
+def test_processes_starting_together_in_dev_all_end_up_with_the_same_generated_secrets(tmp_path):
+    code = ("from hub.settings import load_settings; s = load_settings(); "
+            "print(s.vault.active.key_id, len(s.auth.platform_token))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update({"HUB_ENV": "dev", "HUB_HOME": str(tmp_path / "home"), "HUB_DATABASE_URL": "sqlite+aiosqlite:///x"})
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(8)]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, [err for _, err in results]
+    assert len({out for out, _ in results}) == 1, results
+    assert sum(err.count("HUB_VAULT_KEYS is not set") for _, err in results) == 1
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["platform_token", "vault_keys"]
