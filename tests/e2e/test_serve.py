@@ -135,7 +135,8 @@ def test_dev_serve_generates_its_secrets_once_and_every_worker_uses_them(emulato
         assert r.status_code == 201, r.text
         tenant_admin = {"Authorization": f"Bearer {r.json()['api_keys']['admin']}"}
         r = httpx.put(served.base + "/v1/providers/stripe/credentials", headers=tenant_admin, timeout=30,
-                      json={"publishable_key": "pk_test_devserve00000001", "secret_key": "sk_test_devserve00000001"})
+                      json={"publishable_key": "pk_test_devserve00000001", "secret_key": "sk_test_devserve00000001",
+                            "webhook_secret": "whsec_devserve000000000001"})
         assert r.status_code == 200, r.text
         # New connections spread over both workers: each must open the data key with the same vault key.
         for _ in range(12):
