@@ -23,8 +23,14 @@ def _failure(exc: BaseException) -> str:
 
 
 def _settings():
+    from hub.billing.settings import load_billing_settings
+
     try:
-        return load_settings()
+        settings = load_settings()
+        # Billing reads its own variables in each worker; check them here too, so a bad
+        # HUB_BILLING_* stops `hub serve` with one line instead of a traceback per worker.
+        load_billing_settings()
+        return settings
     except ConfigError as exc:
         print(f"hub: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

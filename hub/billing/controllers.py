@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.dependencies import platform_guard
 from hub.auth.principal import PlatformPrincipal
 from hub.billing import events, schemas, subscriptions
 from hub.billing.client import billing_of
@@ -12,19 +13,19 @@ from hub.billing.client import billing_of
 TAGS = ["platform: billing"]
 
 
-@get("/v1/platform/billing/plans", tags=TAGS)
+@get("/v1/platform/billing/plans", tags=TAGS, guards=[platform_guard])
 async def list_plans(request: Request, platform: PlatformPrincipal) -> schemas.PlanList:
     return subscriptions.list_plans(billing_of(request))
 
 
-@post("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, status_code=201)
+@post("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, status_code=201, guards=[platform_guard])
 async def create_subscription(request: Request, session: AsyncSession, platform: PlatformPrincipal,
                               tenant_id: str, data: schemas.SubscriptionCreate) -> Response[schemas.Subscription]:
     subscription, created = await subscriptions.create_subscription(session, billing_of(request), tenant_id, data)
     return Response(subscription, status_code=201 if created else 200)
 
 
-@get("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS)
+@get("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, guards=[platform_guard])
 async def get_subscription(request: Request, session: AsyncSession, platform: PlatformPrincipal,
                            tenant_id: str) -> schemas.Subscription:
     billing_of(request)

@@ -8,6 +8,7 @@ from litestar import Request, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
 from hub.webhooks import service, store
 from hub.webhooks.schemas import EventList, WebhookAck
@@ -22,7 +23,7 @@ async def receive_webhook(request: Request, session: AsyncSession, provider: str
     return WebhookAck()
 
 
-@get("/v1/events", tags=["tenant admin: events"], summary="The tenant's received webhook events, newest first")
+@get("/v1/events", tags=["tenant admin: events"], guards=[admin_guard], summary="The tenant's received webhook events, newest first")
 async def list_events(session: AsyncSession, admin: TenantPrincipal,
                       limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
                       starting_after: str | None = None) -> EventList:

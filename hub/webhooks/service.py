@@ -16,6 +16,7 @@ from hub.credentials.loader import credential_row, decrypt_row
 from hub.db.tenants import Tenant
 from hub.errors import NotFound
 from hub.services import Services
+from hub.tenants.service import well_formed_id
 from hub.webhooks import store
 from providers.base.errors import SignatureInvalid
 from providers.base.registry import ProviderNotFound
@@ -30,6 +31,8 @@ async def receive(session: AsyncSession, services: Services, provider_name: str,
         provider = services.providers.get(provider_name)
     except ProviderNotFound:
         raise NotFound("No such webhook endpoint") from None
+    if not well_formed_id(tenant_id):  # e.g. a NUL byte, which PostgreSQL refuses in a text value
+        raise NotFound("No such webhook endpoint")
     tenant = await session.scalar(select(Tenant.id).where(Tenant.id == tenant_id))
     row = await credential_row(session, tenant_id, provider.name) if tenant else None
     if row is None:

@@ -152,3 +152,13 @@ def test_rotate_against_an_unmigrated_database_fails_cleanly(tmp_path):
         done = run_hub("vault", "rotate", env=hub_env(url, tmp_path))
     assert done.returncode == 1
     assert "vault rotation failed" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_malformed_billing_plan_list_stops_serve_with_one_line_before_any_worker(tmp_path):
+    env = hub_env("sqlite+aiosqlite:///" + str(tmp_path / "x.db"), tmp_path / "home",
+                  HUB_BILLING_STRIPE_SECRET_KEY="sk_test_platformbilling0001", HUB_BILLING_PLANS="[not json")
+    done = run_hub("serve", "--port", "1", env=env)
+    assert done.returncode == 2
+    assert "HUB_BILLING_PLANS" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "sk_test_platformbilling0001" not in done.stderr + done.stdout
+    assert not (tmp_path / "x.db").exists(), "nothing was touched"

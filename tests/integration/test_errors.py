@@ -60,6 +60,9 @@ async def test_odd_ids_in_the_path_are_404_for_every_id_route(hub):
     for bad in ("%00", "key_%00", "ten_" + "x" * 300):
         assert_problem(await hub.request("DELETE", f"/v1/api-keys/{bad}", headers=tenant.admin), 404, "not_found")
         assert_problem(await hub.request("POST", f"/v1/tenants/{bad}/suspend", headers=PLATFORM), 404, "not_found")
+        r = await hub.request("POST", f"/v1/webhooks/stripe/{bad}", content=b"{}",
+                              headers={"stripe-signature": "t=1,v1=00"})
+        assert_problem(r, 404, "not_found")
 
 
 async def test_an_odd_pagination_cursor_is_422_naming_it(hub):
