@@ -19,7 +19,7 @@ from hub.payments.apply import apply_refunds, apply_snapshot
 from hub.payments.refunds import repair_refunds
 from hub.services import Services
 from providers.base import payments as neutral
-from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
+from providers.base.errors import CardDeclined, ProviderError, ProviderUnavailable, RateLimited
 from providers.base.provider import Provider, TenantContext
 
 #: Statuses in which the hub's view may lag the provider's (the customer acts through Stripe.js);
@@ -147,10 +147,13 @@ async def _run_create(session: AsyncSession, provider: Provider, ctx: TenantCont
     try:
         snap = await provider.create_payment(
             ctx, order, idempotency_key=idempotency.create_key(payment.tenant_id, payment.idempotency_key, payment.id))
-    except neutral.PaymentDeclined as exc:
+    except CardDeclined as exc:
         # The attempt exists at the provider: keep it as failed; the customer may retry another card.
-        if exc.snapshot is not None:
-            apply_snapshot(payment, exc.snapshot)
+        snapshot = exc.snapshot if isinstance(exc, neutral.PaymentDeclined) else None
+        if snapshot is not None:
+            apply_snapshot(payment, snapshot)
+        elif payment.provider_payment_id is None:
+            payment.provider_payment_id = exc.provider_object_id
         if payment.status in BEFORE_AUTHORIZATION:
             payment.status = "failed"
         payment.last_error_code, payment.decline_code = exc.code, exc.decline_code
