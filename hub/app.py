@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from hub.auth.dependencies import DEPENDENCIES
+from hub.billing.client import EXTRAS_KEY as BILLING_KEY
+from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
+from hub.billing.settings import BillingSettings, load_billing_settings
 from hub.credentials.controllers import CredentialsController
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
@@ -32,9 +37,15 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings, *, provider_options: dict[str, Any] | None = None,
-               registry: ProviderRegistry | None = None) -> Litestar:
-    """Build the hub. ``provider_options`` overrides ProviderOptions fields (tests pass an HTTP transport)."""
+               registry: ProviderRegistry | None = None, billing: BillingSettings | None = None,
+               billing_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
+    """Build the hub. ``provider_options`` overrides ProviderOptions fields (tests pass an HTTP transport).
+
+    ``billing`` is the platform billing configuration, read from ``HUB_BILLING_*`` when not given;
+    it stays out of ``settings`` so the tenant side never holds the platform's Stripe key.
+    """
     configure_logging(settings.server.log_level)
+    billing_settings = billing if billing is not None else load_billing_settings(os.environ)
     options = ProviderOptions(
         api_base=settings.stripe.api_base,
         timeout_seconds=settings.stripe.timeout_seconds,
@@ -49,9 +60,11 @@ def create_app(settings: Settings, *, provider_options: dict[str, Any] | None = 
         providers = registry or ProviderRegistry.discover(options=options)
         app.state.services = Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                                       vault=Vault(settings.vault.keys), providers=providers)
+        app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         try:
             yield
         finally:
+            await billing_state.aclose()
             await providers.aclose()
             await engine.dispose()
 
@@ -64,6 +77,9 @@ def create_app(settings: Settings, *, provider_options: dict[str, Any] | None = 
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="Payment hub", version="1.0.0", path="/schema",
                                      render_plugins=[JsonRenderPlugin()]),
+        # Litestar's default logging config replaces the root logger's handlers, which would drop
+        # the hub's secret-masking handler (and any handler the host process installed).
+        logging_config=None,
         debug=False,
     )
 

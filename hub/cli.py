@@ -12,6 +12,16 @@ from hub.settings import ConfigError, generate_vault_key_entry, load_settings
 log = logging.getLogger("hub.cli")
 
 
+def _failure(exc: BaseException) -> str:
+    """One line about a database/OS failure, without SQLAlchemy's echo of statements and parameters."""
+    orig = getattr(exc, "orig", None)  # the driver's own error: its message carries no parameters
+    shown = orig if isinstance(orig, BaseException) else exc
+    if shown is orig or isinstance(shown, OSError):
+        first = (str(shown).strip().splitlines() or [""])[0][:300]
+        return f"{type(shown).__name__}: {first}" if first else type(shown).__name__
+    return type(shown).__name__
+
+
 def _settings():
     try:
         return load_settings()
@@ -22,11 +32,25 @@ def _settings():
 
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
     from hub.db.migrate import upgrade_to_head
+    from hub.logging import configure_logging
 
     settings = _settings()
-    upgrade_to_head(settings.database.url)
+    configure_logging(settings.server.log_level)  # shows each revision Alembic applies
+    if not _upgrade(upgrade_to_head, settings.database.url):
+        return 1
     print("database is at head")
     return 0
+
+
+def _upgrade(upgrade, url: str) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        upgrade(url)
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"hub: database upgrade failed: {_failure(exc)}", file=sys.stderr)
+        return False
+    return True
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -37,7 +61,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()  # dev keys are generated here, once, before any worker starts
     configure_logging(settings.server.log_level)
-    upgrade_to_head(settings.database.url)
+    if not _upgrade(upgrade_to_head, settings.database.url):
+        return 1
     log.info("migrations at head; serving on %s:%s with %d worker(s)", args.host, args.port, args.workers)
     uvicorn.run("hub.app:create_app_from_env", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=settings.server.log_level.lower(), access_log=False,
@@ -51,6 +76,8 @@ def cmd_vault_generate_key(_: argparse.Namespace) -> int:
 
 
 def cmd_vault_rotate(_: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from hub.db.engine import make_engine, make_sessionmaker
     from hub.vault.keyring import Vault, VaultError
     from hub.vault.rotate import rotate
@@ -72,7 +99,12 @@ def cmd_vault_rotate(_: argparse.Namespace) -> int:
     except VaultError as exc:
         print(f"hub: vault rotation failed, nothing changed: {exc}", file=sys.stderr)
         return 1
-    print(f"re-wrapped {count} tenant data key(s) under {settings.vault.active.key_id}")
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"hub: vault rotation failed, nothing changed: {_failure(exc)}", file=sys.stderr)
+        return 1
+    active = settings.vault.active.key_id
+    print(f"re-wrapped {count} tenant data key(s) under {active}; every data key is now wrapped by {active}, "
+          "so the other HUB_VAULT_KEYS entries can be dropped")
     return 0
 
 

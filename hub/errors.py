@@ -9,14 +9,17 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    SerializationException,
     ValidationException,
 )
 
+from hub.logging import mask
 from providers.base import errors as perr
 
 log = logging.getLogger("hub.errors")
@@ -120,7 +123,7 @@ def provider_problem(exc: perr.ProviderError) -> Response:
         extra["provider_code"] = exc.provider_code
     # A payment operation names the hub payment it concerns (e.g. the one a decline kept as failed).
     extra["payment_id"] = getattr(exc, "payment_id", None)
-    return problem(status, code, title, exc.message, param=exc.param, **extra)
+    return problem(status, code, title, mask(exc.message), param=exc.param, **extra)
 
 
 def _hub_error(_: Request, exc: HubError) -> Response:
@@ -131,31 +134,54 @@ def _provider_error(_: Request, exc: perr.ProviderError) -> Response:
     return provider_problem(exc)
 
 
-_PARAM = re.compile(r"at `\$\.?([^`]*)`")
+_FIELD_IN_MESSAGE = re.compile(r"(?:missing required field|contains unknown field) `([^`]+)`")
+
+
+def _param_path(key: str | None, message: str) -> str | None:
+    """The dotted path of the offending field (``line_items.0.name``), or None for the body itself.
+
+    Litestar reports the location as ``key`` (``data`` for the body root, ``data.`` stripped
+    below it); msgspec names a missing or unknown field only in the message.
+    """
+    path = [] if key in (None, "", "data") else [key]
+    m = _FIELD_IN_MESSAGE.search(message)
+    if m:
+        path.append(m.group(1))
+    joined = ".".join(path).replace("[", ".").replace("]", "")
+    return joined or None
 
 
 def _validation(_: Request, exc: ValidationException) -> Response:
-    # Litestar raises this for a body it cannot decode (400) or that does not match the
-    # request Struct, and for bad query/path parameters.
-    detail = str(exc.detail or "Invalid request")
-    param = None
-    extra = exc.extra if isinstance(exc.extra, list) else []
-    for item in extra:
-        if isinstance(item, dict):
-            message = str(item.get("message", ""))
-            m = _PARAM.search(message)
-            param = (m.group(1).replace("[", ".").replace("]", "") if m else None) or item.get("key") or param
-            detail = message or detail
-            break
-    if "Expected `object`" in detail and param is None:
+    # Litestar raises this when a decoded body does not match the request Struct, and for bad
+    # query/path parameters. Messages are msgspec's ("Expected `str`, got `int`"); masked
+    # anyway, because a few of them quote the value that was sent.
+    items = [i for i in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(i, dict)]
+    if not items:
+        return problem(422, "validation_error", "Validation error", mask(str(exc.detail or "Invalid request")))
+    item = items[0]
+    message = str(item.get("message", "")) or "Invalid value"
+    key = item.get("key")
+    if key == "data" and message == "'data'":
+        # No body at all where the route needs one.
+        return _malformed_json("The request body is required and must be a JSON object")
+    param = _param_path(key, message)
+    if param is not None:
+        param = mask(param)  # an unknown field's name is client text too
+    if param is None and message.startswith("Expected `object`"):
         return problem(422, "validation_error", "Validation error", "The request body must be a JSON object")
-    if "malformed" in detail.lower() or "JSON is malformed" in detail or "invalid json" in detail.lower():
-        return problem(400, "validation_error", "Malformed JSON", "The request body is not valid JSON")
-    return problem(422, "validation_error", "Validation error", detail, param=param)
+    detail = f"{param}: {message}" if param else message
+    return problem(422, "validation_error", "Validation error", mask(detail), param=param)
+
+
+def _malformed_json(detail: str = "The request body is not valid JSON") -> Response:
+    return problem(400, "validation_error", "Malformed JSON", detail)
 
 
 def _http(_: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
+        # The body could not be decoded at all (Litestar raises this before any validation).
+        return _malformed_json()
     if isinstance(exc, NotFoundException):
         return problem(404, "not_found", "Not found", "No such resource")
     if isinstance(exc, MethodNotAllowedException):
@@ -171,7 +197,7 @@ def _http(_: Request, exc: HTTPException) -> Response:
         return problem(429, "rate_limited", "Rate limited", "Too many requests", headers=exc.headers)
     if status >= 500:
         return problem(status, "internal_error", "Internal error", "The hub could not complete the request")
-    return problem(status, "bad_request", "Bad request", str(exc.detail or "Bad request"))
+    return problem(status, "bad_request", "Bad request", mask(str(exc.detail or "Bad request")))
 
 
 def _unhandled(request: Request, exc: Exception) -> Response:

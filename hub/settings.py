@@ -1,7 +1,8 @@
 """Configuration: one msgspec Struct per concern, read from ``HUB_*`` once.
 
 In ``dev`` a missing vault key or platform token is generated once and kept under
-``./.hub/`` (mode 0600); in ``prod`` a missing one stops start-up naming the variable.
+``HUB_HOME`` (``./.hub/`` by default, mode 0600); in ``prod`` a missing one stops start-up
+naming the variable.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import secrets
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import msgspec
@@ -75,26 +78,35 @@ class Settings(msgspec.Struct, frozen=True):
     stripe: StripeSettings
 
 
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
+_KEY_B64 = re.compile(r"[A-Za-z0-9_-]{43}=?")  # 32 bytes in base64url, padding optional
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def parse_vault_keys(raw: str) -> tuple[MasterKey, ...]:
-    """Parse ``KEY_ID:BASE64URL_32_BYTES[,...]``; never echoes key material in errors."""
+    """Parse ``KEY_ID:BASE64URL_32_BYTES[,...]``.
+
+    Errors name the entry by position only: a key pasted where the id belongs (or an id
+    that is really a key) must never be echoed into a log or a terminal.
+    """
     keys: list[MasterKey] = []
-    seen: set[str] = set()
-    for n, entry in enumerate(p.strip() for p in raw.split(",")):
+    seen: dict[str, int] = {}
+    entries = [p.strip() for p in raw.split(",")]
+    for n, entry in enumerate(entries, start=1):
         if not entry:
             continue
-        key_id, sep, encoded = entry.partition(":")
-        key_id = key_id.strip()
-        if not sep or not key_id or not key_id.replace("-", "").replace("_", "").isalnum():
-            raise ConfigError(f"HUB_VAULT_KEYS entry {n + 1} must look like KEY_ID:BASE64URL_32_BYTES")
-        try:
-            key = base64.urlsafe_b64decode(encoded.strip() + "=" * (-len(encoded.strip()) % 4))
-        except (ValueError, TypeError):
-            raise ConfigError(f"HUB_VAULT_KEYS entry {key_id!r} is not base64url") from None
-        if len(key) != 32:
-            raise ConfigError(f"HUB_VAULT_KEYS entry {key_id!r} must decode to 32 bytes")
+        key_id, sep, encoded = (part.strip() for part in entry.partition(":"))
+        if not sep:
+            raise ConfigError(f"HUB_VAULT_KEYS entry {n} must look like KEY_ID:BASE64URL_32_BYTES (no ':' found)")
+        if not _KEY_ID.fullmatch(key_id):
+            raise ConfigError(f"HUB_VAULT_KEYS entry {n}: the key id must be 1-64 letters, digits, '-' or '_'")
+        if not _KEY_B64.fullmatch(encoded):
+            raise ConfigError(f"HUB_VAULT_KEYS entry {n}: the key must be 32 bytes in base64url "
+                              "(43 characters of A-Z a-z 0-9 - _; `hub vault generate-key` prints one)")
+        key = base64.urlsafe_b64decode(encoded.rstrip("=") + "=")
         if key_id in seen:
-            raise ConfigError(f"HUB_VAULT_KEYS names key id {key_id!r} twice")
-        seen.add(key_id)
+            raise ConfigError(f"HUB_VAULT_KEYS entry {n} repeats the key id of entry {seen[key_id]}")
+        seen[key_id] = n
         keys.append(MasterKey(key_id=key_id, key=key))
     if not keys:
         raise ConfigError("HUB_VAULT_KEYS holds no key")
@@ -108,21 +120,53 @@ def generate_vault_key_entry() -> str:
     return f"{key_id}:{key}"
 
 
-def _dev_secret(home: Path, name: str, make) -> str:
+def _make_home(home: Path) -> None:
+    # Private: it holds the dev vault key and platform token (and the default SQLite file).
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def _read_kept(path: Path, variable: str) -> str | None:
+    try:
+        value = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{variable} is not set and {path} cannot be read ({exc.strerror})") from None
+    if not value:
+        raise ConfigError(f"{variable} is not set and {path} is empty: set {variable} or delete the file "
+                          "to generate a new one")
+    return value
+
+
+def _dev_secret(home: Path, name: str, variable: str, make: Callable[[], str]) -> str:
     """Read ``home/name`` or create it once (mode 0600), warning that it was generated."""
     path = home / name
-    if path.exists():
-        return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
-    value = make()
-    # O_EXCL: two workers starting together must not both write a different key.
+    kept = _read_kept(path, variable)
+    if kept is not None:
+        return kept
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
-    log.warning("generated a development %s and kept it in %s (HUB_ENV=dev only)", name, path)
+        _make_home(home)
+        value = make()
+        # Write a private temporary file, then link it into place: the kept file appears complete
+        # or not at all, and of two processes starting together exactly one wins (link refuses an
+        # existing name); the loser reads the winner's value.
+        fd, tmp = tempfile.mkstemp(dir=home, prefix=f".{name}.")  # mkstemp creates it 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(value + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return _read_kept(path, variable) or value
+        finally:
+            os.unlink(tmp)
+    except OSError as exc:
+        raise ConfigError(f"{variable} is not set and cannot be generated under {home} ({exc.strerror})") from None
+    log.warning("%s is not set: generated a development value and kept it in %s (mode 0600). "
+                "HUB_ENV=dev only; production must set %s.", variable, path, variable)
     return value
 
 
@@ -131,37 +175,46 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     hub_env = env.get("HUB_ENV", "dev").strip().lower() or "dev"
     if hub_env not in {"dev", "prod"}:
         raise ConfigError("HUB_ENV must be 'dev' or 'prod'")
-    home = Path(env.get("HUB_HOME", str(DEFAULT_HOME)))
+    home = Path(env.get("HUB_HOME", "").strip() or DEFAULT_HOME)
 
-    def required(name: str, dev_file: str, make) -> str:
+    if hub_env == "prod":
+        missing = [n for n in ("HUB_VAULT_KEYS", "HUB_PLATFORM_TOKEN") if not env.get(n, "").strip()]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} must be set when HUB_ENV=prod "
+                              "(dev generates them; production never does)")
+
+    def required(name: str, dev_file: str, make: Callable[[], str]) -> str:
         value = env.get(name, "").strip()
-        if value:
-            return value
-        if hub_env == "prod":
-            raise ConfigError(f"{name} is required when HUB_ENV=prod")
-        return _dev_secret(home, dev_file, make)
+        return value or _dev_secret(home, dev_file, name, make)
 
     vault_raw = required("HUB_VAULT_KEYS", "vault_keys", generate_vault_key_entry)
     platform_token = required("HUB_PLATFORM_TOKEN", "platform_token", lambda: "hub_pt_" + secrets.token_urlsafe(32))
     db_url = env.get("HUB_DATABASE_URL", "").strip()
     if not db_url:
-        home.mkdir(parents=True, exist_ok=True)
+        _make_home(home)
         db_url = f"sqlite+aiosqlite:///{home / 'hub.db'}"
 
-    def number(name: str, default, cast):
+    def number(name: str, default, cast, minimum):
         raw = env.get(name, "").strip()
         if not raw:
             return default
         try:
-            return cast(raw)
+            value = cast(raw)
         except ValueError:
             raise ConfigError(f"{name} must be a number") from None
+        if not (value >= minimum) or value != value or value == float("inf"):
+            raise ConfigError(f"{name} must be a finite number of at least {minimum}")
+        return value
+
+    log_level = env.get("HUB_LOG_LEVEL", "").strip().upper() or "INFO"
+    if log_level not in _LOG_LEVELS:
+        raise ConfigError(f"HUB_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
 
     return Settings(
         server=ServerSettings(
             env=hub_env,
             public_url=env.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-            log_level=env.get("HUB_LOG_LEVEL", "INFO").upper(),
+            log_level=log_level,
             home=str(home),
         ),
         database=DatabaseSettings(url=db_url),
@@ -169,7 +222,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         auth=AuthSettings(platform_token=platform_token),
         stripe=StripeSettings(
             api_base=env.get("HUB_STRIPE_API_BASE") or None,
-            timeout_seconds=number("HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float),
-            max_network_retries=number("HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int),
+            timeout_seconds=number("HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
+            max_network_retries=number("HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
         ),
     )

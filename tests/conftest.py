@@ -6,7 +6,6 @@ PostgreSQL databases are created by this run and dropped at its end.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -58,8 +57,3 @@ async def hub(database_url: str, emulator: Emulator, hub_home: Path) -> AsyncIte
     settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=emulator.url)
     async with build_client(settings) as client:
         yield HubClient(client, settings)
-
-
-@pytest.fixture(scope="session")
-def event_loop_policy():
-    return asyncio.DefaultEventLoopPolicy()

@@ -1,6 +1,13 @@
-"""Request dependencies that resolve the bearer token to a principal and enforce scopes.
+"""Resolving the bearer token to a principal, and enforcing scopes.
 
 401: missing, unknown or revoked token. 403: valid token, wrong scope (or suspended tenant).
+
+Controllers put a scope guard (``platform_guard``, ``admin_guard``, ``storefront_guard``) on
+their routes: guards run before Litestar decodes the body, so an unauthenticated or
+wrongly-scoped caller gets 401/403, never a validation answer about a body it may not send.
+Handlers then name the ``platform``/``admin``/``storefront`` dependency to receive the
+principal; the dependency reuses what the guard resolved and checks the scope again, so a
+route without a guard is still protected.
 """
 
 from __future__ import annotations
@@ -8,7 +15,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.handlers import BaseRouteHandler
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,9 +27,13 @@ from hub.db.tenants import ApiKey, Tenant
 from hub.errors import Forbidden, Unauthorized
 from hub.services import Services
 
+Principal = PlatformPrincipal | TenantPrincipal
 
-def services_of(request: Request) -> Services:
-    return request.app.state.services
+_STATE_KEY = "hub_principal"
+
+
+def services_of(connection: ASGIConnection) -> Services:
+    return connection.app.state.services
 
 
 async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -28,18 +41,22 @@ async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def _unauthorized() -> Unauthorized:
+    return Unauthorized("A valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _bearer(connection: ASGIConnection) -> str:
+    header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 512:
-        raise Unauthorized("A valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    if scheme.lower() != "bearer" or not token or len(token) > 512 or not token.isprintable():
+        raise _unauthorized()
     return token
 
 
-async def _resolve(request: Request, session: AsyncSession) -> PlatformPrincipal | TenantPrincipal:
-    token = _bearer(request)
-    if same_secret(token, services_of(request).settings.auth.platform_token):
+async def _lookup(connection: ASGIConnection, session: AsyncSession) -> Principal:
+    token = _bearer(connection)
+    if same_secret(token, services_of(connection).settings.auth.platform_token):
         return PlatformPrincipal()
     row = (
         await session.execute(
@@ -51,33 +68,69 @@ async def _resolve(request: Request, session: AsyncSession) -> PlatformPrincipal
     # The read must not hold SQLite's write lock (or a PostgreSQL snapshot) for the whole request.
     await session.commit()
     if row is None:
-        raise Unauthorized("A valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorized()
     key_id, scope, tenant_id, status = row
     if status != "active":
         raise Forbidden("This tenant is suspended", code="tenant_suspended")
     return TenantPrincipal(tenant_id=tenant_id, scope=scope, key_id=key_id)
 
 
-async def require_platform(request: Request, session: AsyncSession) -> PlatformPrincipal:
-    principal = await _resolve(request, session)
+async def authenticate(connection: ASGIConnection, session: AsyncSession | None = None) -> Principal:
+    """The caller's principal, resolved once per request."""
+    cached = connection.state.get(_STATE_KEY)
+    if cached is not None:
+        return cached
+    if session is None:
+        async with services_of(connection).sessions() as own:
+            principal = await _lookup(connection, own)
+    else:
+        principal = await _lookup(connection, session)
+    connection.state[_STATE_KEY] = principal
+    return principal
+
+
+def _platform(principal: Principal) -> PlatformPrincipal:
     if not isinstance(principal, PlatformPrincipal):
         raise Forbidden("Only the platform operator may do this")
     return principal
 
 
-async def require_admin(request: Request, session: AsyncSession) -> TenantPrincipal:
-    principal = await _resolve(request, session)
+def _admin(principal: Principal) -> TenantPrincipal:
     if not isinstance(principal, TenantPrincipal) or principal.scope != "admin":
         raise Forbidden("This needs a tenant admin key")
     return principal
 
 
-async def require_storefront(request: Request, session: AsyncSession) -> TenantPrincipal:
+def _tenant(principal: Principal) -> TenantPrincipal:
     """Admin or storefront key of an active tenant."""
-    principal = await _resolve(request, session)
     if not isinstance(principal, TenantPrincipal):
         raise Forbidden("This needs a tenant API key")
     return principal
+
+
+async def platform_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _platform(await authenticate(connection))
+
+
+async def admin_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _admin(await authenticate(connection))
+
+
+async def storefront_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _tenant(await authenticate(connection))
+
+
+async def require_platform(request: Request, session: AsyncSession) -> PlatformPrincipal:
+    return _platform(await authenticate(request, session))
+
+
+async def require_admin(request: Request, session: AsyncSession) -> TenantPrincipal:
+    return _admin(await authenticate(request, session))
+
+
+async def require_storefront(request: Request, session: AsyncSession) -> TenantPrincipal:
+    """Admin or storefront key of an active tenant."""
+    return _tenant(await authenticate(request, session))
 
 
 DEPENDENCIES = {

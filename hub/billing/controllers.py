@@ -1,3 +1,42 @@
-"""Platform billing routes."""
+"""Platform billing routes: thin handlers over hub/billing/subscriptions.py and events.py."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import PlatformPrincipal
+from hub.billing import events, schemas, subscriptions
+from hub.billing.client import billing_of
+
+TAGS = ["platform: billing"]
+
+
+@get("/v1/platform/billing/plans", tags=TAGS)
+async def list_plans(request: Request, platform: PlatformPrincipal) -> schemas.PlanList:
+    return subscriptions.list_plans(billing_of(request))
+
+
+@post("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, status_code=201)
+async def create_subscription(request: Request, session: AsyncSession, platform: PlatformPrincipal,
+                              tenant_id: str, data: schemas.SubscriptionCreate) -> Response[schemas.Subscription]:
+    subscription, created = await subscriptions.create_subscription(session, billing_of(request), tenant_id, data)
+    return Response(subscription, status_code=201 if created else 200)
+
+
+@get("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS)
+async def get_subscription(request: Request, session: AsyncSession, platform: PlatformPrincipal,
+                           tenant_id: str) -> schemas.Subscription:
+    billing_of(request)
+    return await subscriptions.get_subscription(session, tenant_id)
+
+
+@post("/v1/platform/billing/webhook", tags=TAGS, status_code=200)
+async def billing_webhook(request: Request, session: AsyncSession) -> schemas.Received:
+    # Raw bytes: the signature covers the body exactly as sent, never a re-serialised copy.
+    payload = await request.body()
+    await events.receive(session, billing_of(request), payload, request.headers.get("stripe-signature"))
+    return schemas.Received()
+
+
+ROUTES: list = [list_plans, create_subscription, get_subscription, billing_webhook]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, delete, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
 from hub.credentials import schemas, service
 
@@ -12,6 +13,7 @@ from hub.credentials import schemas, service
 class CredentialsController(Controller):
     path = "/v1/providers/{provider:str}"
     tags = ["tenant admin: credentials"]
+    guards = [admin_guard]
 
     @put("/credentials")
     async def put(self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +17,12 @@ from hub.credentials import schemas
 from hub.credentials.loader import CredentialsMissing, credential_row, decrypt_row, vault_unavailable
 from hub.db.base import new_id, utcnow
 from hub.db.vault import ProviderCredential
+from hub.errors import NotFound
 from hub.services import Services
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
 from hub.vault.store import tenant_secrets
+from hub.webhooks import endpoints
 from providers.base.errors import ProviderError
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound
@@ -33,7 +36,7 @@ def provider_named(services: Services, name: str) -> Provider:
     try:
         return services.providers.get(name)
     except ProviderNotFound:
-        raise CredentialsMissing(f"No provider named {name!r}", code="not_found") from None
+        raise NotFound(f"No provider named {name!r}") from None
 
 
 def _view(services: Services, row: ProviderCredential) -> schemas.CredentialsView:
@@ -53,13 +56,23 @@ async def put_credentials(session: AsyncSession, services: Services, who: Tenant
     creds = provider.parse_credentials(raw)  # format / mode errors, no network
     existing = await credential_row(session, who.tenant_id, provider.name)
     next_version = (existing.version + 1) if existing else 1
+    endpoint_state = endpoints.state_of(existing)
     await session.rollback()  # hold no lock or snapshot while the provider is called
+    ctx = TenantContext(tenant_id=who.tenant_id, credentials_version=next_version, credentials=creds)
     # Raises InvalidCredentials / ProviderUnavailable: nothing has been written yet.
-    await provider.check_credentials(TenantContext(tenant_id=who.tenant_id, credentials_version=next_version,
-                                                   credentials=creds))
+    await provider.check_credentials(ctx)
+    endpoint_id = None
+    if data.webhook_secret is None and not (endpoint_state.has_secret and endpoint_state.endpoint_id is None):
+        # No secret given: the hub keeps the endpoint on the tenant's own account itself. A secret
+        # the tenant entered by hand (no hub-made endpoint) is simply kept: rolling the API key
+        # must not depend on the key being allowed to manage webhook endpoints.
+        endpoint = await endpoints.provision(services, provider, ctx, endpoint_state)
+        endpoint_id = endpoint.endpoint_id
+        if endpoint.secret:
+            data = msgspec.structs.replace(data, webhook_secret=endpoint.secret)
     for attempt in range(2):
         try:
-            return await _store(session, services, who, provider, creds, data)
+            return await _store(session, services, who, provider, creds, data, endpoint_id)
         except IntegrityError:
             # Two first registrations raced on (tenant, provider): the loser retries as an update.
             await session.rollback()
@@ -69,7 +82,7 @@ async def put_credentials(session: AsyncSession, services: Services, who: Tenant
 
 
 async def _store(session, services: Services, who: TenantPrincipal, provider: Provider, creds,
-                 data: schemas.CredentialsPut) -> schemas.CredentialsView:
+                 data: schemas.CredentialsPut, endpoint_id: str | None = None) -> schemas.CredentialsView:
     now = utcnow()
     try:
         secrets = await tenant_secrets(session, services.vault, who.tenant_id, create=True)
@@ -85,18 +98,23 @@ async def _store(session, services: Services, who: TenantPrincipal, provider: Pr
     else:
         row.version += 1
         action = "credentials.replaced"
-    if data.webhook_secret is not None:
+    # The format check accepted the secret stripped; a stored trailing newline would make every
+    # signature check fail later.
+    new_webhook_secret = data.webhook_secret.strip() if data.webhook_secret is not None else None
+    if new_webhook_secret is not None:
         changed.append("webhook_secret")
         if row.webhook_secret_ct is not None:
             try:
                 old = secrets.open(provider.name, "webhook_secret", row.webhook_secret_ct)
             except VaultError:
                 raise vault_unavailable() from None
-            if old.reveal() != data.webhook_secret:
+            if old.reveal() != new_webhook_secret:
                 # The old secret keeps verifying for the roll-over window (events already in flight).
                 row.previous_webhook_secret_ct = secrets.seal(provider.name, "previous_webhook_secret", old.reveal())
                 row.previous_webhook_secret_expires_at = now + ROLLOVER
-        row.webhook_secret_ct = secrets.seal(provider.name, "webhook_secret", data.webhook_secret)
+        row.webhook_secret_ct = secrets.seal(provider.name, "webhook_secret", new_webhook_secret)
+    if endpoint_id is not None:
+        row.webhook_endpoint_id = endpoint_id
     row.mode = creds.mode
     row.publishable_key = creds.publishable_key
     row.secret_key_hint = provider.secret_hint(creds)

@@ -7,14 +7,19 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import migrations
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
+VERSION_TABLE = "alembic_version"
+
+#: PostgreSQL advisory lock taken for the whole upgrade: several ``hub serve`` processes (or
+#: machines) starting together against one database migrate one after the other, and the later
+#: ones find the schema at head instead of failing half-way through a duplicate CREATE TABLE.
+MIGRATION_LOCK_KEY = int.from_bytes(b"hub:migr", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def target_metadata() -> MetaData:
@@ -44,7 +49,14 @@ def script_heads() -> frozenset[str]:
 
 
 async def database_heads(conn: AsyncConnection) -> frozenset[str]:
+    """The revisions the database is at (empty before the first upgrade).
+
+    Reads Alembic's version table directly: a MigrationContext would log its set-up at INFO on
+    every readiness probe.
+    """
     def _heads(sync_conn) -> frozenset[str]:
-        return frozenset(MigrationContext.configure(sync_conn).get_current_heads())
+        if not inspect(sync_conn).has_table(VERSION_TABLE):
+            return frozenset()
+        return frozenset(r[0] for r in sync_conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")))
 
     return await conn.run_sync(_heads)

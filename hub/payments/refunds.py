@@ -8,6 +8,7 @@ for refund twice, and a refund whose answer was lost is found again by its metad
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
@@ -18,6 +19,7 @@ from hub.payments import common, idempotency, inflight, schemas
 from hub.payments.apply import apply_refunds, apply_snapshot, refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
+from providers.base.payments import RefundSnapshot
 from providers.base.provider import Provider, TenantContext
 
 REFUNDABLE = frozenset({"succeeded", "partially_refunded"})
@@ -71,12 +73,35 @@ async def create_refund(session: AsyncSession, services: Services, who: TenantPr
         inflight.release(payment)
         await session.commit()
         raise
-    refund.provider_refund_id = snap.provider_refund_id
-    refund.status = snap.status
-    await apply_refunds(session, payment)
-    inflight.release(payment)
-    await session.commit()
-    return common.refund_view(refund)
+    for attempt in range(2):
+        try:
+            kept = await _attach(session, refund, snap)
+            await apply_refunds(session, payment)
+            inflight.release(payment)
+            await session.commit()
+            return common.refund_view(kept)
+        except IntegrityError:
+            # The provider's refund webhook recorded this refund between our lookup and commit.
+            await session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _attach(session: AsyncSession, refund: Refund, snap: RefundSnapshot) -> Refund:
+    """Give the hub's pending row its provider id; if a webhook already recorded that refund,
+    keep the webhook's row (one row per provider refund) and drop the pending one."""
+    recorded = (await session.execute(
+        select(Refund).where(Refund.tenant_id == refund.tenant_id, Refund.provider_refund_id == snap.provider_refund_id,
+                             Refund.id != refund.id)
+    )).scalar_one_or_none()
+    if recorded is None:
+        refund.provider_refund_id = snap.provider_refund_id
+        refund.status = snap.status
+        return refund
+    recorded.reason = recorded.reason or refund.reason
+    await session.delete(refund)
+    return recorded
 
 
 async def list_refunds(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> schemas.RefundList:

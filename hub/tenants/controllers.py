@@ -8,6 +8,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.dependencies import admin_guard, platform_guard
 from hub.auth.principal import PlatformPrincipal, TenantPrincipal
 from hub.tenants import schemas, service
 
@@ -19,6 +20,7 @@ def _public_url(request: Request) -> str:
 class TenantController(Controller):
     path = "/v1/tenants"
     tags = ["platform: tenants"]
+    guards = [platform_guard]
 
     @post("/", status_code=201)
     async def create(self, request: Request, session: AsyncSession, platform: PlatformPrincipal,
@@ -50,11 +52,12 @@ class TenantController(Controller):
 class ApiKeyController(Controller):
     path = "/v1/api-keys"
     tags = ["tenant admin: API keys"]
+    guards = [admin_guard]
 
     @post("/", status_code=201)
     async def create(self, session: AsyncSession, admin: TenantPrincipal,
                      data: schemas.ApiKeyCreate) -> schemas.ApiKeyCreated:
-        return await service.create_api_key(session, admin.tenant_id, data.scope)
+        return await service.create_api_key(session, admin.tenant_id, data.scope, actor=admin.actor)
 
     @get("/")
     async def list(self, session: AsyncSession, admin: TenantPrincipal) -> schemas.ApiKeyList:
@@ -62,4 +65,4 @@ class ApiKeyController(Controller):
 
     @delete("/{key_id:str}", status_code=204)
     async def revoke(self, session: AsyncSession, admin: TenantPrincipal, key_id: str) -> None:
-        await service.revoke_api_key(session, admin.tenant_id, key_id)
+        await service.revoke_api_key(session, admin.tenant_id, key_id, actor=admin.actor)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import audit
 from hub.auth.keys import SCOPES, digest, new_token, token_prefix
 from hub.db.base import new_id, utcnow
 from hub.db.tenants import ApiKey, Tenant
 from hub.errors import NotFound, ValidationFailed
 from hub.tenants import schemas
+
+
+# The shape of ids made by hub.db.base.new_id. Anything else cannot exist, and some of it (a NUL
+# byte) would make PostgreSQL refuse the query: answer "not found" before asking the database.
+_ID = re.compile(r"[a-z]{2,8}_[0-9a-z]{26}")
+
+
+def well_formed_id(value: str | None) -> bool:
+    return value is not None and _ID.fullmatch(value) is not None
 
 
 def webhook_url(public_url: str, tenant_id: str, provider: str = "stripe") -> str:
@@ -37,6 +49,7 @@ async def create_tenant(session: AsyncSession, data: schemas.TenantCreate, publi
     await session.flush()
     _, admin = await _issue_key(session, tenant.id, "admin")
     _, storefront = await _issue_key(session, tenant.id, "storefront")
+    audit.record(session, tenant_id=tenant.id, actor="platform", action="tenant.created", target=tenant.id)
     await session.commit()
     v = _view(tenant, public_url)
     return schemas.TenantCreated(id=v.id, name=v.name, status=v.status, created_at=v.created_at,
@@ -45,7 +58,7 @@ async def create_tenant(session: AsyncSession, data: schemas.TenantCreate, publi
 
 
 async def get_tenant(session: AsyncSession, tenant_id: str, public_url: str) -> schemas.Tenant:
-    tenant = await session.get(Tenant, tenant_id)
+    tenant = await session.get(Tenant, tenant_id) if well_formed_id(tenant_id) else None
     if tenant is None:
         raise NotFound("No such tenant")
     return _view(tenant, public_url)
@@ -54,25 +67,35 @@ async def get_tenant(session: AsyncSession, tenant_id: str, public_url: str) -> 
 async def list_tenants(session: AsyncSession, public_url: str, limit: int, starting_after: str | None) -> schemas.TenantList:
     q = select(Tenant).order_by(Tenant.id.desc()).limit(limit + 1)
     if starting_after:
+        if not well_formed_id(starting_after):
+            raise ValidationFailed("starting_after must be a tenant id", param="starting_after")
         q = q.where(Tenant.id < starting_after)
     rows = (await session.execute(q)).scalars().all()
     return schemas.TenantList(data=[_view(t, public_url) for t in rows[:limit]], has_more=len(rows) > limit)
 
 
+_VERB = {"active": "activated", "suspended": "suspended"}
+
+
 async def set_status(session: AsyncSession, tenant_id: str, status: str, public_url: str) -> schemas.Tenant:
-    tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+    tenant = await session.get(Tenant, tenant_id, with_for_update=True) if well_formed_id(tenant_id) else None
     if tenant is None:
         raise NotFound("No such tenant")
-    tenant.status = status
+    if tenant.status != status:
+        tenant.status = status
+        audit.record(session, tenant_id=tenant.id, actor="platform", action=f"tenant.{_VERB[status]}",
+                     target=tenant.id)
     await session.commit()
     return _view(tenant, public_url)
 
 
-async def create_api_key(session: AsyncSession, tenant_id: str, scope: str) -> schemas.ApiKeyCreated:
+async def create_api_key(session: AsyncSession, tenant_id: str, scope: str, *, actor: str) -> schemas.ApiKeyCreated:
     if scope not in SCOPES:
         raise ValidationFailed("scope must be admin or storefront", param="scope")
     key, token = await _issue_key(session, tenant_id, scope)
     key.created_at = utcnow()
+    audit.record(session, tenant_id=tenant_id, actor=actor, action="api_key.created", target=key.id,
+                 details={"scope": scope})
     await session.commit()
     return schemas.ApiKeyCreated(id=key.id, scope=key.scope, key=token, created_at=key.created_at)
 
@@ -87,12 +110,13 @@ async def list_api_keys(session: AsyncSession, tenant_id: str) -> schemas.ApiKey
     ])
 
 
-async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str) -> None:
+async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str, *, actor: str) -> None:
     key = (
         await session.execute(select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id))
-    ).scalar_one_or_none()
+    ).scalar_one_or_none() if well_formed_id(key_id) else None
     if key is None:
         raise NotFound("No such API key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        audit.record(session, tenant_id=tenant_id, actor=actor, action="api_key.revoked", target=key.id)
     await session.commit()

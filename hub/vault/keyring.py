@@ -8,6 +8,7 @@ tenant fails to decrypt instead of yielding someone else's secret.
 
 from __future__ import annotations
 
+import json
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -57,12 +58,17 @@ def _open(key: bytes, blob: bytes, aad: bytes) -> bytes:
         raise VaultError("ciphertext does not decrypt here (wrong key, or copied from elsewhere)") from None
 
 
+def _aad(kind: str, *parts: str) -> bytes:
+    # A JSON array, not a joined string: ("a|b", "c") and ("a", "b|c") must differ.
+    return f"hub:v1:{kind}:".encode() + json.dumps(parts, separators=(",", ":")).encode()
+
+
 def _field_aad(tenant_id: str, provider: str, field: str) -> bytes:
-    return f"hub:v1:field|{tenant_id}|{provider}|{field}".encode()
+    return _aad("field", tenant_id, provider, field)
 
 
 def _wrap_aad(tenant_id: str, key_id: str) -> bytes:
-    return f"hub:v1:datakey|{tenant_id}|{key_id}".encode()
+    return _aad("datakey", tenant_id, key_id)
 
 
 class Vault:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db import models as _all_tables  # noqa: F401 - every table, so foreign keys resolve at flush time
 from hub.db.base import utcnow
 from hub.db.vault import TenantDataKey
 from hub.vault.keyring import Vault, VaultError

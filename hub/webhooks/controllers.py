@@ -1,3 +1,32 @@
 """Per-tenant webhook route and the event list."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.webhooks import service, store
+from hub.webhooks.schemas import EventList, WebhookAck
+
+
+@post("/v1/webhooks/{provider:str}/{tenant_id:str}", status_code=200, tags=["webhooks"],
+      summary="Receive a provider webhook for one tenant (no Authorization; verified by signature)")
+async def receive_webhook(request: Request, session: AsyncSession, provider: str, tenant_id: str) -> WebhookAck:
+    # The raw bytes, never a re-serialised JSON: the signature covers the exact body.
+    payload = await request.body()
+    await service.receive(session, request.app.state.services, provider, tenant_id, payload, request.headers)
+    return WebhookAck()
+
+
+@get("/v1/events", tags=["tenant admin: events"], summary="The tenant's received webhook events, newest first")
+async def list_events(session: AsyncSession, admin: TenantPrincipal,
+                      limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+                      starting_after: str | None = None) -> EventList:
+    return await store.list_events(session, admin.tenant_id, limit, starting_after)
+
+
+ROUTES: list = [receive_webhook, list_events]

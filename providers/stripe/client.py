@@ -21,11 +21,13 @@ class SharedHTTPXClient(stripe.HTTPXClient):
 
     def __init__(self, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None,
                  max_connections: int = 100) -> None:
-        super().__init__(timeout=timeout)
+        # A short connect timeout: an unreachable Stripe should fail fast, not hold a worker.
+        timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        # The SDK passes its ``_timeout`` on every request, overriding the client's own: give it
+        # the same object so the connect limit is not replaced by a flat one.
+        super().__init__(timeout=timeouts)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
-        self._client_async = httpx.AsyncClient(
-            transport=transport, limits=limits, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))
-        )
+        self._client_async = httpx.AsyncClient(transport=transport, limits=limits, timeout=timeouts)
 
     async def aclose(self) -> None:
         await self._client_async.aclose()

@@ -17,6 +17,7 @@ from providers.base.payments import (
     PaymentSnapshot,
     RefundSnapshot,
 )
+from providers.base.webhooks import ProviderEvent, RefundUpdate
 
 _STATUS = {
     "requires_payment_method": "requires_payment_method",
@@ -25,14 +26,6 @@ _STATUS = {
     "processing": "processing",
     "requires_capture": "requires_capture",
     "succeeded": "succeeded",
-    "canceled": "canceled",
-}
-
-_REFUND_STATUS = {
-    "pending": "pending",
-    "requires_action": "requires_action",
-    "succeeded": "succeeded",
-    "failed": "failed",
     "canceled": "canceled",
 }
 
@@ -173,3 +166,81 @@ def checkout_from_stripe(session: Any) -> CheckoutSnapshot:
         pi = _get(pi, "id")
     return CheckoutSnapshot(provider_session_id=_get(session, "id"), url=_get(session, "url"),
                             status=_get(session, "status"), provider_payment_id=pi)
+
+
+# -- webhook events ------------------------------------------------------------------------
+
+#: Stripe event types the hub applies; everything else is stored and marked ignored.
+HANDLED_EVENTS = (
+    "payment_intent.succeeded", "payment_intent.processing", "payment_intent.requires_action",
+    "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.amount_capturable_updated",
+    "charge.refunded", "refund.created", "refund.updated", "refund.failed",
+    "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+)
+
+_REFUND_STATUS = {"pending": "pending", "requires_action": "pending", "succeeded": "succeeded",
+                  "failed": "failed", "canceled": "canceled"}
+
+_DISPUTE_STATUS = {
+    "warning_needs_response": "needs_response", "needs_response": "needs_response",
+    "warning_under_review": "under_review", "under_review": "under_review",
+    "won": "won", "lost": "lost", "warning_closed": "closed", "prevented": "closed",
+}
+
+
+def _id_of(value: Any) -> str | None:
+    """An id whether Stripe sent the reference as a string or as an expanded object."""
+    if value is None or isinstance(value, str):
+        return value or None
+    return _get(value, "id")
+
+
+def _charge_money(charge: Any) -> tuple[int | None, int | None]:
+    """(amount received, amount returned to the customer) of a charge.
+
+    Stripe counts the remainder released by a partial capture inside ``amount_refunded``
+    (amount 2000, captured 1500 -> amount_refunded 500 before any refund): that part never
+    reached the merchant and is not a refund, so it is taken out.
+    """
+    if not _get(charge, "captured"):
+        return None, None
+    amount = int(_get(charge, "amount") or 0)
+    captured = _get(charge, "amount_captured")
+    captured = amount if captured is None else int(captured)
+    released = max(0, amount - captured)
+    returned = max(0, int(_get(charge, "amount_refunded") or 0) - released)
+    return captured, returned
+
+
+def event_from_stripe(event: Any) -> ProviderEvent:
+    """A verified Stripe event -> the neutral facts it carries (unhandled types carry none)."""
+    etype = str(_get(event, "type"))
+    obj = _get(_get(event, "data"), "object")
+    base: dict[str, Any] = {"provider_event_id": str(_get(event, "id")), "type": etype,
+                            "created": int(_get(event, "created") or 0)}
+    if etype not in HANDLED_EVENTS:
+        return ProviderEvent(**base)
+    meta = _metadata(obj)
+    base["hub_tenant_id"] = meta.get("hub_tenant_id")
+    base["hub_payment_id"] = meta.get("hub_payment_id")
+    if etype.startswith("payment_intent."):
+        snap = payment_from_stripe(obj)
+        # Stripe puts a PaymentIntent back to requires_payment_method after a failed attempt;
+        # the hub's neutral name for that moment is "failed" (a later attempt may still succeed).
+        status = "failed" if etype == "payment_intent.payment_failed" else snap.status
+        return ProviderEvent(**base, provider_payment_id=snap.provider_payment_id, status=status,
+                             amount_capturable=snap.amount_capturable, amount_received=snap.amount_received,
+                             last_error_code=snap.last_error_code, decline_code=snap.decline_code)
+    if etype == "charge.refunded":
+        received, returned = _charge_money(obj)
+        return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")),
+                             amount_received=received, amount_refunded=returned)
+    if etype.startswith("refund."):
+        status = _REFUND_STATUS.get(str(_get(obj, "status") or ""), "pending")
+        refund = RefundUpdate(provider_refund_id=str(_get(obj, "id")), amount=int(_get(obj, "amount") or 0),
+                              status=status, reason=_get(obj, "reason"))
+        return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")), refund=refund)
+    # charge.dispute.*: the dispute carries its own metadata, not the payment's.
+    base["hub_tenant_id"] = base["hub_payment_id"] = None
+    return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")),
+                         dispute_status=_DISPUTE_STATUS.get(str(_get(obj, "status") or ""), "needs_response"))

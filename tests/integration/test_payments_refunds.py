@@ -121,3 +121,39 @@ async def test_a_refund_whose_answer_was_lost_holds_the_money_until_sync_finds_i
         assert (synced["status"], synced["amount_refunded"]) == ("refunded", 2000)
         listed = (await hub.request("GET", f"/v1/payments/{payment['id']}/refunds", headers=tenant.admin)).json()
         assert [(x["status"], x["provider_refund_id"] is not None) for x in listed["data"]] == [("succeeded", True)]
+
+
+async def test_a_refund_webhook_arriving_before_the_api_answer_leaves_one_refund(database_url, emulator, tmp_path):
+    # Stripe may deliver refund.created before the hub has written the API's answer: the refund
+    # is still recorded once and counted once.
+    from tests.support import stripe_events as ev
+
+    hub_box: dict = {}
+    recorder = Recorder(emulator.url)
+    original = recorder._handle
+
+    async def webhook_first(request: httpx.Request) -> httpx.Response:
+        response = await original(request)
+        if request.method == "POST" and request.url.path == "/v1/refunds":
+            obj = response.json()
+            body = ev.encode(ev.event("refund.created", ev.refund(obj["payment_intent"] or hub_box["pi"], obj["id"],
+                                                                 obj["amount"])))
+            # Delivered to another worker, as Stripe's webhooks would be.
+            delivered = await ev.deliver(hub_box["receiver"].http, hub_box["tenant"].id, body,
+                                         "whsec_tenantsecret000000000001")
+            assert delivered.status_code == 200, delivered.text
+        return response
+
+    recorder.transport = httpx.MockTransport(webhook_first)
+    async with recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as hub, \
+            recorded_hub(database_url, str(tmp_path / "b"), emulator.url, Recorder(emulator.url)) as receiver:
+        tenant, _ = await stripe_tenant(hub)
+        payment = await paid(hub, tenant)
+        hub_box.update(receiver=receiver, tenant=tenant, pi=payment["provider_payment_id"])
+        r = await refund(hub, tenant, payment["id"], reason="duplicate")
+        assert r.status_code == 201, r.text
+        listed = (await hub.request("GET", f"/v1/payments/{payment['id']}/refunds", headers=tenant.admin)).json()
+        assert [(x["amount"], x["status"]) for x in listed["data"]] == [(2000, "succeeded")]
+        assert listed["data"][0]["id"] == r.json()["id"]
+        after = (await hub.request("GET", f"/v1/payments/{payment['id']}", headers=tenant.storefront)).json()
+        assert (after["status"], after["amount_refunded"]) == ("refunded", 2000)

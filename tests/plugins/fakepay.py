@@ -9,7 +9,13 @@ from __future__ import annotations
 import itertools
 import time
 
-from providers.base.errors import CardDeclined, CredentialsFormatError, InvalidCredentials, InvalidState
+from providers.base.errors import (
+    CardDeclined,
+    CredentialsFormatError,
+    InvalidCredentials,
+    InvalidState,
+    SignatureInvalid,
+)
 from providers.base.payments import (
     CheckoutCreate,
     CheckoutSnapshot,
@@ -21,6 +27,7 @@ from providers.base.payments import (
 )
 from providers.base.provider import Provider, TenantContext
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
+from providers.base.webhooks import WebhookEndpoint
 
 
 class FakeCredentials(ProviderCredentials):
@@ -142,3 +149,12 @@ class FakePayProvider(Provider):
 
     async def get_checkout_session(self, ctx, provider_session_id):
         return CheckoutSnapshot(provider_session_id=provider_session_id, url=None, status="open")
+
+    # -- webhooks: FakePay sends none; the contract still has to be met ------------------------
+    def parse_webhook(self, ctx, payload, headers):
+        raise SignatureInvalid("FakePay sends no webhooks")
+
+    async def ensure_webhook_endpoint(self, ctx, url, *, known_endpoint_id, has_secret):
+        if known_endpoint_id:
+            return WebhookEndpoint(endpoint_id=known_endpoint_id, action="reused")
+        return WebhookEndpoint(endpoint_id=self._new("fwe"), action="created", secret="whsec_fakepay0000000001")

@@ -41,8 +41,8 @@ class Emulator:
         raise RuntimeError("localstripe did not start within 30 s")
 
     def register_webhook(self, name: str, url: str, secret: str, events: list[str] | None = None) -> None:
-        data: list[tuple[str, str]] = [("url", url), ("secret", secret)]
-        data += [("events", e) for e in events or []]
+        # Stripe-style form: localstripe reads events[0], events[1]... as a list.
+        data = {"url": url, "secret": secret, **{f"events[{i}]": e for i, e in enumerate(events or [])}}
         httpx.post(f"{self.url}/_config/webhooks/{name}", data=data, timeout=5).raise_for_status()
 
     def stop(self) -> None:

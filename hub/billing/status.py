@@ -1,0 +1,48 @@
+"""Billing status rules: what a Stripe fact may do to a subscription's recorded status.
+
+Stripe delivers events late, twice and out of order. Each status is stored with the Stripe
+time of the fact that set it; an older fact never overrides a newer one, and an ended
+subscription (``canceled``, ``incomplete_expired``) never comes back: Stripe itself cannot
+reactivate it, so any later-looking "active" about it is stale.
+"""
+
+from __future__ import annotations
+
+STATUSES = ("incomplete", "incomplete_expired", "trialing", "active", "past_due", "unpaid", "paused", "canceled")
+ENDED = frozenset({"canceled", "incomplete_expired"})
+
+# Within the same second Stripe's clock cannot order two facts; prefer the one further along
+# the lifecycle (a same-second "incomplete" snapshot must not undo "active").
+_RANK = {"incomplete": 0, "trialing": 1, "active": 2, "paused": 2, "past_due": 3, "unpaid": 4,
+         "incomplete_expired": 5, "canceled": 5}
+
+
+def normalise(status: object) -> str | None:
+    return status if isinstance(status, str) and status in _RANK else None
+
+
+def should_apply(current: str, current_as_of: int, new: str, new_as_of: int) -> bool:
+    """Whether a fact saying ``new`` at ``new_as_of`` replaces ``current`` set at ``current_as_of``."""
+    if current in ENDED:
+        return False
+    if new in ENDED:
+        return True  # an end is final whenever it is learnt
+    if new_as_of != current_as_of:
+        return new_as_of > current_as_of
+    return _RANK[new] >= _RANK[current]
+
+
+def status_after_invoice(current: str, event_type: str, amount_paid: int) -> str | None:
+    """The status an invoice outcome implies for its subscription, or None when it says nothing.
+
+    A paid zero-amount invoice (the one Stripe issues when a trial starts) proves nothing about
+    payment; a failed first invoice leaves the subscription ``incomplete`` as Stripe does, while
+    a failed renewal makes it ``past_due``.
+    """
+    if event_type == "invoice.payment_succeeded":
+        if amount_paid > 0 and current in {"incomplete", "trialing", "past_due", "unpaid", "active"}:
+            return "active"
+        return None
+    if event_type == "invoice.payment_failed":
+        return "past_due" if current in {"active", "trialing", "past_due"} else None
+    return None
