@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, utcnow
@@ -40,7 +40,7 @@ class Payment(Base):
     # Kept so that a creation retried under the same provider idempotency key asks for exactly
     # what the first attempt asked (a provider refuses the same key with other parameters).
     payment_method: Mapped[str | None] = mapped_column(String(255), default=None)
-    confirm: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_error_code: Mapped[str | None] = mapped_column(String(80), default=None)
     decline_code: Mapped[str | None] = mapped_column(String(80), default=None)
     dispute_status: Mapped[str | None] = mapped_column(String(40), default=None)
