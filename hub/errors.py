@@ -83,6 +83,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     param: str | None = None
     decline_code: str | None = None
     payment_id: str | None = None
+    #: The provider's own error code when the hub reports its refusal as provider_error.
+    provider_code: str | None = None
 
 
 _PROVIDER_STATUS: dict[type[perr.ProviderError], tuple[int, str]] = {
@@ -118,6 +120,9 @@ def provider_problem(exc: perr.ProviderError) -> Response:
     code = exc.code
     if isinstance(exc, perr.InvalidRequest) and exc.provider_code:
         code = "provider_error"
+        extra["provider_code"] = exc.provider_code
+    # A payment operation names the hub payment it concerns (e.g. the one a decline kept as failed).
+    extra["payment_id"] = getattr(exc, "payment_id", None)
     return problem(status, code, title, mask(exc.message), param=exc.param, **extra)
 
 

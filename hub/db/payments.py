@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, utcnow
@@ -17,6 +17,7 @@ class Payment(Base):
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_payments_tenant_id_id", "tenant_id", "id"),
         Index("ix_payments_provider_payment", "provider", "provider_payment_id"),
+        Index("ix_payments_tenant_id_status_id", "tenant_id", "status", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -36,9 +37,18 @@ class Payment(Base):
     metadata_: Mapped[dict] = mapped_column("metadata", default=dict)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Kept so that a creation retried under the same provider idempotency key asks for exactly
+    # what the first attempt asked (a provider refuses the same key with other parameters).
+    payment_method: Mapped[str | None] = mapped_column(String(255), default=None)
+    confirm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_error_code: Mapped[str | None] = mapped_column(String(80), default=None)
     decline_code: Mapped[str | None] = mapped_column(String(80), default=None)
     dispute_status: Mapped[str | None] = mapped_column(String(40), default=None)
+    # The operation (create, capture, cancel, refund) a worker is running at the provider now.
+    # Set by a conditional UPDATE, so of two racing workers exactly one reaches the provider;
+    # pending_since lets a later request take over from a worker that died mid-call.
+    pending_op: Mapped[str | None] = mapped_column(String(20), default=None)
+    pending_since: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

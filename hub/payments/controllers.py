@@ -1,3 +1,95 @@
-"""Storefront payment routes."""
+"""Storefront payment routes: parse, call one service function, return a Struct."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.payments import customers, refunds, schemas, service
+from hub.payments.idempotency import HEADER
+
+Status = Literal["requires_payment_method", "requires_confirmation", "requires_action", "processing",
+                 "requires_capture", "succeeded", "canceled", "failed", "partially_refunded", "refunded"]
+TAGS = ["storefront: payments"]
+
+
+def _services(request: Request):
+    return request.app.state.services
+
+
+@post("/v1/payments", tags=TAGS, status_code=201)
+async def create_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
+                         data: schemas.PaymentCreate) -> Response[schemas.Payment]:
+    payment, created = await service.create_payment(session, _services(request), storefront, data,
+                                                    request.headers.get(HEADER))
+    return Response(payment, status_code=201 if created else 200)
+
+
+@get("/v1/payments", tags=TAGS)
+async def list_payments(session: AsyncSession, storefront: TenantPrincipal,
+                        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+                        starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
+                        status: Status | None = None) -> schemas.PaymentList:
+    return await service.list_payments(session, storefront, limit=limit, starting_after=starting_after,
+                                       status=status)
+
+
+@get("/v1/payments/{payment_id:str}", tags=TAGS)
+async def get_payment(session: AsyncSession, storefront: TenantPrincipal, payment_id: str) -> schemas.Payment:
+    return await service.get_payment(session, storefront, payment_id)
+
+
+@post("/v1/payments/{payment_id:str}/capture", tags=TAGS, status_code=200)
+async def capture_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str,
+                          data: schemas.CaptureRequest | None = None) -> schemas.Payment:
+    amount = data.amount if data is not None else None
+    return await service.capture_payment(session, _services(request), storefront, payment_id, amount)
+
+
+@post("/v1/payments/{payment_id:str}/cancel", tags=TAGS, status_code=200)
+async def cancel_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
+                         payment_id: str) -> schemas.Payment:
+    return await service.cancel_payment(session, _services(request), storefront, payment_id)
+
+
+@post("/v1/payments/{payment_id:str}/sync", tags=TAGS, status_code=200)
+async def sync_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
+                       payment_id: str) -> schemas.Payment:
+    return await service.sync_payment(session, _services(request), storefront, payment_id)
+
+
+@post("/v1/payments/{payment_id:str}/refunds", tags=TAGS, status_code=201)
+async def create_refund(request: Request, session: AsyncSession, admin: TenantPrincipal, payment_id: str,
+                        data: schemas.RefundCreate | None = None) -> schemas.Refund:
+    return await refunds.create_refund(session, _services(request), admin, payment_id,
+                                       data or schemas.RefundCreate())
+
+
+@get("/v1/payments/{payment_id:str}/refunds", tags=TAGS)
+async def list_refunds(session: AsyncSession, storefront: TenantPrincipal, payment_id: str) -> schemas.RefundList:
+    return await refunds.list_refunds(session, storefront, payment_id)
+
+
+@post("/v1/customers", tags=TAGS, status_code=201)
+async def create_customer(request: Request, session: AsyncSession, storefront: TenantPrincipal,
+                          data: schemas.CustomerCreate) -> schemas.Customer:
+    return await customers.create_customer(session, _services(request), storefront, data)
+
+
+@get("/v1/customers/{customer_id:str}", tags=TAGS)
+async def get_customer(session: AsyncSession, storefront: TenantPrincipal, customer_id: str) -> schemas.Customer:
+    return await customers.get_customer(session, storefront, customer_id)
+
+
+@post("/v1/checkout/sessions", tags=TAGS, status_code=201)
+async def create_checkout_session(request: Request, session: AsyncSession, storefront: TenantPrincipal,
+                                  data: schemas.CheckoutSessionCreate) -> schemas.CheckoutSession:
+    return await customers.create_checkout_session(session, _services(request), storefront, data)
+
+
+ROUTES: list = [create_payment, list_payments, get_payment, capture_payment, cancel_payment, sync_payment,
+                create_refund, list_refunds, create_customer, get_customer, create_checkout_session]

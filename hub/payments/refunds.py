@@ -1,0 +1,134 @@
+"""Refunds: full, partial, several partials up to the captured amount; repaired by sync.
+
+The refund row is written (pending, no provider id) in the same transaction that claims the
+payment, before the provider is called: money the hub may have asked back is never offered
+for refund twice, and a refund whose answer was lost is found again by its metadata.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.db.base import new_id, utcnow
+from hub.db.payments import Payment, Refund
+from hub.errors import Conflict, ValidationFailed
+from hub.payments import common, idempotency, inflight, schemas
+from hub.payments.apply import apply_refunds, apply_snapshot, refund_totals
+from hub.services import Services
+from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
+from providers.base.payments import RefundSnapshot
+from providers.base.provider import Provider, TenantContext
+
+REFUNDABLE = frozenset({"succeeded", "partially_refunded"})
+#: Statuses after which a payment may have become refundable without the hub seeing it.
+MAY_LAG = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing",
+                     "requires_capture"})
+
+
+async def create_refund(session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str,
+                        data: schemas.RefundCreate) -> schemas.Refund:
+    payment = await common.owned_payment(session, who.tenant_id, payment_id)
+    provider = common.provider_by_name(services, payment.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    if payment.status in MAY_LAG and payment.provider_payment_id is not None:
+        apply_snapshot(payment, await provider.get_payment(ctx, payment.provider_payment_id))
+        await session.commit()
+    if payment.status not in REFUNDABLE:
+        raise Conflict(f"A payment in status {payment.status} cannot be refunded", code="invalid_state")
+    _, held = await refund_totals(session, payment.id)
+    refundable = payment.amount_received - held
+    if data.amount is not None and data.amount <= 0:
+        raise ValidationFailed("amount must be a positive integer", code="amount_too_small", param="amount")
+    if refundable <= 0:
+        raise Conflict("Everything captured has already been refunded", code="invalid_state")
+    amount = data.amount if data.amount is not None else refundable
+    if amount > refundable:
+        raise ValidationFailed(f"amount must be at most the refundable {refundable}", code="amount_too_large",
+                               param="amount")
+    if await inflight.claim(session, payment, "refund", statuses=REFUNDABLE) is None:
+        raise Conflict("Another operation on this payment is in progress; retry later", code="invalid_state",
+                       headers={"Retry-After": "1"})
+    now = utcnow()
+    refund = Refund(id=new_id("re"), tenant_id=payment.tenant_id, payment_id=payment.id, amount=amount,
+                    status="pending", reason=data.reason, created_at=now, updated_at=now)
+    session.add(refund)
+    await session.commit()
+    try:
+        snap = await provider.create_refund(
+            ctx, payment.provider_payment_id, amount, reason=data.reason,
+            metadata={"hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id, "hub_refund_id": refund.id},
+            idempotency_key=idempotency.operation_key(payment.id, "refund", refund.id))
+    except (ProviderUnavailable, RateLimited) as exc:
+        # It may have happened: the pending row keeps the money held until sync finds out.
+        payment.last_error_code = exc.code
+        inflight.release(payment)
+        await session.commit()
+        exc.payment_id = payment.id  # type: ignore[attr-defined]
+        raise
+    except ProviderError:
+        await session.delete(refund)
+        inflight.release(payment)
+        await session.commit()
+        raise
+    for attempt in range(2):
+        try:
+            kept = await _attach(session, refund, snap)
+            await apply_refunds(session, payment)
+            inflight.release(payment)
+            await session.commit()
+            return common.refund_view(kept)
+        except IntegrityError:
+            # The provider's refund webhook recorded this refund between our lookup and commit.
+            await session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _attach(session: AsyncSession, refund: Refund, snap: RefundSnapshot) -> Refund:
+    """Give the hub's pending row its provider id; if a webhook already recorded that refund,
+    keep the webhook's row (one row per provider refund) and drop the pending one."""
+    recorded = (await session.execute(
+        select(Refund).where(Refund.tenant_id == refund.tenant_id, Refund.provider_refund_id == snap.provider_refund_id,
+                             Refund.id != refund.id)
+    )).scalar_one_or_none()
+    if recorded is None:
+        refund.provider_refund_id = snap.provider_refund_id
+        refund.status = snap.status
+        return refund
+    recorded.reason = recorded.reason or refund.reason
+    await session.delete(refund)
+    return recorded
+
+
+async def list_refunds(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> schemas.RefundList:
+    payment = await common.owned_payment(session, who.tenant_id, payment_id)
+    rows = (await session.execute(
+        select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.id.desc())
+    )).scalars().all()
+    await session.commit()
+    return schemas.RefundList(data=[common.refund_view(r) for r in rows])
+
+
+async def repair_refunds(session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment) -> None:
+    """Bring the hub's refund rows up to the provider's: statuses, and refunds whose answer was lost."""
+    rows = (await session.execute(select(Refund).where(Refund.payment_id == payment.id))).scalars().all()
+    if not any(r.status in ("pending", "requires_action") for r in rows):
+        return
+    await session.commit()
+    remote = await provider.list_refunds(ctx, payment.provider_payment_id)
+    by_provider_id = {r.provider_refund_id: r for r in remote}
+    by_hub_id = {r.metadata.get("hub_refund_id"): r for r in remote if r.metadata.get("hub_refund_id")}
+    for row in rows:
+        if row.status not in ("pending", "requires_action"):
+            continue
+        snap = by_provider_id.get(row.provider_refund_id) if row.provider_refund_id else by_hub_id.get(row.id)
+        if snap is not None:
+            row.provider_refund_id = snap.provider_refund_id
+            row.status = snap.status
+        elif row.provider_refund_id is None and inflight.is_stale(row.created_at):
+            # Asked long ago and unknown to the provider: that refund never happened.
+            row.status = "failed"

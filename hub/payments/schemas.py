@@ -1,0 +1,122 @@
+"""Request and response Structs of the storefront payment routes (API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+ProviderName = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
+Text = Annotated[str, msgspec.Meta(max_length=1000)]
+Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^https?://")]
+Metadata = dict[str, str]
+CaptureMethod = Literal["automatic", "manual"]
+
+
+class PaymentCreate(msgspec.Struct, forbid_unknown_fields=True):
+    amount: int
+    currency: Currency
+    capture_method: CaptureMethod = "automatic"
+    customer_id: Id | None = None
+    payment_method: Id | None = None
+    confirm: bool = False
+    metadata: Metadata = {}
+    description: Text | None = None
+    #: Which of the tenant's providers; needed only when it has credentials for several.
+    provider: ProviderName | None = None
+
+
+class Payment(msgspec.Struct):
+    id: str
+    provider: str
+    provider_payment_id: str | None
+    status: str
+    amount: int
+    currency: str
+    capture_method: str
+    amount_capturable: int
+    amount_received: int
+    amount_refunded: int
+    client_secret: str | None
+    publishable_key: str | None
+    metadata: Metadata
+    created_at: datetime
+    updated_at: datetime
+    customer_id: str | None = None
+    description: str | None = None
+    last_error_code: str | None = None
+    decline_code: str | None = None
+
+
+class PaymentList(msgspec.Struct):
+    data: list[Payment]
+    has_more: bool
+
+
+class CaptureRequest(msgspec.Struct, forbid_unknown_fields=True):
+    amount: int | None = None
+
+
+class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
+    amount: int | None = None
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+
+
+class Refund(msgspec.Struct):
+    id: str
+    payment_id: str
+    provider_refund_id: str | None
+    amount: int
+    status: str
+    reason: str | None
+    created_at: datetime
+
+
+class RefundList(msgspec.Struct):
+    data: list[Refund]
+
+
+class CustomerCreate(msgspec.Struct, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    metadata: Metadata = {}
+    provider: ProviderName | None = None
+
+
+class Customer(msgspec.Struct):
+    id: str
+    provider: str
+    provider_customer_id: str
+    email: str | None
+    name: str | None
+    metadata: Metadata
+    created_at: datetime
+
+
+class LineItem(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=250)]
+    unit_amount: int
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=999)]
+
+
+class CheckoutSessionCreate(msgspec.Struct, forbid_unknown_fields=True):
+    currency: Currency
+    line_items: Annotated[list[LineItem], msgspec.Meta(min_length=1, max_length=100)]
+    success_url: Url
+    cancel_url: Url
+    capture_method: CaptureMethod = "automatic"
+    customer_id: Id | None = None
+    metadata: Metadata = {}
+    provider: ProviderName | None = None
+
+
+class CheckoutSession(msgspec.Struct):
+    id: str
+    provider: str
+    url: str | None
+    provider_session_id: str
+    payment_id: str | None
+    created_at: datetime

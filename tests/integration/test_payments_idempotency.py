@@ -1,0 +1,135 @@
+"""Idempotency-Key (API.md): one payment and one PaymentIntent per key, whatever the races and retries."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from tests.support.payments import (
+    Recorder,
+    create_payment,
+    emulator_intents,
+    recorded_hub,
+    stripe_error,
+    stripe_tenant,
+)
+
+
+async def test_same_key_and_body_returns_the_same_payment_and_creates_one_payment_intent(hub, emulator):
+    tenant, sk = await stripe_tenant(hub)
+    first = await create_payment(hub, tenant, idempotency_key="order-1", metadata={"order": "1"})
+    second = await create_payment(hub, tenant, idempotency_key="order-1", metadata={"order": "1"})
+    assert first.status_code == 201 and second.status_code == 200, second.text
+    assert second.json()["id"] == first.json()["id"]
+    assert second.json()["provider_payment_id"] == first.json()["provider_payment_id"]
+    assert len(emulator_intents(emulator, sk, hub_tenant_id=tenant.id)) == 1
+
+
+async def test_same_key_with_a_different_body_is_a_conflict_and_creates_nothing(hub, emulator):
+    tenant, sk = await stripe_tenant(hub)
+    assert (await create_payment(hub, tenant, idempotency_key="order-2", amount=2000)).status_code == 201
+    r = await create_payment(hub, tenant, idempotency_key="order-2", amount=2001)
+    assert r.status_code == 409 and r.json()["code"] == "idempotency_conflict"
+    assert len(emulator_intents(emulator, sk, hub_tenant_id=tenant.id)) == 1
+
+
+async def test_the_same_key_at_two_tenants_makes_two_payments(hub, emulator):
+    a, _ = await stripe_tenant(hub, "A")
+    b, _ = await stripe_tenant(hub, "B")
+    ra = await create_payment(hub, a, idempotency_key="shared")
+    rb = await create_payment(hub, b, idempotency_key="shared")
+    assert ra.status_code == rb.status_code == 201
+    assert ra.json()["id"] != rb.json()["id"]
+
+
+async def test_bad_idempotency_keys_are_refused(hub):
+    tenant, _ = await stripe_tenant(hub)
+    r = await create_payment(hub, tenant, idempotency_key="k" * 256)
+    assert r.status_code == 422 and r.json()["param"] == "Idempotency-Key"
+
+
+async def test_two_workers_racing_with_one_key_create_one_payment_intent(database_url, emulator, tmp_path):
+    # Two app instances on one database stand for two worker processes; the emulator has no
+    # Idempotency-Key support, so only the hub's unique constraint can keep this to one.
+    recorder = Recorder(emulator.url, delay=0.3)
+    async with recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as one, \
+            recorded_hub(database_url, str(tmp_path / "b"), emulator.url, recorder) as two:
+        tenant, sk = await stripe_tenant(one)
+        r1, r2 = await asyncio.gather(create_payment(one, tenant, idempotency_key="race"),
+                                      create_payment(two, tenant, idempotency_key="race"))
+        codes = sorted([r1.status_code, r2.status_code])
+        assert codes in ([200, 201], [201, 409]), (r1.text, r2.text)
+        loser = r1 if r1.status_code != 201 else r2
+        winner = r2 if loser is r1 else r1
+        if loser.status_code == 409:
+            assert loser.json()["code"] == "idempotency_in_progress"
+            # Once the winner is done, the same request replays its payment.
+            again = await create_payment(two, tenant, idempotency_key="race")
+            assert again.status_code == 200 and again.json()["id"] == winner.json()["id"]
+        else:
+            assert loser.json()["id"] == winner.json()["id"]
+        assert recorder.calls("POST", "/v1/payment_intents") == 1
+        intents = emulator_intents(emulator, sk, hub_tenant_id=tenant.id)
+        assert [pi["metadata"]["hub_payment_id"] for pi in intents] == [winner.json()["id"]]
+
+
+async def test_stripe_gets_a_key_derived_from_tenant_and_idempotency_key(database_url, emulator, tmp_path):
+    recorder = Recorder(emulator.url)
+    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+        a, _ = await stripe_tenant(hub, "A")
+        b, _ = await stripe_tenant(hub, "B")
+        await create_payment(hub, a, idempotency_key="k-1")
+        await create_payment(hub, b, idempotency_key="k-1")
+        await create_payment(hub, a, idempotency_key="k-2")
+    keys = recorder.idempotency_keys("POST", "/v1/payment_intents")
+    assert len(keys) == 3 and all(keys) and len(set(keys)) == 3
+    assert not any("k-1" in k or a.id in k for k in keys)  # derived, not the client's key verbatim
+
+
+async def test_a_retry_after_stripe_failed_reuses_the_payment_and_the_stripe_key(database_url, emulator, tmp_path):
+    # Stripe answers 500 to the first creation: its outcome is unknown, so the row stays and a
+    # retry with the same key asks Stripe again under the same Stripe idempotency key (which,
+    # at real Stripe, returns the PaymentIntent if the first attempt had made one).
+    failures = {"left": 1}
+
+    def answer(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST" and request.url.path == "/v1/payment_intents" and failures["left"]:
+            failures["left"] -= 1
+            return stripe_error(500, "api_error", "Something went wrong on Stripe's end.")
+        return None
+
+    recorder = Recorder(emulator.url, answer=answer)
+    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+        tenant, sk = await stripe_tenant(hub)
+        first = await create_payment(hub, tenant, idempotency_key="retry-me")
+        assert first.status_code == 503 and first.json()["code"] == "provider_unavailable", first.text
+        payment_id = first.json()["payment_id"]
+        second = await create_payment(hub, tenant, idempotency_key="retry-me")
+        assert second.status_code in (200, 201), second.text
+        assert second.json()["id"] == payment_id and second.json()["provider_payment_id"]
+    keys = recorder.idempotency_keys("POST", "/v1/payment_intents")
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert len(emulator_intents(emulator, sk, hub_payment_id=payment_id)) == 1
+
+
+async def test_a_stripe_refusal_stores_nothing_and_frees_the_key(database_url, emulator, tmp_path):
+    refuse = {"left": 1}
+
+    def answer(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/v1/payment_intents" and refuse["left"]:
+            refuse["left"] -= 1
+            return stripe_error(400, "invalid_request_error", "No such PaymentMethod: 'pm_nope'",
+                                code="resource_missing", param="payment_method")
+        return None
+
+    recorder = Recorder(emulator.url, answer=answer)
+    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+        tenant, _ = await stripe_tenant(hub)
+        r = await create_payment(hub, tenant, idempotency_key="fix-and-retry")
+        assert r.status_code == 400, r.text
+        assert (r.json()["code"], r.json()["param"], r.json()["provider_code"]) == \
+            ("provider_error", "payment_method", "resource_missing")
+        assert (await hub.request("GET", "/v1/payments", headers=tenant.storefront)).json()["data"] == []
+        r = await create_payment(hub, tenant, idempotency_key="fix-and-retry", amount=3000)
+        assert r.status_code == 201, r.text
