@@ -8,9 +8,11 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.payments import customers, refunds, schemas, service
 from hub.payments.idempotency import HEADER
+from hub.strict import require_strict
 
 Status = Literal["requires_payment_method", "requires_confirmation", "requires_action", "processing",
                  "requires_capture", "succeeded", "canceled", "failed", "partially_refunded", "refunded"]
@@ -21,15 +23,16 @@ def _services(request: Request):
     return request.app.state.services
 
 
-@post("/v1/payments", tags=TAGS, status_code=201)
+@post("/v1/payments", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
                          data: schemas.PaymentCreate) -> Response[schemas.Payment]:
+    await require_strict(request, schemas.PaymentCreate)
     payment, created = await service.create_payment(session, _services(request), storefront, data,
                                                     request.headers.get(HEADER))
     return Response(payment, status_code=201 if created else 200)
 
 
-@get("/v1/payments", tags=TAGS)
+@get("/v1/payments", tags=TAGS, guards=[storefront_guard])
 async def list_payments(session: AsyncSession, storefront: TenantPrincipal,
                         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
                         starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
@@ -38,56 +41,59 @@ async def list_payments(session: AsyncSession, storefront: TenantPrincipal,
                                        status=status)
 
 
-@get("/v1/payments/{payment_id:str}", tags=TAGS)
+@get("/v1/payments/{payment_id:str}", tags=TAGS, guards=[storefront_guard])
 async def get_payment(session: AsyncSession, storefront: TenantPrincipal, payment_id: str) -> schemas.Payment:
     return await service.get_payment(session, storefront, payment_id)
 
 
-@post("/v1/payments/{payment_id:str}/capture", tags=TAGS, status_code=200)
+@post("/v1/payments/{payment_id:str}/capture", tags=TAGS, guards=[storefront_guard], status_code=200)
 async def capture_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str,
                           data: schemas.CaptureRequest | None = None) -> schemas.Payment:
+    await require_strict(request, schemas.CaptureRequest)
     amount = data.amount if data is not None else None
     return await service.capture_payment(session, _services(request), storefront, payment_id, amount)
 
 
-@post("/v1/payments/{payment_id:str}/cancel", tags=TAGS, status_code=200)
+@post("/v1/payments/{payment_id:str}/cancel", tags=TAGS, guards=[storefront_guard], status_code=200)
 async def cancel_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
                          payment_id: str) -> schemas.Payment:
     return await service.cancel_payment(session, _services(request), storefront, payment_id)
 
 
-@post("/v1/payments/{payment_id:str}/sync", tags=TAGS, status_code=200)
+@post("/v1/payments/{payment_id:str}/sync", tags=TAGS, guards=[storefront_guard], status_code=200)
 async def sync_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
                        payment_id: str) -> schemas.Payment:
     return await service.sync_payment(session, _services(request), storefront, payment_id)
 
 
-@post("/v1/payments/{payment_id:str}/refunds", tags=TAGS, status_code=201)
+@post("/v1/payments/{payment_id:str}/refunds", tags=TAGS, guards=[admin_guard], status_code=201)
 async def create_refund(request: Request, session: AsyncSession, admin: TenantPrincipal, payment_id: str,
                         data: schemas.RefundCreate | None = None) -> schemas.Refund:
+    await require_strict(request, schemas.RefundCreate)
     return await refunds.create_refund(session, _services(request), admin, payment_id,
                                        data or schemas.RefundCreate())
 
 
-@get("/v1/payments/{payment_id:str}/refunds", tags=TAGS)
+@get("/v1/payments/{payment_id:str}/refunds", tags=TAGS, guards=[storefront_guard])
 async def list_refunds(session: AsyncSession, storefront: TenantPrincipal, payment_id: str) -> schemas.RefundList:
     return await refunds.list_refunds(session, storefront, payment_id)
 
 
-@post("/v1/customers", tags=TAGS, status_code=201)
+@post("/v1/customers", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_customer(request: Request, session: AsyncSession, storefront: TenantPrincipal,
                           data: schemas.CustomerCreate) -> schemas.Customer:
     return await customers.create_customer(session, _services(request), storefront, data)
 
 
-@get("/v1/customers/{customer_id:str}", tags=TAGS)
+@get("/v1/customers/{customer_id:str}", tags=TAGS, guards=[storefront_guard])
 async def get_customer(session: AsyncSession, storefront: TenantPrincipal, customer_id: str) -> schemas.Customer:
     return await customers.get_customer(session, storefront, customer_id)
 
 
-@post("/v1/checkout/sessions", tags=TAGS, status_code=201)
+@post("/v1/checkout/sessions", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_checkout_session(request: Request, session: AsyncSession, storefront: TenantPrincipal,
                                   data: schemas.CheckoutSessionCreate) -> schemas.CheckoutSession:
+    await require_strict(request, schemas.CheckoutSessionCreate)
     return await customers.create_checkout_session(session, _services(request), storefront, data)
 
 

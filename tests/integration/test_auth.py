@@ -90,12 +90,16 @@ async def test_auth_is_checked_before_the_body_is_read(hub):
     # An unauthenticated or wrongly-scoped caller learns nothing about what a valid body looks like.
     tenant = await hub.create_tenant()
     garbage = {"content": b"{not json", "headers": {"content-type": "application/json"}}
-    for method, path in (("PUT", "/v1/providers/stripe/credentials"), ("POST", "/v1/api-keys")):
+    for method, path in (("PUT", "/v1/providers/stripe/credentials"), ("POST", "/v1/api-keys"),
+                         ("POST", "/v1/payments/pay_x/refunds")):
         r = await hub.request(method, path, **garbage)
         assert_problem(r, 401, "unauthorized")
         r = await hub.request(method, path, content=garbage["content"],
                               headers={**garbage["headers"], **tenant.storefront})
         assert_problem(r, 403, "forbidden")
+    for path in ("/v1/payments", "/v1/customers", "/v1/checkout/sessions", "/v1/payments/pay_x/capture"):
+        r = await hub.request("POST", path, content=b"{", headers={"content-type": "application/json"})
+        assert_problem(r, 401, "unauthorized")
     for path in ("/v1/tenants", f"/v1/tenants/{tenant.id}/subscription"):
         r = await hub.request("POST", path, content=b"{", headers={"content-type": "application/json"})
         assert_problem(r, 401, "unauthorized")

@@ -25,6 +25,11 @@ async def recorded(database_url, emulator, hub_home):
     ({"amount": 199_999, "currency": "cop"}, "amount_too_small", "amount"),
     ({"amount": 2000, "currency": "xyz"}, "unsupported_currency", "currency"),
     ({"amount": 20.5, "currency": "usd"}, "validation_error", "amount"),
+    # JSON types are not guessed: a string, a float or a boolean is not an amount.
+    ({"amount": "2000", "currency": "usd"}, "validation_error", "amount"),
+    ({"amount": 2000.0, "currency": "usd"}, "validation_error", "amount"),
+    ({"amount": True, "currency": "usd"}, "validation_error", "amount"),
+    ({"amount": 2000, "currency": "usd", "confirm": "false"}, "validation_error", "confirm"),
 ])
 async def test_bad_money_is_refused_before_stripe_and_nothing_is_stored(recorded, body, code, param):
     hub, recorder = recorded
@@ -46,3 +51,13 @@ async def test_a_zero_decimal_amount_is_sent_as_is(recorded):
     assert r.json()["currency"] == "jpy" and r.json()["amount"] == 500
     sent = [body for method, path, body in recorder.requests if method == "POST" and path == "/v1/payment_intents"]
     assert b"amount=500" in sent[-1] and b"currency=jpy" in sent[-1]
+
+
+async def test_a_capture_or_refund_amount_given_as_a_string_is_refused(recorded):
+    hub, recorder = recorded
+    tenant, _ = await stripe_tenant(hub)
+    for path in ("/v1/payments/pay_x/capture", "/v1/payments/pay_x/refunds"):
+        before = len(recorder.requests)
+        r = await hub.request("POST", path, json={"amount": "500"}, headers=tenant.admin)
+        assert r.status_code == 422 and (r.json()["code"], r.json()["param"]) == ("validation_error", "amount"), r.text
+        assert len(recorder.requests) == before
