@@ -52,7 +52,7 @@ async def create_refund(session: AsyncSession, services: Services, who: TenantPr
         raise Conflict("Another operation on this payment is in progress; retry later", code="invalid_state",
                        headers={"Retry-After": "1"})
     now = utcnow()
-    refund = Refund(id=new_id("re"), tenant_id=payment.tenant_id, payment_id=payment.id, amount=amount,
+    refund = Refund(id=new_id("ref"), tenant_id=payment.tenant_id, payment_id=payment.id, amount=amount,
                     status="pending", reason=data.reason, created_at=now, updated_at=now)
     session.add(refund)
     await session.commit()

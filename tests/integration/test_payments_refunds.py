@@ -23,7 +23,7 @@ async def test_a_full_refund_refunds_the_payment(hub):
     r = await refund(hub, tenant, payment["id"], reason="requested_by_customer")
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["id"].startswith("re_") and body["payment_id"] == payment["id"]
+    assert body["id"].startswith("ref_") and body["payment_id"] == payment["id"]
     assert body["provider_refund_id"].startswith("re_") and body["provider_refund_id"] != body["id"]
     assert (body["amount"], body["status"], body["reason"]) == (2000, "succeeded", "requested_by_customer")
     after = (await hub.request("GET", f"/v1/payments/{payment['id']}", headers=tenant.storefront)).json()
