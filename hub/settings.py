@@ -170,6 +170,20 @@ def _dev_secret(home: Path, name: str, variable: str, make: Callable[[], str]) -
     return value
 
 
+def env_number(env: Mapping[str, str], name: str, default, cast, minimum):
+    """A finite number of at least ``minimum`` from ``env[name]``, or ``default`` when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+    if not (value >= minimum) or value != value or value == float("inf"):
+        raise ConfigError(f"{name} must be a finite number of at least {minimum}")
+    return value
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     hub_env = env.get("HUB_ENV", "dev").strip().lower() or "dev"
@@ -194,17 +208,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         _make_home(home)
         db_url = f"sqlite+aiosqlite:///{home / 'hub.db'}"
 
-    def number(name: str, default, cast, minimum):
-        raw = env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = cast(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number") from None
-        if not (value >= minimum) or value != value or value == float("inf"):
-            raise ConfigError(f"{name} must be a finite number of at least {minimum}")
-        return value
 
     log_level = env.get("HUB_LOG_LEVEL", "").strip().upper() or "INFO"
     if log_level not in _LOG_LEVELS:
@@ -222,7 +225,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         auth=AuthSettings(platform_token=platform_token),
         stripe=StripeSettings(
             api_base=env.get("HUB_STRIPE_API_BASE") or None,
-            timeout_seconds=number("HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
-            max_network_retries=number("HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
+            timeout_seconds=env_number(env, "HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
+            max_network_retries=env_number(env, "HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
         ),
     )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from hub.settings import ConfigError
+from hub.settings import ConfigError, env_number
 
 _PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _CURRENCY = re.compile(r"^[a-z]{3}$")
@@ -108,23 +108,12 @@ def load_billing_settings(environ: Mapping[str, str] | None = None) -> BillingSe
         raise ConfigError("HUB_BILLING_STRIPE_WEBHOOK_SECRET must start with whsec_")
     plans_raw = env.get("HUB_BILLING_PLANS", "").strip()
 
-    def number(name: str, default, cast):
-        raw = env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = cast(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number") from None
-        if value < 0:
-            raise ConfigError(f"{name} must not be negative")
-        return value
 
     return BillingSettings(
         secret_key=secret_key,
         webhook_secret=webhook_secret,
         plans=parse_plans(plans_raw) if plans_raw else DEFAULT_PLANS,
         api_base=(env.get("HUB_STRIPE_API_BASE", "").strip().rstrip("/") or None),
-        timeout_seconds=number("HUB_BILLING_STRIPE_TIMEOUT_SECONDS", 20.0, float),
-        max_network_retries=number("HUB_BILLING_STRIPE_MAX_NETWORK_RETRIES", 2, int),
+        timeout_seconds=env_number(env, "HUB_BILLING_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
+        max_network_retries=env_number(env, "HUB_BILLING_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
     )
