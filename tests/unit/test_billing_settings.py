@@ -49,8 +49,8 @@ def test_the_repr_never_shows_the_key_or_the_webhook_secret():
     ({"HUB_BILLING_PLANS": "not json"}, "HUB_BILLING_PLANS"),
     ({"HUB_BILLING_PLANS": "[]"}, "HUB_BILLING_PLANS"),
     ({"HUB_BILLING_STRIPE_TIMEOUT_SECONDS": "soon"}, "HUB_BILLING_STRIPE_TIMEOUT_SECONDS"),
-    # A zero timeout would fail every call; a negative retry count means nothing.
-    ({"HUB_BILLING_STRIPE_TIMEOUT_SECONDS": "0"}, "HUB_BILLING_STRIPE_TIMEOUT_SECONDS"),
+    # A timeout below a millisecond would fail every call; a negative retry count means nothing.
+    ({"HUB_BILLING_STRIPE_TIMEOUT_SECONDS": "-5"}, "HUB_BILLING_STRIPE_TIMEOUT_SECONDS"),
     ({"HUB_BILLING_STRIPE_MAX_NETWORK_RETRIES": "-1"}, "HUB_BILLING_STRIPE_MAX_NETWORK_RETRIES"),
 ])
 def test_bad_configuration_names_the_variable_and_not_the_value(env, names):
