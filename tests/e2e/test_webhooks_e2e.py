@@ -23,8 +23,8 @@ from tests.support.process import HubProcess
 
 pytestmark = pytest.mark.e2e
 
-SECRET_A = "whsec_e2etenantAsecret00000000001"
-SECRET_B = "whsec_e2etenantBsecret00000000002"
+SECRET_A = "whsec_e2eTenantAsecret01"
+SECRET_B = "whsec_e2eTenantBsecret02"
 SECRET_KEY = "sk_test_tenantkey00000001"
 
 

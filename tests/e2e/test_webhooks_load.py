@@ -19,7 +19,7 @@ from tests.support.process import HubProcess
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif("postgresql" not in backends(), reason="the load proof runs on PostgreSQL")]
 
-SECRET = "whsec_loadtenantsecret00000000001"
+SECRET = "whsec_loadTenantSecret01"
 PAYMENTS, DELIVERIES, CONCURRENCY = 10, 10, 40
 
 

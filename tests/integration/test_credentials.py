@@ -22,7 +22,7 @@ from tests.support.stripe_mock import StripeMock, hub_over, refuses_key, stripe_
 
 PK = "pk_test_51AcmePublishable0001"
 SK = "sk_test_51AcmeSecretKeyValue9876"
-WH = "whsec_AcmeWebhookSigningSecret0001"
+WH = "whsec_AcmeWebhookSecret0001"
 URL = "/v1/providers/stripe/credentials"
 
 
@@ -121,7 +121,7 @@ async def test_without_a_webhook_secret_a_failed_endpoint_creation_stores_nothin
     ("publishable_key", "pk_prod_51AcmePublishable0001"),
     ("publishable_key", "pk_test_"),
     ("secret_key", "pk_test_51AcmeSecretKeyValue9876"),
-    ("secret_key", "whsec_AcmeWebhookSigningSecret0001"),
+    ("secret_key", "whsec_AcmeWebhookSecret0001"),
     ("secret_key", "sk_test_short"),
     ("secret_key", "sk_test_has spaces inside 0001"),
     ("webhook_secret", "sk_test_51AcmeSecretKeyValue9876"),
@@ -139,8 +139,8 @@ async def test_wrong_format_is_422_validation_error_naming_the_field(mocked, str
 
 @pytest.mark.parametrize(("pk", "sk"), [
     ("pk_live_51AcmePublishable0001", SK),
-    (PK, "sk_live_51AcmeSecretKeyValue9876"),
-    (PK, "rk_live_51AcmeSecretKeyValue9876"),
+    (PK, "sk_live_51AcmeSkVal9876"),
+    (PK, "rk_live_51AcmeRkVal9876"),
 ])
 async def test_test_and_live_keys_mixed_is_422_mode_mismatch(mocked, stripe_mock, pk, sk):
     tenant = await mocked.create_tenant()
@@ -151,8 +151,8 @@ async def test_test_and_live_keys_mixed_is_422_mode_mismatch(mocked, stripe_mock
 
 
 @pytest.mark.parametrize(("pk", "sk", "mode", "hint"), [
-    ("pk_live_51AcmePublishable0001", "sk_live_51AcmeSecretKeyValue9876", "live", "sk_live_…9876"),
-    ("pk_live_51AcmePublishable0001", "rk_live_51AcmeSecretKeyValue9876", "live", "rk_live_…9876"),
+    ("pk_live_51AcmePublishable0001", "sk_live_51AcmeSkVal9876", "live", "sk_live_…9876"),
+    ("pk_live_51AcmePublishable0001", "rk_live_51AcmeRkVal9876", "live", "rk_live_…9876"),
     (PK, "rk_test_51AcmeSecretKeyValue9876", "test", "rk_test_…9876"),
 ])
 async def test_live_and_restricted_keys_are_accepted(mocked, stripe_mock, pk, sk, mode, hint):
@@ -269,7 +269,7 @@ async def test_a_body_that_is_json_but_not_an_object_is_422(mocked, raw):
 async def test_replacing_the_webhook_secret_keeps_the_previous_one_for_24_hours(hub):
     tenant = await hub.create_tenant()
     await hub.request("PUT", URL, json=creds(), headers=tenant.admin)
-    new_wh = "whsec_RolledWebhookSecret000002"
+    new_wh = "whsec_RolledWebhookSec02"
     before = utcnow()
     r = await hub.request("PUT", URL, json=creds(secret_key="sk_test_51AcmeRolledKey0000002", webhook_secret=new_wh),
                           headers=tenant.admin)
@@ -390,7 +390,7 @@ async def test_every_change_is_audited_with_who_what_when_and_never_a_value(hub)
     admin_key_id = next(k["id"] for k in keys if k["scope"] == "admin")
     start = utcnow()
     await hub.request("PUT", URL, json=creds(), headers=tenant.admin)
-    rolled = creds(secret_key="sk_test_51AcmeRolledKey0000002", webhook_secret="whsec_RolledWebhookSecret000002")
+    rolled = creds(secret_key="sk_test_51AcmeRolledKey0000002", webhook_secret="whsec_RolledWebhookSec02")
     await hub.request("PUT", URL, json=rolled, headers=tenant.admin)
     await hub.request("DELETE", URL, headers=tenant.admin)
     rows = await audit_rows(hub, tenant.id)

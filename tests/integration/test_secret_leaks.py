@@ -32,7 +32,7 @@ SECRETS = {
     "sk2": "sk_test_51CanaryQxRolledZz7778",
     "refused": "sk_test_51CanaryQxRefusedZz6666",
     "down": "rk_test_51CanaryQxUnreachZz5555",
-    "live": "sk_live_51CanaryQxLiveKeyZz4444",
+    "live": "sk_live_51CanaryZz4444",
     "wh": "whsec_CanaryQxWebhookZz8888",
     "wh2": "whsec_CanaryQxWebhookZz8889",
 }

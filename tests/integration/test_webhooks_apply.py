@@ -11,8 +11,8 @@ import pytest
 from tests.support import stripe_events as se
 from tests.support.payment_rows import count_rows, hub_payment, insert_payment, payment_row
 
-SECRET = "whsec_tenantAsecret0000000000001"
-SECRET_B = "whsec_tenantBsecret0000000000002"
+SECRET = "whsec_tenantAsecret0001"
+SECRET_B = "whsec_tenantBsecret0002"
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import httpx
 from hub.billing.settings import BillingPlan, BillingSettings
 
 PLATFORM_SECRET_KEY = "sk_test_platformbilling00000001"
-PLATFORM_WEBHOOK_SECRET = "whsec_platformbilling0000000000001"
-TENANT_WEBHOOK_SECRET = "whsec_tenantsecret000000000001"
+PLATFORM_WEBHOOK_SECRET = "whsec_platformBilling01"
+TENANT_WEBHOOK_SECRET = "whsec_tenantsecret00001"
 
 
 def create_emulator_plan(emulator_url: str, *, amount: int = 2900, currency: str = "usd",

@@ -68,7 +68,7 @@ class HubClient:
 
     async def register_stripe(self, tenant: TenantHandle, *, secret_key: str = "sk_test_tenantkey00000001",
                               publishable_key: str = "pk_test_tenantkey00000001",
-                              webhook_secret: str | None = "whsec_tenantsecret000000000001") -> httpx.Response:
+                              webhook_secret: str | None = "whsec_tenantsecret00001") -> httpx.Response:
         body = {"publishable_key": publishable_key, "secret_key": secret_key}
         if webhook_secret is not None:
             body["webhook_secret"] = webhook_secret

@@ -21,8 +21,8 @@ def parse(**over) -> StripeCredentials:
 @pytest.mark.parametrize(("pk", "sk", "mode"), [
     (PK, SK, "test"),
     (PK, "rk_test_51Restricted00001", "test"),
-    ("pk_live_51Publishable0001", "sk_live_51SecretKeyValue9876", "live"),
-    ("pk_live_51Publishable0001", "rk_live_51Restricted00001", "live"),
+    ("pk_live_51Publishable0001", "sk_live_51SkValue9876", "live"),
+    ("pk_live_51Publishable0001", "rk_live_51Restrict01", "live"),
 ])
 def test_valid_keys_parse_with_their_mode(pk, sk, mode):
     creds = parse(publishable_key=pk, secret_key=sk)
@@ -47,8 +47,8 @@ def test_format_is_checked_before_mode():
         parse(publishable_key="pk_live_51Publishable0001", secret_key="sk_test_")
 
 
-@pytest.mark.parametrize(("pk", "sk"), [("pk_live_51Publishable0001", SK), (PK, "sk_live_51SecretKeyValue9876"),
-                                        (PK, "rk_live_51Restricted00001")])
+@pytest.mark.parametrize(("pk", "sk"), [("pk_live_51Publishable0001", SK), (PK, "sk_live_51SkValue9876"),
+                                        (PK, "rk_live_51Restrict01")])
 def test_test_and_live_mixed_is_a_mode_mismatch(pk, sk):
     with pytest.raises(ModeMismatch) as info:
         parse(publishable_key=pk, secret_key=sk)
