@@ -21,10 +21,6 @@ _RANK = {
 TERMINAL = frozenset({"canceled", "refunded"})
 
 
-def rank(status: str) -> int:
-    return _RANK[status]
-
-
 def may_move(current: str, new: str) -> bool:
     """True when ``new`` is a legal successor of ``current`` (never backwards, never out of a terminal)."""
     if current == new:

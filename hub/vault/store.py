@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.upsert import insert_ignoring_conflict
 from hub.db.vault import TenantDataKey
 from hub.vault.keyring import Secret, Vault
 
@@ -38,13 +37,8 @@ async def tenant_secrets(session: AsyncSession, vault: Vault, tenant_id: str, *,
         if not create:
             return None
         key_id, wrapped, _ = vault.new_data_key(tenant_id)
-        dialect = session.bind.dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         # Two workers registering the same tenant's first credentials: one data key wins.
-        await session.execute(
-            insert(TenantDataKey)
-            .values(tenant_id=tenant_id, master_key_id=key_id, wrapped_key=wrapped)
-            .on_conflict_do_nothing(index_elements=["tenant_id"])
-        )
+        await session.execute(insert_ignoring_conflict(session, TenantDataKey, ["tenant_id"], tenant_id=tenant_id,
+                                                       master_key_id=key_id, wrapped_key=wrapped))
         row = (await session.execute(select(TenantDataKey).where(TenantDataKey.tenant_id == tenant_id))).scalar_one()
     return TenantSecrets(vault, tenant_id, vault.unwrap(tenant_id, row.master_key_id, row.wrapped_key))

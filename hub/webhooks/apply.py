@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.payments.status import may_move, refund_status
-from hub.webhooks.sql import insert_ignoring_conflict
+from hub.db.upsert import insert_ignoring_conflict
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
 APPLIED, IGNORED = "applied", "ignored"

@@ -15,7 +15,7 @@ from hub.db.base import new_id, utcnow
 from hub.db.events import WebhookEvent
 from hub.webhooks.apply import IGNORED, apply_event
 from hub.webhooks.schemas import Event, EventList
-from hub.webhooks.sql import insert_ignoring_conflict
+from hub.db.upsert import insert_ignoring_conflict
 from providers.base.webhooks import ProviderEvent
 
 DUPLICATE = "duplicate"
