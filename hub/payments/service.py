@@ -6,6 +6,8 @@ Every provider call happens outside any database transaction; the row is claimed
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -215,6 +217,18 @@ async def _refresh(session: AsyncSession, provider: Provider, ctx: TenantContext
     await session.commit()
 
 
+async def _call_claimed(session: AsyncSession, payment: Payment,
+                        call: Awaitable[neutral.PaymentSnapshot]) -> neutral.PaymentSnapshot:
+    """Await a provider call made under the payment's in-flight claim; on refusal, record and release."""
+    try:
+        return await call
+    except ProviderError as exc:
+        payment.last_error_code = exc.code
+        inflight.release(payment)
+        await session.commit()
+        raise tag(exc, payment) from None
+
+
 async def capture_payment(session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str,
                           amount: int | None) -> schemas.Payment:
     payment, provider, ctx = await _prepare(session, services, who, payment_id)
@@ -231,15 +245,9 @@ async def capture_payment(session: AsyncSession, services: Services, who: Tenant
         raise busy(payment)
     await session.commit()
     captured = amount if amount is not None else payment.amount_capturable
-    try:
-        snap = await provider.capture_payment(
-            ctx, payment.provider_payment_id, amount,
-            idempotency_key=idempotency.operation_key(payment.id, "capture", str(captured)))
-    except ProviderError as exc:
-        payment.last_error_code = exc.code
-        inflight.release(payment)
-        await session.commit()
-        raise tag(exc, payment) from None
+    snap = await _call_claimed(session, payment, provider.capture_payment(
+        ctx, payment.provider_payment_id, amount,
+        idempotency_key=idempotency.operation_key(payment.id, "capture", str(captured))))
     # The hub records what it captured: the emulator does not report a partial capture.
     payment.amount_received = captured
     apply_snapshot(payment, snap)
@@ -257,14 +265,8 @@ async def cancel_payment(session: AsyncSession, services: Services, who: TenantP
     if await inflight.claim(session, payment, "cancel", statuses=CANCELABLE) is None:
         raise busy(payment)
     await session.commit()
-    try:
-        snap = await provider.cancel_payment(ctx, payment.provider_payment_id,
-                                             idempotency_key=idempotency.operation_key(payment.id, "cancel"))
-    except ProviderError as exc:
-        payment.last_error_code = exc.code
-        inflight.release(payment)
-        await session.commit()
-        raise tag(exc, payment) from None
+    snap = await _call_claimed(session, payment, provider.cancel_payment(
+        ctx, payment.provider_payment_id, idempotency_key=idempotency.operation_key(payment.id, "cancel")))
     apply_snapshot(payment, snap)
     inflight.release(payment)
     await session.commit()
