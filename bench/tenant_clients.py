@@ -38,11 +38,12 @@ async def main() -> None:
     factory = StripeClientFactory(api_base=None, timeout=10, max_network_retries=2, cache_size=args.tenants)
     for n, key in enumerate(keys):  # warm the cache
         factory.for_tenant(f"ten_{n}", 1, key)
-    cached = _time(lambda i: factory.for_tenant(f"ten_{i % args.tenants}", 1,
-                                                keys[i % args.tenants]), args.rounds)
+    cached = _time(lambda i: factory.for_tenant(f"ten_{i % args.tenants}", 1, keys[i % args.tenants]), args.rounds)
     fresh = _time(lambda i: factory.unbound(keys[i % args.tenants]), args.rounds)
-    print(f"client lookup, cached / fresh per request: {cached / fresh:.3f} "
-          f"({args.rounds} lookups over {args.tenants} tenants)")
+    print(
+        f"client lookup, cached / fresh per request: {cached / fresh:.3f} "
+        f"({args.rounds} lookups over {args.tenants} tenants)"
+    )
     await factory.aclose()
 
     tracemalloc.start()
@@ -52,13 +53,12 @@ async def main() -> None:
         shared.for_tenant(f"ten_{n}", 1, key)
     shared_bytes = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
     base = tracemalloc.take_snapshot()
-    own = [stripe.StripeClient(key, http_client=stripe.HTTPXClient(timeout=10), max_network_retries=2)
-           for key in keys]
+    own = [stripe.StripeClient(key, http_client=stripe.HTTPXClient(timeout=10), max_network_retries=2) for key in keys]
     own_bytes = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
     tracemalloc.stop()
     print(f"memory for {args.tenants} tenants, shared pool / pool per tenant: {shared_bytes / own_bytes:.3f}")
     for client in own:
-        await client._requestor._client._client_async.aclose()  # noqa: SLF001 - bench cleanup only
+        await client._requestor._client._client_async.aclose()
     await shared.aclose()
 
 

@@ -35,9 +35,14 @@ from providers.base.registry import ProviderRegistry
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def create_app(settings: Settings, *, provider_options: dict[str, Any] | None = None,
-               registry: ProviderRegistry | None = None, billing: BillingSettings | None = None,
-               billing_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    provider_options: dict[str, Any] | None = None,
+    registry: ProviderRegistry | None = None,
+    billing: BillingSettings | None = None,
+    billing_transport: httpx.AsyncBaseTransport | None = None,
+) -> Litestar:
     """Build the hub. ``provider_options`` overrides ProviderOptions fields (tests pass an HTTP transport).
 
     ``billing`` is the platform billing configuration, read from ``HUB_BILLING_*`` when not given;
@@ -57,8 +62,13 @@ def create_app(settings: Settings, *, provider_options: dict[str, Any] | None = 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.database.url)
         providers = registry or ProviderRegistry.discover(options=options)
-        app.state.services = Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                                      vault=Vault(settings.vault.keys), providers=providers)
+        app.state.services = Services(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            vault=Vault(settings.vault.keys),
+            providers=providers,
+        )
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         try:
             yield
@@ -68,14 +78,23 @@ def create_app(settings: Settings, *, provider_options: dict[str, Any] | None = 
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[alive, ready, TenantController, ApiKeyController, CredentialsController,
-                        *PAYMENT_ROUTES, *WEBHOOK_ROUTES, *BILLING_ROUTES],
+        route_handlers=[
+            alive,
+            ready,
+            TenantController,
+            ApiKeyController,
+            CredentialsController,
+            *PAYMENT_ROUTES,
+            *WEBHOOK_ROUTES,
+            *BILLING_ROUTES,
+        ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(title="Payment hub", version="1.0.0", path="/schema",
-                                     render_plugins=[JsonRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title="Payment hub", version="1.0.0", path="/schema", render_plugins=[JsonRenderPlugin()]
+        ),
         # Litestar's default logging config replaces the root logger's handlers, which would drop
         # the hub's secret-masking handler (and any handler the host process installed).
         logging_config=None,

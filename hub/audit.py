@@ -10,7 +10,23 @@ from hub.db.base import new_id, utcnow
 from hub.db.tenants import AuditEntry
 
 
-def record(session: AsyncSession, *, tenant_id: str, actor: str, action: str, target: str,
-           details: dict[str, Any] | None = None) -> None:
-    session.add(AuditEntry(id=new_id("aud"), tenant_id=tenant_id, actor=actor, action=action, target=target,
-                           details=details or {}, created_at=utcnow()))
+def record(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    actor: str,
+    action: str,
+    target: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            id=new_id("aud"),
+            tenant_id=tenant_id,
+            actor=actor,
+            action=action,
+            target=target,
+            details=details or {},
+            created_at=utcnow(),
+        )
+    )

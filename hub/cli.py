@@ -70,9 +70,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not _upgrade(upgrade_to_head, settings.database.url):
         return 1
     log.info("migrations at head; serving on %s:%s with %d worker(s)", args.host, args.port, args.workers)
-    uvicorn.run("hub.app:create_app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=settings.server.log_level.lower(), access_log=False,
-                proxy_headers=False, server_header=False)
+    uvicorn.run(
+        "hub.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.server.log_level.lower(),
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
     return 0
 
 
@@ -109,8 +117,10 @@ def cmd_vault_rotate(_: argparse.Namespace) -> int:
         print(f"hub: vault rotation failed, nothing changed: {_failure(exc)}", file=sys.stderr)
         return 1
     active = settings.vault.active.key_id
-    print(f"re-wrapped {count} tenant data key(s) under {active}; every data key is now wrapped by {active}, "
-          "so the other HUB_VAULT_KEYS entries can be dropped")
+    print(
+        f"re-wrapped {count} tenant data key(s) under {active}; every data key is now wrapped by {active}, "
+        "so the other HUB_VAULT_KEYS entries can be dropped"
+    )
     return 0
 
 
@@ -127,11 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="Alembic upgrade to head").set_defaults(func=cmd_db_upgrade)
 
-    vault = sub.add_parser("vault", help="credential vault commands").add_subparsers(dest="vault_command",
-                                                                                     required=True)
+    vault = sub.add_parser("vault", help="credential vault commands").add_subparsers(
+        dest="vault_command", required=True
+    )
     vault.add_parser("generate-key", help="print a new KEY_ID:KEY entry").set_defaults(func=cmd_vault_generate_key)
     vault.add_parser("rotate", help="re-wrap every tenant data key under the active key").set_defaults(
-        func=cmd_vault_rotate)
+        func=cmd_vault_rotate
+    )
     return parser
 
 

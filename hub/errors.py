@@ -32,9 +32,16 @@ class HubError(Exception):
     code = "bad_request"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, param: str | None = None, status: int | None = None,
-                 code: str | None = None, extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        param: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.param = param
@@ -100,12 +107,26 @@ _PROVIDER_STATUS: dict[type[perr.ProviderError], tuple[int, str]] = {
 }
 
 
-def problem(status: int, code: str, title: str, detail: str, *, param: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    body = Problem(type=f"https://errors.payment-hub.dev/{code}", title=title, status=status, detail=detail,
-                   code=code, param=param, **{k: v for k, v in extra.items() if k in Problem.__struct_fields__})
-    return Response(content=msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON,
-                    headers=headers)
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body = Problem(
+        type=f"https://errors.payment-hub.dev/{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        param=param,
+        **{k: v for k, v in extra.items() if k in Problem.__struct_fields__},
+    )
+    return Response(content=msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def provider_problem(exc: perr.ProviderError) -> Response:
@@ -185,8 +206,9 @@ def _http(_: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotFoundException):
         return problem(404, "not_found", "Not found", "No such resource")
     if isinstance(exc, MethodNotAllowedException):
-        return problem(405, "method_not_allowed", "Method not allowed", "That method is not allowed here",
-                       headers=exc.headers)
+        return problem(
+            405, "method_not_allowed", "Method not allowed", "That method is not allowed here", headers=exc.headers
+        )
     if isinstance(exc, NotAuthorizedException):
         return problem(401, "unauthorized", "Unauthorized", "A valid bearer token is required")
     if isinstance(exc, PermissionDeniedException):
@@ -216,6 +238,17 @@ EXCEPTION_HANDLERS = {
 }
 
 __all__ = [
-    "EXCEPTION_HANDLERS", "Conflict", "Forbidden", "HubError", "NotFound", "PayloadTooLarge", "Unauthorized",
-    "ServiceUnavailable", "ValidationFailed", "problem", "provider_problem", "PROBLEM_JSON", "MediaType",
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_JSON",
+    "Conflict",
+    "Forbidden",
+    "HubError",
+    "MediaType",
+    "NotFound",
+    "PayloadTooLarge",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "ValidationFailed",
+    "problem",
+    "provider_problem",
 ]

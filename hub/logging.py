@@ -18,7 +18,7 @@ class MaskSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001
+        except Exception:
             return True
         masked = mask(message)
         if masked != message:

@@ -19,7 +19,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    vault: "Vault"
+    vault: Vault
     providers: ProviderRegistry
     # Extension slots for modules that keep their own process-wide state (e.g. platform billing).
     extras: dict[str, Any] = field(default_factory=dict)

@@ -101,8 +101,10 @@ def parse_vault_keys(raw: str) -> tuple[MasterKey, ...]:
         if not _KEY_ID.fullmatch(key_id):
             raise ConfigError(f"HUB_VAULT_KEYS entry {n}: the key id must be 1-64 letters, digits, '-' or '_'")
         if not _KEY_B64.fullmatch(encoded):
-            raise ConfigError(f"HUB_VAULT_KEYS entry {n}: the key must be 32 bytes in base64url "
-                              "(43 characters of A-Z a-z 0-9 - _; `hub vault generate-key` prints one)")
+            raise ConfigError(
+                f"HUB_VAULT_KEYS entry {n}: the key must be 32 bytes in base64url "
+                "(43 characters of A-Z a-z 0-9 - _; `hub vault generate-key` prints one)"
+            )
         key = base64.urlsafe_b64decode(encoded.rstrip("=") + "=")
         if key_id in seen:
             raise ConfigError(f"HUB_VAULT_KEYS entry {n} repeats the key id of entry {seen[key_id]}")
@@ -133,8 +135,9 @@ def _read_kept(path: Path, variable: str) -> str | None:
     except OSError as exc:
         raise ConfigError(f"{variable} is not set and {path} cannot be read ({exc.strerror})") from None
     if not value:
-        raise ConfigError(f"{variable} is not set and {path} is empty: set {variable} or delete the file "
-                          "to generate a new one")
+        raise ConfigError(
+            f"{variable} is not set and {path} is empty: set {variable} or delete the file to generate a new one"
+        )
     return value
 
 
@@ -165,8 +168,13 @@ def _dev_secret(home: Path, name: str, variable: str, make: Callable[[], str]) -
             os.unlink(tmp)
     except OSError as exc:
         raise ConfigError(f"{variable} is not set and cannot be generated under {home} ({exc.strerror})") from None
-    log.warning("%s is not set: generated a development value and kept it in %s (mode 0600). "
-                "HUB_ENV=dev only; production must set %s.", variable, path, variable)
+    log.warning(
+        "%s is not set: generated a development value and kept it in %s (mode 0600). "
+        "HUB_ENV=dev only; production must set %s.",
+        variable,
+        path,
+        variable,
+    )
     return value
 
 
@@ -194,8 +202,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if hub_env == "prod":
         missing = [n for n in ("HUB_VAULT_KEYS", "HUB_PLATFORM_TOKEN") if not env.get(n, "").strip()]
         if missing:
-            raise ConfigError(f"{' and '.join(missing)} must be set when HUB_ENV=prod "
-                              "(dev generates them; production never does)")
+            raise ConfigError(
+                f"{' and '.join(missing)} must be set when HUB_ENV=prod (dev generates them; production never does)"
+            )
 
     def required(name: str, dev_file: str, make: Callable[[], str]) -> str:
         value = env.get(name, "").strip()
@@ -207,7 +216,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not db_url:
         _make_home(home)
         db_url = f"sqlite+aiosqlite:///{home / 'hub.db'}"
-
 
     log_level = env.get("HUB_LOG_LEVEL", "").strip().upper() or "INFO"
     if log_level not in _LOG_LEVELS:

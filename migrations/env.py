@@ -41,6 +41,7 @@ def _engine(url: str) -> AsyncEngine:
     # must not run with foreign keys ON (dropping a parent would cascade-delete its children).
     engine = create_async_engine(url)
     if engine.dialect.name == "sqlite":
+
         @event.listens_for(engine.sync_engine, "connect")
         def _no_implicit_transactions(dbapi_conn, _record) -> None:
             # pysqlite would commit before every CREATE/ALTER; let SQLAlchemy's BEGIN cover them.
@@ -53,6 +54,7 @@ def _engine(url: str) -> AsyncEngine:
         def _begin_immediate(conn) -> None:
             # Take the write lock before reading the current revision, like the advisory lock.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
 
 

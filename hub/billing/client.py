@@ -32,7 +32,8 @@ class _HTTPXClient(stripe.HTTPXClient):
     def __init__(self, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(timeout=timeout)
         self._client_async = httpx.AsyncClient(
-            transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
         )
 

@@ -19,15 +19,21 @@ async def list_plans(request: Request, platform: PlatformPrincipal) -> schemas.P
 
 
 @post("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, status_code=201, guards=[platform_guard])
-async def create_subscription(request: Request, session: AsyncSession, platform: PlatformPrincipal,
-                              tenant_id: str, data: schemas.SubscriptionCreate) -> Response[schemas.Subscription]:
+async def create_subscription(
+    request: Request,
+    session: AsyncSession,
+    platform: PlatformPrincipal,
+    tenant_id: str,
+    data: schemas.SubscriptionCreate,
+) -> Response[schemas.Subscription]:
     subscription, created = await subscriptions.create_subscription(session, billing_of(request), tenant_id, data)
     return Response(subscription, status_code=201 if created else 200)
 
 
 @get("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, guards=[platform_guard])
-async def get_subscription(request: Request, session: AsyncSession, platform: PlatformPrincipal,
-                           tenant_id: str) -> schemas.Subscription:
+async def get_subscription(
+    request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
+) -> schemas.Subscription:
     billing_of(request)
     return await subscriptions.get_subscription(session, tenant_id)
 

@@ -25,9 +25,13 @@ from providers.base.errors import SignatureInvalid
 #: Stripe's own replay window.
 TOLERANCE_SECONDS = 300
 
-SUBSCRIPTION_EVENTS = frozenset({
-    "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
-})
+SUBSCRIPTION_EVENTS = frozenset(
+    {
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    }
+)
 INVOICE_EVENTS = frozenset({"invoice.payment_succeeded", "invoice.payment_failed"})
 
 
@@ -55,9 +59,17 @@ def verify(billing: Billing, payload: bytes, signature: str | None) -> VerifiedE
     inner = data.get("data")
     obj = inner.get("object") if isinstance(inner, dict) else None
     event_id, event_type, created = data.get("id"), data.get("type"), data.get("created")
-    if (not isinstance(event_id, str) or not event_id.startswith("evt_") or len(event_id) > 255
-            or not isinstance(event_type, str) or not event_type or len(event_type) > 120
-            or not isinstance(created, int) or isinstance(created, bool) or not isinstance(obj, dict)):
+    if (
+        not isinstance(event_id, str)
+        or not event_id.startswith("evt_")
+        or len(event_id) > 255
+        or not isinstance(event_type, str)
+        or not event_type
+        or len(event_type) > 120
+        or not isinstance(created, int)
+        or isinstance(created, bool)
+        or not isinstance(obj, dict)
+    ):
         raise SignatureInvalid("The body is not a Stripe event")
     return VerifiedEvent(id=event_id, type=event_type, created=created, object=obj)
 
@@ -73,7 +85,8 @@ async def receive(session: AsyncSession, billing: Billing, payload: bytes, signa
         # Seen before (or being applied by a concurrent delivery, which this insert waited for):
         # count the delivery, change nothing else.
         await session.execute(
-            update(BillingEvent).where(BillingEvent.stripe_event_id == event.id)
+            update(BillingEvent)
+            .where(BillingEvent.stripe_event_id == event.id)
             .values(deliveries=BillingEvent.deliveries + 1, last_delivery_at=utcnow())
         )
         await session.commit()

@@ -53,8 +53,9 @@ class BillingEvent(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     stripe_event_id: Mapped[str] = mapped_column(String(255), unique=True)
     type: Mapped[str] = mapped_column(String(120))
-    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), default=None,
-                                                  index=True)
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="SET NULL"), default=None, index=True
+    )
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), default=None)
     outcome: Mapped[str] = mapped_column(String(20))
     deliveries: Mapped[int] = mapped_column(default=1)

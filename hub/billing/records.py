@@ -63,8 +63,12 @@ def facts_from_subscription(obj: dict[str, Any], as_of: int) -> SubscriptionFact
     price_id = object_id(first.get("price")) or object_id(first.get("plan")) or object_id(obj.get("plan"))
     period_end = obj.get("current_period_end") or first.get("current_period_end")
     return SubscriptionFacts(
-        subscription_id=sub_id, customer_id=customer_id, status=status, as_of=int(as_of),
-        price_id=price_id, current_period_end=_epoch(period_end),
+        subscription_id=sub_id,
+        customer_id=customer_id,
+        status=status,
+        as_of=int(as_of),
+        price_id=price_id,
+        current_period_end=_epoch(period_end),
         cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
     )
 
@@ -72,20 +76,26 @@ def facts_from_subscription(obj: dict[str, Any], as_of: int) -> SubscriptionFact
 async def tenant_for_customer(session: AsyncSession, customer_id: str | None) -> str | None:
     if not customer_id:
         return None
-    return (await session.execute(
-        select(BillingCustomer.tenant_id).where(BillingCustomer.stripe_customer_id == customer_id)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(BillingCustomer.tenant_id).where(BillingCustomer.stripe_customer_id == customer_id)
+        )
+    ).scalar_one_or_none()
 
 
 async def _locked(session: AsyncSession, subscription_id: str) -> BillingSubscription | None:
-    return (await session.execute(
-        select(BillingSubscription).where(BillingSubscription.stripe_subscription_id == subscription_id)
-        .with_for_update()
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(BillingSubscription)
+            .where(BillingSubscription.stripe_subscription_id == subscription_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
 
 
-async def lock_or_adopt(session: AsyncSession, tenant_id: str, subscription_id: str,
-                        customer_id: str) -> BillingSubscription:
+async def lock_or_adopt(
+    session: AsyncSession, tenant_id: str, subscription_id: str, customer_id: str
+) -> BillingSubscription:
     """The subscription's row under a row lock, created (status unknown yet) if this is its first news.
 
     An event can arrive before the route that created the subscription has written its row;
@@ -96,8 +106,14 @@ async def lock_or_adopt(session: AsyncSession, tenant_id: str, subscription_id: 
         return row
     try:
         async with session.begin_nested():
-            row = BillingSubscription(id=new_id("bsub"), tenant_id=tenant_id, stripe_subscription_id=subscription_id,
-                                      stripe_customer_id=customer_id, status="incomplete", status_as_of=0)
+            row = BillingSubscription(
+                id=new_id("bsub"),
+                tenant_id=tenant_id,
+                stripe_subscription_id=subscription_id,
+                stripe_customer_id=customer_id,
+                status="incomplete",
+                status_as_of=0,
+            )
             session.add(row)
             await session.flush()
         return row

@@ -26,7 +26,9 @@ class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
     plan: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     # A PaymentMethod the platform collected from the tenant (e.g. with Stripe.js); it becomes
     # the customer's default for invoices. Test mode accepts Stripe's test ids (pm_card_visa).
-    payment_method: Annotated[str, msgspec.Meta(min_length=4, max_length=255, pattern=r"^pm_[A-Za-z0-9_]+$")] | None = None
+    payment_method: Annotated[str, msgspec.Meta(min_length=4, max_length=255, pattern=r"^pm_[A-Za-z0-9_]+$")] | None = (
+        None
+    )
 
 
 class Subscription(msgspec.Struct):

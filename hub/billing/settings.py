@@ -36,10 +36,10 @@ class BillingPlan(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 # Plan ids, not Price ids: Stripe lets the platform choose a Plan's id, and a Plan id is
 # accepted wherever a Price id is, so these can be created as written (see docs/billing.md).
 DEFAULT_PLANS: tuple[BillingPlan, ...] = (
-    BillingPlan(id="starter", name="Starter", price="hub_starter_monthly", amount=2900, currency="usd",
-                interval="month"),
-    BillingPlan(id="growth", name="Growth", price="hub_growth_monthly", amount=9900, currency="usd",
-                interval="month"),
+    BillingPlan(
+        id="starter", name="Starter", price="hub_starter_monthly", amount=2900, currency="usd", interval="month"
+    ),
+    BillingPlan(id="growth", name="Growth", price="hub_growth_monthly", amount=9900, currency="usd", interval="month"),
 )
 
 
@@ -62,8 +62,10 @@ class BillingSettings(msgspec.Struct, frozen=True):
         return next((p for p in self.plans if p.price == price), None) if price else None
 
     def __repr__(self) -> str:  # the key and the signing secret never reach a log line
-        return (f"BillingSettings(enabled={self.enabled}, webhook_secret_set={bool(self.webhook_secret)}, "
-                f"plans={[p.id for p in self.plans]!r}, api_base={self.api_base!r})")
+        return (
+            f"BillingSettings(enabled={self.enabled}, webhook_secret_set={bool(self.webhook_secret)}, "
+            f"plans={[p.id for p in self.plans]!r}, api_base={self.api_base!r})"
+        )
 
     __str__ = __repr__
 
@@ -107,7 +109,6 @@ def load_billing_settings(environ: Mapping[str, str] | None = None) -> BillingSe
     if webhook_secret and not webhook_secret.startswith("whsec_"):
         raise ConfigError("HUB_BILLING_STRIPE_WEBHOOK_SECRET must start with whsec_")
     plans_raw = env.get("HUB_BILLING_PLANS", "").strip()
-
 
     return BillingSettings(
         secret_key=secret_key,

@@ -13,8 +13,16 @@ ENDED = frozenset({"canceled", "incomplete_expired"})
 
 # Within the same second Stripe's clock cannot order two facts; prefer the one further along
 # the lifecycle (a same-second "incomplete" snapshot must not undo "active").
-_RANK = {"incomplete": 0, "trialing": 1, "active": 2, "paused": 2, "past_due": 3, "unpaid": 4,
-         "incomplete_expired": 5, "canceled": 5}
+_RANK = {
+    "incomplete": 0,
+    "trialing": 1,
+    "active": 2,
+    "paused": 2,
+    "past_due": 3,
+    "unpaid": 4,
+    "incomplete_expired": 5,
+    "canceled": 5,
+}
 
 
 def normalise(status: object) -> str | None:

@@ -31,6 +31,9 @@ def translate(exc: stripe.StripeError) -> Exception:
     if isinstance(exc, stripe.InvalidRequestError):
         # Stripe's own sentence (e.g. "No such plan: 'x'") helps the operator fix the plan list;
         # invalid-request messages never carry a key.
-        return perr.InvalidRequest(f"Stripe refused the billing request: {exc.user_message or 'invalid request'}",
-                                   param=exc.param, provider_code=exc.code or "invalid_request")
+        return perr.InvalidRequest(
+            f"Stripe refused the billing request: {exc.user_message or 'invalid request'}",
+            param=exc.param,
+            provider_code=exc.code or "invalid_request",
+        )
     return perr.InvalidRequest("Stripe refused the billing request", provider_code=exc.code or "stripe_error")

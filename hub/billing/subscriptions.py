@@ -26,19 +26,34 @@ from providers.base import errors as perr
 
 
 def list_plans(billing: Billing) -> schemas.PlanList:
-    return schemas.PlanList(data=[
-        schemas.Plan(id=p.id, name=p.name, amount=p.amount, currency=p.currency, interval=p.interval,
-                     stripe_price_id=p.price, trial_days=p.trial_days)
-        for p in billing.settings.plans
-    ])
+    return schemas.PlanList(
+        data=[
+            schemas.Plan(
+                id=p.id,
+                name=p.name,
+                amount=p.amount,
+                currency=p.currency,
+                interval=p.interval,
+                stripe_price_id=p.price,
+                trial_days=p.trial_days,
+            )
+            for p in billing.settings.plans
+        ]
+    )
 
 
 def view(row: BillingSubscription) -> schemas.Subscription:
     return schemas.Subscription(
-        id=row.id, tenant_id=row.tenant_id, plan=row.plan_id, status=row.status,
-        stripe_customer_id=row.stripe_customer_id, stripe_subscription_id=row.stripe_subscription_id,
-        current_period_end=row.current_period_end, cancel_at_period_end=row.cancel_at_period_end,
-        created_at=row.created_at, updated_at=row.updated_at,
+        id=row.id,
+        tenant_id=row.tenant_id,
+        plan=row.plan_id,
+        status=row.status,
+        stripe_customer_id=row.stripe_customer_id,
+        stripe_subscription_id=row.stripe_subscription_id,
+        current_period_end=row.current_period_end,
+        cancel_at_period_end=row.cancel_at_period_end,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -51,10 +66,14 @@ async def _tenant(session: AsyncSession, tenant_id: str) -> Tenant:
 
 async def _current(session: AsyncSession, tenant_id: str) -> BillingSubscription | None:
     """The tenant's newest subscription: its billing status."""
-    return (await session.execute(
-        select(BillingSubscription).where(BillingSubscription.tenant_id == tenant_id)
-        .order_by(BillingSubscription.id.desc()).limit(1)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(BillingSubscription)
+            .where(BillingSubscription.tenant_id == tenant_id)
+            .order_by(BillingSubscription.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
 
 
 async def get_subscription(session: AsyncSession, tenant_id: str) -> schemas.Subscription:
@@ -65,8 +84,9 @@ async def get_subscription(session: AsyncSession, tenant_id: str) -> schemas.Sub
     return view(row)
 
 
-async def create_subscription(session: AsyncSession, billing: Billing, tenant_id: str,
-                              data: schemas.SubscriptionCreate) -> tuple[schemas.Subscription, bool]:
+async def create_subscription(
+    session: AsyncSession, billing: Billing, tenant_id: str, data: schemas.SubscriptionCreate
+) -> tuple[schemas.Subscription, bool]:
     """Subscribe the tenant to a plan; ``(subscription, created)``.
 
     The same plan again returns the live subscription (nothing new at Stripe); another plan
@@ -81,17 +101,23 @@ async def create_subscription(session: AsyncSession, billing: Billing, tenant_id
         if current.plan_id == plan.id:
             await session.commit()
             return view(current), False
-        raise Conflict(f"This tenant already has a {current.status} subscription on another plan",
-                       code="subscription_exists", param="plan")
-    attempt = (await session.execute(
-        select(func.count()).select_from(BillingSubscription).where(BillingSubscription.tenant_id == tenant_id)
-    )).scalar_one()
+        raise Conflict(
+            f"This tenant already has a {current.status} subscription on another plan",
+            code="subscription_exists",
+            param="plan",
+        )
+    attempt = (
+        await session.execute(
+            select(func.count()).select_from(BillingSubscription).where(BillingSubscription.tenant_id == tenant_id)
+        )
+    ).scalar_one()
     customer_row = await session.get(BillingCustomer, tenant_id)
     await session.commit()  # nothing held open while Stripe is called
 
     try:
-        customer_id = customer_row.stripe_customer_id if customer_row else await _create_customer(
-            session, billing, tenant)
+        customer_id = (
+            customer_row.stripe_customer_id if customer_row else await _create_customer(session, billing, tenant)
+        )
         if data.payment_method:
             await _set_default_payment_method(billing, customer_id, data.payment_method)
         sub = await billing.client.v1.subscriptions.create_async(
@@ -151,4 +177,5 @@ async def _set_default_payment_method(billing: Billing, customer_id: str, paymen
     # Attaching a test id such as pm_card_visa creates a new PaymentMethod: use the returned id.
     attached = await billing.client.v1.payment_methods.attach_async(payment_method, params={"customer": customer_id})
     await billing.client.v1.customers.update_async(
-        customer_id, params={"invoice_settings": {"default_payment_method": attached.id}})
+        customer_id, params={"invoice_settings": {"default_payment_method": attached.id}}
+    )

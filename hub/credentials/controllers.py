@@ -16,13 +16,20 @@ class CredentialsController(Controller):
     guards = [admin_guard]
 
     @put("/credentials")
-    async def put(self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str,
-                  data: schemas.CredentialsPut) -> schemas.CredentialsView:
+    async def put(
+        self,
+        request: Request,
+        session: AsyncSession,
+        admin: TenantPrincipal,
+        provider: str,
+        data: schemas.CredentialsPut,
+    ) -> schemas.CredentialsView:
         return await service.put_credentials(session, request.app.state.services, admin, provider, data)
 
     @get("/credentials")
-    async def get(self, request: Request, session: AsyncSession, admin: TenantPrincipal,
-                  provider: str) -> schemas.CredentialsView:
+    async def get(
+        self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
+    ) -> schemas.CredentialsView:
         return await service.get_credentials(session, request.app.state.services, admin, provider)
 
     @delete("/credentials", status_code=204)
@@ -30,6 +37,7 @@ class CredentialsController(Controller):
         await service.delete_credentials(session, request.app.state.services, admin, provider)
 
     @post("/health-check", status_code=200)
-    async def health_check(self, request: Request, session: AsyncSession, admin: TenantPrincipal,
-                           provider: str) -> schemas.HealthCheck:
+    async def health_check(
+        self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
+    ) -> schemas.HealthCheck:
         return await service.health_check(session, request.app.state.services, admin, provider)

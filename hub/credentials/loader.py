@@ -24,36 +24,50 @@ def vault_unavailable() -> ServiceUnavailable:
     return ServiceUnavailable("The credential vault cannot decrypt this tenant's secrets", code="vault_unavailable")
 
 
-async def credential_row(session: AsyncSession, tenant_id: str, provider: str, *,
-                         for_update: bool = False) -> ProviderCredential | None:
-    q = select(ProviderCredential).where(ProviderCredential.tenant_id == tenant_id,
-                                         ProviderCredential.provider == provider)
+async def credential_row(
+    session: AsyncSession, tenant_id: str, provider: str, *, for_update: bool = False
+) -> ProviderCredential | None:
+    q = select(ProviderCredential).where(
+        ProviderCredential.tenant_id == tenant_id, ProviderCredential.provider == provider
+    )
     if for_update:
         q = q.with_for_update()
     return (await session.execute(q)).scalar_one_or_none()
 
 
 def previous_secret_live(row: ProviderCredential, now: datetime | None = None) -> bool:
-    return bool(row.previous_webhook_secret_ct and row.previous_webhook_secret_expires_at
-                and row.previous_webhook_secret_expires_at > (now or utcnow()))
+    return bool(
+        row.previous_webhook_secret_ct
+        and row.previous_webhook_secret_expires_at
+        and row.previous_webhook_secret_expires_at > (now or utcnow())
+    )
 
 
-async def decrypt_row(session: AsyncSession, vault: Vault, provider: Provider, row: ProviderCredential) -> TenantContext:
+async def decrypt_row(
+    session: AsyncSession, vault: Vault, provider: Provider, row: ProviderCredential
+) -> TenantContext:
     try:
         secrets = await tenant_secrets(session, vault, row.tenant_id, create=False)
         if secrets is None:
             raise VaultError("tenant has credentials but no data key")
         sk = secrets.open(row.provider, "secret_key", row.secret_key_ct)
         wh = secrets.open(row.provider, "webhook_secret", row.webhook_secret_ct) if row.webhook_secret_ct else None
-        prev = (secrets.open(row.provider, "previous_webhook_secret", row.previous_webhook_secret_ct)
-                if previous_secret_live(row) else None)
+        prev = (
+            secrets.open(row.provider, "previous_webhook_secret", row.previous_webhook_secret_ct)
+            if previous_secret_live(row)
+            else None
+        )
     except VaultError:
         raise vault_unavailable() from None
-    raw = CredentialsInput(publishable_key=row.publishable_key, secret_key=sk.reveal(),
-                           webhook_secret=wh.reveal() if wh else None,
-                           previous_webhook_secret=prev.reveal() if prev else None)
-    return TenantContext(tenant_id=row.tenant_id, credentials_version=row.version,
-                         credentials=provider.parse_credentials(raw))
+    raw = CredentialsInput(
+        publishable_key=row.publishable_key,
+        secret_key=sk.reveal(),
+        webhook_secret=wh.reveal() if wh else None,
+        previous_webhook_secret=prev.reveal() if prev else None,
+    )
+    return TenantContext(
+        tenant_id=row.tenant_id, credentials_version=row.version, credentials=provider.parse_credentials(raw)
+    )
 
 
 async def load_context(session: AsyncSession, vault: Vault, provider: Provider, tenant_id: str) -> TenantContext:

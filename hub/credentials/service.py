@@ -41,18 +41,25 @@ def provider_named(services: Services, name: str) -> Provider:
 
 def _view(services: Services, row: ProviderCredential) -> schemas.CredentialsView:
     return schemas.CredentialsView(
-        provider=row.provider, mode=row.mode, publishable_key=row.publishable_key,
-        secret_key_hint=row.secret_key_hint, webhook_secret_set=row.webhook_secret_ct is not None,
+        provider=row.provider,
+        mode=row.mode,
+        publishable_key=row.publishable_key,
+        secret_key_hint=row.secret_key_hint,
+        webhook_secret_set=row.webhook_secret_ct is not None,
         webhook_url=webhook_url(services.settings.server.public_url, row.tenant_id, row.provider),
-        verified_at=row.verified_at, updated_at=row.updated_at, webhook_endpoint_id=row.webhook_endpoint_id,
+        verified_at=row.verified_at,
+        updated_at=row.updated_at,
+        webhook_endpoint_id=row.webhook_endpoint_id,
     )
 
 
-async def put_credentials(session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str,
-                          data: schemas.CredentialsPut) -> schemas.CredentialsView:
+async def put_credentials(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str, data: schemas.CredentialsPut
+) -> schemas.CredentialsView:
     provider = provider_named(services, provider_name)
-    raw = CredentialsInput(publishable_key=data.publishable_key, secret_key=data.secret_key,
-                           webhook_secret=data.webhook_secret)
+    raw = CredentialsInput(
+        publishable_key=data.publishable_key, secret_key=data.secret_key, webhook_secret=data.webhook_secret
+    )
     creds = provider.parse_credentials(raw)  # format / mode errors, no network
     existing = await credential_row(session, who.tenant_id, provider.name)
     next_version = (existing.version + 1) if existing else 1
@@ -81,8 +88,15 @@ async def put_credentials(session: AsyncSession, services: Services, who: Tenant
     raise AssertionError("unreachable")
 
 
-async def _store(session, services: Services, who: TenantPrincipal, provider: Provider, creds,
-                 data: schemas.CredentialsPut, endpoint_id: str | None = None) -> schemas.CredentialsView:
+async def _store(
+    session,
+    services: Services,
+    who: TenantPrincipal,
+    provider: Provider,
+    creds,
+    data: schemas.CredentialsPut,
+    endpoint_id: str | None = None,
+) -> schemas.CredentialsView:
     now = utcnow()
     try:
         secrets = await tenant_secrets(session, services.vault, who.tenant_id, create=True)
@@ -91,8 +105,9 @@ async def _store(session, services: Services, who: TenantPrincipal, provider: Pr
     row = await credential_row(session, who.tenant_id, provider.name, for_update=True)
     changed = ["publishable_key", "secret_key"]
     if row is None:
-        row = ProviderCredential(id=new_id("cred"), tenant_id=who.tenant_id, provider=provider.name, version=1,
-                                 created_at=now)
+        row = ProviderCredential(
+            id=new_id("cred"), tenant_id=who.tenant_id, provider=provider.name, version=1, created_at=now
+        )
         session.add(row)
         action = "credentials.created"
     else:
@@ -121,16 +136,23 @@ async def _store(session, services: Services, who: TenantPrincipal, provider: Pr
     row.secret_key_ct = secrets.seal(provider.name, "secret_key", data.secret_key.strip())
     row.verified_at = now
     row.updated_at = now
-    audit.record(session, tenant_id=who.tenant_id, actor=who.actor, action=action, target=provider.name,
-                 details={"fields": changed, "mode": creds.mode, "version": row.version})
+    audit.record(
+        session,
+        tenant_id=who.tenant_id,
+        actor=who.actor,
+        action=action,
+        target=provider.name,
+        details={"fields": changed, "mode": creds.mode, "version": row.version},
+    )
     await session.flush()
     view = _view(services, row)
     await session.commit()
     return view
 
 
-async def get_credentials(session: AsyncSession, services: Services, who: TenantPrincipal,
-                          provider_name: str) -> schemas.CredentialsView:
+async def get_credentials(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
+) -> schemas.CredentialsView:
     provider = provider_named(services, provider_name)
     row = await credential_row(session, who.tenant_id, provider.name)
     if row is None:
@@ -138,20 +160,28 @@ async def get_credentials(session: AsyncSession, services: Services, who: Tenant
     return _view(services, row)
 
 
-async def delete_credentials(session: AsyncSession, services: Services, who: TenantPrincipal,
-                             provider_name: str) -> None:
+async def delete_credentials(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
+) -> None:
     provider = provider_named(services, provider_name)
     row = await credential_row(session, who.tenant_id, provider.name, for_update=True)
     if row is None:
         raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
     await session.delete(row)
-    audit.record(session, tenant_id=who.tenant_id, actor=who.actor, action="credentials.deleted",
-                 target=provider.name, details={"version": row.version})
+    audit.record(
+        session,
+        tenant_id=who.tenant_id,
+        actor=who.actor,
+        action="credentials.deleted",
+        target=provider.name,
+        details={"version": row.version},
+    )
     await session.commit()
 
 
-async def health_check(session: AsyncSession, services: Services, who: TenantPrincipal,
-                       provider_name: str) -> schemas.HealthCheck:
+async def health_check(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
+) -> schemas.HealthCheck:
     provider = provider_named(services, provider_name)
     row = await credential_row(session, who.tenant_id, provider.name)
     if row is None:

@@ -54,6 +54,7 @@ async def database_heads(conn: AsyncConnection) -> frozenset[str]:
     Reads Alembic's version table directly: a MigrationContext would log its set-up at INFO on
     every readiness probe.
     """
+
     def _heads(sync_conn) -> frozenset[str]:
         if not inspect(sync_conn).has_table(VERSION_TABLE):
             return frozenset()

@@ -7,6 +7,15 @@ from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
 
 __all__ = [
-    "ApiKey", "AuditEntry", "Base", "CheckoutSession", "Customer", "Payment", "ProviderCredential",
-    "Refund", "Tenant", "TenantDataKey", "WebhookEvent",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "CheckoutSession",
+    "Customer",
+    "Payment",
+    "ProviderCredential",
+    "Refund",
+    "Tenant",
+    "TenantDataKey",
+    "WebhookEvent",
 ]

@@ -34,7 +34,9 @@ def apply_snapshot(payment: Payment, snap: PaymentSnapshot) -> None:
         new = refund_status(payment.amount_received, payment.amount_refunded) or new
     if may_move(payment.status, new):
         payment.status = new
-    payment.amount_capturable = (snap.amount_capturable or payment.amount) if payment.status == "requires_capture" else 0
+    payment.amount_capturable = (
+        (snap.amount_capturable or payment.amount) if payment.status == "requires_capture" else 0
+    )
     if snap.last_error_code:
         payment.last_error_code = snap.last_error_code
         payment.decline_code = snap.decline_code
@@ -42,9 +44,11 @@ def apply_snapshot(payment: Payment, snap: PaymentSnapshot) -> None:
 
 async def refund_totals(session: AsyncSession, payment_id: str) -> tuple[int, int]:
     """(money counted as refunded, money held by refunds not known to have failed)."""
-    rows = (await session.execute(
-        select(Refund.amount, Refund.status, Refund.provider_refund_id).where(Refund.payment_id == payment_id)
-    )).all()
+    rows = (
+        await session.execute(
+            select(Refund.amount, Refund.status, Refund.provider_refund_id).where(Refund.payment_id == payment_id)
+        )
+    ).all()
     counted = sum(a for a, s, pid in rows if s in COUNTED_REFUND and pid is not None)
     held = sum(a for a, s, _ in rows if s in OPEN_REFUND)
     return counted, held

@@ -27,11 +27,13 @@ def check_metadata(metadata: dict[str, str], param: str = "metadata") -> dict[st
         if not key or len(key) > MAX_KEY_CHARS:
             raise ValidationFailed(f"metadata keys must be 1 to {MAX_KEY_CHARS} characters", param=f"{param}.{key}")
         if key.startswith(RESERVED_PREFIX):
-            raise ValidationFailed(f"metadata keys starting with {RESERVED_PREFIX!r} are reserved for the hub",
-                                   param=f"{param}.{key}")
+            raise ValidationFailed(
+                f"metadata keys starting with {RESERVED_PREFIX!r} are reserved for the hub", param=f"{param}.{key}"
+            )
         if len(value) > MAX_VALUE_CHARS:
-            raise ValidationFailed(f"metadata values must be at most {MAX_VALUE_CHARS} characters",
-                                   param=f"{param}.{key}")
+            raise ValidationFailed(
+                f"metadata values must be at most {MAX_VALUE_CHARS} characters", param=f"{param}.{key}"
+            )
     return dict(metadata)
 
 
@@ -46,10 +48,17 @@ async def choose_provider(session: AsyncSession, services: Services, tenant_id: 
     """The named provider, or the tenant's only configured one."""
     if name is not None:
         return provider_by_name(services, name)
-    configured = (await session.execute(
-        select(ProviderCredential.provider).where(ProviderCredential.tenant_id == tenant_id)
-        .order_by(ProviderCredential.provider)
-    )).scalars().all()
+    configured = (
+        (
+            await session.execute(
+                select(ProviderCredential.provider)
+                .where(ProviderCredential.tenant_id == tenant_id)
+                .order_by(ProviderCredential.provider)
+            )
+        )
+        .scalars()
+        .all()
+    )
     usable = [n for n in configured if n in services.providers.names()]
     if not usable:
         raise CredentialsMissing("This tenant has no provider credentials")
@@ -58,8 +67,9 @@ async def choose_provider(session: AsyncSession, services: Services, tenant_id: 
     return services.providers.get(usable[0])
 
 
-async def tenant_context(session: AsyncSession, services: Services, provider: Provider,
-                         tenant_id: str) -> TenantContext:
+async def tenant_context(
+    session: AsyncSession, services: Services, provider: Provider, tenant_id: str
+) -> TenantContext:
     ctx = await load_context(session, services.vault, provider, tenant_id)
     # Hold no read transaction (nor SQLite's lock) while the provider is called.
     await session.commit()
@@ -68,46 +78,79 @@ async def tenant_context(session: AsyncSession, services: Services, provider: Pr
 
 async def owned_payment(session: AsyncSession, tenant_id: str, payment_id: str) -> Payment:
     """The tenant's payment; another tenant's is 'not found', never 'forbidden'."""
-    payment = (await session.execute(
-        select(Payment).where(Payment.id == payment_id, Payment.tenant_id == tenant_id)
-    )).scalar_one_or_none()
+    payment = (
+        await session.execute(select(Payment).where(Payment.id == payment_id, Payment.tenant_id == tenant_id))
+    ).scalar_one_or_none()
     if payment is None:
         raise NotFound("No such payment")
     return payment
 
 
 async def owned_customer(session: AsyncSession, tenant_id: str, customer_id: str, provider: str) -> Customer:
-    customer = (await session.execute(
-        select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant_id,
-                               Customer.provider == provider)
-    )).scalar_one_or_none()
+    customer = (
+        await session.execute(
+            select(Customer).where(
+                Customer.id == customer_id, Customer.tenant_id == tenant_id, Customer.provider == provider
+            )
+        )
+    ).scalar_one_or_none()
     if customer is None:
         raise NotFound("No such customer", param="customer_id")
     return customer
 
 
 async def publishable_keys(session: AsyncSession, tenant_id: str) -> dict[str, str]:
-    rows = await session.execute(select(ProviderCredential.provider, ProviderCredential.publishable_key)
-                                 .where(ProviderCredential.tenant_id == tenant_id))
+    rows = await session.execute(
+        select(ProviderCredential.provider, ProviderCredential.publishable_key).where(
+            ProviderCredential.tenant_id == tenant_id
+        )
+    )
     return {name: key for name, key in rows.all()}
 
 
 def payment_view(p: Payment, publishable_key: str | None) -> schemas.Payment:
     return schemas.Payment(
-        id=p.id, provider=p.provider, provider_payment_id=p.provider_payment_id, status=p.status, amount=p.amount,
-        currency=p.currency, capture_method=p.capture_method, amount_capturable=p.amount_capturable,
-        amount_received=p.amount_received, amount_refunded=p.amount_refunded, client_secret=p.client_secret,
-        publishable_key=publishable_key, metadata=dict(p.metadata_ or {}), created_at=p.created_at,
-        updated_at=p.updated_at, customer_id=p.customer_id, description=p.description,
-        last_error_code=p.last_error_code, decline_code=p.decline_code,
+        id=p.id,
+        provider=p.provider,
+        provider_payment_id=p.provider_payment_id,
+        status=p.status,
+        amount=p.amount,
+        currency=p.currency,
+        capture_method=p.capture_method,
+        amount_capturable=p.amount_capturable,
+        amount_received=p.amount_received,
+        amount_refunded=p.amount_refunded,
+        client_secret=p.client_secret,
+        publishable_key=publishable_key,
+        metadata=dict(p.metadata_ or {}),
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+        customer_id=p.customer_id,
+        description=p.description,
+        last_error_code=p.last_error_code,
+        decline_code=p.decline_code,
     )
 
 
 def refund_view(r: Refund) -> schemas.Refund:
-    return schemas.Refund(id=r.id, payment_id=r.payment_id, provider_refund_id=r.provider_refund_id,
-                          amount=r.amount, status=r.status, reason=r.reason, created_at=r.created_at)
+    return schemas.Refund(
+        id=r.id,
+        payment_id=r.payment_id,
+        provider_refund_id=r.provider_refund_id,
+        amount=r.amount,
+        status=r.status,
+        reason=r.reason,
+        created_at=r.created_at,
+    )
 
 
 def customer_view(c: Customer) -> schemas.Customer:
-    return schemas.Customer(id=c.id, provider=c.provider, provider_customer_id=c.provider_customer_id,
-                            email=c.email, name=c.name, metadata=dict(c.metadata_ or {}), created_at=c.created_at)
+    return schemas.Customer(
+        id=c.id,
+        provider=c.provider,
+        provider_customer_id=c.provider_customer_id,
+        email=c.email,
+        name=c.name,
+        metadata=dict(c.metadata_ or {}),
+        created_at=c.created_at,
+    )

@@ -14,8 +14,18 @@ from hub.payments import customers, refunds, schemas, service
 from hub.payments.idempotency import HEADER
 from hub.strict import require_strict
 
-Status = Literal["requires_payment_method", "requires_confirmation", "requires_action", "processing",
-                 "requires_capture", "succeeded", "canceled", "failed", "partially_refunded", "refunded"]
+Status = Literal[
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+    "requires_capture",
+    "succeeded",
+    "canceled",
+    "failed",
+    "partially_refunded",
+    "refunded",
+]
 TAGS = ["storefront: payments"]
 
 
@@ -24,21 +34,25 @@ def _services(request: Request):
 
 
 @post("/v1/payments", tags=TAGS, guards=[storefront_guard], status_code=201)
-async def create_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
-                         data: schemas.PaymentCreate) -> Response[schemas.Payment]:
+async def create_payment(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.PaymentCreate
+) -> Response[schemas.Payment]:
     await require_strict(request, schemas.PaymentCreate)
-    payment, created = await service.create_payment(session, _services(request), storefront, data,
-                                                    request.headers.get(HEADER))
+    payment, created = await service.create_payment(
+        session, _services(request), storefront, data, request.headers.get(HEADER)
+    )
     return Response(payment, status_code=201 if created else 200)
 
 
 @get("/v1/payments", tags=TAGS, guards=[storefront_guard])
-async def list_payments(session: AsyncSession, storefront: TenantPrincipal,
-                        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-                        starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
-                        status: Status | None = None) -> schemas.PaymentList:
-    return await service.list_payments(session, storefront, limit=limit, starting_after=starting_after,
-                                       status=status)
+async def list_payments(
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
+    status: Status | None = None,
+) -> schemas.PaymentList:
+    return await service.list_payments(session, storefront, limit=limit, starting_after=starting_after, status=status)
 
 
 @get("/v1/payments/{payment_id:str}", tags=TAGS, guards=[storefront_guard])
@@ -47,31 +61,42 @@ async def get_payment(session: AsyncSession, storefront: TenantPrincipal, paymen
 
 
 @post("/v1/payments/{payment_id:str}/capture", tags=TAGS, guards=[storefront_guard], status_code=200)
-async def capture_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str,
-                          data: schemas.CaptureRequest | None = None) -> schemas.Payment:
+async def capture_payment(
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    payment_id: str,
+    data: schemas.CaptureRequest | None = None,
+) -> schemas.Payment:
     await require_strict(request, schemas.CaptureRequest)
     amount = data.amount if data is not None else None
     return await service.capture_payment(session, _services(request), storefront, payment_id, amount)
 
 
 @post("/v1/payments/{payment_id:str}/cancel", tags=TAGS, guards=[storefront_guard], status_code=200)
-async def cancel_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
-                         payment_id: str) -> schemas.Payment:
+async def cancel_payment(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str
+) -> schemas.Payment:
     return await service.cancel_payment(session, _services(request), storefront, payment_id)
 
 
 @post("/v1/payments/{payment_id:str}/sync", tags=TAGS, guards=[storefront_guard], status_code=200)
-async def sync_payment(request: Request, session: AsyncSession, storefront: TenantPrincipal,
-                       payment_id: str) -> schemas.Payment:
+async def sync_payment(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str
+) -> schemas.Payment:
     return await service.sync_payment(session, _services(request), storefront, payment_id)
 
 
 @post("/v1/payments/{payment_id:str}/refunds", tags=TAGS, guards=[admin_guard], status_code=201)
-async def create_refund(request: Request, session: AsyncSession, admin: TenantPrincipal, payment_id: str,
-                        data: schemas.RefundCreate | None = None) -> schemas.Refund:
+async def create_refund(
+    request: Request,
+    session: AsyncSession,
+    admin: TenantPrincipal,
+    payment_id: str,
+    data: schemas.RefundCreate | None = None,
+) -> schemas.Refund:
     await require_strict(request, schemas.RefundCreate)
-    return await refunds.create_refund(session, _services(request), admin, payment_id,
-                                       data or schemas.RefundCreate())
+    return await refunds.create_refund(session, _services(request), admin, payment_id, data or schemas.RefundCreate())
 
 
 @get("/v1/payments/{payment_id:str}/refunds", tags=TAGS, guards=[storefront_guard])
@@ -80,8 +105,9 @@ async def list_refunds(session: AsyncSession, storefront: TenantPrincipal, payme
 
 
 @post("/v1/customers", tags=TAGS, guards=[storefront_guard], status_code=201)
-async def create_customer(request: Request, session: AsyncSession, storefront: TenantPrincipal,
-                          data: schemas.CustomerCreate) -> schemas.Customer:
+async def create_customer(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CustomerCreate
+) -> schemas.Customer:
     return await customers.create_customer(session, _services(request), storefront, data)
 
 
@@ -91,11 +117,23 @@ async def get_customer(session: AsyncSession, storefront: TenantPrincipal, custo
 
 
 @post("/v1/checkout/sessions", tags=TAGS, guards=[storefront_guard], status_code=201)
-async def create_checkout_session(request: Request, session: AsyncSession, storefront: TenantPrincipal,
-                                  data: schemas.CheckoutSessionCreate) -> schemas.CheckoutSession:
+async def create_checkout_session(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CheckoutSessionCreate
+) -> schemas.CheckoutSession:
     await require_strict(request, schemas.CheckoutSessionCreate)
     return await customers.create_checkout_session(session, _services(request), storefront, data)
 
 
-ROUTES: list = [create_payment, list_payments, get_payment, capture_payment, cancel_payment, sync_payment,
-                create_refund, list_refunds, create_customer, get_customer, create_checkout_session]
+ROUTES: list = [
+    create_payment,
+    list_payments,
+    get_payment,
+    capture_payment,
+    cancel_payment,
+    sync_payment,
+    create_refund,
+    list_refunds,
+    create_customer,
+    get_customer,
+    create_checkout_session,
+]

@@ -14,37 +14,50 @@ from hub.services import Services
 from providers.base import payments as neutral
 
 
-async def create_customer(session: AsyncSession, services: Services, who: TenantPrincipal,
-                          data: schemas.CustomerCreate) -> schemas.Customer:
+async def create_customer(
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.CustomerCreate
+) -> schemas.Customer:
     metadata = common.check_metadata(data.metadata)
     provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     customer_id = new_id("cust")
     snap = await provider.create_customer(
-        ctx, neutral.CustomerCreate(email=data.email, name=data.name,
-                                    metadata={**metadata, "hub_tenant_id": who.tenant_id,
-                                              "hub_customer_id": customer_id}),
-        idempotency_key=idempotency.operation_key(customer_id, "customer"))
-    row = Customer(id=customer_id, tenant_id=who.tenant_id, provider=provider.name,
-                   provider_customer_id=snap.provider_customer_id, email=data.email, name=data.name,
-                   metadata_=metadata, created_at=utcnow())
+        ctx,
+        neutral.CustomerCreate(
+            email=data.email,
+            name=data.name,
+            metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_customer_id": customer_id},
+        ),
+        idempotency_key=idempotency.operation_key(customer_id, "customer"),
+    )
+    row = Customer(
+        id=customer_id,
+        tenant_id=who.tenant_id,
+        provider=provider.name,
+        provider_customer_id=snap.provider_customer_id,
+        email=data.email,
+        name=data.name,
+        metadata_=metadata,
+        created_at=utcnow(),
+    )
     session.add(row)
     await session.commit()
     return common.customer_view(row)
 
 
 async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id: str) -> schemas.Customer:
-    row = (await session.execute(
-        select(Customer).where(Customer.id == customer_id, Customer.tenant_id == who.tenant_id)
-    )).scalar_one_or_none()
+    row = (
+        await session.execute(select(Customer).where(Customer.id == customer_id, Customer.tenant_id == who.tenant_id))
+    ).scalar_one_or_none()
     await session.commit()
     if row is None:
         raise NotFound("No such customer")
     return common.customer_view(row)
 
 
-async def create_checkout_session(session: AsyncSession, services: Services, who: TenantPrincipal,
-                                  data: schemas.CheckoutSessionCreate) -> schemas.CheckoutSession:
+async def create_checkout_session(
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.CheckoutSessionCreate
+) -> schemas.CheckoutSession:
     currency = money.normalize_currency(data.currency)
     total = 0
     for n, item in enumerate(data.line_items):
@@ -54,33 +67,68 @@ async def create_checkout_session(session: AsyncSession, services: Services, who
     metadata = common.check_metadata(data.metadata)
     provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    customer = (await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
-                if data.customer_id else None)
+    customer = (
+        await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
+        if data.customer_id
+        else None
+    )
     await session.commit()
     payment_id, session_id = new_id("pay"), new_id("cs")
     hub_metadata = {**metadata, "hub_tenant_id": who.tenant_id, "hub_payment_id": payment_id}
-    snap = await provider.create_checkout_session(ctx, neutral.CheckoutCreate(
-        currency=currency, success_url=data.success_url, cancel_url=data.cancel_url,
-        capture_method=data.capture_method, metadata=hub_metadata,
-        line_items=tuple(neutral.CheckoutLineItem(name=i.name, unit_amount=i.unit_amount, quantity=i.quantity)
-                         for i in data.line_items),
-        provider_customer_id=customer.provider_customer_id if customer else None,
-    ), idempotency_key=idempotency.operation_key(session_id, "checkout"))
+    snap = await provider.create_checkout_session(
+        ctx,
+        neutral.CheckoutCreate(
+            currency=currency,
+            success_url=data.success_url,
+            cancel_url=data.cancel_url,
+            capture_method=data.capture_method,
+            metadata=hub_metadata,
+            line_items=tuple(
+                neutral.CheckoutLineItem(name=i.name, unit_amount=i.unit_amount, quantity=i.quantity)
+                for i in data.line_items
+            ),
+            provider_customer_id=customer.provider_customer_id if customer else None,
+        ),
+        idempotency_key=idempotency.operation_key(session_id, "checkout"),
+    )
     now = utcnow()
     # The payment exists at the provider once the customer submits the page; sync finds it
     # through the session, and its metadata names this row.
-    session.add(Payment(
-        id=payment_id, tenant_id=who.tenant_id, provider=provider.name,
-        provider_payment_id=snap.provider_payment_id, status="requires_payment_method", amount=total,
-        currency=currency, capture_method=data.capture_method, customer_id=customer.id if customer else None,
-        metadata_=metadata, amount_capturable=0, amount_received=0, amount_refunded=0, created_at=now,
-        updated_at=now,
-    ))
-    row = CheckoutSession(id=session_id, tenant_id=who.tenant_id, provider=provider.name,
-                          provider_session_id=snap.provider_session_id, url=snap.url, payment_id=payment_id,
-                          created_at=now)
+    session.add(
+        Payment(
+            id=payment_id,
+            tenant_id=who.tenant_id,
+            provider=provider.name,
+            provider_payment_id=snap.provider_payment_id,
+            status="requires_payment_method",
+            amount=total,
+            currency=currency,
+            capture_method=data.capture_method,
+            customer_id=customer.id if customer else None,
+            metadata_=metadata,
+            amount_capturable=0,
+            amount_received=0,
+            amount_refunded=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    row = CheckoutSession(
+        id=session_id,
+        tenant_id=who.tenant_id,
+        provider=provider.name,
+        provider_session_id=snap.provider_session_id,
+        url=snap.url,
+        payment_id=payment_id,
+        created_at=now,
+    )
     session.add(row)
     await session.commit()
-    return schemas.CheckoutSession(id=row.id, provider=row.provider, url=row.url,
-                                   provider_session_id=row.provider_session_id, payment_id=payment_id,
-                                   created_at=now)
+    return schemas.CheckoutSession(
+        id=row.id,
+        provider=row.provider,
+        url=row.url,
+        provider_session_id=row.provider_session_id,
+        payment_id=payment_id,
+        created_at=now,
+    )

@@ -26,8 +26,14 @@ def is_stale(since: datetime | None, now: datetime | None = None) -> bool:
     return since is None or since < (now or utcnow()) - LEASE
 
 
-async def claim(session: AsyncSession, payment: Payment, operation: str, *,
-                statuses: Iterable[str] | None = None, require_no_provider_id: bool = False) -> datetime | None:
+async def claim(
+    session: AsyncSession,
+    payment: Payment,
+    operation: str,
+    *,
+    statuses: Iterable[str] | None = None,
+    require_no_provider_id: bool = False,
+) -> datetime | None:
     """Mark ``payment`` as running ``operation``; returns the claim's timestamp, or None if another
     request holds it (or the status is no longer one of ``statuses``). Does not commit."""
     now = utcnow()
@@ -41,7 +47,9 @@ async def claim(session: AsyncSession, payment: Payment, operation: str, *,
     if require_no_provider_id:
         conditions.append(Payment.provider_payment_id.is_(None))
     result = await session.execute(
-        update(Payment).where(and_(*conditions)).values(pending_op=operation, pending_since=now)
+        update(Payment)
+        .where(and_(*conditions))
+        .values(pending_op=operation, pending_since=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

@@ -24,12 +24,14 @@ from providers.base.provider import Provider, TenantContext
 
 REFUNDABLE = frozenset({"succeeded", "partially_refunded"})
 #: Statuses after which a payment may have become refundable without the hub seeing it.
-MAY_LAG = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing",
-                     "requires_capture"})
+MAY_LAG = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action", "processing", "requires_capture"}
+)
 
 
-async def create_refund(session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str,
-                        data: schemas.RefundCreate) -> schemas.Refund:
+async def create_refund(
+    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str, data: schemas.RefundCreate
+) -> schemas.Refund:
     payment = await common.owned_payment(session, who.tenant_id, payment_id)
     provider = common.provider_by_name(services, payment.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
@@ -46,21 +48,37 @@ async def create_refund(session: AsyncSession, services: Services, who: TenantPr
         raise Conflict("Everything captured has already been refunded", code="invalid_state")
     amount = data.amount if data.amount is not None else refundable
     if amount > refundable:
-        raise ValidationFailed(f"amount must be at most the refundable {refundable}", code="amount_too_large",
-                               param="amount")
+        raise ValidationFailed(
+            f"amount must be at most the refundable {refundable}", code="amount_too_large", param="amount"
+        )
     if await inflight.claim(session, payment, "refund", statuses=REFUNDABLE) is None:
-        raise Conflict("Another operation on this payment is in progress; retry later", code="invalid_state",
-                       headers={"Retry-After": "1"})
+        raise Conflict(
+            "Another operation on this payment is in progress; retry later",
+            code="invalid_state",
+            headers={"Retry-After": "1"},
+        )
     now = utcnow()
-    refund = Refund(id=new_id("ref"), tenant_id=payment.tenant_id, payment_id=payment.id, amount=amount,
-                    status="pending", reason=data.reason, created_at=now, updated_at=now)
+    refund = Refund(
+        id=new_id("ref"),
+        tenant_id=payment.tenant_id,
+        payment_id=payment.id,
+        amount=amount,
+        status="pending",
+        reason=data.reason,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(refund)
     await session.commit()
     try:
         snap = await provider.create_refund(
-            ctx, payment.provider_payment_id, amount, reason=data.reason,
+            ctx,
+            payment.provider_payment_id,
+            amount,
+            reason=data.reason,
             metadata={"hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id, "hub_refund_id": refund.id},
-            idempotency_key=idempotency.operation_key(payment.id, "refund", refund.id))
+            idempotency_key=idempotency.operation_key(payment.id, "refund", refund.id),
+        )
     except (ProviderUnavailable, RateLimited) as exc:
         # It may have happened: the pending row keeps the money held until sync finds out.
         payment.last_error_code = exc.code
@@ -91,10 +109,15 @@ async def create_refund(session: AsyncSession, services: Services, who: TenantPr
 async def _attach(session: AsyncSession, refund: Refund, snap: RefundSnapshot) -> Refund:
     """Give the hub's pending row its provider id; if a webhook already recorded that refund,
     keep the webhook's row (one row per provider refund) and drop the pending one."""
-    recorded = (await session.execute(
-        select(Refund).where(Refund.tenant_id == refund.tenant_id, Refund.provider_refund_id == snap.provider_refund_id,
-                             Refund.id != refund.id)
-    )).scalar_one_or_none()
+    recorded = (
+        await session.execute(
+            select(Refund).where(
+                Refund.tenant_id == refund.tenant_id,
+                Refund.provider_refund_id == snap.provider_refund_id,
+                Refund.id != refund.id,
+            )
+        )
+    ).scalar_one_or_none()
     if recorded is None:
         refund.provider_refund_id = snap.provider_refund_id
         refund.status = snap.status
@@ -106,9 +129,11 @@ async def _attach(session: AsyncSession, refund: Refund, snap: RefundSnapshot) -
 
 async def list_refunds(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> schemas.RefundList:
     payment = await common.owned_payment(session, who.tenant_id, payment_id)
-    rows = (await session.execute(
-        select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.id.desc())
-    )).scalars().all()
+    rows = (
+        (await session.execute(select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.id.desc())))
+        .scalars()
+        .all()
+    )
     await session.commit()
     return schemas.RefundList(data=[common.refund_view(r) for r in rows])
 

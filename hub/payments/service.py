@@ -26,17 +26,20 @@ from providers.base.provider import Provider, TenantContext
 
 #: Statuses in which the hub's view may lag the provider's (the customer acts through Stripe.js);
 #: an operation that needs a later status re-reads the payment before refusing.
-BEFORE_AUTHORIZATION = frozenset({"requires_payment_method", "requires_confirmation", "requires_action",
-                                  "processing"})
-CANCELABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action",
-                        "requires_capture", "failed"})
+BEFORE_AUTHORIZATION = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing"})
+CANCELABLE = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture", "failed"}
+)
 #: Errors after which the provider may or may not have acted: the row stays for a retry or sync.
 OUTCOME_UNKNOWN = (ProviderUnavailable, RateLimited)
 
 
 def busy(payment: Payment) -> Conflict:
-    return Conflict("Another operation on this payment is in progress, or its state changed; retry later",
-                    code="invalid_state", headers={"Retry-After": "1"})
+    return Conflict(
+        "Another operation on this payment is in progress, or its state changed; retry later",
+        code="invalid_state",
+        headers={"Retry-After": "1"},
+    )
 
 
 def not_in_state(payment: Payment, operation: str) -> Conflict:
@@ -57,8 +60,14 @@ async def _view(session: AsyncSession, payment: Payment) -> schemas.Payment:
 
 # -- create -------------------------------------------------------------------------------
 
-async def create_payment(session: AsyncSession, services: Services, who: TenantPrincipal,
-                         data: schemas.PaymentCreate, idempotency_key: str | None) -> tuple[schemas.Payment, bool]:
+
+async def create_payment(
+    session: AsyncSession,
+    services: Services,
+    who: TenantPrincipal,
+    data: schemas.PaymentCreate,
+    idempotency_key: str | None,
+) -> tuple[schemas.Payment, bool]:
     """Returns the payment and whether this request created it (201) or replayed it (200)."""
     key = idempotency.check_key(idempotency_key)
     currency = money.normalize_currency(data.currency)
@@ -67,26 +76,51 @@ async def create_payment(session: AsyncSession, services: Services, who: TenantP
     if data.confirm and not data.payment_method:
         raise ValidationFailed("confirm needs a payment_method", param="payment_method")
     provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
-    request = {"provider": provider.name, "amount": data.amount, "currency": currency,
-               "capture_method": data.capture_method, "customer_id": data.customer_id,
-               "payment_method": data.payment_method, "confirm": data.confirm, "metadata": metadata,
-               "description": data.description}
+    request = {
+        "provider": provider.name,
+        "amount": data.amount,
+        "currency": currency,
+        "capture_method": data.capture_method,
+        "customer_id": data.customer_id,
+        "payment_method": data.payment_method,
+        "confirm": data.confirm,
+        "metadata": metadata,
+        "description": data.description,
+    }
     fingerprint = idempotency.fingerprint(request)
     if key is not None:
         existing = await _by_key(session, who.tenant_id, key)
         if existing is not None:
             return await _replay(session, services, provider, existing, fingerprint)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    customer = (await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
-                if data.customer_id else None)
+    customer = (
+        await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
+        if data.customer_id
+        else None
+    )
     now = utcnow()
     payment = Payment(
-        id=new_id("pay"), tenant_id=who.tenant_id, provider=provider.name, status="requires_payment_method",
-        amount=data.amount, currency=currency, capture_method=data.capture_method,
-        customer_id=customer.id if customer else None, description=data.description, metadata_=metadata,
-        idempotency_key=key, request_fingerprint=fingerprint, payment_method=data.payment_method,
-        confirm=data.confirm, pending_op="create", pending_since=now,
-        amount_capturable=0, amount_received=0, amount_refunded=0, created_at=now, updated_at=now,
+        id=new_id("pay"),
+        tenant_id=who.tenant_id,
+        provider=provider.name,
+        status="requires_payment_method",
+        amount=data.amount,
+        currency=currency,
+        capture_method=data.capture_method,
+        customer_id=customer.id if customer else None,
+        description=data.description,
+        metadata_=metadata,
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        payment_method=data.payment_method,
+        confirm=data.confirm,
+        pending_op="create",
+        pending_since=now,
+        amount_capturable=0,
+        amount_received=0,
+        amount_refunded=0,
+        created_at=now,
+        updated_at=now,
     )
     session.add(payment)
     try:
@@ -104,30 +138,45 @@ async def create_payment(session: AsyncSession, services: Services, who: TenantP
 
 
 async def _by_key(session: AsyncSession, tenant_id: str, key: str) -> Payment | None:
-    return (await session.execute(
-        select(Payment).where(Payment.tenant_id == tenant_id, Payment.idempotency_key == key)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(select(Payment).where(Payment.tenant_id == tenant_id, Payment.idempotency_key == key))
+    ).scalar_one_or_none()
 
 
-async def _replay(session: AsyncSession, services: Services, provider: Provider, payment: Payment,
-                  fingerprint: str) -> tuple[schemas.Payment, bool]:
+async def _replay(
+    session: AsyncSession, services: Services, provider: Provider, payment: Payment, fingerprint: str
+) -> tuple[schemas.Payment, bool]:
     if payment.request_fingerprint != fingerprint:
-        raise Conflict("This Idempotency-Key was used with a different request", code="idempotency_conflict",
-                       param=idempotency.HEADER)
+        raise Conflict(
+            "This Idempotency-Key was used with a different request",
+            code="idempotency_conflict",
+            param=idempotency.HEADER,
+        )
     if payment.provider_payment_id is not None or payment.status == "failed":
         return await _view(session, payment), False
     if payment.pending_op is not None and not inflight.is_stale(payment.pending_since):
-        raise Conflict("A request with this Idempotency-Key is still in progress; retry later",
-                       code="idempotency_in_progress", param=idempotency.HEADER, headers={"Retry-After": "1"})
+        raise Conflict(
+            "A request with this Idempotency-Key is still in progress; retry later",
+            code="idempotency_in_progress",
+            param=idempotency.HEADER,
+            headers={"Retry-After": "1"},
+        )
     # The earlier attempt's outcome is unknown (provider unavailable, or its worker died): run it
     # again under the same provider idempotency key, which returns what the first one created.
     ctx = await common.tenant_context(session, services, provider, payment.tenant_id)
     if await inflight.claim(session, payment, "create", require_no_provider_id=True) is None:
-        raise Conflict("A request with this Idempotency-Key is still in progress; retry later",
-                       code="idempotency_in_progress", param=idempotency.HEADER, headers={"Retry-After": "1"})
+        raise Conflict(
+            "A request with this Idempotency-Key is still in progress; retry later",
+            code="idempotency_in_progress",
+            param=idempotency.HEADER,
+            headers={"Retry-After": "1"},
+        )
     await session.commit()
-    customer = (await common.owned_customer(session, payment.tenant_id, payment.customer_id, provider.name)
-                if payment.customer_id else None)
+    customer = (
+        await common.owned_customer(session, payment.tenant_id, payment.customer_id, provider.name)
+        if payment.customer_id
+        else None
+    )
     await session.commit()
     order = _order(payment, customer.provider_customer_id if customer else None)
     await _run_create(session, provider, ctx, payment, order)
@@ -137,18 +186,24 @@ async def _replay(session: AsyncSession, services: Services, provider: Provider,
 def _order(payment: Payment, provider_customer_id: str | None) -> neutral.PaymentCreate:
     """The provider request, built from the row alone so a retried creation repeats it exactly."""
     return neutral.PaymentCreate(
-        amount=payment.amount, currency=payment.currency, capture_method=payment.capture_method,
+        amount=payment.amount,
+        currency=payment.currency,
+        capture_method=payment.capture_method,
         metadata={**(payment.metadata_ or {}), "hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id},
-        provider_customer_id=provider_customer_id, payment_method=payment.payment_method,
-        confirm=payment.confirm, description=payment.description,
+        provider_customer_id=provider_customer_id,
+        payment_method=payment.payment_method,
+        confirm=payment.confirm,
+        description=payment.description,
     )
 
 
-async def _run_create(session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment,
-                      order: neutral.PaymentCreate) -> None:
+async def _run_create(
+    session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment, order: neutral.PaymentCreate
+) -> None:
     try:
         snap = await provider.create_payment(
-            ctx, order, idempotency_key=idempotency.create_key(payment.tenant_id, payment.idempotency_key, payment.id))
+            ctx, order, idempotency_key=idempotency.create_key(payment.tenant_id, payment.idempotency_key, payment.id)
+        )
     except CardDeclined as exc:
         # The attempt exists at the provider: keep it as failed; the customer may retry another card.
         snapshot = exc.snapshot if isinstance(exc, neutral.PaymentDeclined) else None
@@ -179,12 +234,14 @@ async def _run_create(session: AsyncSession, provider: Provider, ctx: TenantCont
 
 # -- read ---------------------------------------------------------------------------------
 
+
 async def get_payment(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> schemas.Payment:
     return await _view(session, await common.owned_payment(session, who.tenant_id, payment_id))
 
 
-async def list_payments(session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None,
-                        status: str | None) -> schemas.PaymentList:
+async def list_payments(
+    session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, status: str | None
+) -> schemas.PaymentList:
     q = select(Payment).where(Payment.tenant_id == who.tenant_id).order_by(Payment.id.desc()).limit(limit + 1)
     if status is not None:
         q = q.where(Payment.status == status)
@@ -194,14 +251,17 @@ async def list_payments(session: AsyncSession, who: TenantPrincipal, *, limit: i
     rows = (await session.execute(q)).scalars().all()
     keys = await common.publishable_keys(session, who.tenant_id)
     await session.commit()
-    return schemas.PaymentList(data=[common.payment_view(p, keys.get(p.provider)) for p in rows[:limit]],
-                               has_more=len(rows) > limit)
+    return schemas.PaymentList(
+        data=[common.payment_view(p, keys.get(p.provider)) for p in rows[:limit]], has_more=len(rows) > limit
+    )
 
 
 # -- capture / cancel ---------------------------------------------------------------------
 
-async def _prepare(session: AsyncSession, services: Services, who: TenantPrincipal,
-                   payment_id: str) -> tuple[Payment, Provider, TenantContext]:
+
+async def _prepare(
+    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str
+) -> tuple[Payment, Provider, TenantContext]:
     payment = await common.owned_payment(session, who.tenant_id, payment_id)
     provider = common.provider_by_name(services, payment.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
@@ -217,8 +277,9 @@ async def _refresh(session: AsyncSession, provider: Provider, ctx: TenantContext
     await session.commit()
 
 
-async def _call_claimed(session: AsyncSession, payment: Payment,
-                        call: Awaitable[neutral.PaymentSnapshot]) -> neutral.PaymentSnapshot:
+async def _call_claimed(
+    session: AsyncSession, payment: Payment, call: Awaitable[neutral.PaymentSnapshot]
+) -> neutral.PaymentSnapshot:
     """Await a provider call made under the payment's in-flight claim; on refusal, record and release."""
     try:
         return await call
@@ -229,8 +290,9 @@ async def _call_claimed(session: AsyncSession, payment: Payment,
         raise tag(exc, payment) from None
 
 
-async def capture_payment(session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str,
-                          amount: int | None) -> schemas.Payment:
+async def capture_payment(
+    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str, amount: int | None
+) -> schemas.Payment:
     payment, provider, ctx = await _prepare(session, services, who, payment_id)
     await _refresh(session, provider, ctx, payment)
     if payment.status != "requires_capture":
@@ -239,15 +301,25 @@ async def capture_payment(session: AsyncSession, services: Services, who: Tenant
         if amount <= 0:
             raise ValidationFailed("amount must be a positive integer", code="amount_too_small", param="amount")
         if amount > payment.amount_capturable:
-            raise ValidationFailed(f"amount must be at most the capturable {payment.amount_capturable}",
-                                   code="amount_too_large", param="amount")
+            raise ValidationFailed(
+                f"amount must be at most the capturable {payment.amount_capturable}",
+                code="amount_too_large",
+                param="amount",
+            )
     if await inflight.claim(session, payment, "capture", statuses={"requires_capture"}) is None:
         raise busy(payment)
     await session.commit()
     captured = amount if amount is not None else payment.amount_capturable
-    snap = await _call_claimed(session, payment, provider.capture_payment(
-        ctx, payment.provider_payment_id, amount,
-        idempotency_key=idempotency.operation_key(payment.id, "capture", str(captured))))
+    snap = await _call_claimed(
+        session,
+        payment,
+        provider.capture_payment(
+            ctx,
+            payment.provider_payment_id,
+            amount,
+            idempotency_key=idempotency.operation_key(payment.id, "capture", str(captured)),
+        ),
+    )
     # The hub records what it captured: the emulator does not report a partial capture.
     payment.amount_received = captured
     apply_snapshot(payment, snap)
@@ -256,8 +328,9 @@ async def capture_payment(session: AsyncSession, services: Services, who: Tenant
     return await _view(session, payment)
 
 
-async def cancel_payment(session: AsyncSession, services: Services, who: TenantPrincipal,
-                         payment_id: str) -> schemas.Payment:
+async def cancel_payment(
+    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str
+) -> schemas.Payment:
     payment, provider, ctx = await _prepare(session, services, who, payment_id)
     await _refresh(session, provider, ctx, payment)
     if payment.status not in CANCELABLE or payment.provider_payment_id is None:
@@ -265,8 +338,13 @@ async def cancel_payment(session: AsyncSession, services: Services, who: TenantP
     if await inflight.claim(session, payment, "cancel", statuses=CANCELABLE) is None:
         raise busy(payment)
     await session.commit()
-    snap = await _call_claimed(session, payment, provider.cancel_payment(
-        ctx, payment.provider_payment_id, idempotency_key=idempotency.operation_key(payment.id, "cancel")))
+    snap = await _call_claimed(
+        session,
+        payment,
+        provider.cancel_payment(
+            ctx, payment.provider_payment_id, idempotency_key=idempotency.operation_key(payment.id, "cancel")
+        ),
+    )
     apply_snapshot(payment, snap)
     inflight.release(payment)
     await session.commit()
@@ -275,8 +353,10 @@ async def cancel_payment(session: AsyncSession, services: Services, who: TenantP
 
 # -- sync ---------------------------------------------------------------------------------
 
-async def sync_payment(session: AsyncSession, services: Services, who: TenantPrincipal,
-                       payment_id: str) -> schemas.Payment:
+
+async def sync_payment(
+    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str
+) -> schemas.Payment:
     """Re-read the payment (and its refunds) from the provider and apply it, forward only."""
     payment, provider, ctx = await _prepare(session, services, who, payment_id)
     if payment.pending_op is not None and not inflight.is_stale(payment.pending_since):
@@ -287,8 +367,12 @@ async def sync_payment(session: AsyncSession, services: Services, who: TenantPri
         apply_snapshot(payment, snap)
         if inflight.is_stale(payment.pending_since):
             inflight.release(payment)
-    elif conclusive and inflight.is_stale(payment.pending_since) and inflight.is_stale(payment.updated_at) \
-            and _never_created(payment):
+    elif (
+        conclusive
+        and inflight.is_stale(payment.pending_since)
+        and inflight.is_stale(payment.updated_at)
+        and _never_created(payment)
+    ):
         # Nothing exists at the provider long after the creation attempt: it never happened.
         payment.status = "failed"
         payment.last_error_code = payment.last_error_code or "not_created"
@@ -305,15 +389,19 @@ def _never_created(payment: Payment) -> bool:
     return payment.provider_payment_id is None and payment.status in BEFORE_AUTHORIZATION
 
 
-async def _current(session: AsyncSession, provider: Provider, ctx: TenantContext,
-                   payment: Payment) -> tuple[neutral.PaymentSnapshot | None, bool]:
+async def _current(
+    session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment
+) -> tuple[neutral.PaymentSnapshot | None, bool]:
     """The provider's view, and whether "none" means the payment was never created."""
     if payment.provider_payment_id is not None:
         return await provider.get_payment(ctx, payment.provider_payment_id), True
-    checkout = (await session.execute(
-        select(CheckoutSession.provider_session_id).where(CheckoutSession.tenant_id == payment.tenant_id,
-                                                          CheckoutSession.payment_id == payment.id)
-    )).scalar_one_or_none()
+    checkout = (
+        await session.execute(
+            select(CheckoutSession.provider_session_id).where(
+                CheckoutSession.tenant_id == payment.tenant_id, CheckoutSession.payment_id == payment.id
+            )
+        )
+    ).scalar_one_or_none()
     await session.commit()
     if checkout is not None:
         # A checkout payment exists at the provider only once the customer has submitted the page.

@@ -23,29 +23,38 @@ class TenantController(Controller):
     guards = [platform_guard]
 
     @post("/", status_code=201)
-    async def create(self, request: Request, session: AsyncSession, platform: PlatformPrincipal,
-                     data: schemas.TenantCreate) -> schemas.TenantCreated:
+    async def create(
+        self, request: Request, session: AsyncSession, platform: PlatformPrincipal, data: schemas.TenantCreate
+    ) -> schemas.TenantCreated:
         return await service.create_tenant(session, data, _public_url(request))
 
     @get("/")
-    async def list(self, request: Request, session: AsyncSession, platform: PlatformPrincipal,
-                   limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-                   starting_after: str | None = None) -> schemas.TenantList:
+    async def list(
+        self,
+        request: Request,
+        session: AsyncSession,
+        platform: PlatformPrincipal,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        starting_after: str | None = None,
+    ) -> schemas.TenantList:
         return await service.list_tenants(session, _public_url(request), limit, starting_after)
 
     @get("/{tenant_id:str}")
-    async def get(self, request: Request, session: AsyncSession, platform: PlatformPrincipal,
-                  tenant_id: str) -> schemas.Tenant:
+    async def get(
+        self, request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
+    ) -> schemas.Tenant:
         return await service.get_tenant(session, tenant_id, _public_url(request))
 
     @post("/{tenant_id:str}/suspend", status_code=200)
-    async def suspend(self, request: Request, session: AsyncSession, platform: PlatformPrincipal,
-                      tenant_id: str) -> schemas.Tenant:
+    async def suspend(
+        self, request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
+    ) -> schemas.Tenant:
         return await service.set_status(session, tenant_id, "suspended", _public_url(request))
 
     @post("/{tenant_id:str}/activate", status_code=200)
-    async def activate(self, request: Request, session: AsyncSession, platform: PlatformPrincipal,
-                       tenant_id: str) -> schemas.Tenant:
+    async def activate(
+        self, request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
+    ) -> schemas.Tenant:
         return await service.set_status(session, tenant_id, "active", _public_url(request))
 
 
@@ -55,8 +64,9 @@ class ApiKeyController(Controller):
     guards = [admin_guard]
 
     @post("/", status_code=201)
-    async def create(self, session: AsyncSession, admin: TenantPrincipal,
-                     data: schemas.ApiKeyCreate) -> schemas.ApiKeyCreated:
+    async def create(
+        self, session: AsyncSession, admin: TenantPrincipal, data: schemas.ApiKeyCreate
+    ) -> schemas.ApiKeyCreated:
         return await service.create_api_key(session, admin.tenant_id, data.scope, actor=admin.actor)
 
     @get("/")

@@ -14,7 +14,6 @@ from hub.db.tenants import ApiKey, Tenant
 from hub.errors import NotFound, ValidationFailed
 from hub.tenants import schemas
 
-
 # The shape of ids made by hub.db.base.new_id. Anything else cannot exist, and some of it (a NUL
 # byte) would make PostgreSQL refuse the query: answer "not found" before asking the database.
 _ID = re.compile(r"[a-z]{2,8}_[0-9a-z]{26}")
@@ -29,8 +28,9 @@ def webhook_url(public_url: str, tenant_id: str, provider: str = "stripe") -> st
 
 
 def _view(t: Tenant, public_url: str) -> schemas.Tenant:
-    return schemas.Tenant(id=t.id, name=t.name, status=t.status, created_at=t.created_at,
-                          webhook_url=webhook_url(public_url, t.id))
+    return schemas.Tenant(
+        id=t.id, name=t.name, status=t.status, created_at=t.created_at, webhook_url=webhook_url(public_url, t.id)
+    )
 
 
 async def _issue_key(session: AsyncSession, tenant_id: str, scope: str) -> tuple[ApiKey, str]:
@@ -52,9 +52,14 @@ async def create_tenant(session: AsyncSession, data: schemas.TenantCreate, publi
     audit.record(session, tenant_id=tenant.id, actor="platform", action="tenant.created", target=tenant.id)
     await session.commit()
     v = _view(tenant, public_url)
-    return schemas.TenantCreated(id=v.id, name=v.name, status=v.status, created_at=v.created_at,
-                                 webhook_url=v.webhook_url,
-                                 api_keys=schemas.TenantKeys(admin=admin, storefront=storefront))
+    return schemas.TenantCreated(
+        id=v.id,
+        name=v.name,
+        status=v.status,
+        created_at=v.created_at,
+        webhook_url=v.webhook_url,
+        api_keys=schemas.TenantKeys(admin=admin, storefront=storefront),
+    )
 
 
 async def get_tenant(session: AsyncSession, tenant_id: str, public_url: str) -> schemas.Tenant:
@@ -64,7 +69,9 @@ async def get_tenant(session: AsyncSession, tenant_id: str, public_url: str) -> 
     return _view(tenant, public_url)
 
 
-async def list_tenants(session: AsyncSession, public_url: str, limit: int, starting_after: str | None) -> schemas.TenantList:
+async def list_tenants(
+    session: AsyncSession, public_url: str, limit: int, starting_after: str | None
+) -> schemas.TenantList:
     q = select(Tenant).order_by(Tenant.id.desc()).limit(limit + 1)
     if starting_after:
         if not well_formed_id(starting_after):
@@ -83,8 +90,7 @@ async def set_status(session: AsyncSession, tenant_id: str, status: str, public_
         raise NotFound("No such tenant")
     if tenant.status != status:
         tenant.status = status
-        audit.record(session, tenant_id=tenant.id, actor="platform", action=f"tenant.{_VERB[status]}",
-                     target=tenant.id)
+        audit.record(session, tenant_id=tenant.id, actor="platform", action=f"tenant.{_VERB[status]}", target=tenant.id)
     await session.commit()
     return _view(tenant, public_url)
 
@@ -94,26 +100,35 @@ async def create_api_key(session: AsyncSession, tenant_id: str, scope: str, *, a
         raise ValidationFailed("scope must be admin or storefront", param="scope")
     key, token = await _issue_key(session, tenant_id, scope)
     key.created_at = utcnow()
-    audit.record(session, tenant_id=tenant_id, actor=actor, action="api_key.created", target=key.id,
-                 details={"scope": scope})
+    audit.record(
+        session, tenant_id=tenant_id, actor=actor, action="api_key.created", target=key.id, details={"scope": scope}
+    )
     await session.commit()
     return schemas.ApiKeyCreated(id=key.id, scope=key.scope, key=token, created_at=key.created_at)
 
 
 async def list_api_keys(session: AsyncSession, tenant_id: str) -> schemas.ApiKeyList:
     rows = (
-        await session.execute(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.id.desc()))
-    ).scalars().all()
-    return schemas.ApiKeyList(data=[
-        schemas.ApiKey(id=k.id, scope=k.scope, prefix=k.prefix, created_at=k.created_at, revoked_at=k.revoked_at)
-        for k in rows
-    ])
+        (await session.execute(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.id.desc())))
+        .scalars()
+        .all()
+    )
+    return schemas.ApiKeyList(
+        data=[
+            schemas.ApiKey(id=k.id, scope=k.scope, prefix=k.prefix, created_at=k.created_at, revoked_at=k.revoked_at)
+            for k in rows
+        ]
+    )
 
 
 async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str, *, actor: str) -> None:
     key = (
-        await session.execute(select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id))
-    ).scalar_one_or_none() if well_formed_id(key_id) else None
+        (
+            await session.execute(select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id))
+        ).scalar_one_or_none()
+        if well_formed_id(key_id)
+        else None
+    )
     if key is None:
         raise NotFound("No such API key")
     if key.revoked_at is None:

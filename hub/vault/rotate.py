@@ -18,10 +18,14 @@ from hub.vault.keyring import Vault, VaultError
 async def rotate(session: AsyncSession, vault: Vault) -> int:
     """Re-wrap every data key not yet under the active key; returns how many were re-wrapped."""
     rows = (
-        await session.execute(
-            select(TenantDataKey).where(TenantDataKey.master_key_id != vault.active_key_id).with_for_update()
+        (
+            await session.execute(
+                select(TenantDataKey).where(TenantDataKey.master_key_id != vault.active_key_id).with_for_update()
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for row in rows:
         data_key = vault.unwrap(row.tenant_id, row.master_key_id, row.wrapped_key)
         row.wrapped_key = vault.wrap(row.tenant_id, data_key)

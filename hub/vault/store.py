@@ -13,7 +13,7 @@ from hub.vault.keyring import Secret, Vault
 class TenantSecrets:
     """A tenant's data key in memory, able to seal and open that tenant's fields."""
 
-    __slots__ = ("_key", "tenant_id", "_vault")
+    __slots__ = ("_key", "_vault", "tenant_id")
 
     def __init__(self, vault: Vault, tenant_id: str, data_key: bytes) -> None:
         self._vault = vault
@@ -38,7 +38,10 @@ async def tenant_secrets(session: AsyncSession, vault: Vault, tenant_id: str, *,
             return None
         key_id, wrapped, _ = vault.new_data_key(tenant_id)
         # Two workers registering the same tenant's first credentials: one data key wins.
-        await session.execute(insert_ignoring_conflict(session, TenantDataKey, ["tenant_id"], tenant_id=tenant_id,
-                                                       master_key_id=key_id, wrapped_key=wrapped))
+        await session.execute(
+            insert_ignoring_conflict(
+                session, TenantDataKey, ["tenant_id"], tenant_id=tenant_id, master_key_id=key_id, wrapped_key=wrapped
+            )
+        )
         row = (await session.execute(select(TenantDataKey).where(TenantDataKey.tenant_id == tenant_id))).scalar_one()
     return TenantSecrets(vault, tenant_id, vault.unwrap(tenant_id, row.master_key_id, row.wrapped_key))

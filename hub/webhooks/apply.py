@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
-from hub.payments.status import may_move, refund_status
 from hub.db.upsert import insert_ignoring_conflict
+from hub.payments.status import may_move, refund_status
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
 APPLIED, IGNORED = "applied", "ignored"
@@ -22,8 +22,9 @@ _REFUND_RANK = {"pending": 0, "succeeded": 1, "failed": 2, "canceled": 2}
 _DISPUTE_RANK = {"needs_response": 0, "under_review": 1, "won": 2, "lost": 2, "closed": 2}
 
 
-async def apply_event(session: AsyncSession, tenant_id: str, provider: str,
-                      event: ProviderEvent) -> tuple[str, str | None]:
+async def apply_event(
+    session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent
+) -> tuple[str, str | None]:
     """(outcome, payment id). ``ignored`` when the event is not about a payment this tenant owns."""
     if event.hub_tenant_id is not None and event.hub_tenant_id != tenant_id:
         # Stamped by the hub for another tenant: whatever this tenant's account says, not ours.
@@ -41,21 +42,22 @@ async def apply_event(session: AsyncSession, tenant_id: str, provider: str,
     return APPLIED, payment.id
 
 
-async def _locked_payment(session: AsyncSession, tenant_id: str, provider: str,
-                          event: ProviderEvent) -> Payment | None:
+async def _locked_payment(session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent) -> Payment | None:
     # FOR UPDATE serialises every event of one payment across workers on PostgreSQL
     # (SQLite serialises writers already; the clause is not rendered there).
     if not event.provider_payment_id:
         return None
     base = select(Payment).where(Payment.tenant_id == tenant_id, Payment.provider == provider).with_for_update()
-    found = (await session.execute(base.where(Payment.provider_payment_id == event.provider_payment_id))
-             ).scalar_one_or_none()
+    found = (
+        await session.execute(base.where(Payment.provider_payment_id == event.provider_payment_id))
+    ).scalar_one_or_none()
     if found is not None or not (event.hub_payment_id and event.hub_tenant_id == tenant_id):
         return found
     # A payment row written before the provider id came back (a crash in between): the object
     # names it, it has no provider id yet, and the hub stamped it for this tenant.
-    found = (await session.execute(base.where(Payment.id == event.hub_payment_id,
-                                              Payment.provider_payment_id.is_(None)))).scalar_one_or_none()
+    found = (
+        await session.execute(base.where(Payment.id == event.hub_payment_id, Payment.provider_payment_id.is_(None)))
+    ).scalar_one_or_none()
     if found is not None:
         found.provider_payment_id = event.provider_payment_id
     return found
@@ -90,16 +92,29 @@ def _apply_to_payment(payment: Payment, event: ProviderEvent) -> None:
 async def _record_refund(session: AsyncSession, payment: Payment, update: RefundUpdate) -> None:
     now = utcnow()
     # The refund may already be known (the hub created it, or an earlier event told of it).
-    await session.execute(insert_ignoring_conflict(
-        session, Refund, ["tenant_id", "provider_refund_id"],
-        id=new_id("ref"), tenant_id=payment.tenant_id, payment_id=payment.id,
-        provider_refund_id=update.provider_refund_id, amount=update.amount, status=update.status,
-        reason=update.reason, created_at=now, updated_at=now,
-    ))
-    refund = (await session.execute(
-        select(Refund).where(Refund.tenant_id == payment.tenant_id,
-                             Refund.provider_refund_id == update.provider_refund_id).with_for_update()
-    )).scalar_one()
+    await session.execute(
+        insert_ignoring_conflict(
+            session,
+            Refund,
+            ["tenant_id", "provider_refund_id"],
+            id=new_id("ref"),
+            tenant_id=payment.tenant_id,
+            payment_id=payment.id,
+            provider_refund_id=update.provider_refund_id,
+            amount=update.amount,
+            status=update.status,
+            reason=update.reason,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    refund = (
+        await session.execute(
+            select(Refund)
+            .where(Refund.tenant_id == payment.tenant_id, Refund.provider_refund_id == update.provider_refund_id)
+            .with_for_update()
+        )
+    ).scalar_one()
     if refund.payment_id != payment.id:
         return
     if _REFUND_RANK.get(update.status, 0) > _REFUND_RANK.get(refund.status, 0):
@@ -110,6 +125,9 @@ async def _record_refund(session: AsyncSession, payment: Payment, update: Refund
 
 async def _refunded_total(session: AsyncSession, payment_id: str) -> int:
     await session.flush()
-    total = await session.scalar(select(func.coalesce(func.sum(Refund.amount), 0))
-                                 .where(Refund.payment_id == payment_id, Refund.status == "succeeded"))
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.payment_id == payment_id, Refund.status == "succeeded"
+        )
+    )
     return int(total or 0)

@@ -14,8 +14,12 @@ from hub.webhooks import service, store
 from hub.webhooks.schemas import EventList, WebhookAck
 
 
-@post("/v1/webhooks/{provider:str}/{tenant_id:str}", status_code=200, tags=["webhooks"],
-      summary="Receive a provider webhook for one tenant (no Authorization; verified by signature)")
+@post(
+    "/v1/webhooks/{provider:str}/{tenant_id:str}",
+    status_code=200,
+    tags=["webhooks"],
+    summary="Receive a provider webhook for one tenant (no Authorization; verified by signature)",
+)
 async def receive_webhook(request: Request, session: AsyncSession, provider: str, tenant_id: str) -> WebhookAck:
     # The raw bytes, never a re-serialised JSON: the signature covers the exact body.
     payload = await request.body()
@@ -23,10 +27,18 @@ async def receive_webhook(request: Request, session: AsyncSession, provider: str
     return WebhookAck()
 
 
-@get("/v1/events", tags=["tenant admin: events"], guards=[admin_guard], summary="The tenant's received webhook events, newest first")
-async def list_events(session: AsyncSession, admin: TenantPrincipal,
-                      limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-                      starting_after: str | None = None) -> EventList:
+@get(
+    "/v1/events",
+    tags=["tenant admin: events"],
+    guards=[admin_guard],
+    summary="The tenant's received webhook events, newest first",
+)
+async def list_events(
+    session: AsyncSession,
+    admin: TenantPrincipal,
+    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    starting_after: str | None = None,
+) -> EventList:
     return await store.list_events(session, admin.tenant_id, limit, starting_after)
 
 

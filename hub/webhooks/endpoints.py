@@ -28,8 +28,10 @@ def state_of(row: ProviderCredential | None) -> EndpointState:
     return EndpointState(row.webhook_endpoint_id, row.webhook_secret_ct is not None)
 
 
-async def provision(services: Services, provider: Provider, ctx: TenantContext,
-                    state: EndpointState) -> WebhookEndpoint:
+async def provision(
+    services: Services, provider: Provider, ctx: TenantContext, state: EndpointState
+) -> WebhookEndpoint:
     url = webhook_url(services.settings.server.public_url, ctx.tenant_id, provider.name)
-    return await provider.ensure_webhook_endpoint(ctx, url, known_endpoint_id=state.endpoint_id,
-                                                  has_secret=state.has_secret)
+    return await provider.ensure_webhook_endpoint(
+        ctx, url, known_endpoint_id=state.endpoint_id, has_secret=state.has_secret
+    )

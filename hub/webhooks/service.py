@@ -24,8 +24,14 @@ from providers.base.registry import ProviderNotFound
 log = logging.getLogger("hub.webhooks")
 
 
-async def receive(session: AsyncSession, services: Services, provider_name: str, tenant_id: str,
-                  payload: bytes, headers: Mapping[str, str]) -> str:
+async def receive(
+    session: AsyncSession,
+    services: Services,
+    provider_name: str,
+    tenant_id: str,
+    payload: bytes,
+    headers: Mapping[str, str],
+) -> str:
     """Verify and record one delivery; returns the outcome. 404 unknown tenant, 400 signature_invalid."""
     try:
         provider = services.providers.get(provider_name)

@@ -17,8 +17,21 @@ from providers.base.registry import ProviderNotFound, ProviderRegistry
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 
 __all__ = [
-    "CardDeclined", "CredentialCheck", "CredentialsFormatError", "CredentialsInput", "InvalidCredentials",
-    "InvalidRequest", "InvalidState", "ModeMismatch", "Provider", "ProviderCredentials", "ProviderError",
-    "ProviderNotFound", "ProviderRegistry", "ProviderUnavailable", "RateLimited", "SignatureInvalid",
+    "CardDeclined",
+    "CredentialCheck",
+    "CredentialsFormatError",
+    "CredentialsInput",
+    "InvalidCredentials",
+    "InvalidRequest",
+    "InvalidState",
+    "ModeMismatch",
+    "Provider",
+    "ProviderCredentials",
+    "ProviderError",
+    "ProviderNotFound",
+    "ProviderRegistry",
+    "ProviderUnavailable",
+    "RateLimited",
+    "SignatureInvalid",
     "TenantContext",
 ]

@@ -53,8 +53,14 @@ class CardDeclined(ProviderError):
 
     code = "card_declined"
 
-    def __init__(self, message: str, *, decline_code: str | None = None, provider_object_id: str | None = None,
-                 param: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        decline_code: str | None = None,
+        provider_object_id: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message, param=param, provider_code="card_declined")
         self.decline_code = decline_code
         self.provider_object_id = provider_object_id

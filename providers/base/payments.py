@@ -14,8 +14,16 @@ if TYPE_CHECKING:  # the Provider module imports this one
 
 #: Provider-neutral payment statuses (API.md).
 STATUSES = (
-    "requires_payment_method", "requires_confirmation", "requires_action", "processing",
-    "requires_capture", "succeeded", "canceled", "failed", "partially_refunded", "refunded",
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+    "requires_capture",
+    "succeeded",
+    "canceled",
+    "failed",
+    "partially_refunded",
+    "refunded",
 )
 
 #: Neutral refund statuses.
@@ -116,10 +124,20 @@ class PaymentDeclined(CardDeclined):
     so the hub can keep it as ``failed`` and the customer can retry with another card.
     """
 
-    def __init__(self, message: str, *, decline_code: str | None = None, snapshot: PaymentSnapshot | None = None,
-                 param: str | None = None) -> None:
-        super().__init__(message, decline_code=decline_code,
-                         provider_object_id=snapshot.provider_payment_id if snapshot else None, param=param)
+    def __init__(
+        self,
+        message: str,
+        *,
+        decline_code: str | None = None,
+        snapshot: PaymentSnapshot | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            decline_code=decline_code,
+            provider_object_id=snapshot.provider_payment_id if snapshot else None,
+            param=param,
+        )
         self.snapshot = snapshot
 
 
@@ -134,8 +152,7 @@ class PaymentsAPI:
     """
 
     @abstractmethod
-    async def create_payment(self, ctx: TenantContext, data: PaymentCreate, *,
-                             idempotency_key: str) -> PaymentSnapshot:
+    async def create_payment(self, ctx: TenantContext, data: PaymentCreate, *, idempotency_key: str) -> PaymentSnapshot:
         """Create (and, with ``data.confirm``, confirm) a payment.
 
         Raises ``PaymentDeclined`` when the card is declined during confirmation (with the
@@ -155,8 +172,9 @@ class PaymentsAPI:
         """
 
     @abstractmethod
-    async def capture_payment(self, ctx: TenantContext, provider_payment_id: str, amount: int | None, *,
-                              idempotency_key: str) -> PaymentSnapshot:
+    async def capture_payment(
+        self, ctx: TenantContext, provider_payment_id: str, amount: int | None, *, idempotency_key: str
+    ) -> PaymentSnapshot:
         """Capture an authorized payment, all of it (``amount=None``) or part of it.
 
         Capturing less than authorized releases the rest. Raises ``InvalidState`` when the
@@ -164,13 +182,22 @@ class PaymentsAPI:
         """
 
     @abstractmethod
-    async def cancel_payment(self, ctx: TenantContext, provider_payment_id: str, *,
-                             idempotency_key: str) -> PaymentSnapshot:
+    async def cancel_payment(
+        self, ctx: TenantContext, provider_payment_id: str, *, idempotency_key: str
+    ) -> PaymentSnapshot:
         """Cancel a payment that has not been captured. Raises ``InvalidState`` otherwise."""
 
     @abstractmethod
-    async def create_refund(self, ctx: TenantContext, provider_payment_id: str, amount: int, *,
-                            reason: str | None, metadata: dict[str, str], idempotency_key: str) -> RefundSnapshot:
+    async def create_refund(
+        self,
+        ctx: TenantContext,
+        provider_payment_id: str,
+        amount: int,
+        *,
+        reason: str | None,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> RefundSnapshot:
         """Return ``amount`` of a captured payment to the customer."""
 
     @abstractmethod
@@ -178,13 +205,15 @@ class PaymentsAPI:
         """Every refund of the payment the provider knows, newest first."""
 
     @abstractmethod
-    async def create_customer(self, ctx: TenantContext, data: CustomerCreate, *,
-                              idempotency_key: str) -> CustomerSnapshot:
+    async def create_customer(
+        self, ctx: TenantContext, data: CustomerCreate, *, idempotency_key: str
+    ) -> CustomerSnapshot:
         """Create a customer in the tenant's provider account."""
 
     @abstractmethod
-    async def create_checkout_session(self, ctx: TenantContext, data: CheckoutCreate, *,
-                                      idempotency_key: str) -> CheckoutSnapshot:
+    async def create_checkout_session(
+        self, ctx: TenantContext, data: CheckoutCreate, *, idempotency_key: str
+    ) -> CheckoutSnapshot:
         """Create a hosted checkout page; the customer is sent to ``url``."""
 
     @abstractmethod

@@ -93,8 +93,9 @@ class WebhooksAPI(ABC):
         """
 
     @abstractmethod
-    async def ensure_webhook_endpoint(self, ctx: TenantContext, url: str, *, known_endpoint_id: str | None,
-                                      has_secret: bool) -> WebhookEndpoint:
+    async def ensure_webhook_endpoint(
+        self, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
+    ) -> WebhookEndpoint:
         """Make sure exactly one endpoint on the tenant's own account sends the handled events to ``url``.
 
         ``known_endpoint_id`` is the endpoint the hub created before (if any) and ``has_secret``

@@ -19,8 +19,9 @@ class SharedHTTPXClient(stripe.HTTPXClient):
     SDK stops honouring it (tests/unit/test_stripe_client.py).
     """
 
-    def __init__(self, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None,
-                 max_connections: int = 100) -> None:
+    def __init__(
+        self, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None, max_connections: int = 100
+    ) -> None:
         # A short connect timeout: an unreachable Stripe should fail fast, not hold a worker.
         timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
         # The SDK passes its ``_timeout`` on every request, overriding the client's own: give it
@@ -36,8 +37,15 @@ class SharedHTTPXClient(stripe.HTTPXClient):
 class StripeClientFactory:
     """Builds and caches ``StripeClient`` objects keyed by (tenant_id, credentials_version)."""
 
-    def __init__(self, *, api_base: str | None, timeout: float, max_network_retries: int, cache_size: int,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_base: str | None,
+        timeout: float,
+        max_network_retries: int,
+        cache_size: int,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._api_base = api_base.rstrip("/") if api_base else None
         self._max_network_retries = max_network_retries
         self._cache_size = max(1, cache_size)

@@ -15,7 +15,7 @@ _WEBHOOK = re.compile(r"^whsec_[0-9A-Za-z+/=_-]{8,250}$")
 class StripeCredentials(ProviderCredentials):
     """A tenant's Stripe keys. ``repr``/``str`` never show the secret parts."""
 
-    __slots__ = ("mode", "publishable_key", "_secret_key", "_webhook_secrets")
+    __slots__ = ("_secret_key", "_webhook_secrets", "mode", "publishable_key")
 
     def __init__(self, *, mode: str, publishable_key: str, secret_key: str, webhook_secrets: tuple[str, ...] = ()):
         self.mode = mode
@@ -63,6 +63,4 @@ def parse_credentials(raw: CredentialsInput) -> StripeCredentials:
             f"publishable_key is a {pk_match.group(1)} key but secret_key is a {sk_match.group(2)} key",
             param="secret_key",
         )
-    return StripeCredentials(
-        mode=pk_match.group(1), publishable_key=pk, secret_key=sk, webhook_secrets=secrets
-    )
+    return StripeCredentials(mode=pk_match.group(1), publishable_key=pk, secret_key=sk, webhook_secrets=secrets)

@@ -32,8 +32,12 @@ def translate(exc: stripe.StripeError) -> ProviderError:
     if isinstance(exc, stripe.CardError):
         decline = getattr(err, "decline_code", None) or code
         obj = getattr(err, "payment_intent", None)
-        return CardDeclined(message, decline_code=decline,
-                            provider_object_id=getattr(obj, "id", None) if obj is not None else None, param=param)
+        return CardDeclined(
+            message,
+            decline_code=decline,
+            provider_object_id=getattr(obj, "id", None) if obj is not None else None,
+            param=param,
+        )
     if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
         return InvalidCredentials("Stripe rejected the tenant's secret key", provider_code=code)
     if isinstance(exc, stripe.RateLimitError):

@@ -43,8 +43,7 @@ class StripePayments:
     def _emulator(self) -> bool:
         return bool(self.options.api_base)
 
-    async def create_payment(self, ctx: TenantContext, data: PaymentCreate, *,
-                             idempotency_key: str) -> PaymentSnapshot:
+    async def create_payment(self, ctx: TenantContext, data: PaymentCreate, *, idempotency_key: str) -> PaymentSnapshot:
         client = self.client(ctx)
         params = tx.payment_intent_params(data, emulator=self._emulator)
         try:
@@ -94,31 +93,42 @@ class StripePayments:
         data = tx.field(found, "data") or []
         return tx.payment_from_stripe(data[0]) if data else None
 
-    async def capture_payment(self, ctx: TenantContext, provider_payment_id: str, amount: int | None, *,
-                              idempotency_key: str) -> PaymentSnapshot:
+    async def capture_payment(
+        self, ctx: TenantContext, provider_payment_id: str, amount: int | None, *, idempotency_key: str
+    ) -> PaymentSnapshot:
         params: dict[str, Any] = {} if amount is None else {"amount_to_capture": amount}
         try:
             pi = await self.client(ctx).v1.payment_intents.capture_async(
-                provider_payment_id, params, {"idempotency_key": idempotency_key})
+                provider_payment_id, params, {"idempotency_key": idempotency_key}
+            )
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return tx.payment_from_stripe(pi)
 
-    async def cancel_payment(self, ctx: TenantContext, provider_payment_id: str, *,
-                             idempotency_key: str) -> PaymentSnapshot:
+    async def cancel_payment(
+        self, ctx: TenantContext, provider_payment_id: str, *, idempotency_key: str
+    ) -> PaymentSnapshot:
         try:
             pi = await self.client(ctx).v1.payment_intents.cancel_async(
-                provider_payment_id, {}, {"idempotency_key": idempotency_key})
+                provider_payment_id, {}, {"idempotency_key": idempotency_key}
+            )
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return tx.payment_from_stripe(pi)
 
-    async def create_refund(self, ctx: TenantContext, provider_payment_id: str, amount: int, *,
-                            reason: str | None, metadata: dict[str, str], idempotency_key: str) -> RefundSnapshot:
+    async def create_refund(
+        self,
+        ctx: TenantContext,
+        provider_payment_id: str,
+        amount: int,
+        *,
+        reason: str | None,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> RefundSnapshot:
         if reason is not None and reason not in tx.REFUND_REASONS:
             raise InvalidRequest(f"reason must be one of {', '.join(tx.REFUND_REASONS)}", param="reason")
-        params: dict[str, Any] = {"payment_intent": provider_payment_id, "amount": amount,
-                                  "metadata": dict(metadata)}
+        params: dict[str, Any] = {"payment_intent": provider_payment_id, "amount": amount, "metadata": dict(metadata)}
         if reason:
             if self._emulator:
                 params["metadata"]["hub_refund_reason"] = reason
@@ -132,14 +142,14 @@ class StripePayments:
 
     async def list_refunds(self, ctx: TenantContext, provider_payment_id: str) -> list[RefundSnapshot]:
         try:
-            page = await self.client(ctx).v1.refunds.list_async(
-                {"payment_intent": provider_payment_id, "limit": 100})
+            page = await self.client(ctx).v1.refunds.list_async({"payment_intent": provider_payment_id, "limit": 100})
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return [tx.refund_from_stripe(r) for r in tx.field(page, "data") or []]
 
-    async def create_customer(self, ctx: TenantContext, data: CustomerCreate, *,
-                              idempotency_key: str) -> CustomerSnapshot:
+    async def create_customer(
+        self, ctx: TenantContext, data: CustomerCreate, *, idempotency_key: str
+    ) -> CustomerSnapshot:
         params: dict[str, Any] = {"metadata": dict(data.metadata)}
         if data.email is not None:
             params["email"] = data.email
@@ -151,11 +161,13 @@ class StripePayments:
             raise translate(exc) from None
         return tx.customer_from_stripe(customer)
 
-    async def create_checkout_session(self, ctx: TenantContext, data: CheckoutCreate, *,
-                                      idempotency_key: str) -> CheckoutSnapshot:
+    async def create_checkout_session(
+        self, ctx: TenantContext, data: CheckoutCreate, *, idempotency_key: str
+    ) -> CheckoutSnapshot:
         try:
             session = await self.client(ctx).v1.checkout.sessions.create_async(
-                tx.checkout_session_params(data), {"idempotency_key": idempotency_key})
+                tx.checkout_session_params(data), {"idempotency_key": idempotency_key}
+            )
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return tx.checkout_from_stripe(session)

@@ -23,8 +23,11 @@ class StripeProvider(StripePayments, StripeWebhooks, Provider):
         super().__init__(options)
         o = self.options
         self.clients = StripeClientFactory(
-            api_base=o.api_base, timeout=o.timeout_seconds, max_network_retries=o.max_network_retries,
-            cache_size=o.client_cache_size, transport=o.http_transport,
+            api_base=o.api_base,
+            timeout=o.timeout_seconds,
+            max_network_retries=o.max_network_retries,
+            cache_size=o.client_cache_size,
+            transport=o.http_transport,
         )
 
     # -- credentials -------------------------------------------------------------------

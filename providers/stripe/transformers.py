@@ -77,8 +77,11 @@ def payment_from_stripe(pi: Any) -> PaymentSnapshot:
     if received is None:
         # Emulator shape: no amount_received. A charge without amount_captured counts whole;
         # the hub keeps the amount it captured itself, so a partial capture is not lost here.
-        received = sum(int(_get(c, "amount_captured", _get(c, "amount", 0)) or 0) for c in charges
-                       if _get(c, "captured") and _get(c, "status") == "succeeded")
+        received = sum(
+            int(_get(c, "amount_captured", _get(c, "amount", 0)) or 0)
+            for c in charges
+            if _get(c, "captured") and _get(c, "status") == "succeeded"
+        )
     capturable = _get(pi, "amount_capturable")
     if capturable is None:
         capturable = amount if status == "requires_capture" else 0
@@ -104,8 +107,7 @@ def payment_intent_params(data: PaymentCreate, *, emulator: bool) -> dict[str, A
     them), so against it the description travels in metadata instead.
     """
     metadata = dict(data.metadata)
-    params: dict[str, Any] = {"amount": data.amount, "currency": data.currency,
-                              "capture_method": data.capture_method}
+    params: dict[str, Any] = {"amount": data.amount, "currency": data.currency, "capture_method": data.capture_method}
     if data.provider_customer_id:
         params["customer"] = data.provider_customer_id
     if data.payment_method:
@@ -136,8 +138,9 @@ def refund_from_stripe(refund: Any) -> RefundSnapshot:
 
 
 def customer_from_stripe(customer: Any) -> CustomerSnapshot:
-    return CustomerSnapshot(provider_customer_id=_get(customer, "id"), email=_get(customer, "email"),
-                            name=_get(customer, "name"))
+    return CustomerSnapshot(
+        provider_customer_id=_get(customer, "id"), email=_get(customer, "email"), name=_get(customer, "name")
+    )
 
 
 def checkout_session_params(data: CheckoutCreate) -> dict[str, Any]:
@@ -146,9 +149,14 @@ def checkout_session_params(data: CheckoutCreate) -> dict[str, Any]:
         "success_url": data.success_url,
         "cancel_url": data.cancel_url,
         "line_items": [
-            {"quantity": item.quantity,
-             "price_data": {"currency": data.currency, "unit_amount": item.unit_amount,
-                            "product_data": {"name": item.name}}}
+            {
+                "quantity": item.quantity,
+                "price_data": {
+                    "currency": data.currency,
+                    "unit_amount": item.unit_amount,
+                    "product_data": {"name": item.name},
+                },
+            }
             for item in data.line_items
         ],
         "metadata": dict(data.metadata),
@@ -164,27 +172,50 @@ def checkout_from_stripe(session: Any) -> CheckoutSnapshot:
     pi = _get(session, "payment_intent")
     if pi is not None and not isinstance(pi, str):
         pi = _get(pi, "id")
-    return CheckoutSnapshot(provider_session_id=_get(session, "id"), url=_get(session, "url"),
-                            status=_get(session, "status"), provider_payment_id=pi)
+    return CheckoutSnapshot(
+        provider_session_id=_get(session, "id"),
+        url=_get(session, "url"),
+        status=_get(session, "status"),
+        provider_payment_id=pi,
+    )
 
 
 # -- webhook events ------------------------------------------------------------------------
 
 #: Stripe event types the hub applies; everything else is stored and marked ignored.
 HANDLED_EVENTS = (
-    "payment_intent.succeeded", "payment_intent.processing", "payment_intent.requires_action",
-    "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.amount_capturable_updated",
-    "charge.refunded", "refund.created", "refund.updated", "refund.failed",
-    "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+    "payment_intent.succeeded",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.amount_capturable_updated",
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
 )
 
-_REFUND_STATUS = {"pending": "pending", "requires_action": "pending", "succeeded": "succeeded",
-                  "failed": "failed", "canceled": "canceled"}
+_REFUND_STATUS = {
+    "pending": "pending",
+    "requires_action": "pending",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "canceled",
+}
 
 _DISPUTE_STATUS = {
-    "warning_needs_response": "needs_response", "needs_response": "needs_response",
-    "warning_under_review": "under_review", "under_review": "under_review",
-    "won": "won", "lost": "lost", "warning_closed": "closed", "prevented": "closed",
+    "warning_needs_response": "needs_response",
+    "needs_response": "needs_response",
+    "warning_under_review": "under_review",
+    "under_review": "under_review",
+    "won": "won",
+    "lost": "lost",
+    "warning_closed": "closed",
+    "prevented": "closed",
 }
 
 
@@ -216,8 +247,11 @@ def event_from_stripe(event: Any) -> ProviderEvent:
     """A verified Stripe event -> the neutral facts it carries (unhandled types carry none)."""
     etype = str(_get(event, "type"))
     obj = _get(_get(event, "data"), "object")
-    base: dict[str, Any] = {"provider_event_id": str(_get(event, "id")), "type": etype,
-                            "created": int(_get(event, "created") or 0)}
+    base: dict[str, Any] = {
+        "provider_event_id": str(_get(event, "id")),
+        "type": etype,
+        "created": int(_get(event, "created") or 0),
+    }
     if etype not in HANDLED_EVENTS:
         return ProviderEvent(**base)
     meta = _metadata(obj)
@@ -228,19 +262,36 @@ def event_from_stripe(event: Any) -> ProviderEvent:
         # Stripe puts a PaymentIntent back to requires_payment_method after a failed attempt;
         # the hub's neutral name for that moment is "failed" (a later attempt may still succeed).
         status = "failed" if etype == "payment_intent.payment_failed" else snap.status
-        return ProviderEvent(**base, provider_payment_id=snap.provider_payment_id, status=status,
-                             amount_capturable=snap.amount_capturable, amount_received=snap.amount_received,
-                             last_error_code=snap.last_error_code, decline_code=snap.decline_code)
+        return ProviderEvent(
+            **base,
+            provider_payment_id=snap.provider_payment_id,
+            status=status,
+            amount_capturable=snap.amount_capturable,
+            amount_received=snap.amount_received,
+            last_error_code=snap.last_error_code,
+            decline_code=snap.decline_code,
+        )
     if etype == "charge.refunded":
         received, returned = _charge_money(obj)
-        return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")),
-                             amount_received=received, amount_refunded=returned)
+        return ProviderEvent(
+            **base,
+            provider_payment_id=_id_of(_get(obj, "payment_intent")),
+            amount_received=received,
+            amount_refunded=returned,
+        )
     if etype.startswith("refund."):
         status = _REFUND_STATUS.get(str(_get(obj, "status") or ""), "pending")
-        refund = RefundUpdate(provider_refund_id=str(_get(obj, "id")), amount=int(_get(obj, "amount") or 0),
-                              status=status, reason=_get(obj, "reason"))
+        refund = RefundUpdate(
+            provider_refund_id=str(_get(obj, "id")),
+            amount=int(_get(obj, "amount") or 0),
+            status=status,
+            reason=_get(obj, "reason"),
+        )
         return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")), refund=refund)
     # charge.dispute.*: the dispute carries its own metadata, not the payment's.
     base["hub_tenant_id"] = base["hub_payment_id"] = None
-    return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")),
-                         dispute_status=_DISPUTE_STATUS.get(str(_get(obj, "status") or ""), "needs_response"))
+    return ProviderEvent(
+        **base,
+        provider_payment_id=_id_of(_get(obj, "payment_intent")),
+        dispute_status=_DISPUTE_STATUS.get(str(_get(obj, "status") or ""), "needs_response"),
+    )

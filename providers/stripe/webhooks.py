@@ -23,9 +23,15 @@ TOLERANCE_SECONDS = 300
 
 def _is_event(event: Any) -> bool:
     try:
-        return (event.get("object") == "event" and isinstance(event.get("id"), str) and bool(event["id"])
-                and isinstance(event.get("type"), str) and bool(event["type"])
-                and isinstance(event.get("data"), Mapping) and isinstance(event["data"].get("object"), Mapping))
+        return (
+            event.get("object") == "event"
+            and isinstance(event.get("id"), str)
+            and bool(event["id"])
+            and isinstance(event.get("type"), str)
+            and bool(event["type"])
+            and isinstance(event.get("data"), Mapping)
+            and isinstance(event["data"].get("object"), Mapping)
+        )
     except (AttributeError, KeyError, TypeError):
         return False
 
@@ -33,8 +39,9 @@ def _is_event(event: Any) -> bool:
 class StripeWebhooks:
     """Mixed into StripeProvider."""
 
-    def parse_webhook(self: StripeProvider, ctx: TenantContext, payload: bytes,
-                      headers: Mapping[str, str]) -> ProviderEvent:
+    def parse_webhook(
+        self: StripeProvider, ctx: TenantContext, payload: bytes, headers: Mapping[str, str]
+    ) -> ProviderEvent:
         creds = ctx.credentials
         assert isinstance(creds, StripeCredentials)
         signature = headers.get("stripe-signature")
@@ -57,15 +64,17 @@ class StripeWebhooks:
                 raise SignatureInvalid("The body is not a Stripe event") from None
         if event is None:
             # Deliberately the same message whatever failed, and never the secret or the header.
-            raise SignatureInvalid("The Stripe-Signature does not match this tenant's webhook secret, "
-                                   "or its timestamp is too old")
+            raise SignatureInvalid(
+                "The Stripe-Signature does not match this tenant's webhook secret, or its timestamp is too old"
+            )
         data = event.to_dict()
         if not _is_event(data):
             raise SignatureInvalid("The body is not a Stripe event")
         return event_from_stripe(data)
 
-    async def ensure_webhook_endpoint(self: StripeProvider, ctx: TenantContext, url: str, *,
-                                      known_endpoint_id: str | None, has_secret: bool) -> WebhookEndpoint:
+    async def ensure_webhook_endpoint(
+        self: StripeProvider, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
+    ) -> WebhookEndpoint:
         endpoints = self.client(ctx).v1.webhook_endpoints
         wanted = sorted(HANDLED_EVENTS)
         try:
@@ -94,15 +103,21 @@ class StripeWebhooks:
                 if repair:
                     await endpoints.update_async(keep["id"], repair)
                 return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if repair else "reused")
-            created = await endpoints.create_async({
-                "url": url, "enabled_events": wanted, "api_version": stripe.api_version,
-                "description": "Payment hub: payment status updates",
-                "metadata": {"hub_tenant_id": ctx.tenant_id},
-            })
+            created = await endpoints.create_async(
+                {
+                    "url": url,
+                    "enabled_events": wanted,
+                    "api_version": stripe.api_version,
+                    "description": "Payment hub: payment status updates",
+                    "metadata": {"hub_tenant_id": ctx.tenant_id},
+                }
+            )
         except stripe.PermissionError:
-            raise InvalidCredentials("The secret key may not manage webhook endpoints: give webhook_secret, "
-                                     "or use a key with write access to webhook endpoints",
-                                     param="webhook_secret") from None
+            raise InvalidCredentials(
+                "The secret key may not manage webhook endpoints: give webhook_secret, "
+                "or use a key with write access to webhook endpoints",
+                param="webhook_secret",
+            ) from None
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return WebhookEndpoint(endpoint_id=created["id"], action="created", secret=getattr(created, "secret", None))

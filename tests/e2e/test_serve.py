@@ -81,8 +81,7 @@ def _gone(pid: int) -> bool:
     return False
 
 
-def test_serve_with_two_workers_migrates_once_before_they_start_then_is_healthy_and_stops_cleanly(
-        empty_url, tmp_path):
+def test_serve_with_two_workers_migrates_once_before_they_start_then_is_healthy_and_stops_cleanly(empty_url, tmp_path):
     served = serve(tmp_path, hub_env(empty_url, tmp_path / "home"), "--workers", "2")
     try:
         served.wait_until("/health answering 200", lambda: served.get("/health").status_code == 200)
@@ -114,8 +113,15 @@ def test_serve_with_two_workers_migrates_once_before_they_start_then_is_healthy_
 
 def test_dev_serve_generates_its_secrets_once_and_every_worker_uses_them(emulator, tmp_path):
     # What the README's first command does: no configuration at all, embedded SQLite under ./.hub.
-    env = hub_env(None, tmp_path, HUB_HOME=None, HUB_VAULT_KEYS=None, HUB_PLATFORM_TOKEN=None,
-                  HUB_STRIPE_API_BASE=emulator.url, HUB_STRIPE_MAX_NETWORK_RETRIES="0")
+    env = hub_env(
+        None,
+        tmp_path,
+        HUB_HOME=None,
+        HUB_VAULT_KEYS=None,
+        HUB_PLATFORM_TOKEN=None,
+        HUB_STRIPE_API_BASE=emulator.url,
+        HUB_STRIPE_MAX_NETWORK_RETRIES="0",
+    )
     served = serve(tmp_path, env, "--workers", "2", cwd=tmp_path)
     try:
         served.wait_until("/health/ready answering 200", lambda: served.get("/health/ready").status_code == 200)
@@ -134,9 +140,16 @@ def test_dev_serve_generates_its_secrets_once_and_every_worker_uses_them(emulato
         r = httpx.post(served.base + "/v1/tenants", json={"name": "Dev"}, headers=admin, timeout=10)
         assert r.status_code == 201, r.text
         tenant_admin = {"Authorization": f"Bearer {r.json()['api_keys']['admin']}"}
-        r = httpx.put(served.base + "/v1/providers/stripe/credentials", headers=tenant_admin, timeout=30,
-                      json={"publishable_key": "pk_test_devserve00000001", "secret_key": "sk_test_devserve00000001",
-                            "webhook_secret": "whsec_devserve000000000001"})
+        r = httpx.put(
+            served.base + "/v1/providers/stripe/credentials",
+            headers=tenant_admin,
+            timeout=30,
+            json={
+                "publishable_key": "pk_test_devserve00000001",
+                "secret_key": "sk_test_devserve00000001",
+                "webhook_secret": "whsec_devserve000000000001",
+            },
+        )
         assert r.status_code == 200, r.text
         # New connections spread over both workers: each must open the data key with the same vault key.
         for _ in range(12):
@@ -148,12 +161,14 @@ def test_dev_serve_generates_its_secrets_once_and_every_worker_uses_them(emulato
         served.kill_if_running()
 
 
-@pytest.mark.parametrize("missing", [("HUB_VAULT_KEYS",), ("HUB_PLATFORM_TOKEN",),
-                                     ("HUB_VAULT_KEYS", "HUB_PLATFORM_TOKEN")])
+@pytest.mark.parametrize(
+    "missing", [("HUB_VAULT_KEYS",), ("HUB_PLATFORM_TOKEN",), ("HUB_VAULT_KEYS", "HUB_PLATFORM_TOKEN")]
+)
 def test_prod_serve_without_secrets_exits_non_zero_naming_the_variable(tmp_path, missing):
     port = free_port()
-    env = hub_env("sqlite+aiosqlite:///" + str(tmp_path / "hub.db"), tmp_path / "home", HUB_ENV="prod",
-                  **dict.fromkeys(missing))
+    env = hub_env(
+        "sqlite+aiosqlite:///" + str(tmp_path / "hub.db"), tmp_path / "home", HUB_ENV="prod", **dict.fromkeys(missing)
+    )
     done = run_hub("serve", "--port", str(port), env=env, timeout=60)
     assert done.returncode != 0
     for name in missing:

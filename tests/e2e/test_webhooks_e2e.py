@@ -39,18 +39,27 @@ async def new_tenant(http: httpx.AsyncClient, name: str, secret: str) -> dict:
     r = await http.post("/v1/tenants", json={"name": name}, headers=PLATFORM)
     assert r.status_code == 201, r.text
     body = r.json()
-    tenant = {"id": body["id"], "webhook_url": body["webhook_url"],
-              "admin": {"Authorization": f"Bearer {body['api_keys']['admin']}"},
-              "storefront": {"Authorization": f"Bearer {body['api_keys']['storefront']}"}}
-    r = await http.put("/v1/providers/stripe/credentials", headers=tenant["admin"], json={
-        "publishable_key": "pk_test_tenantkey00000001", "secret_key": SECRET_KEY, "webhook_secret": secret})
+    tenant = {
+        "id": body["id"],
+        "webhook_url": body["webhook_url"],
+        "admin": {"Authorization": f"Bearer {body['api_keys']['admin']}"},
+        "storefront": {"Authorization": f"Bearer {body['api_keys']['storefront']}"},
+    }
+    r = await http.put(
+        "/v1/providers/stripe/credentials",
+        headers=tenant["admin"],
+        json={"publishable_key": "pk_test_tenantkey00000001", "secret_key": SECRET_KEY, "webhook_secret": secret},
+    )
     assert r.status_code == 200, r.text
     return tenant
 
 
 async def create_payment(http: httpx.AsyncClient, tenant: dict) -> dict:
-    r = await http.post("/v1/payments", headers=tenant["storefront"], json={
-        "amount": 2000, "currency": "usd", "capture_method": "automatic", "payment_method": "pm_card_visa"})
+    r = await http.post(
+        "/v1/payments",
+        headers=tenant["storefront"],
+        json={"amount": 2000, "currency": "usd", "capture_method": "automatic", "payment_method": "pm_card_visa"},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -62,7 +71,8 @@ async def events(http: httpx.AsyncClient, tenant: dict) -> dict[str, dict]:
 
 
 async def test_webhook_alone_moves_tenant_a_payment_and_tenant_b_stores_the_same_event_as_ignored(
-        hub_process, emulator):
+    hub_process, emulator
+):
     async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as http:
         a = await new_tenant(http, "A", SECRET_A)
         b = await new_tenant(http, "B", SECRET_B)
@@ -76,8 +86,11 @@ async def test_webhook_alone_moves_tenant_a_payment_and_tenant_b_stores_the_same
             b_before = (await http.get(f"/v1/payments/{pay_b['id']}", headers=b["storefront"])).json()
 
             # Confirmed at "Stripe" directly, as the storefront's Stripe.js would: the hub is not told.
-            r = httpx.post(f"{emulator.url}/v1/payment_intents/{pay_a['provider_payment_id']}/confirm",
-                           auth=(SECRET_KEY, ""), timeout=10)
+            r = httpx.post(
+                f"{emulator.url}/v1/payment_intents/{pay_a['provider_payment_id']}/confirm",
+                auth=(SECRET_KEY, ""),
+                timeout=10,
+            )
             assert r.status_code == 200, r.text
 
             deadline = time.monotonic() + 20

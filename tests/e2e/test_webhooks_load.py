@@ -16,8 +16,10 @@ from tests.support.hub import PLATFORM
 from tests.support.payment_rows import count_rows, hub_payment, payment_row
 from tests.support.process import HubProcess
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif("postgresql" not in backends(), reason="the load proof runs on PostgreSQL")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif("postgresql" not in backends(), reason="the load proof runs on PostgreSQL"),
+]
 
 SECRET = "whsec_loadTenantSecret01"
 PAYMENTS, DELIVERIES, CONCURRENCY = 10, 10, 40
@@ -40,14 +42,21 @@ def hub_process(pg_database, emulator, tmp_path) -> Iterator[HubProcess]:
 
 
 async def test_concurrent_duplicate_deliveries_across_two_workers_apply_each_event_once(
-        hub_process, pg_database, emulator):
+    hub_process, pg_database, emulator
+):
     async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as http:
         r = await http.post("/v1/tenants", json={"name": "Load"}, headers=PLATFORM)
         assert r.status_code == 201, r.text
         tenant_id, admin = r.json()["id"], {"Authorization": f"Bearer {r.json()['api_keys']['admin']}"}
-        r = await http.put("/v1/providers/stripe/credentials", headers=admin, json={
-            "publishable_key": "pk_test_tenantkey00000001", "secret_key": "sk_test_tenantkey00000001",
-            "webhook_secret": SECRET})
+        r = await http.put(
+            "/v1/providers/stripe/credentials",
+            headers=admin,
+            json={
+                "publishable_key": "pk_test_tenantkey00000001",
+                "secret_key": "sk_test_tenantkey00000001",
+                "webhook_secret": SECRET,
+            },
+        )
         assert r.status_code == 200, r.text
 
         # Two events per payment (succeeded and a partial refund), so deliveries of different
@@ -57,8 +66,14 @@ async def test_concurrent_duplicate_deliveries_across_two_workers_apply_each_eve
             payment_id, pi_id = await hub_payment(pg_database, emulator.url, tenant_id)
             payments.append(payment_id)
             meta = {"hub_tenant_id": tenant_id, "hub_payment_id": payment_id}
-            bodies.append(se.encode(se.event("payment_intent.succeeded", se.payment_intent(
-                pi_id, "succeeded", amount_received=2000, metadata=meta))))
+            bodies.append(
+                se.encode(
+                    se.event(
+                        "payment_intent.succeeded",
+                        se.payment_intent(pi_id, "succeeded", amount_received=2000, metadata=meta),
+                    )
+                )
+            )
             bodies.append(se.encode(se.event("refund.updated", se.refund(pi_id, "re_" + pi_id[3:], 500))))
         deliveries = [b for b in bodies for _ in range(DELIVERIES)]
         random.Random(7).shuffle(deliveries)
@@ -67,9 +82,11 @@ async def test_concurrent_duplicate_deliveries_across_two_workers_apply_each_eve
 
         async def deliver(body: bytes) -> int:
             async with limit:
-                r = await http.post(f"/v1/webhooks/stripe/{tenant_id}", content=body,
-                                    headers={"Stripe-Signature": se.sign(body, SECRET),
-                                             "Content-Type": "application/json"})
+                r = await http.post(
+                    f"/v1/webhooks/stripe/{tenant_id}",
+                    content=body,
+                    headers={"Stripe-Signature": se.sign(body, SECRET), "Content-Type": "application/json"},
+                )
                 return r.status_code
 
         statuses = await asyncio.gather(*(deliver(b) for b in deliveries))

@@ -79,8 +79,11 @@ async def test_revoked_key_stays_listed_with_revoked_at_and_revoking_twice_is_20
         assert r.status_code == 204 and r.content == b""
     listed = {k["id"]: k for k in (await hub.request("GET", "/v1/api-keys", headers=tenant.admin)).json()["data"]}
     assert listed[created["id"]]["revoked_at"] is not None
-    assert_problem(await hub.request("GET", "/v1/api-keys", headers={"Authorization": f"Bearer {created['key']}"}),
-                   401, "unauthorized")
+    assert_problem(
+        await hub.request("GET", "/v1/api-keys", headers={"Authorization": f"Bearer {created['key']}"}),
+        401,
+        "unauthorized",
+    )
 
 
 async def test_another_tenants_key_is_404_never_403_and_stays_live(hub):
@@ -104,9 +107,15 @@ async def test_key_changes_are_audited_without_the_key(hub):
     tenant = await hub.create_tenant()
     created = (await hub.request("POST", "/v1/api-keys", json={"scope": "admin"}, headers=tenant.admin)).json()
     await hub.request("DELETE", f"/v1/api-keys/{created['id']}", headers=tenant.admin)
-    rows = await db_rows(hub, select(AuditEntry).where(AuditEntry.tenant_id == tenant.id,
-                                                       AuditEntry.action.like("api_key.%")).order_by(AuditEntry.id))
-    assert [(e.action, e.target) for e in rows] == [("api_key.created", created["id"]),
-                                                   ("api_key.revoked", created["id"])]
+    rows = await db_rows(
+        hub,
+        select(AuditEntry)
+        .where(AuditEntry.tenant_id == tenant.id, AuditEntry.action.like("api_key.%"))
+        .order_by(AuditEntry.id),
+    )
+    assert [(e.action, e.target) for e in rows] == [
+        ("api_key.created", created["id"]),
+        ("api_key.revoked", created["id"]),
+    ]
     assert all(e.actor.startswith("api_key:key_") for e in rows)
     assert all(created["key"] not in repr(e.details) for e in rows)

@@ -11,18 +11,35 @@ import pytest
 from tests.support.hub import PLATFORM, PLATFORM_TOKEN
 from tests.support.problem import assert_problem
 
-PLATFORM_ROUTES = [("GET", "/v1/tenants"), ("POST", "/v1/tenants"), ("GET", "/v1/tenants/ten_x"),
-                   ("POST", "/v1/tenants/ten_x/suspend"), ("POST", "/v1/tenants/ten_x/activate"),
-                   ("GET", "/v1/platform/billing/plans"), ("GET", "/v1/tenants/ten_x/subscription"),
-                   ("POST", "/v1/tenants/ten_x/subscription")]
-ADMIN_ROUTES = [("GET", "/v1/api-keys"), ("POST", "/v1/api-keys"), ("DELETE", "/v1/api-keys/key_x"),
-                ("PUT", "/v1/providers/stripe/credentials"), ("GET", "/v1/providers/stripe/credentials"),
-                ("DELETE", "/v1/providers/stripe/credentials"), ("POST", "/v1/providers/stripe/health-check"),
-                ("GET", "/v1/events")]
-BODIES = {"POST /v1/tenants": {"name": "x"}, "POST /v1/api-keys": {"scope": "admin"},
-          "POST /v1/tenants/ten_x/subscription": {"plan": "starter"},
-          "PUT /v1/providers/stripe/credentials": {"publishable_key": "pk_test_abcdefgh12",
-                                                   "secret_key": "sk_test_abcdefgh12"}}
+PLATFORM_ROUTES = [
+    ("GET", "/v1/tenants"),
+    ("POST", "/v1/tenants"),
+    ("GET", "/v1/tenants/ten_x"),
+    ("POST", "/v1/tenants/ten_x/suspend"),
+    ("POST", "/v1/tenants/ten_x/activate"),
+    ("GET", "/v1/platform/billing/plans"),
+    ("GET", "/v1/tenants/ten_x/subscription"),
+    ("POST", "/v1/tenants/ten_x/subscription"),
+]
+ADMIN_ROUTES = [
+    ("GET", "/v1/api-keys"),
+    ("POST", "/v1/api-keys"),
+    ("DELETE", "/v1/api-keys/key_x"),
+    ("PUT", "/v1/providers/stripe/credentials"),
+    ("GET", "/v1/providers/stripe/credentials"),
+    ("DELETE", "/v1/providers/stripe/credentials"),
+    ("POST", "/v1/providers/stripe/health-check"),
+    ("GET", "/v1/events"),
+]
+BODIES = {
+    "POST /v1/tenants": {"name": "x"},
+    "POST /v1/api-keys": {"scope": "admin"},
+    "POST /v1/tenants/ten_x/subscription": {"plan": "starter"},
+    "PUT /v1/providers/stripe/credentials": {
+        "publishable_key": "pk_test_abcdefgh12",
+        "secret_key": "sk_test_abcdefgh12",
+    },
+}
 
 
 def _body(method: str, path: str) -> dict | None:
@@ -90,12 +107,16 @@ async def test_auth_is_checked_before_the_body_is_read(hub):
     # An unauthenticated or wrongly-scoped caller learns nothing about what a valid body looks like.
     tenant = await hub.create_tenant()
     garbage = {"content": b"{not json", "headers": {"content-type": "application/json"}}
-    for method, path in (("PUT", "/v1/providers/stripe/credentials"), ("POST", "/v1/api-keys"),
-                         ("POST", "/v1/payments/pay_x/refunds")):
+    for method, path in (
+        ("PUT", "/v1/providers/stripe/credentials"),
+        ("POST", "/v1/api-keys"),
+        ("POST", "/v1/payments/pay_x/refunds"),
+    ):
         r = await hub.request(method, path, **garbage)
         assert_problem(r, 401, "unauthorized")
-        r = await hub.request(method, path, content=garbage["content"],
-                              headers={**garbage["headers"], **tenant.storefront})
+        r = await hub.request(
+            method, path, content=garbage["content"], headers={**garbage["headers"], **tenant.storefront}
+        )
         assert_problem(r, 403, "forbidden")
     for path in ("/v1/payments", "/v1/customers", "/v1/checkout/sessions", "/v1/payments/pay_x/capture"):
         r = await hub.request("POST", path, content=b"{", headers={"content-type": "application/json"})
@@ -103,8 +124,7 @@ async def test_auth_is_checked_before_the_body_is_read(hub):
     for path in ("/v1/tenants", f"/v1/tenants/{tenant.id}/subscription"):
         r = await hub.request("POST", path, content=b"{", headers={"content-type": "application/json"})
         assert_problem(r, 401, "unauthorized")
-        r = await hub.request("POST", path, content=b"{", headers={"content-type": "application/json",
-                                                                   **tenant.admin})
+        r = await hub.request("POST", path, content=b"{", headers={"content-type": "application/json", **tenant.admin})
         assert_problem(r, 403, "forbidden")
 
 

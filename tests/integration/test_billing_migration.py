@@ -14,8 +14,9 @@ def _billing_diffs(sync_conn) -> list:
 
     def about_billing(diff) -> bool:
         flat = diff[0] if isinstance(diff, list) else diff
-        return any("billing_" in str(getattr(part, "name", "") or getattr(part, "table", "") or part)
-                   for part in flat[1:])
+        return any(
+            "billing_" in str(getattr(part, "name", "") or getattr(part, "table", "") or part) for part in flat[1:]
+        )
 
     return [d for d in compare_metadata(context, target_metadata()) if about_billing(d)]
 

@@ -17,15 +17,28 @@ from tests.support.hub import PLATFORM, HubClient, build_client, make_settings
 @pytest.fixture
 def plans(emulator: Emulator) -> tuple[BillingPlan, ...]:
     return (
-        BillingPlan(id="starter", name="Starter", price=create_emulator_plan(emulator.url, amount=2900),
-                    amount=2900, currency="usd", interval="month"),
-        BillingPlan(id="growth", name="Growth", price=create_emulator_plan(emulator.url, amount=9900),
-                    amount=9900, currency="usd", interval="month"),
+        BillingPlan(
+            id="starter",
+            name="Starter",
+            price=create_emulator_plan(emulator.url, amount=2900),
+            amount=2900,
+            currency="usd",
+            interval="month",
+        ),
+        BillingPlan(
+            id="growth",
+            name="Growth",
+            price=create_emulator_plan(emulator.url, amount=9900),
+            amount=9900,
+            currency="usd",
+            interval="month",
+        ),
     )
 
 
-async def _hub(database_url: str, home: Path, emulator: Emulator, billing: BillingSettings,
-               **kw) -> AsyncIterator[HubClient]:
+async def _hub(
+    database_url: str, home: Path, emulator: Emulator, billing: BillingSettings, **kw
+) -> AsyncIterator[HubClient]:
     settings = make_settings(database_url, str(home), HUB_STRIPE_API_BASE=emulator.url)
     async with build_client(settings, billing=billing, **kw) as client:
         yield HubClient(client, settings)
@@ -51,7 +64,9 @@ async def test_plans_list_the_configured_plans_to_the_platform_only(billing_hub,
     r = await billing_hub.request("GET", "/v1/platform/billing/plans", headers=PLATFORM)
     assert r.status_code == 200, r.text
     assert [(p["id"], p["stripe_price_id"], p["amount"]) for p in r.json()["data"]] == [
-        ("starter", plans[0].price, 2900), ("growth", plans[1].price, 9900)]
+        ("starter", plans[0].price, 2900),
+        ("growth", plans[1].price, 9900),
+    ]
     tenant = await billing_hub.create_tenant()
     assert (await billing_hub.request("GET", "/v1/platform/billing/plans")).status_code == 401
     r = await billing_hub.request("GET", "/v1/platform/billing/plans", headers=tenant.admin)
@@ -60,8 +75,9 @@ async def test_plans_list_the_configured_plans_to_the_platform_only(billing_hub,
 
 async def test_subscribing_creates_customer_and_subscription_on_the_platform_account(billing_hub, emulator, plans):
     tenant = await billing_hub.create_tenant("Acme")
-    r = await billing_hub.request("POST", sub_path(tenant.id), json={"plan": "starter", "payment_method": "pm_card_visa"},
-                                  headers=PLATFORM)
+    r = await billing_hub.request(
+        "POST", sub_path(tenant.id), json={"plan": "starter", "payment_method": "pm_card_visa"}, headers=PLATFORM
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["tenant_id"] == tenant.id and body["plan"] == "starter" and body["status"] == "active"
@@ -80,8 +96,9 @@ async def test_subscribing_creates_customer_and_subscription_on_the_platform_acc
 
 async def test_subscribing_again_to_the_same_plan_returns_the_live_subscription(billing_hub, emulator):
     tenant = await billing_hub.create_tenant()
-    first = await billing_hub.request("POST", sub_path(tenant.id), json={"plan": "starter",
-                                      "payment_method": "pm_card_visa"}, headers=PLATFORM)
+    first = await billing_hub.request(
+        "POST", sub_path(tenant.id), json={"plan": "starter", "payment_method": "pm_card_visa"}, headers=PLATFORM
+    )
     assert first.status_code == 201, first.text
     again = await billing_hub.request("POST", sub_path(tenant.id), json={"plan": "starter"}, headers=PLATFORM)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
@@ -92,8 +109,9 @@ async def test_subscribing_again_to_the_same_plan_returns_the_live_subscription(
 
 async def test_another_plan_while_one_is_live_is_a_conflict(billing_hub):
     tenant = await billing_hub.create_tenant()
-    r = await billing_hub.request("POST", sub_path(tenant.id), json={"plan": "starter",
-                                  "payment_method": "pm_card_visa"}, headers=PLATFORM)
+    r = await billing_hub.request(
+        "POST", sub_path(tenant.id), json={"plan": "starter", "payment_method": "pm_card_visa"}, headers=PLATFORM
+    )
     assert r.status_code == 201, r.text
     r = await billing_hub.request("POST", sub_path(tenant.id), json={"plan": "growth"}, headers=PLATFORM)
     assert r.status_code == 409 and r.json()["code"] == "subscription_exists" and r.json()["param"] == "plan"
@@ -110,8 +128,9 @@ async def test_unknown_tenant_is_404_and_unknown_plan_is_422_naming_plan(billing
     r = await billing_hub.request("POST", sub_path(tenant.id), json={"plan": "platinum"}, headers=PLATFORM)
     assert r.status_code == 422 and r.json()["code"] == "validation_error" and r.json()["param"] == "plan"
     assert r.headers["content-type"].startswith("application/problem+json")
-    r = await billing_hub.request("POST", sub_path(tenant.id), json={"plan": "starter", "payment_method": "card"},
-                                  headers=PLATFORM)
+    r = await billing_hub.request(
+        "POST", sub_path(tenant.id), json={"plan": "starter", "payment_method": "card"}, headers=PLATFORM
+    )
     assert r.status_code == 422 and r.json()["param"] == "payment_method"
     r = await billing_hub.request("GET", sub_path(tenant.id), headers=PLATFORM)
     assert r.status_code == 404 and r.json()["code"] == "subscription_missing"
@@ -128,8 +147,12 @@ async def test_subscription_routes_need_the_platform_token(billing_hub):
 
 async def test_a_declined_card_is_402_and_no_subscription_is_recorded(billing_hub):
     tenant = await billing_hub.create_tenant()
-    r = await billing_hub.request("POST", sub_path(tenant.id), headers=PLATFORM,
-                                  json={"plan": "starter", "payment_method": "pm_card_visa_chargeDeclined"})
+    r = await billing_hub.request(
+        "POST",
+        sub_path(tenant.id),
+        headers=PLATFORM,
+        json={"plan": "starter", "payment_method": "pm_card_visa_chargeDeclined"},
+    )
     assert r.status_code == 402 and r.json()["code"] == "card_declined", r.text
     r = await billing_hub.request("GET", sub_path(tenant.id), headers=PLATFORM)
     assert r.status_code == 404 and r.json()["code"] == "subscription_missing"
@@ -137,21 +160,31 @@ async def test_a_declined_card_is_402_and_no_subscription_is_recorded(billing_hu
 
 async def test_the_tenant_customer_is_reused_after_a_failed_attempt(billing_hub, emulator):
     tenant = await billing_hub.create_tenant()
-    r = await billing_hub.request("POST", sub_path(tenant.id), headers=PLATFORM,
-                                  json={"plan": "starter", "payment_method": "pm_card_visa_chargeDeclined"})
+    r = await billing_hub.request(
+        "POST",
+        sub_path(tenant.id),
+        headers=PLATFORM,
+        json={"plan": "starter", "payment_method": "pm_card_visa_chargeDeclined"},
+    )
     assert r.status_code == 402
-    r = await billing_hub.request("POST", sub_path(tenant.id), headers=PLATFORM,
-                                  json={"plan": "starter", "payment_method": "pm_card_visa"})
+    r = await billing_hub.request(
+        "POST", sub_path(tenant.id), headers=PLATFORM, json={"plan": "starter", "payment_method": "pm_card_visa"}
+    )
     assert r.status_code == 201, r.text
     customers = at_emulator(emulator, "/v1/customers?limit=100")["data"]
     assert [c["id"] for c in customers if c["metadata"].get("hub_tenant_id") == tenant.id] == [
-        r.json()["stripe_customer_id"]]
+        r.json()["stripe_customer_id"]
+    ]
 
 
 async def test_a_card_failing_at_charge_leaves_the_subscription_incomplete(billing_hub):
     tenant = await billing_hub.create_tenant()
-    r = await billing_hub.request("POST", sub_path(tenant.id), headers=PLATFORM,
-                                  json={"plan": "starter", "payment_method": "pm_card_chargeCustomerFail"})
+    r = await billing_hub.request(
+        "POST",
+        sub_path(tenant.id),
+        headers=PLATFORM,
+        json={"plan": "starter", "payment_method": "pm_card_chargeCustomerFail"},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "incomplete"
 
@@ -178,8 +211,13 @@ async def test_stripe_unreachable_is_503_and_records_nothing(database_url, hub_h
     def unreachable(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    async for h in _hub(database_url, hub_home, emulator, billing_settings("https://api.stripe.test", plans),
-                        billing_transport=httpx.MockTransport(unreachable)):
+    async for h in _hub(
+        database_url,
+        hub_home,
+        emulator,
+        billing_settings("https://api.stripe.test", plans),
+        billing_transport=httpx.MockTransport(unreachable),
+    ):
         tenant = await h.create_tenant()
         r = await h.request("POST", sub_path(tenant.id), json={"plan": "starter"}, headers=PLATFORM)
         assert r.status_code == 503 and r.json()["code"] == "provider_unavailable", r.text
@@ -189,19 +227,32 @@ async def test_stripe_unreachable_is_503_and_records_nothing(database_url, hub_h
 
 async def test_a_refused_platform_key_is_503_without_the_key_in_the_answer(database_url, hub_home, emulator, plans):
     def refused(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, json={"error": {"type": "invalid_request_error",
-                                                   "message": f"Invalid API Key provided: {PLATFORM_SECRET_KEY}"}})
+        return httpx.Response(
+            401,
+            json={
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": f"Invalid API Key provided: {PLATFORM_SECRET_KEY}",
+                }
+            },
+        )
 
-    async for h in _hub(database_url, hub_home, emulator, billing_settings("https://api.stripe.test", plans),
-                        billing_transport=httpx.MockTransport(refused)):
+    async for h in _hub(
+        database_url,
+        hub_home,
+        emulator,
+        billing_settings("https://api.stripe.test", plans),
+        billing_transport=httpx.MockTransport(refused),
+    ):
         tenant = await h.create_tenant()
         r = await h.request("POST", sub_path(tenant.id), json={"plan": "starter"}, headers=PLATFORM)
         assert r.status_code == 503 and r.json()["code"] == "billing_misconfigured"
         assert PLATFORM_SECRET_KEY not in r.text and "sk_test_" not in r.text
 
 
-async def test_the_subscription_request_carries_the_plan_price_trial_and_idempotency_keys(database_url, hub_home,
-                                                                                       emulator):
+async def test_the_subscription_request_carries_the_plan_price_trial_and_idempotency_keys(
+    database_url, hub_home, emulator
+):
     """What the emulator cannot show: the exact request to Stripe, and Stripe's current response shape."""
     seen: list[httpx.Request] = []
     period_end = 1_900_000_000
@@ -211,18 +262,42 @@ async def test_the_subscription_request_carries_the_plan_price_trial_and_idempot
         if request.url.path == "/v1/customers":
             return httpx.Response(200, json={"id": "cus_mock1", "object": "customer", "metadata": {}})
         if request.url.path == "/v1/subscriptions":
-            return httpx.Response(200, json={
-                "id": "sub_mock1", "object": "subscription", "customer": "cus_mock1", "status": "trialing",
-                "created": 1_700_000_000, "cancel_at_period_end": False,
-                "items": {"object": "list", "data": [{"id": "si_1", "object": "subscription_item",
-                          "price": {"id": "price_trial", "object": "price"}, "current_period_end": period_end}]},
-            })
+            return httpx.Response(
+                200,
+                json={
+                    "id": "sub_mock1",
+                    "object": "subscription",
+                    "customer": "cus_mock1",
+                    "status": "trialing",
+                    "created": 1_700_000_000,
+                    "cancel_at_period_end": False,
+                    "items": {
+                        "object": "list",
+                        "data": [
+                            {
+                                "id": "si_1",
+                                "object": "subscription_item",
+                                "price": {"id": "price_trial", "object": "price"},
+                                "current_period_end": period_end,
+                            }
+                        ],
+                    },
+                },
+            )
         return httpx.Response(404, json={"error": {"type": "invalid_request_error", "message": "No such route"}})
 
-    plans = (BillingPlan(id="pro", name="Pro", price="price_trial", amount=4900, currency="usd", interval="month",
-                         trial_days=14),)
-    async for h in _hub(database_url, hub_home, emulator, billing_settings("https://api.stripe.test", plans),
-                        billing_transport=httpx.MockTransport(stripe_api)):
+    plans = (
+        BillingPlan(
+            id="pro", name="Pro", price="price_trial", amount=4900, currency="usd", interval="month", trial_days=14
+        ),
+    )
+    async for h in _hub(
+        database_url,
+        hub_home,
+        emulator,
+        billing_settings("https://api.stripe.test", plans),
+        billing_transport=httpx.MockTransport(stripe_api),
+    ):
         tenant = await h.create_tenant("Trial Co")
         r = await h.request("POST", sub_path(tenant.id), json={"plan": "pro"}, headers=PLATFORM)
         assert r.status_code == 201, r.text
@@ -236,18 +311,26 @@ async def test_the_subscription_request_carries_the_plan_price_trial_and_idempot
     assert customer_req.headers["idempotency-key"] == f"hub-billing-customer-{tenant.id}"
     assert sub_req.headers["idempotency-key"] == f"hub-billing-subscription-{tenant.id}-0-pro"
     form = dict(httpx.QueryParams(sub_req.content.decode()))
-    assert form == {"customer": "cus_mock1", "items[0][plan]": "price_trial", "trial_period_days": "14",
-                    "metadata[hub_tenant_id]": tenant.id, "metadata[hub_plan]": "pro"}
+    assert form == {
+        "customer": "cus_mock1",
+        "items[0][plan]": "price_trial",
+        "trial_period_days": "14",
+        "metadata[hub_tenant_id]": tenant.id,
+        "metadata[hub_plan]": "pro",
+    }
 
 
 async def test_without_explicit_billing_settings_the_app_reads_them_from_the_environment(
-        database_url, hub_home, emulator, monkeypatch):
+    database_url, hub_home, emulator, monkeypatch
+):
     monkeypatch.setenv("HUB_BILLING_STRIPE_SECRET_KEY", PLATFORM_SECRET_KEY)
-    monkeypatch.setenv("HUB_BILLING_PLANS", '[{"id": "solo", "name": "Solo", "price": "price_solo", '
-                                            '"amount": 900, "currency": "eur", "interval": "month"}]')
+    monkeypatch.setenv(
+        "HUB_BILLING_PLANS",
+        '[{"id": "solo", "name": "Solo", "price": "price_solo", '
+        '"amount": 900, "currency": "eur", "interval": "month"}]',
+    )
     settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=emulator.url)
     async with build_client(settings) as client:
         r = await client.get("/v1/platform/billing/plans", headers=PLATFORM)
     assert r.status_code == 200, r.text
-    assert [(p["id"], p["stripe_price_id"], p["currency"]) for p in r.json()["data"]] == [
-        ("solo", "price_solo", "eur")]
+    assert [(p["id"], p["stripe_price_id"], p["currency"]) for p in r.json()["data"]] == [("solo", "price_solo", "eur")]

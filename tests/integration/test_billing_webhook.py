@@ -30,8 +30,16 @@ WEBHOOK = "/v1/platform/billing/webhook"
 
 @pytest.fixture
 async def billing_hub(database_url, hub_home, emulator) -> AsyncIterator[HubClient]:
-    plans = (BillingPlan(id="starter", name="Starter", price=create_emulator_plan(emulator.url), amount=2900,
-                         currency="usd", interval="month"),)
+    plans = (
+        BillingPlan(
+            id="starter",
+            name="Starter",
+            price=create_emulator_plan(emulator.url),
+            amount=2900,
+            currency="usd",
+            interval="month",
+        ),
+    )
     settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=emulator.url)
     async with build_client(settings, billing=billing_settings(emulator.url, plans)) as client:
         yield HubClient(client, settings)
@@ -52,17 +60,29 @@ async def db(database_url):
 async def subscribed(hub: HubClient, emulator) -> tuple[str, dict]:
     """A tenant subscribed through the hub, and its Subscription as the emulator holds it."""
     tenant = await hub.create_tenant()
-    r = await hub.request("POST", f"/v1/tenants/{tenant.id}/subscription", headers=PLATFORM,
-                          json={"plan": "starter", "payment_method": "pm_card_visa"})
+    r = await hub.request(
+        "POST",
+        f"/v1/tenants/{tenant.id}/subscription",
+        headers=PLATFORM,
+        json={"plan": "starter", "payment_method": "pm_card_visa"},
+    )
     assert r.status_code == 201, r.text
-    sub = httpx.get(f"{emulator.url}/v1/subscriptions/{r.json()['stripe_subscription_id']}",
-                    auth=(PLATFORM_SECRET_KEY, ""), timeout=10).json()
+    sub = httpx.get(
+        f"{emulator.url}/v1/subscriptions/{r.json()['stripe_subscription_id']}",
+        auth=(PLATFORM_SECRET_KEY, ""),
+        timeout=10,
+    ).json()
     return tenant.id, sub
 
 
 def invoice_for(sub: dict, *, amount_paid: int) -> dict:
-    return {"id": "in_test", "object": "invoice", "customer": sub["customer"], "amount_paid": amount_paid,
-            "parent": {"type": "subscription_details", "subscription_details": {"subscription": sub["id"]}}}
+    return {
+        "id": "in_test",
+        "object": "invoice",
+        "customer": sub["customer"],
+        "amount_paid": amount_paid,
+        "parent": {"type": "subscription_details", "subscription_details": {"subscription": sub["id"]}},
+    }
 
 
 async def deliver(hub: HubClient, event_type: str, obj: dict, **kw) -> httpx.Response:
@@ -124,11 +144,13 @@ async def test_an_older_event_does_not_override_a_newer_status(billing_hub, emul
 async def test_a_duplicate_event_is_stored_once_and_counted(billing_hub, emulator, db):
     tenant_id, sub = await subscribed(billing_hub, emulator)
     t = int(time.time())
-    body = event_body("customer.subscription.updated", {**sub, "status": "past_due"}, event_id="evt_dup_1",
-                      created=t + 10)
+    body = event_body(
+        "customer.subscription.updated", {**sub, "status": "past_due"}, event_id="evt_dup_1", created=t + 10
+    )
     headers = {"Stripe-Signature": signature_header(body, PLATFORM_WEBHOOK_SECRET)}
-    results = await asyncio.gather(*[billing_hub.request("POST", WEBHOOK, content=body, headers=headers)
-                                     for _ in range(5)])
+    results = await asyncio.gather(
+        *[billing_hub.request("POST", WEBHOOK, content=body, headers=headers) for _ in range(5)]
+    )
     assert [r.status_code for r in results] == [200] * 5
     assert await db(select(func.count()).select_from(BillingEvent)) == 1
     assert await db(select(BillingEvent.deliveries).where(BillingEvent.stripe_event_id == "evt_dup_1")) == 5
@@ -140,8 +162,9 @@ async def test_an_event_signed_with_a_tenant_webhook_secret_is_refused(billing_h
     tenant = await billing_hub.create_tenant()
     assert (await billing_hub.register_stripe(tenant, webhook_secret=TENANT_WEBHOOK_SECRET)).status_code == 200
     tenant_id, sub = await subscribed(billing_hub, emulator)
-    r = await deliver(billing_hub, "customer.subscription.deleted", {**sub, "status": "canceled"},
-                      secret=TENANT_WEBHOOK_SECRET)
+    r = await deliver(
+        billing_hub, "customer.subscription.deleted", {**sub, "status": "canceled"}, secret=TENANT_WEBHOOK_SECRET
+    )
     assert r.status_code == 400 and r.json()["code"] == "signature_invalid"
     assert r.headers["content-type"].startswith("application/problem+json")
     assert TENANT_WEBHOOK_SECRET not in r.text and PLATFORM_WEBHOOK_SECRET not in r.text
@@ -149,8 +172,9 @@ async def test_an_event_signed_with_a_tenant_webhook_secret_is_refused(billing_h
     assert await status_of(billing_hub, tenant_id) == "active"
 
 
-@pytest.mark.parametrize("case", ["bad_signature", "missing_header", "expired", "not_json", "not_an_object",
-                                  "not_an_event", "no_object"])
+@pytest.mark.parametrize(
+    "case", ["bad_signature", "missing_header", "expired", "not_json", "not_an_object", "not_an_event", "no_object"]
+)
 async def test_unverifiable_bodies_are_400_signature_invalid_and_write_nothing(billing_hub, emulator, db, case):
     tenant_id, sub = await subscribed(billing_hub, emulator)
     body = event_body("customer.subscription.deleted", {**sub, "status": "canceled"})
@@ -160,12 +184,16 @@ async def test_unverifiable_bodies_are_400_signature_invalid_and_write_nothing(b
     elif case == "missing_header":
         headers = {}
     elif case == "expired":
-        headers = {"Stripe-Signature": signature_header(body, PLATFORM_WEBHOOK_SECRET,
-                                                        timestamp=int(time.time()) - 301)}
+        headers = {
+            "Stripe-Signature": signature_header(body, PLATFORM_WEBHOOK_SECRET, timestamp=int(time.time()) - 301)
+        }
     else:
-        body = {"not_json": b"event?", "not_an_object": b"[1, 2]", "not_an_event": b'{"hello": "world"}',
-                "no_object": b'{"id": "evt_1", "type": "customer.subscription.deleted", "created": 1, "data": {}}'
-                }[case]
+        body = {
+            "not_json": b"event?",
+            "not_an_object": b"[1, 2]",
+            "not_an_event": b'{"hello": "world"}',
+            "no_object": b'{"id": "evt_1", "type": "customer.subscription.deleted", "created": 1, "data": {}}',
+        }[case]
         headers = {"Stripe-Signature": signature_header(body, PLATFORM_WEBHOOK_SECRET)}
     r = await billing_hub.request("POST", WEBHOOK, content=body, headers=headers)
     assert r.status_code == 400, r.text
@@ -205,8 +233,9 @@ async def test_a_subscription_made_at_stripe_for_a_known_customer_is_adopted(bil
 
 async def test_a_body_over_one_mebibyte_is_413(billing_hub):
     body = b"{" + b" " * (1024 * 1024 + 10) + b"}"
-    r = await billing_hub.request("POST", WEBHOOK, content=body,
-                                  headers={"Stripe-Signature": signature_header(body, PLATFORM_WEBHOOK_SECRET)})
+    r = await billing_hub.request(
+        "POST", WEBHOOK, content=body, headers={"Stripe-Signature": signature_header(body, PLATFORM_WEBHOOK_SECRET)}
+    )
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 
 
@@ -221,10 +250,12 @@ async def test_without_a_webhook_secret_the_webhook_answers_503(database_url, hu
 
 async def test_after_cancellation_the_tenant_can_subscribe_again_as_the_same_customer(billing_hub, emulator):
     tenant_id, sub = await subscribed(billing_hub, emulator)
-    await deliver(billing_hub, "customer.subscription.deleted", {**sub, "status": "canceled"},
-                  created=int(time.time()) + 5)
-    r = await billing_hub.request("POST", f"/v1/tenants/{tenant_id}/subscription", json={"plan": "starter"},
-                                  headers=PLATFORM)
+    await deliver(
+        billing_hub, "customer.subscription.deleted", {**sub, "status": "canceled"}, created=int(time.time()) + 5
+    )
+    r = await billing_hub.request(
+        "POST", f"/v1/tenants/{tenant_id}/subscription", json={"plan": "starter"}, headers=PLATFORM
+    )
     assert r.status_code == 201, r.text
     assert r.json()["stripe_subscription_id"] != sub["id"] and r.json()["stripe_customer_id"] == sub["customer"]
     assert r.json()["status"] == "active"

@@ -58,8 +58,9 @@ def test_generate_key_prints_one_valid_entry_and_needs_no_configuration(tmp_path
 
 @pytest.mark.parametrize("command", [("db", "upgrade"), ("vault", "rotate")])
 def test_commands_in_prod_without_secrets_exit_non_zero_naming_the_variable(tmp_path, command):
-    env = hub_env("sqlite+aiosqlite:///" + str(tmp_path / "x.db"), tmp_path / "home", HUB_ENV="prod",
-                  HUB_VAULT_KEYS=None)
+    env = hub_env(
+        "sqlite+aiosqlite:///" + str(tmp_path / "x.db"), tmp_path / "home", HUB_ENV="prod", HUB_VAULT_KEYS=None
+    )
     done = run_hub(*command, env=env)
     assert done.returncode != 0
     assert "HUB_VAULT_KEYS" in done.stderr and "Traceback" not in done.stderr, done.stderr
@@ -79,7 +80,8 @@ async def _master_key_ids(url: str) -> list[str]:
 
 
 async def test_rotate_rewraps_every_data_key_so_the_hub_runs_with_only_the_new_key(
-        hub, database_url, emulator, hub_home, tmp_path):
+    hub, database_url, emulator, hub_home, tmp_path
+):
     tenants = []
     for n in range(3):
         tenant = await hub.create_tenant(f"Rotating {n}")
@@ -114,8 +116,9 @@ async def test_rotate_rewraps_every_data_key_so_the_hub_runs_with_only_the_new_k
         for tenant in tenants:
             r = await only_new.request("POST", "/v1/providers/stripe/health-check", headers=tenant.admin)
             assert r.status_code == 200 and r.json()["ok"] is True, r.text
-        r = await only_new.register_stripe(tenants[0], secret_key="sk_test_rotatedagain0000001",
-                                           webhook_secret="whsec_rotatedagain0000000001")
+        r = await only_new.register_stripe(
+            tenants[0], secret_key="sk_test_rotatedagain0000001", webhook_secret="whsec_rotatedagain0000000001"
+        )
         assert r.status_code == 200, r.text
 
     # The old key alone no longer opens anything.
@@ -132,16 +135,18 @@ async def test_rotate_without_the_old_key_fails_and_changes_nothing(hub, databas
     for n in range(2):
         tenant = await hub.create_tenant(f"Stuck {n}")
         assert (await hub.register_stripe(tenant)).status_code == 200
-    before = await execute(database_url, "SELECT tenant_id, master_key_id, wrapped_key FROM tenant_data_keys "
-                                         "ORDER BY tenant_id")
+    before = await execute(
+        database_url, "SELECT tenant_id, master_key_id, wrapped_key FROM tenant_data_keys ORDER BY tenant_id"
+    )
     new_entry = run_hub("vault", "generate-key", env=hub_env(None, tmp_path)).stdout.strip()
 
     done = run_hub("vault", "rotate", env=hub_env(database_url, tmp_path, HUB_VAULT_KEYS=new_entry))
     assert done.returncode == 1
     assert "nothing changed" in done.stderr and repr(OLD_ID) in done.stderr, done.stderr
     assert new_entry.split(":", 1)[1] not in done.stderr + done.stdout
-    after = await execute(database_url, "SELECT tenant_id, master_key_id, wrapped_key FROM tenant_data_keys "
-                                        "ORDER BY tenant_id")
+    after = await execute(
+        database_url, "SELECT tenant_id, master_key_id, wrapped_key FROM tenant_data_keys ORDER BY tenant_id"
+    )
     assert [tuple(r[:2]) + (bytes(r[2]),) for r in after] == [tuple(r[:2]) + (bytes(r[2]),) for r in before]
     r = await hub.request("GET", "/health/ready")
     assert r.status_code == 200
@@ -155,8 +160,12 @@ def test_rotate_against_an_unmigrated_database_fails_cleanly(tmp_path):
 
 
 def test_a_malformed_billing_plan_list_stops_serve_with_one_line_before_any_worker(tmp_path):
-    env = hub_env("sqlite+aiosqlite:///" + str(tmp_path / "x.db"), tmp_path / "home",
-                  HUB_BILLING_STRIPE_SECRET_KEY="sk_test_platformbilling0001", HUB_BILLING_PLANS="[not json")
+    env = hub_env(
+        "sqlite+aiosqlite:///" + str(tmp_path / "x.db"),
+        tmp_path / "home",
+        HUB_BILLING_STRIPE_SECRET_KEY="sk_test_platformbilling0001",
+        HUB_BILLING_PLANS="[not json",
+    )
     done = run_hub("serve", "--port", "1", env=env)
     assert done.returncode == 2
     assert "HUB_BILLING_PLANS" in done.stderr and "Traceback" not in done.stderr, done.stderr

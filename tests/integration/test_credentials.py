@@ -14,8 +14,8 @@ from tests.support.emulator import free_port
 from tests.support.problem import assert_problem, db_session
 from tests.support.stripe_mock import refuses_key, stripe_error, times_out, unreachable
 
-
 # -- registration against the emulator ---------------------------------------------------------
+
 
 async def test_put_checks_the_key_at_stripe_and_answers_only_the_masked_view(hub):
     tenant = await hub.create_tenant()
@@ -74,18 +74,22 @@ async def test_without_a_webhook_secret_a_failed_endpoint_creation_stores_nothin
 
 # -- format and mode: no call to Stripe, nothing stored -----------------------------------------
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("publishable_key", "sk_test_51AcmePublishable0001"),
-    ("publishable_key", "pk_prod_51AcmePublishable0001"),
-    ("publishable_key", "pk_test_"),
-    ("secret_key", "pk_test_51AcmeSecretKeyValue9876"),
-    ("secret_key", "whsec_AcmeWebhookSecret0001"),
-    ("secret_key", "sk_test_short"),
-    ("secret_key", "sk_test_has spaces inside 0001"),
-    ("webhook_secret", "sk_test_51AcmeSecretKeyValue9876"),
-    ("webhook_secret", "whsec_"),
-    ("webhook_secret", "wh_AcmeWebhookSigningSecret0001"),
-])
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("publishable_key", "sk_test_51AcmePublishable0001"),
+        ("publishable_key", "pk_prod_51AcmePublishable0001"),
+        ("publishable_key", "pk_test_"),
+        ("secret_key", "pk_test_51AcmeSecretKeyValue9876"),
+        ("secret_key", "whsec_AcmeWebhookSecret0001"),
+        ("secret_key", "sk_test_short"),
+        ("secret_key", "sk_test_has spaces inside 0001"),
+        ("webhook_secret", "sk_test_51AcmeSecretKeyValue9876"),
+        ("webhook_secret", "whsec_"),
+        ("webhook_secret", "wh_AcmeWebhookSigningSecret0001"),
+    ],
+)
 async def test_wrong_format_is_422_validation_error_naming_the_field(mocked, stripe_mock, field, value):
     tenant = await mocked.create_tenant()
     r = await mocked.request("PUT", URL, json=creds(**{field: value}), headers=tenant.admin)
@@ -95,11 +99,14 @@ async def test_wrong_format_is_422_validation_error_naming_the_field(mocked, str
     assert await stored(mocked, tenant.id) == []
 
 
-@pytest.mark.parametrize(("pk", "sk"), [
-    ("pk_live_51AcmePublishable0001", SK),
-    (PK, "sk_live_51AcmeSkVal9876"),
-    (PK, "rk_live_51AcmeRkVal9876"),
-])
+@pytest.mark.parametrize(
+    ("pk", "sk"),
+    [
+        ("pk_live_51AcmePublishable0001", SK),
+        (PK, "sk_live_51AcmeSkVal9876"),
+        (PK, "rk_live_51AcmeRkVal9876"),
+    ],
+)
 async def test_test_and_live_keys_mixed_is_422_mode_mismatch(mocked, stripe_mock, pk, sk):
     tenant = await mocked.create_tenant()
     r = await mocked.request("PUT", URL, json=creds(publishable_key=pk, secret_key=sk), headers=tenant.admin)
@@ -108,11 +115,14 @@ async def test_test_and_live_keys_mixed_is_422_mode_mismatch(mocked, stripe_mock
     assert await stored(mocked, tenant.id) == []
 
 
-@pytest.mark.parametrize(("pk", "sk", "mode", "hint"), [
-    ("pk_live_51AcmePublishable0001", "sk_live_51AcmeSkVal9876", "live", "sk_live_…9876"),
-    ("pk_live_51AcmePublishable0001", "rk_live_51AcmeRkVal9876", "live", "rk_live_…9876"),
-    (PK, "rk_test_51AcmeSecretKeyValue9876", "test", "rk_test_…9876"),
-])
+@pytest.mark.parametrize(
+    ("pk", "sk", "mode", "hint"),
+    [
+        ("pk_live_51AcmePublishable0001", "sk_live_51AcmeSkVal9876", "live", "sk_live_…9876"),
+        ("pk_live_51AcmePublishable0001", "rk_live_51AcmeRkVal9876", "live", "rk_live_…9876"),
+        (PK, "rk_test_51AcmeSecretKeyValue9876", "test", "rk_test_…9876"),
+    ],
+)
 async def test_live_and_restricted_keys_are_accepted(mocked, stripe_mock, pk, sk, mode, hint):
     tenant = await mocked.create_tenant()
     r = await mocked.request("PUT", URL, json=creds(publishable_key=pk, secret_key=sk), headers=tenant.admin)
@@ -123,6 +133,7 @@ async def test_live_and_restricted_keys_are_accepted(mocked, stripe_mock, pk, sk
 
 
 # -- Stripe refuses or cannot be reached ------------------------------------------------------
+
 
 async def test_key_refused_by_stripe_is_422_invalid_credentials_and_nothing_stored(mocked, stripe_mock):
     stripe_mock.handler = refuses_key
@@ -137,19 +148,27 @@ async def test_key_refused_by_stripe_is_422_invalid_credentials_and_nothing_stor
 
 
 async def test_key_without_permission_is_422_invalid_credentials(mocked, stripe_mock):
-    stripe_mock.handler = stripe_error(403, "invalid_request_error",
-                                       "The provided key does not have the required permissions for this endpoint")
+    stripe_mock.handler = stripe_error(
+        403, "invalid_request_error", "The provided key does not have the required permissions for this endpoint"
+    )
     tenant = await mocked.create_tenant()
-    r = await mocked.request("PUT", URL, json=creds(secret_key="rk_test_51AcmeSecretKeyValue9876"),
-                             headers=tenant.admin)
+    r = await mocked.request(
+        "PUT", URL, json=creds(secret_key="rk_test_51AcmeSecretKeyValue9876"), headers=tenant.admin
+    )
     assert_problem(r, 422, "invalid_credentials")
     assert await stored(mocked, tenant.id) == []
 
 
-@pytest.mark.parametrize("handler", [unreachable, times_out,
-                                     stripe_error(500, "api_error", "Something went wrong on Stripe's end."),
-                                     stripe_error(503, "api_error", "Service unavailable")],
-                         ids=["connect-error", "timeout", "500", "503"])
+@pytest.mark.parametrize(
+    "handler",
+    [
+        unreachable,
+        times_out,
+        stripe_error(500, "api_error", "Something went wrong on Stripe's end."),
+        stripe_error(503, "api_error", "Service unavailable"),
+    ],
+    ids=["connect-error", "timeout", "500", "503"],
+)
 async def test_stripe_unreachable_is_503_provider_unavailable_and_nothing_stored(mocked, stripe_mock, handler):
     stripe_mock.handler = handler
     tenant = await mocked.create_tenant()
@@ -161,7 +180,7 @@ async def test_stripe_unreachable_is_503_provider_unavailable_and_nothing_stored
 
 
 async def test_stripe_on_a_closed_port_is_503_provider_unavailable(database_url, hub_home):
-    from tests.support.hub import build_client, make_settings, HubClient
+    from tests.support.hub import HubClient, build_client, make_settings
 
     settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}")
     async with build_client(settings) as client:
@@ -189,6 +208,7 @@ async def test_refused_or_failed_replacement_keeps_the_stored_credentials(mocked
 
 # -- bad bodies: 400 / 422, never 500, nothing stored -----------------------------------------
 
+
 @pytest.mark.parametrize("raw", [b"{not json", b"{", b'{"publishable_key": "pk_test_x",}', b"\xff\xfe", b""])
 async def test_malformed_json_is_400(mocked, stripe_mock, raw):
     tenant = await mocked.create_tenant()
@@ -197,16 +217,19 @@ async def test_malformed_json_is_400(mocked, stripe_mock, raw):
     assert stripe_mock.requests == [] and await stored(mocked, tenant.id) == []
 
 
-@pytest.mark.parametrize(("body", "param"), [
-    ({"publishable_key": 1, "secret_key": SK}, "publishable_key"),
-    ({"publishable_key": PK, "secret_key": ["sk_test_x"]}, "secret_key"),
-    ({"publishable_key": PK, "secret_key": SK, "webhook_secret": 5}, "webhook_secret"),
-    ({"secret_key": SK}, "publishable_key"),
-    ({"publishable_key": PK}, "secret_key"),
-    ({"publishable_key": PK, "secret_key": SK, "account": "acct_1"}, "account"),
-    ({"publishable_key": "", "secret_key": SK}, "publishable_key"),
-    ({"publishable_key": PK, "secret_key": "sk_test_" + "a" * 600}, "secret_key"),
-])
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"publishable_key": 1, "secret_key": SK}, "publishable_key"),
+        ({"publishable_key": PK, "secret_key": ["sk_test_x"]}, "secret_key"),
+        ({"publishable_key": PK, "secret_key": SK, "webhook_secret": 5}, "webhook_secret"),
+        ({"secret_key": SK}, "publishable_key"),
+        ({"publishable_key": PK}, "secret_key"),
+        ({"publishable_key": PK, "secret_key": SK, "account": "acct_1"}, "account"),
+        ({"publishable_key": "", "secret_key": SK}, "publishable_key"),
+        ({"publishable_key": PK, "secret_key": "sk_test_" + "a" * 600}, "secret_key"),
+    ],
+)
 async def test_wrong_types_missing_or_unknown_fields_are_422_naming_the_field(mocked, stripe_mock, body, param):
     tenant = await mocked.create_tenant()
     r = await mocked.request("PUT", URL, json=body, headers=tenant.admin)

@@ -11,16 +11,17 @@ from tests.support.credentials import PK, SK, URL, WH, audit_rows, context, cred
 from tests.support.problem import assert_problem
 from tests.support.stripe_mock import refuses_key, unreachable
 
-
 # -- replacement and the webhook secret roll-over ---------------------------------------------
+
 
 async def test_replacing_the_webhook_secret_keeps_the_previous_one_for_24_hours(hub):
     tenant = await hub.create_tenant()
     await hub.request("PUT", URL, json=creds(), headers=tenant.admin)
     new_wh = "whsec_RolledWebhookSec02"
     before = utcnow()
-    r = await hub.request("PUT", URL, json=creds(secret_key="sk_test_51AcmeRolledKey0000002", webhook_secret=new_wh),
-                          headers=tenant.admin)
+    r = await hub.request(
+        "PUT", URL, json=creds(secret_key="sk_test_51AcmeRolledKey0000002", webhook_secret=new_wh), headers=tenant.admin
+    )
     assert r.status_code == 200, r.text
     assert r.json()["secret_key_hint"] == "sk_test_…0002"
     [row] = await stored(hub, tenant.id)
@@ -37,8 +38,9 @@ async def test_replacing_the_webhook_secret_keeps_the_previous_one_for_24_hours(
 async def test_replacing_without_a_webhook_secret_keeps_the_current_one(hub):
     tenant = await hub.create_tenant()
     await hub.request("PUT", URL, json=creds(), headers=tenant.admin)
-    r = await hub.request("PUT", URL, json={"publishable_key": PK, "secret_key": "sk_test_51AcmeRolledKey0000002"},
-                          headers=tenant.admin)
+    r = await hub.request(
+        "PUT", URL, json={"publishable_key": PK, "secret_key": "sk_test_51AcmeRolledKey0000002"}, headers=tenant.admin
+    )
     assert r.status_code == 200 and r.json()["webhook_secret_set"] is True
     [row] = await stored(hub, tenant.id)
     assert row.previous_webhook_secret_ct is None
@@ -55,14 +57,16 @@ async def test_sending_the_same_webhook_secret_again_starts_no_roll_over(hub):
 
 # -- delete, health-check ---------------------------------------------------------------------
 
+
 async def test_delete_is_204_then_get_and_health_check_are_404_credentials_missing(hub):
     tenant = await hub.create_tenant()
     await hub.request("PUT", URL, json=creds(), headers=tenant.admin)
     r = await hub.request("DELETE", URL, headers=tenant.admin)
     assert r.status_code == 204 and r.content == b""
     assert_problem(await hub.request("GET", URL, headers=tenant.admin), 404, "credentials_missing")
-    assert_problem(await hub.request("POST", "/v1/providers/stripe/health-check", headers=tenant.admin),
-                   404, "credentials_missing")
+    assert_problem(
+        await hub.request("POST", "/v1/providers/stripe/health-check", headers=tenant.admin), 404, "credentials_missing"
+    )
     assert_problem(await hub.request("DELETE", URL, headers=tenant.admin), 404, "credentials_missing")
     assert await stored(hub, tenant.id) == []
 
@@ -88,8 +92,9 @@ async def test_health_check_is_ok_against_the_emulator(hub):
     assert isinstance(body["latency_ms"], int) and body["latency_ms"] >= 0
 
 
-@pytest.mark.parametrize(("handler", "code"), [(refuses_key, "invalid_credentials"),
-                                               (unreachable, "provider_unavailable")])
+@pytest.mark.parametrize(
+    ("handler", "code"), [(refuses_key, "invalid_credentials"), (unreachable, "provider_unavailable")]
+)
 async def test_health_check_reports_ok_false_with_the_error_code(mocked, stripe_mock, handler, code):
     tenant = await mocked.create_tenant()
     assert (await mocked.request("PUT", URL, json=creds(), headers=tenant.admin)).status_code == 200
@@ -117,8 +122,7 @@ async def test_unknown_provider_is_404_not_found(hub):
     tenant = await hub.create_tenant()
     r = await hub.request("PUT", "/v1/providers/paypal/credentials", json=creds(), headers=tenant.admin)
     assert_problem(r, 404, "not_found")
-    assert_problem(await hub.request("GET", "/v1/providers/paypal/credentials", headers=tenant.admin),
-                   404, "not_found")
+    assert_problem(await hub.request("GET", "/v1/providers/paypal/credentials", headers=tenant.admin), 404, "not_found")
 
 
 async def test_one_tenants_credentials_are_invisible_to_another(hub):
@@ -131,6 +135,7 @@ async def test_one_tenants_credentials_are_invisible_to_another(hub):
 
 
 # -- audit ------------------------------------------------------------------------------------
+
 
 async def test_every_change_is_audited_with_who_what_when_and_never_a_value(hub):
     tenant = await hub.create_tenant()

@@ -23,8 +23,12 @@ async def test_wrong_method_is_405_problem_json_with_allow(hub):
 async def test_body_over_one_mebibyte_is_413_problem_json(hub):
     tenant = await hub.create_tenant()
     big = b'{"publishable_key": "' + b"a" * (1024 * 1024) + b'"}'
-    r = await hub.request("PUT", "/v1/providers/stripe/credentials", content=big,
-                          headers={**tenant.admin, "content-type": "application/json"})
+    r = await hub.request(
+        "PUT",
+        "/v1/providers/stripe/credentials",
+        content=big,
+        headers={**tenant.admin, "content-type": "application/json"},
+    )
     assert_problem(r, 413, "payload_too_large")
 
 
@@ -49,8 +53,12 @@ async def test_problem_type_is_a_uri_named_after_the_code(hub):
 
 
 async def test_path_parameters_that_are_odd_are_404_not_500(hub):
-    for path in ("/v1/tenants/%00", "/v1/tenants/" + "x" * 2000, "/v1/tenants/' OR 1=1 --",
-                 "/v1/tenants/ten_%F0%9F%92%A5"):
+    for path in (
+        "/v1/tenants/%00",
+        "/v1/tenants/" + "x" * 2000,
+        "/v1/tenants/' OR 1=1 --",
+        "/v1/tenants/ten_%F0%9F%92%A5",
+    ):
         r = await hub.request("GET", path, headers=PLATFORM)
         assert_problem(r, 404, "not_found")
 
@@ -60,8 +68,9 @@ async def test_odd_ids_in_the_path_are_404_for_every_id_route(hub):
     for bad in ("%00", "key_%00", "ten_" + "x" * 300):
         assert_problem(await hub.request("DELETE", f"/v1/api-keys/{bad}", headers=tenant.admin), 404, "not_found")
         assert_problem(await hub.request("POST", f"/v1/tenants/{bad}/suspend", headers=PLATFORM), 404, "not_found")
-        r = await hub.request("POST", f"/v1/webhooks/stripe/{bad}", content=b"{}",
-                              headers={"stripe-signature": "t=1,v1=00"})
+        r = await hub.request(
+            "POST", f"/v1/webhooks/stripe/{bad}", content=b"{}", headers={"stripe-signature": "t=1,v1=00"}
+        )
         assert_problem(r, 404, "not_found")
 
 

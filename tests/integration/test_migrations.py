@@ -33,10 +33,13 @@ def _drift(url: str, metadata: sa.MetaData) -> list:
         engine = create_async_engine(url)
         try:
             async with engine.connect() as conn:
+
                 def compare(sync_conn) -> list:
-                    ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True,
-                                                                      "compare_server_default": True})
+                    ctx = MigrationContext.configure(
+                        sync_conn, opts={"compare_type": True, "compare_server_default": True}
+                    )
                     return compare_metadata(ctx, metadata)
+
                 return await conn.run_sync(compare)
         finally:
             await engine.dispose()
@@ -46,13 +49,16 @@ def _drift(url: str, metadata: sa.MetaData) -> list:
 
 def _state(url: str) -> tuple[set[str], set[str]]:
     """(tables, alembic heads) of the database."""
+
     async def run():
         engine = create_async_engine(url)
         try:
             async with engine.connect() as conn:
+
                 def read(sync_conn):
                     tables = set(sa.inspect(sync_conn).get_table_names())
                     return tables, set(MigrationContext.configure(sync_conn).get_current_heads())
+
                 return await conn.run_sync(read)
         finally:
             await engine.dispose()
@@ -197,7 +203,8 @@ def test_a_revision_that_fails_half_way_leaves_nothing_behind(empty_url, tmp_pat
         "    op.create_table('half_made', sa.Column('id', sa.Integer, primary_key=True))\n"
         "    op.add_column('tenants', sa.Column('half_column', sa.String(10)))\n"
         "    op.execute('SELECT no_such_function_anywhere()')\n\n\n"
-        "def downgrade():\n    pass\n")
+        "def downgrade():\n    pass\n"
+    )
     cfg = alembic_config(empty_url)
     cfg.set_main_option("script_location", str(scripts))
     with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises; the state below is the point

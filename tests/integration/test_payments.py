@@ -7,8 +7,9 @@ from tests.support.payments import create_payment, emulator_get, emulator_intent
 
 async def test_automatic_payment_is_created_at_stripe_with_the_hub_ids_and_what_stripe_js_needs(hub, emulator):
     tenant, sk = await stripe_tenant(hub)
-    r = await create_payment(hub, tenant, amount=2500, currency="USD", metadata={"order": "A-1"},
-                             description="Order A-1")
+    r = await create_payment(
+        hub, tenant, amount=2500, currency="USD", metadata={"order": "A-1"}, description="Order A-1"
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["id"].startswith("pay_") and body["provider"] == "stripe"
@@ -42,8 +43,9 @@ async def test_automatic_payment_confirmed_with_a_card_succeeds_and_records_the_
 
 async def test_payment_for_a_hub_customer_is_made_for_that_stripe_customer(hub, emulator):
     tenant, sk = await stripe_tenant(hub)
-    r = await hub.request("POST", "/v1/customers", json={"email": "ana@example.com", "name": "Ana"},
-                          headers=tenant.storefront)
+    r = await hub.request(
+        "POST", "/v1/customers", json={"email": "ana@example.com", "name": "Ana"}, headers=tenant.storefront
+    )
     assert r.status_code == 201, r.text
     customer = r.json()
     assert customer["provider_customer_id"].startswith("cus_") and customer["email"] == "ana@example.com"

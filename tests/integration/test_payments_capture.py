@@ -8,8 +8,9 @@ from tests.support.payments import Recorder, create_payment, emulator_get, recor
 
 
 async def authorized(hub, tenant, amount=2000):
-    r = await create_payment(hub, tenant, amount=amount, capture_method="manual", payment_method="pm_card_visa",
-                             confirm=True)
+    r = await create_payment(
+        hub, tenant, amount=amount, capture_method="manual", payment_method="pm_card_visa", confirm=True
+    )
     assert r.status_code == 201 and r.json()["status"] == "requires_capture", r.text
     return r.json()
 
@@ -29,12 +30,17 @@ async def test_partial_capture_records_what_was_captured_and_releases_the_rest(h
     # STRIPE_NOTES "Partial capture and refunds": the remainder is released, not refunded.
     tenant, _ = await stripe_tenant(hub)
     payment = await authorized(hub, tenant)
-    r = await hub.request("POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 1500},
-                          headers=tenant.storefront)
+    r = await hub.request(
+        "POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 1500}, headers=tenant.storefront
+    )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert (body["status"], body["amount_received"], body["amount_capturable"], body["amount_refunded"]) == \
-        ("succeeded", 1500, 0, 0)
+    assert (body["status"], body["amount_received"], body["amount_capturable"], body["amount_refunded"]) == (
+        "succeeded",
+        1500,
+        0,
+        0,
+    )
     r = await hub.request("POST", f"/v1/payments/{payment['id']}/sync", headers=tenant.storefront)
     assert r.status_code == 200 and r.json()["amount_received"] == 1500 and r.json()["status"] == "succeeded"
 
@@ -42,11 +48,13 @@ async def test_partial_capture_records_what_was_captured_and_releases_the_rest(h
 async def test_capture_above_the_authorized_amount_is_refused_before_stripe(hub):
     tenant, _ = await stripe_tenant(hub)
     payment = await authorized(hub, tenant)
-    r = await hub.request("POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 2001},
-                          headers=tenant.storefront)
+    r = await hub.request(
+        "POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 2001}, headers=tenant.storefront
+    )
     assert r.status_code == 422 and (r.json()["code"], r.json()["param"]) == ("amount_too_large", "amount")
-    r = await hub.request("POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 0},
-                          headers=tenant.storefront)
+    r = await hub.request(
+        "POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 0}, headers=tenant.storefront
+    )
     assert r.status_code == 422 and r.json()["code"] == "amount_too_small"
 
 
@@ -63,8 +71,9 @@ async def test_capture_of_a_non_capturable_payment_is_invalid_state(hub):
 async def test_a_second_capture_is_invalid_state(hub):
     tenant, _ = await stripe_tenant(hub)
     payment = await authorized(hub, tenant)
-    assert (await hub.request("POST", f"/v1/payments/{payment['id']}/capture",
-                              headers=tenant.storefront)).status_code == 200
+    assert (
+        await hub.request("POST", f"/v1/payments/{payment['id']}/capture", headers=tenant.storefront)
+    ).status_code == 200
     r = await hub.request("POST", f"/v1/payments/{payment['id']}/capture", headers=tenant.storefront)
     assert r.status_code == 409 and r.json()["code"] == "invalid_state"
 
@@ -90,22 +99,24 @@ async def test_cancel_of_a_succeeded_payment_is_invalid_state(hub):
 
 async def _race(database_url, emulator, tmp_path, first: str, second: str):
     recorder = Recorder(emulator.url, delay=0.3)
-    async with recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as one, \
-            recorded_hub(database_url, str(tmp_path / "b"), emulator.url, recorder) as two:
+    async with (
+        recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as one,
+        recorded_hub(database_url, str(tmp_path / "b"), emulator.url, recorder) as two,
+    ):
         tenant, sk = await stripe_tenant(one)
         payment = await authorized(one, tenant)
         before = len(recorder.requests)
         r1, r2 = await asyncio.gather(
             one.request("POST", f"/v1/payments/{payment['id']}/{first}", headers=tenant.storefront),
-            two.request("POST", f"/v1/payments/{payment['id']}/{second}", headers=tenant.storefront))
+            two.request("POST", f"/v1/payments/{payment['id']}/{second}", headers=tenant.storefront),
+        )
         operations = [(m, p) for m, p, _ in recorder.requests[before:] if m == "POST"]
         final = (await one.request("GET", f"/v1/payments/{payment['id']}", headers=tenant.storefront)).json()
         stripe_status = emulator_get(emulator, sk, f"/v1/payment_intents/{payment['provider_payment_id']}")["status"]
         return r1, r2, operations, final, stripe_status
 
 
-async def test_two_concurrent_captures_reach_stripe_once_and_the_other_is_a_conflict(database_url, emulator,
-                                                                                    tmp_path):
+async def test_two_concurrent_captures_reach_stripe_once_and_the_other_is_a_conflict(database_url, emulator, tmp_path):
     r1, r2, operations, final, stripe_status = await _race(database_url, emulator, tmp_path, "capture", "capture")
     assert sorted([r1.status_code, r2.status_code]) == [200, 409], (r1.text, r2.text)
     loser = r1 if r1.status_code == 409 else r2
@@ -114,8 +125,7 @@ async def test_two_concurrent_captures_reach_stripe_once_and_the_other_is_a_conf
     assert final["status"] == "succeeded" and stripe_status == "succeeded" and final["amount_received"] == 2000
 
 
-async def test_capture_racing_cancel_reaches_stripe_once_and_the_other_is_a_conflict(database_url, emulator,
-                                                                                    tmp_path):
+async def test_capture_racing_cancel_reaches_stripe_once_and_the_other_is_a_conflict(database_url, emulator, tmp_path):
     r1, r2, operations, final, stripe_status = await _race(database_url, emulator, tmp_path, "capture", "cancel")
     assert sorted([r1.status_code, r2.status_code]) == [200, 409], (r1.text, r2.text)
     assert len(operations) == 1

@@ -53,36 +53,63 @@ def _answering(emulator_url: str, method: str, path_suffix: str, response) -> Re
         if request.method == method and request.url.path.endswith(path_suffix):
             return response(request) if callable(response) else response
         return None
+
     return Recorder(emulator_url, answer=answer)
 
 
 async def test_a_real_stripe_decline_names_the_payment_intent_and_its_decline_code(database_url, emulator, tmp_path):
-    intent = {"id": "pi_declined123", "object": "payment_intent", "amount": 2000, "currency": "usd",
-              "status": "requires_payment_method", "capture_method": "automatic", "amount_received": 0,
-              "amount_capturable": 0, "client_secret": "pi_declined123_secret_abc", "latest_charge": "ch_1",
-              "metadata": {}, "last_payment_error": {"type": "card_error", "code": "card_declined",
-                                                     "decline_code": "insufficient_funds"}}
-    body = stripe_error(402, "card_error", "Your card has insufficient funds.", code="card_declined",
-                        decline_code="insufficient_funds", charge="ch_1", payment_intent=intent)
+    intent = {
+        "id": "pi_declined123",
+        "object": "payment_intent",
+        "amount": 2000,
+        "currency": "usd",
+        "status": "requires_payment_method",
+        "capture_method": "automatic",
+        "amount_received": 0,
+        "amount_capturable": 0,
+        "client_secret": "pi_declined123_secret_abc",
+        "latest_charge": "ch_1",
+        "metadata": {},
+        "last_payment_error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"},
+    }
+    body = stripe_error(
+        402,
+        "card_error",
+        "Your card has insufficient funds.",
+        code="card_declined",
+        decline_code="insufficient_funds",
+        charge="ch_1",
+        payment_intent=intent,
+    )
     recorder = _answering(emulator.url, "POST", "/v1/payment_intents", body)
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
         r = await create_payment(hub, tenant, payment_method="pm_card_visa", confirm=True)
         assert r.status_code == 402 and r.json()["decline_code"] == "insufficient_funds", r.text
         payment = (await hub.request("GET", f"/v1/payments/{r.json()['payment_id']}", headers=tenant.storefront)).json()
-        assert (payment["status"], payment["provider_payment_id"], payment["decline_code"]) == \
-            ("failed", "pi_declined123", "insufficient_funds")
+        assert (payment["status"], payment["provider_payment_id"], payment["decline_code"]) == (
+            "failed",
+            "pi_declined123",
+            "insufficient_funds",
+        )
 
 
-@pytest.mark.parametrize("response,status,code", [
-    (stripe_error(500, "api_error", "Something went wrong."), 503, "provider_unavailable"),
-    (stripe_error(503, "api_error", "Service unavailable."), 503, "provider_unavailable"),
-    (stripe_error(429, "invalid_request_error", "Too many requests", code="rate_limit"), 429, "rate_limited"),
-    (stripe_error(401, "invalid_request_error", "Invalid API Key provided: sk_test_****1234"), 422,
-     "invalid_credentials"),
-])
+@pytest.mark.parametrize(
+    "response,status,code",
+    [
+        (stripe_error(500, "api_error", "Something went wrong."), 503, "provider_unavailable"),
+        (stripe_error(503, "api_error", "Service unavailable."), 503, "provider_unavailable"),
+        (stripe_error(429, "invalid_request_error", "Too many requests", code="rate_limit"), 429, "rate_limited"),
+        (
+            stripe_error(401, "invalid_request_error", "Invalid API Key provided: sk_test_****1234"),
+            422,
+            "invalid_credentials",
+        ),
+    ],
+)
 async def test_stripe_failures_on_capture_map_to_clear_errors_and_leave_the_payment_capturable(
-        database_url, emulator, tmp_path, response, status, code):
+    database_url, emulator, tmp_path, response, status, code
+):
     failures = {"left": 1}
 
     def once(request):
@@ -94,8 +121,9 @@ async def test_stripe_failures_on_capture_map_to_clear_errors_and_leave_the_paym
     recorder = _answering(emulator.url, "POST", "/capture", once)
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
-        payment = (await create_payment(hub, tenant, capture_method="manual", payment_method="pm_card_visa",
-                                        confirm=True)).json()
+        payment = (
+            await create_payment(hub, tenant, capture_method="manual", payment_method="pm_card_visa", confirm=True)
+        ).json()
         r = await hub.request("POST", f"/v1/payments/{payment['id']}/capture", headers=tenant.storefront)
         assert r.status_code == status and r.json()["code"] == code, r.text
         assert "sk_test_" not in r.text
@@ -104,8 +132,9 @@ async def test_stripe_failures_on_capture_map_to_clear_errors_and_leave_the_paym
 
 
 @pytest.mark.parametrize("exc", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow")])
-async def test_stripe_unreachable_or_timing_out_is_503_and_the_payment_stays_repairable(database_url, emulator,
-                                                                                       tmp_path, exc):
+async def test_stripe_unreachable_or_timing_out_is_503_and_the_payment_stays_repairable(
+    database_url, emulator, tmp_path, exc
+):
     def boom(request):
         raise exc
 
@@ -118,32 +147,42 @@ async def test_stripe_unreachable_or_timing_out_is_503_and_the_payment_stays_rep
 
 
 async def test_a_stripe_4xx_names_its_code_and_param(database_url, emulator, tmp_path):
-    body = stripe_error(400, "invalid_request_error", "No such customer: 'cus_x'", code="resource_missing",
-                        param="customer")
+    body = stripe_error(
+        400, "invalid_request_error", "No such customer: 'cus_x'", code="resource_missing", param="customer"
+    )
     recorder = _answering(emulator.url, "POST", "/v1/payment_intents", body)
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
         r = await create_payment(hub, tenant)
         assert r.status_code == 400, r.text
-        assert (r.json()["code"], r.json()["param"], r.json()["provider_code"]) == \
-            ("provider_error", "customer", "resource_missing")
+        assert (r.json()["code"], r.json()["param"], r.json()["provider_code"]) == (
+            "provider_error",
+            "customer",
+            "resource_missing",
+        )
 
 
 async def test_a_stripe_unexpected_state_is_invalid_state(database_url, emulator, tmp_path):
-    body = stripe_error(400, "invalid_request_error", "This PaymentIntent could not be captured.",
-                        code="payment_intent_unexpected_state")
+    body = stripe_error(
+        400,
+        "invalid_request_error",
+        "This PaymentIntent could not be captured.",
+        code="payment_intent_unexpected_state",
+    )
     recorder = _answering(emulator.url, "POST", "/capture", body)
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
-        payment = (await create_payment(hub, tenant, capture_method="manual", payment_method="pm_card_visa",
-                                        confirm=True)).json()
+        payment = (
+            await create_payment(hub, tenant, capture_method="manual", payment_method="pm_card_visa", confirm=True)
+        ).json()
         r = await hub.request("POST", f"/v1/payments/{payment['id']}/capture", headers=tenant.storefront)
         assert r.status_code == 409 and r.json()["code"] == "invalid_state"
 
 
 async def test_a_revoked_key_on_create_is_invalid_credentials_and_stores_nothing(database_url, emulator, tmp_path):
-    body = stripe_error(401, "invalid_request_error", "Expired API Key provided: sk_test_****0001",
-                        code="api_key_expired")
+    body = stripe_error(
+        401, "invalid_request_error", "Expired API Key provided: sk_test_****0001", code="api_key_expired"
+    )
     recorder = _answering(emulator.url, "POST", "/v1/payment_intents", body)
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)

@@ -53,11 +53,14 @@ async def test_two_workers_racing_with_one_key_create_one_payment_intent(databas
     # Two app instances on one database stand for two worker processes; the emulator has no
     # Idempotency-Key support, so only the hub's unique constraint can keep this to one.
     recorder = Recorder(emulator.url, delay=0.3)
-    async with recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as one, \
-            recorded_hub(database_url, str(tmp_path / "b"), emulator.url, recorder) as two:
+    async with (
+        recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as one,
+        recorded_hub(database_url, str(tmp_path / "b"), emulator.url, recorder) as two,
+    ):
         tenant, sk = await stripe_tenant(one)
-        r1, r2 = await asyncio.gather(create_payment(one, tenant, idempotency_key="race"),
-                                      create_payment(two, tenant, idempotency_key="race"))
+        r1, r2 = await asyncio.gather(
+            create_payment(one, tenant, idempotency_key="race"), create_payment(two, tenant, idempotency_key="race")
+        )
         codes = sorted([r1.status_code, r2.status_code])
         assert codes in ([200, 201], [201, 409]), (r1.text, r2.text)
         loser = r1 if r1.status_code != 201 else r2
@@ -119,8 +122,13 @@ async def test_a_stripe_refusal_stores_nothing_and_frees_the_key(database_url, e
     def answer(request: httpx.Request) -> httpx.Response | None:
         if request.url.path == "/v1/payment_intents" and refuse["left"]:
             refuse["left"] -= 1
-            return stripe_error(400, "invalid_request_error", "No such PaymentMethod: 'pm_nope'",
-                                code="resource_missing", param="payment_method")
+            return stripe_error(
+                400,
+                "invalid_request_error",
+                "No such PaymentMethod: 'pm_nope'",
+                code="resource_missing",
+                param="payment_method",
+            )
         return None
 
     recorder = Recorder(emulator.url, answer=answer)
@@ -128,8 +136,11 @@ async def test_a_stripe_refusal_stores_nothing_and_frees_the_key(database_url, e
         tenant, _ = await stripe_tenant(hub)
         r = await create_payment(hub, tenant, idempotency_key="fix-and-retry")
         assert r.status_code == 400, r.text
-        assert (r.json()["code"], r.json()["param"], r.json()["provider_code"]) == \
-            ("provider_error", "payment_method", "resource_missing")
+        assert (r.json()["code"], r.json()["param"], r.json()["provider_code"]) == (
+            "provider_error",
+            "payment_method",
+            "resource_missing",
+        )
         assert (await hub.request("GET", "/v1/payments", headers=tenant.storefront)).json()["data"] == []
         r = await create_payment(hub, tenant, idempotency_key="fix-and-retry", amount=3000)
         assert r.status_code == 201, r.text

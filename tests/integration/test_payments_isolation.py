@@ -32,8 +32,9 @@ async def test_another_tenants_key_gets_404_and_nothing_reaches_stripe(two_tenan
     # Refunds need an admin key at all (403 for any storefront key, whoever owns the payment).
     scopes = ("admin",) if path.endswith("/refunds") and method == "POST" else ("storefront", "admin")
     for scope in scopes:
-        payment = (await create_payment(hub, owner, capture_method="manual", payment_method="pm_card_visa",
-                                        confirm=True)).json()
+        payment = (
+            await create_payment(hub, owner, capture_method="manual", payment_method="pm_card_visa", confirm=True)
+        ).json()
         before = len(recorder.requests)
         kwargs = {"json": body} if body is not None else {}
         r = await hub.request(method, path.format(id=payment["id"]), headers=getattr(other, scope), **kwargs)
@@ -75,9 +76,15 @@ async def test_a_storefront_key_may_not_refund(two_tenants):
     assert len(recorder.requests) == before
 
 
-@pytest.mark.parametrize("method,path,body", [*ROUTES, ("POST", "/v1/payments", {"amount": 2000, "currency": "usd"}),
-                                              ("GET", "/v1/payments", None),
-                                              ("POST", "/v1/customers", {"name": "Ana"})])
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        *ROUTES,
+        ("POST", "/v1/payments", {"amount": 2000, "currency": "usd"}),
+        ("GET", "/v1/payments", None),
+        ("POST", "/v1/customers", {"name": "Ana"}),
+    ],
+)
 async def test_a_suspended_tenant_gets_403_tenant_suspended(two_tenants, method, path, body):
     hub, recorder, owner, _, _ = two_tenants
     payment = (await create_payment(hub, owner, payment_method="pm_card_visa", confirm=True)).json()

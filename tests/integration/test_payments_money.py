@@ -15,22 +15,25 @@ async def recorded(database_url, emulator, hub_home):
         yield hub, recorder
 
 
-@pytest.mark.parametrize("body,code,param", [
-    ({"amount": 49, "currency": "usd"}, "amount_too_small", "amount"),
-    ({"amount": 0, "currency": "usd"}, "amount_too_small", "amount"),
-    ({"amount": 100_000_000, "currency": "usd"}, "amount_too_large", "amount"),
-    ({"amount": 49, "currency": "jpy"}, "amount_too_small", "amount"),
-    ({"amount": 1005, "currency": "kwd"}, "validation_error", "amount"),
-    ({"amount": 150, "currency": "isk"}, "validation_error", "amount"),
-    ({"amount": 199_999, "currency": "cop"}, "amount_too_small", "amount"),
-    ({"amount": 2000, "currency": "xyz"}, "unsupported_currency", "currency"),
-    ({"amount": 20.5, "currency": "usd"}, "validation_error", "amount"),
-    # JSON types are not guessed: a string, a float or a boolean is not an amount.
-    ({"amount": "2000", "currency": "usd"}, "validation_error", "amount"),
-    ({"amount": 2000.0, "currency": "usd"}, "validation_error", "amount"),
-    ({"amount": True, "currency": "usd"}, "validation_error", "amount"),
-    ({"amount": 2000, "currency": "usd", "confirm": "false"}, "validation_error", "confirm"),
-])
+@pytest.mark.parametrize(
+    "body,code,param",
+    [
+        ({"amount": 49, "currency": "usd"}, "amount_too_small", "amount"),
+        ({"amount": 0, "currency": "usd"}, "amount_too_small", "amount"),
+        ({"amount": 100_000_000, "currency": "usd"}, "amount_too_large", "amount"),
+        ({"amount": 49, "currency": "jpy"}, "amount_too_small", "amount"),
+        ({"amount": 1005, "currency": "kwd"}, "validation_error", "amount"),
+        ({"amount": 150, "currency": "isk"}, "validation_error", "amount"),
+        ({"amount": 199_999, "currency": "cop"}, "amount_too_small", "amount"),
+        ({"amount": 2000, "currency": "xyz"}, "unsupported_currency", "currency"),
+        ({"amount": 20.5, "currency": "usd"}, "validation_error", "amount"),
+        # JSON types are not guessed: a string, a float or a boolean is not an amount.
+        ({"amount": "2000", "currency": "usd"}, "validation_error", "amount"),
+        ({"amount": 2000.0, "currency": "usd"}, "validation_error", "amount"),
+        ({"amount": True, "currency": "usd"}, "validation_error", "amount"),
+        ({"amount": 2000, "currency": "usd", "confirm": "false"}, "validation_error", "confirm"),
+    ],
+)
 async def test_bad_money_is_refused_before_stripe_and_nothing_is_stored(recorded, body, code, param):
     hub, recorder = recorded
     tenant, _ = await stripe_tenant(hub)

@@ -53,8 +53,7 @@ async def test_a_partially_captured_payment_refunds_only_what_was_captured(hub):
     tenant, _ = await stripe_tenant(hub)
     r = await create_payment(hub, tenant, capture_method="manual", payment_method="pm_card_visa", confirm=True)
     payment = r.json()
-    await hub.request("POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 1500},
-                      headers=tenant.storefront)
+    await hub.request("POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 1500}, headers=tenant.storefront)
     r = await refund(hub, tenant, payment["id"], amount=1501)
     assert r.status_code == 422 and r.json()["code"] == "amount_too_large"
     r = await refund(hub, tenant, payment["id"])
@@ -136,17 +135,21 @@ async def test_a_refund_webhook_arriving_before_the_api_answer_leaves_one_refund
         response = await original(request)
         if request.method == "POST" and request.url.path == "/v1/refunds":
             obj = response.json()
-            body = ev.encode(ev.event("refund.created", ev.refund(obj["payment_intent"] or hub_box["pi"], obj["id"],
-                                                                 obj["amount"])))
+            body = ev.encode(
+                ev.event("refund.created", ev.refund(obj["payment_intent"] or hub_box["pi"], obj["id"], obj["amount"]))
+            )
             # Delivered to another worker, as Stripe's webhooks would be.
-            delivered = await ev.deliver(hub_box["receiver"].http, hub_box["tenant"].id, body,
-                                         "whsec_tenantsecret00001")
+            delivered = await ev.deliver(
+                hub_box["receiver"].http, hub_box["tenant"].id, body, "whsec_tenantsecret00001"
+            )
             assert delivered.status_code == 200, delivered.text
         return response
 
     recorder.transport = httpx.MockTransport(webhook_first)
-    async with recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as hub, \
-            recorded_hub(database_url, str(tmp_path / "b"), emulator.url, Recorder(emulator.url)) as receiver:
+    async with (
+        recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as hub,
+        recorded_hub(database_url, str(tmp_path / "b"), emulator.url, Recorder(emulator.url)) as receiver,
+    ):
         tenant, _ = await stripe_tenant(hub)
         payment = await paid(hub, tenant)
         hub_box.update(receiver=receiver, tenant=tenant, pi=payment["provider_payment_id"])

@@ -23,34 +23,60 @@ def fakepay_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def register_fakepay(hub, tenant):
-    r = await hub.request("PUT", "/v1/providers/fakepay/credentials", headers=tenant.admin,
-                          json={"publishable_key": "fpk_shop1", "secret_key": "fsk_secret0001"})
+    r = await hub.request(
+        "PUT",
+        "/v1/providers/fakepay/credentials",
+        headers=tenant.admin,
+        json={"publishable_key": "fpk_shop1", "secret_key": "fsk_secret0001"},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
 
-async def test_a_second_provider_serves_a_tenant_through_the_same_routes(fakepay_installed, database_url, emulator,
-                                                                        tmp_path):
+async def test_a_second_provider_serves_a_tenant_through_the_same_routes(
+    fakepay_installed, database_url, emulator, tmp_path
+):
     recorder = Recorder(emulator.url)
     async with recorded_hub(database_url, str(tmp_path / "home"), emulator.url, recorder) as hub:
         tenant = await hub.create_tenant("Fake shop")
         view = await register_fakepay(hub, tenant)
         assert view["provider"] == "fakepay" and view["secret_key_hint"] == "fsk_…0001"
-        r = await create_payment(hub, tenant, amount=5000, capture_method="manual", payment_method="fake_visa",
-                                 confirm=True, idempotency_key="fp-1", metadata={"order": "9"})
+        r = await create_payment(
+            hub,
+            tenant,
+            amount=5000,
+            capture_method="manual",
+            payment_method="fake_visa",
+            confirm=True,
+            idempotency_key="fp-1",
+            metadata={"order": "9"},
+        )
         assert r.status_code == 201, r.text
         payment = r.json()
-        assert (payment["provider"], payment["status"], payment["publishable_key"]) == \
-            ("fakepay", "requires_capture", "fpk_shop1")
+        assert (payment["provider"], payment["status"], payment["publishable_key"]) == (
+            "fakepay",
+            "requires_capture",
+            "fpk_shop1",
+        )
         assert payment["provider_payment_id"].startswith("fp_")
-        again = await create_payment(hub, tenant, amount=5000, capture_method="manual", payment_method="fake_visa",
-                                     confirm=True, idempotency_key="fp-1", metadata={"order": "9"})
+        again = await create_payment(
+            hub,
+            tenant,
+            amount=5000,
+            capture_method="manual",
+            payment_method="fake_visa",
+            confirm=True,
+            idempotency_key="fp-1",
+            metadata={"order": "9"},
+        )
         assert again.status_code == 200 and again.json()["id"] == payment["id"]
-        r = await hub.request("POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 4000},
-                              headers=tenant.storefront)
+        r = await hub.request(
+            "POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 4000}, headers=tenant.storefront
+        )
         assert r.status_code == 200 and (r.json()["status"], r.json()["amount_received"]) == ("succeeded", 4000)
-        r = await hub.request("POST", f"/v1/payments/{payment['id']}/refunds", json={"amount": 1000},
-                              headers=tenant.admin)
+        r = await hub.request(
+            "POST", f"/v1/payments/{payment['id']}/refunds", json={"amount": 1000}, headers=tenant.admin
+        )
         assert r.status_code == 201 and r.json()["provider_refund_id"].startswith("fr_")
         r = await hub.request("POST", f"/v1/payments/{payment['id']}/sync", headers=tenant.storefront)
         assert (r.json()["status"], r.json()["amount_refunded"]) == ("partially_refunded", 1000)
@@ -61,8 +87,7 @@ async def test_a_second_provider_serves_a_tenant_through_the_same_routes(fakepay
         assert recorder.requests == []  # Stripe never heard of this tenant
 
 
-async def test_a_tenant_with_two_providers_names_the_one_it_wants(fakepay_installed, database_url, emulator,
-                                                                   tmp_path):
+async def test_a_tenant_with_two_providers_names_the_one_it_wants(fakepay_installed, database_url, emulator, tmp_path):
     async with recorded_hub(database_url, str(tmp_path / "home"), emulator.url, Recorder(emulator.url)) as hub:
         tenant, _ = await stripe_tenant(hub)
         await register_fakepay(hub, tenant)
@@ -71,6 +96,8 @@ async def test_a_tenant_with_two_providers_names_the_one_it_wants(fakepay_instal
         r = await create_payment(hub, tenant, provider="fakepay")
         assert r.status_code == 201 and r.json()["provider"] == "fakepay"
         r = await create_payment(hub, tenant, provider="stripe")
-        assert r.status_code == 201 and r.json()["provider"] == "stripe" and r.json()["publishable_key"].startswith("pk_")
+        assert (
+            r.status_code == 201 and r.json()["provider"] == "stripe" and r.json()["publishable_key"].startswith("pk_")
+        )
         r = await create_payment(hub, tenant, provider="nopay")
         assert r.status_code == 404 and r.json()["param"] == "provider"

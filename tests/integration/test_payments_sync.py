@@ -30,8 +30,13 @@ async def test_a_three_d_secure_payment_authenticated_by_the_customer_becomes_ca
     card = emulator_card(emulator, sk, "4000002500003155")
     payment = (await create_payment(hub, tenant, capture_method="manual", payment_method=card, confirm=True)).json()
     assert payment["status"] == "requires_action"
-    emulator_post(emulator, sk, f"/v1/payment_intents/{payment['provider_payment_id']}/_authenticate",
-                  client_secret=payment["client_secret"], success="true")
+    emulator_post(
+        emulator,
+        sk,
+        f"/v1/payment_intents/{payment['provider_payment_id']}/_authenticate",
+        client_secret=payment["client_secret"],
+        success="true",
+    )
     # Capture re-reads a payment whose status may lag before refusing it.
     r = await hub.request("POST", f"/v1/payments/{payment['id']}/capture", headers=tenant.storefront)
     assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
@@ -43,9 +48,20 @@ async def test_sync_never_moves_a_status_backwards(database_url, emulator, tmp_p
     def answer(request):
         if stale["on"] and request.method == "GET" and "/v1/payment_intents/" in request.url.path:
             pid = request.url.path.rsplit("/", 1)[1]
-            return httpx.Response(200, json={"id": pid, "object": "payment_intent", "amount": 2000, "currency": "usd",
-                                             "status": "processing", "capture_method": "automatic",
-                                             "amount_received": 0, "amount_capturable": 0, "metadata": {}})
+            return httpx.Response(
+                200,
+                json={
+                    "id": pid,
+                    "object": "payment_intent",
+                    "amount": 2000,
+                    "currency": "usd",
+                    "status": "processing",
+                    "capture_method": "automatic",
+                    "amount_received": 0,
+                    "amount_capturable": 0,
+                    "metadata": {},
+                },
+            )
         return None
 
     async with recorded_hub(database_url, str(tmp_path), emulator.url, Recorder(emulator.url, answer=answer)) as hub:
@@ -68,11 +84,27 @@ async def test_sync_finds_a_payment_whose_creation_answer_was_lost(database_url,
         if request.url.path == "/v1/payment_intents/search":
             query = parse_qs(request.url.query.decode())["query"][0]
             state["query"] = query
-            return httpx.Response(200, json={"object": "search_result", "has_more": False, "data": [{
-                "id": "pi_found1", "object": "payment_intent", "amount": 2000, "currency": "usd",
-                "status": "succeeded", "capture_method": "automatic", "amount_received": 2000,
-                "amount_capturable": 0, "client_secret": "pi_found1_secret_x",
-                "metadata": {"hub_payment_id": query.split("'")[3]}}]})
+            return httpx.Response(
+                200,
+                json={
+                    "object": "search_result",
+                    "has_more": False,
+                    "data": [
+                        {
+                            "id": "pi_found1",
+                            "object": "payment_intent",
+                            "amount": 2000,
+                            "currency": "usd",
+                            "status": "succeeded",
+                            "capture_method": "automatic",
+                            "amount_received": 2000,
+                            "amount_capturable": 0,
+                            "client_secret": "pi_found1_secret_x",
+                            "metadata": {"hub_payment_id": query.split("'")[3]},
+                        }
+                    ],
+                },
+            )
         if request.url.path == "/v1/refunds":
             return httpx.Response(200, json={"object": "list", "data": [], "has_more": False})
         return None
@@ -96,18 +128,44 @@ def checkout_stripe(state: dict):
         if request.method == "POST" and path == "/v1/checkout/sessions":
             state["create"] = parse_qs(request.content.decode())
             state["idempotency_key"] = request.headers.get("idempotency-key")
-            return httpx.Response(200, json={"id": "cs_test_a1", "object": "checkout.session", "mode": "payment",
-                                             "status": "open", "payment_intent": None,
-                                             "url": "https://checkout.stripe.com/c/pay/cs_test_a1"})
+            return httpx.Response(
+                200,
+                json={
+                    "id": "cs_test_a1",
+                    "object": "checkout.session",
+                    "mode": "payment",
+                    "status": "open",
+                    "payment_intent": None,
+                    "url": "https://checkout.stripe.com/c/pay/cs_test_a1",
+                },
+            )
         if request.method == "GET" and path == "/v1/checkout/sessions/cs_test_a1":
-            return httpx.Response(200, json={"id": "cs_test_a1", "object": "checkout.session", "status": "complete",
-                                             "payment_intent": "pi_from_checkout",
-                                             "url": None})
+            return httpx.Response(
+                200,
+                json={
+                    "id": "cs_test_a1",
+                    "object": "checkout.session",
+                    "status": "complete",
+                    "payment_intent": "pi_from_checkout",
+                    "url": None,
+                },
+            )
         if request.method == "GET" and path == "/v1/payment_intents/pi_from_checkout":
-            return httpx.Response(200, json={
-                "id": "pi_from_checkout", "object": "payment_intent", "amount": 3500, "currency": "eur",
-                "status": "succeeded", "capture_method": "automatic_async", "amount_received": 3500,
-                "amount_capturable": 0, "latest_charge": "ch_1", "metadata": state.get("pi_metadata", {})})
+            return httpx.Response(
+                200,
+                json={
+                    "id": "pi_from_checkout",
+                    "object": "payment_intent",
+                    "amount": 3500,
+                    "currency": "eur",
+                    "status": "succeeded",
+                    "capture_method": "automatic_async",
+                    "amount_received": 3500,
+                    "amount_capturable": 0,
+                    "latest_charge": "ch_1",
+                    "metadata": state.get("pi_metadata", {}),
+                },
+            )
         if request.method == "GET" and path == "/v1/refunds":
             return httpx.Response(200, json={"object": "list", "data": [], "has_more": False})
         return None
@@ -115,15 +173,20 @@ def checkout_stripe(state: dict):
     return answer
 
 
-async def test_checkout_session_is_created_with_the_hub_ids_and_its_payment_is_synced(database_url, emulator,
-                                                                                      tmp_path):
+async def test_checkout_session_is_created_with_the_hub_ids_and_its_payment_is_synced(database_url, emulator, tmp_path):
     state: dict = {}
     recorder = Recorder(emulator.url, answer=checkout_stripe(state))
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
-        body = {"currency": "eur", "success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/no",
-                "line_items": [{"name": "Mug", "unit_amount": 1000, "quantity": 2},
-                               {"name": "Tea", "unit_amount": 1500, "quantity": 1}]}
+        body = {
+            "currency": "eur",
+            "success_url": "https://shop.example/ok",
+            "cancel_url": "https://shop.example/no",
+            "line_items": [
+                {"name": "Mug", "unit_amount": 1000, "quantity": 2},
+                {"name": "Tea", "unit_amount": 1500, "quantity": 1},
+            ],
+        }
         r = await hub.request("POST", "/v1/checkout/sessions", json=body, headers=tenant.storefront)
         assert r.status_code == 201, r.text
         session = r.json()
@@ -139,8 +202,11 @@ async def test_checkout_session_is_created_with_the_hub_ids_and_its_payment_is_s
         assert (payment["amount"], payment["currency"], payment["status"]) == (3500, "eur", "requires_payment_method")
         r = await hub.request("POST", f"/v1/payments/{session['payment_id']}/sync", headers=tenant.storefront)
         assert r.status_code == 200, r.text
-        assert (r.json()["status"], r.json()["provider_payment_id"], r.json()["amount_received"]) == \
-            ("succeeded", "pi_from_checkout", 3500)
+        assert (r.json()["status"], r.json()["provider_payment_id"], r.json()["amount_received"]) == (
+            "succeeded",
+            "pi_from_checkout",
+            3500,
+        )
 
 
 async def test_checkout_session_money_and_urls_are_checked_before_stripe(database_url, emulator, tmp_path):
@@ -149,16 +215,30 @@ async def test_checkout_session_money_and_urls_are_checked_before_stripe(databas
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
         base = {"currency": "usd", "success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/no"}
-        r = await hub.request("POST", "/v1/checkout/sessions", headers=tenant.storefront,
-                              json={**base, "line_items": [{"name": "Gum", "unit_amount": 10, "quantity": 1}]})
+        r = await hub.request(
+            "POST",
+            "/v1/checkout/sessions",
+            headers=tenant.storefront,
+            json={**base, "line_items": [{"name": "Gum", "unit_amount": 10, "quantity": 1}]},
+        )
         assert r.status_code == 422 and (r.json()["code"], r.json()["param"]) == ("amount_too_small", "line_items")
-        r = await hub.request("POST", "/v1/checkout/sessions", headers=tenant.storefront,
-                              json={**base, "currency": "zzz",
-                                    "line_items": [{"name": "Gum", "unit_amount": 100, "quantity": 1}]})
+        r = await hub.request(
+            "POST",
+            "/v1/checkout/sessions",
+            headers=tenant.storefront,
+            json={**base, "currency": "zzz", "line_items": [{"name": "Gum", "unit_amount": 100, "quantity": 1}]},
+        )
         assert r.status_code == 422 and r.json()["code"] == "unsupported_currency"
-        r = await hub.request("POST", "/v1/checkout/sessions", headers=tenant.storefront,
-                              json={**base, "success_url": "javascript:alert(1)",
-                                    "line_items": [{"name": "Gum", "unit_amount": 100, "quantity": 1}]})
+        r = await hub.request(
+            "POST",
+            "/v1/checkout/sessions",
+            headers=tenant.storefront,
+            json={
+                **base,
+                "success_url": "javascript:alert(1)",
+                "line_items": [{"name": "Gum", "unit_amount": 100, "quantity": 1}],
+            },
+        )
         assert r.status_code == 422 and r.json()["param"] == "success_url"
         assert "create" not in state
 
@@ -166,23 +246,33 @@ async def test_checkout_session_money_and_urls_are_checked_before_stripe(databas
 async def test_a_stripe_error_on_checkout_is_mapped(database_url, emulator, tmp_path):
     def answer(request):
         if request.url.path == "/v1/checkout/sessions":
-            return stripe_error(400, "invalid_request_error", "Not a valid URL", code="url_invalid",
-                                param="success_url")
+            return stripe_error(
+                400, "invalid_request_error", "Not a valid URL", code="url_invalid", param="success_url"
+            )
         return None
 
     async with recorded_hub(database_url, str(tmp_path), emulator.url, Recorder(emulator.url, answer=answer)) as hub:
         tenant, _ = await stripe_tenant(hub)
-        r = await hub.request("POST", "/v1/checkout/sessions", headers=tenant.storefront, json={
-            "currency": "usd", "success_url": "https://x.example/", "cancel_url": "https://x.example/",
-            "line_items": [{"name": "Gum", "unit_amount": 100, "quantity": 1}]})
+        r = await hub.request(
+            "POST",
+            "/v1/checkout/sessions",
+            headers=tenant.storefront,
+            json={
+                "currency": "usd",
+                "success_url": "https://x.example/",
+                "cancel_url": "https://x.example/",
+                "line_items": [{"name": "Gum", "unit_amount": 100, "quantity": 1}],
+            },
+        )
         assert r.status_code == 400 and r.json()["param"] == "success_url", r.text
         assert (await hub.request("GET", "/v1/payments", headers=tenant.storefront)).json()["data"] == []
 
 
 async def test_customers_are_created_in_the_tenants_account_and_read_back(hub):
     tenant, _ = await stripe_tenant(hub)
-    r = await hub.request("POST", "/v1/customers", json={"email": "bo@example.com", "metadata": {"crm": "7"}},
-                          headers=tenant.storefront)
+    r = await hub.request(
+        "POST", "/v1/customers", json={"email": "bo@example.com", "metadata": {"crm": "7"}}, headers=tenant.storefront
+    )
     assert r.status_code == 201, r.text
     customer = r.json()
     r = await hub.request("GET", f"/v1/customers/{customer['id']}", headers=tenant.storefront)

@@ -71,13 +71,23 @@ async def run_flows(hub: HubClient, rec: Recorder, mock: StripeMock | None) -> N
     a = tenant.admin
     json_headers = {**a, "content-type": "application/json"}
 
-    r = await rec.call(hub, "PUT", URL, json={"publishable_key": PK, "secret_key": SECRETS["sk"],
-                                             "webhook_secret": SECRETS["wh"]}, headers=a)
+    r = await rec.call(
+        hub,
+        "PUT",
+        URL,
+        json={"publishable_key": PK, "secret_key": SECRETS["sk"], "webhook_secret": SECRETS["wh"]},
+        headers=a,
+    )
     assert r.status_code == 200, r.text
     assert (await rec.call(hub, "GET", URL, headers=a)).status_code == 200
     assert (await rec.call(hub, "POST", "/v1/providers/stripe/health-check", headers=a)).json()["ok"] is True
-    r = await rec.call(hub, "PUT", URL, json={"publishable_key": PK, "secret_key": SECRETS["sk2"],
-                                             "webhook_secret": SECRETS["wh2"]}, headers=a)
+    r = await rec.call(
+        hub,
+        "PUT",
+        URL,
+        json={"publishable_key": PK, "secret_key": SECRETS["sk2"], "webhook_secret": SECRETS["wh2"]},
+        headers=a,
+    )
     assert r.status_code == 200, r.text
 
     # Bad input of every kind, carrying secrets in the places a careless error message would echo.
@@ -125,8 +135,9 @@ async def run_flows(hub: HubClient, rec: Recorder, mock: StripeMock | None) -> N
     rec.watch_exceptions = True
 
 
-def assert_no_canary(rec: Recorder, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture,
-                     tokens: list[str]) -> None:
+def assert_no_canary(
+    rec: Recorder, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture, tokens: list[str]
+) -> None:
     found: list[str] = []
     for r in rec.responses:
         text = r.text + repr(dict(r.headers))
@@ -148,7 +159,8 @@ def assert_no_canary(rec: Recorder, caplog: pytest.LogCaptureFixture, capfd: pyt
 
 
 async def test_no_secret_leaks_through_the_credential_flows_with_stripe_refusing_and_unreachable(
-        database_url, hub_home, caplog, capfd):
+    database_url, hub_home, caplog, capfd
+):
     caplog.set_level(logging.DEBUG)
     mock, rec = StripeMock(), Recorder()
     async with hub_over(mock, database_url, str(hub_home), HUB_LOG_LEVEL="DEBUG") as hub:
@@ -162,7 +174,8 @@ async def test_no_secret_leaks_through_the_credential_flows_with_stripe_refusing
 
 
 async def test_no_secret_leaks_over_a_real_http_stack_at_the_emulator_or_a_closed_port(
-        database_url, hub_home, emulator, caplog, capfd):
+    database_url, hub_home, emulator, caplog, capfd
+):
     caplog.set_level(logging.DEBUG)
     rec = Recorder()
     settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=emulator.url, HUB_LOG_LEVEL="DEBUG")
@@ -170,14 +183,20 @@ async def test_no_secret_leaks_over_a_real_http_stack_at_the_emulator_or_a_close
         hub = HubClient(client, settings)
         rec.attach(hub)
         await run_flows(hub, rec, None)
-    closed = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}",
-                           HUB_LOG_LEVEL="DEBUG")
+    closed = make_settings(
+        database_url, str(hub_home), HUB_STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}", HUB_LOG_LEVEL="DEBUG"
+    )
     async with build_client(closed) as client:
         hub = HubClient(client, closed)
         rec.attach(hub)
         tenant = await hub.create_tenant()
-        r = await rec.call(hub, "PUT", URL, json={"publishable_key": PK, "secret_key": SECRETS["down"],
-                                                 "webhook_secret": SECRETS["wh"]}, headers=tenant.admin)
+        r = await rec.call(
+            hub,
+            "PUT",
+            URL,
+            json={"publishable_key": PK, "secret_key": SECRETS["down"], "webhook_secret": SECRETS["wh"]},
+            headers=tenant.admin,
+        )
         assert r.status_code == 503
     assert_no_canary(rec, caplog, capfd, [PLATFORM_TOKEN])
 

@@ -10,6 +10,7 @@ from hub.db.tenants import AuditEntry, Tenant
 from tests.support.hub import PLATFORM
 from tests.support.problem import assert_problem, db_rows
 
+
 async def test_create_tenant_returns_201_with_both_keys_once_and_a_webhook_url(hub):
     r = await hub.request("POST", "/v1/tenants", json={"name": "  Acme Shoes  "}, headers=PLATFORM)
     assert r.status_code == 201, r.text
@@ -57,8 +58,11 @@ async def test_tenant_list_limit_out_of_range_is_422_naming_limit(hub):
 
 
 async def test_unknown_tenant_is_404_on_get_suspend_and_activate(hub):
-    for method, path in (("GET", "/v1/tenants/ten_nope"), ("POST", "/v1/tenants/ten_nope/suspend"),
-                         ("POST", "/v1/tenants/ten_nope/activate")):
+    for method, path in (
+        ("GET", "/v1/tenants/ten_nope"),
+        ("POST", "/v1/tenants/ten_nope/suspend"),
+        ("POST", "/v1/tenants/ten_nope/activate"),
+    ):
         assert_problem(await hub.request(method, path, headers=PLATFORM), 404, "not_found")
 
 
@@ -100,5 +104,7 @@ async def test_tenant_lifecycle_is_audited(hub):
     await hub.request("POST", f"/v1/tenants/{tenant.id}/activate", headers=PLATFORM)
     rows = await db_rows(hub, select(AuditEntry).where(AuditEntry.tenant_id == tenant.id).order_by(AuditEntry.id))
     assert [(e.actor, e.action) for e in rows] == [
-        ("platform", "tenant.created"), ("platform", "tenant.suspended"), ("platform", "tenant.activated"),
+        ("platform", "tenant.created"),
+        ("platform", "tenant.suspended"),
+        ("platform", "tenant.activated"),
     ]

@@ -21,9 +21,11 @@ OTHER_ID = "kother:" + "C" * 43
 
 def canary_keys(label: str) -> dict[str, str]:
     # A tag of its own per field: finding one secret's middle must not be the publishable key's.
-    return {"secret_key": f"sk_test_Canary{label}{secrets.token_hex(8)}Sk42",
-            "publishable_key": f"pk_test_Canary{label}{secrets.token_hex(8)}Pk42",
-            "webhook_secret": f"whsec_Canary{label}{secrets.token_hex(8)}Wh42"}
+    return {
+        "secret_key": f"sk_test_Canary{label}{secrets.token_hex(8)}Sk42",
+        "publishable_key": f"pk_test_Canary{label}{secrets.token_hex(8)}Pk42",
+        "webhook_secret": f"whsec_Canary{label}{secrets.token_hex(8)}Wh42",
+    }
 
 
 async def registered(hub: HubClient, label: str):
@@ -60,9 +62,13 @@ async def test_health_check_decrypts_registered_credentials(hub):
 async def test_secret_key_ciphertext_copied_to_another_tenants_row_does_not_decrypt(hub, database_url):
     a, a_keys = await registered(hub, "A")
     b, b_keys = await registered(hub, "B")
-    await execute(database_url, "UPDATE provider_credentials SET secret_key_ct = "
-                  "(SELECT secret_key_ct FROM provider_credentials WHERE tenant_id = :a) WHERE tenant_id = :b",
-                  a=a.id, b=b.id)
+    await execute(
+        database_url,
+        "UPDATE provider_credentials SET secret_key_ct = "
+        "(SELECT secret_key_ct FROM provider_credentials WHERE tenant_id = :a) WHERE tenant_id = :b",
+        a=a.id,
+        b=b.id,
+    )
     assert_vault_unavailable(await health_check(hub, b), *leaks_of(a_keys, b_keys))
     r = await health_check(hub, a)
     assert r.status_code == 200 and r.json()["ok"] is True, "the source row still decrypts"
@@ -71,25 +77,34 @@ async def test_secret_key_ciphertext_copied_to_another_tenants_row_does_not_decr
 async def test_webhook_secret_ciphertext_copied_to_another_tenants_row_does_not_decrypt(hub, database_url):
     a, a_keys = await registered(hub, "A")
     b, b_keys = await registered(hub, "B")
-    await execute(database_url, "UPDATE provider_credentials SET webhook_secret_ct = "
-                  "(SELECT webhook_secret_ct FROM provider_credentials WHERE tenant_id = :a) WHERE tenant_id = :b",
-                  a=a.id, b=b.id)
+    await execute(
+        database_url,
+        "UPDATE provider_credentials SET webhook_secret_ct = "
+        "(SELECT webhook_secret_ct FROM provider_credentials WHERE tenant_id = :a) WHERE tenant_id = :b",
+        a=a.id,
+        b=b.id,
+    )
     assert_vault_unavailable(await health_check(hub, b), *leaks_of(a_keys, b_keys))
 
 
 async def test_secret_key_ciphertext_copied_into_the_webhook_secret_field_does_not_decrypt(hub, database_url):
     a, a_keys = await registered(hub, "A")
-    await execute(database_url, "UPDATE provider_credentials SET webhook_secret_ct = secret_key_ct "
-                  "WHERE tenant_id = :a", a=a.id)
+    await execute(
+        database_url, "UPDATE provider_credentials SET webhook_secret_ct = secret_key_ct WHERE tenant_id = :a", a=a.id
+    )
     assert_vault_unavailable(await health_check(hub, a), *leaks_of(a_keys))
 
 
 async def test_a_data_key_copied_to_another_tenant_does_not_unwrap(hub, database_url):
     a, a_keys = await registered(hub, "A")
     b, b_keys = await registered(hub, "B")
-    await execute(database_url, "UPDATE tenant_data_keys SET wrapped_key = "
-                  "(SELECT wrapped_key FROM tenant_data_keys WHERE tenant_id = :a) WHERE tenant_id = :b",
-                  a=a.id, b=b.id)
+    await execute(
+        database_url,
+        "UPDATE tenant_data_keys SET wrapped_key = "
+        "(SELECT wrapped_key FROM tenant_data_keys WHERE tenant_id = :a) WHERE tenant_id = :b",
+        a=a.id,
+        b=b.id,
+    )
     assert_vault_unavailable(await health_check(hub, b), *leaks_of(a_keys, b_keys))
     # Replacing the credentials needs the data key too: still a clean 503, nothing changed.
     r = await hub.register_stripe(b, **canary_keys("B2"))
@@ -100,7 +115,8 @@ async def test_a_data_key_copied_to_another_tenant_does_not_unwrap(hub, database
 
 @pytest.mark.parametrize("keys", [WRONG_SAME_ID, OTHER_ID], ids=["wrong-bytes-same-id", "unknown-key-id"])
 async def test_a_wrong_master_key_fails_readiness_naming_vault_and_credential_routes_answer_503(
-        hub, database_url, emulator, hub_home, keys):
+    hub, database_url, emulator, hub_home, keys
+):
     tenant, tenant_keys = await registered(hub, "A")
     r = await hub.request("GET", "/health/ready")
     assert r.status_code == 200 and r.json()["checks"]["vault"] == "ok", r.text
@@ -153,9 +169,17 @@ async def test_the_raw_database_never_holds_a_stored_secret_in_plaintext(fresh_u
             assert not found(contents, secret[8:-4]), "a stored secret is readable at rest"
 
     # The check itself can fail: the same canaries put in a table deliberately are found.
-    await execute(fresh_url, "CREATE TABLE plaintext_control (t TEXT, b " +
-                  ("BYTEA" if fresh_url.startswith("postgresql") else "BLOB") + ")")
-    await execute(fresh_url, "INSERT INTO plaintext_control (t, b) VALUES (:t, :b)",
-                  t=first["secret_key"], b=second["webhook_secret"].encode())
+    await execute(
+        fresh_url,
+        "CREATE TABLE plaintext_control (t TEXT, b "
+        + ("BYTEA" if fresh_url.startswith("postgresql") else "BLOB")
+        + ")",
+    )
+    await execute(
+        fresh_url,
+        "INSERT INTO plaintext_control (t, b) VALUES (:t, :b)",
+        t=first["secret_key"],
+        b=second["webhook_secret"].encode(),
+    )
     contents = raw_contents(fresh_url)
     assert found(contents, first["secret_key"]) and found(contents, second["webhook_secret"])

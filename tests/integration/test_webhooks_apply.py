@@ -50,8 +50,11 @@ async def test_succeeded_event_moves_the_payment_and_is_recorded_as_applied(hub,
     row = await payment_row(database_url, payment_id)
     assert (row["status"], row["amount_received"], row["amount_capturable"]) == ("succeeded", 2000, 0)
     stored = (await events_of(hub, tenant))[evt["id"]]
-    assert (stored["outcome"], stored["payment_id"], stored["type"]) == ("applied", payment_id,
-                                                                          "payment_intent.succeeded")
+    assert (stored["outcome"], stored["payment_id"], stored["type"]) == (
+        "applied",
+        payment_id,
+        "payment_intent.succeeded",
+    )
 
 
 async def test_duplicate_delivery_is_answered_200_counted_and_applied_once(hub, tenant, database_url, emulator):
@@ -68,54 +71,83 @@ async def test_duplicate_delivery_is_answered_200_counted_and_applied_once(hub, 
 
 async def test_a_late_processing_never_overwrites_succeeded(hub, tenant, database_url, emulator):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
-    await send(hub, tenant, pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id,
-                                     amount_received=2000))
+    await send(
+        hub,
+        tenant,
+        pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id, amount_received=2000),
+    )
     await send(hub, tenant, pi_event("payment_intent.processing", pi_id, "processing", tenant.id, payment_id))
-    await send(hub, tenant, pi_event("payment_intent.requires_action", pi_id, "requires_action", tenant.id,
-                                     payment_id))
+    await send(hub, tenant, pi_event("payment_intent.requires_action", pi_id, "requires_action", tenant.id, payment_id))
     row = await payment_row(database_url, payment_id)
     assert (row["status"], row["amount_received"]) == ("succeeded", 2000)
 
 
 async def test_status_walks_forward_through_action_and_processing(hub, tenant, database_url, emulator):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
-    await send(hub, tenant, pi_event("payment_intent.requires_action", pi_id, "requires_action", tenant.id,
-                                     payment_id))
+    await send(hub, tenant, pi_event("payment_intent.requires_action", pi_id, "requires_action", tenant.id, payment_id))
     assert (await payment_row(database_url, payment_id))["status"] == "requires_action"
     await send(hub, tenant, pi_event("payment_intent.processing", pi_id, "processing", tenant.id, payment_id))
     assert (await payment_row(database_url, payment_id))["status"] == "processing"
 
 
 async def test_failed_attempt_records_the_decline_and_a_later_success_wins_in_either_order(
-        hub, tenant, database_url, emulator):
+    hub, tenant, database_url, emulator
+):
     error = {"code": "card_declined", "decline_code": "insufficient_funds", "message": "declined"}
     for order in ("failed_first", "succeeded_first"):
         payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
-        failed = pi_event("payment_intent.payment_failed", pi_id, "requires_payment_method", tenant.id, payment_id,
-                          last_payment_error=error)
+        failed = pi_event(
+            "payment_intent.payment_failed",
+            pi_id,
+            "requires_payment_method",
+            tenant.id,
+            payment_id,
+            last_payment_error=error,
+        )
         ok = pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id, amount_received=2000)
         first, second = (failed, ok) if order == "failed_first" else (ok, failed)
         await send(hub, tenant, first)
         if order == "failed_first":
             row = await payment_row(database_url, payment_id)
             assert (row["status"], row["last_error_code"], row["decline_code"]) == (
-                "failed", "card_declined", "insufficient_funds")
+                "failed",
+                "card_declined",
+                "insufficient_funds",
+            )
         await send(hub, tenant, second)
         assert (await payment_row(database_url, payment_id))["status"] == "succeeded", order
 
 
 async def test_manual_capture_authorisation_then_cancel_and_a_late_capturable_update(
-        hub, tenant, database_url, emulator):
+    hub, tenant, database_url, emulator
+):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id, capture_method="manual")
-    capturable = pi_event("payment_intent.amount_capturable_updated", pi_id, "requires_capture", tenant.id,
-                          payment_id, capture_method="manual", amount_capturable=2000)
+    capturable = pi_event(
+        "payment_intent.amount_capturable_updated",
+        pi_id,
+        "requires_capture",
+        tenant.id,
+        payment_id,
+        capture_method="manual",
+        amount_capturable=2000,
+    )
     await send(hub, tenant, capturable)
     row = await payment_row(database_url, payment_id)
     assert (row["status"], row["amount_capturable"]) == ("requires_capture", 2000)
-    await send(hub, tenant, pi_event("payment_intent.canceled", pi_id, "canceled", tenant.id, payment_id,
-                                     capture_method="manual"))
-    late = pi_event("payment_intent.amount_capturable_updated", pi_id, "requires_capture", tenant.id, payment_id,
-                    capture_method="manual", amount_capturable=2000)
+    await send(
+        hub,
+        tenant,
+        pi_event("payment_intent.canceled", pi_id, "canceled", tenant.id, payment_id, capture_method="manual"),
+    )
+    late = pi_event(
+        "payment_intent.amount_capturable_updated",
+        pi_id,
+        "requires_capture",
+        tenant.id,
+        payment_id,
+        capture_method="manual",
+        amount_capturable=2000,
+    )
     await send(hub, tenant, late)
     row = await payment_row(database_url, payment_id)
     assert (row["status"], row["amount_capturable"]) == ("canceled", 0)
@@ -123,10 +155,18 @@ async def test_manual_capture_authorisation_then_cancel_and_a_late_capturable_up
 
 REFUND_SCENARIOS = {
     # name: (events as (type, args), expected status, received, refunded)
-    "partial": ([("succeeded", 2000), ("refund", "re_1", 500), ("refund", "re_2", 300), ("charge_refunded", 800)],
-                "partially_refunded", 2000, 800),
-    "full": ([("succeeded", 2000), ("refund", "re_1", 1500), ("refund", "re_2", 500), ("charge_refunded", 2000)],
-             "refunded", 2000, 2000),
+    "partial": (
+        [("succeeded", 2000), ("refund", "re_1", 500), ("refund", "re_2", 300), ("charge_refunded", 800)],
+        "partially_refunded",
+        2000,
+        800,
+    ),
+    "full": (
+        [("succeeded", 2000), ("refund", "re_1", 1500), ("refund", "re_2", 500), ("charge_refunded", 2000)],
+        "refunded",
+        2000,
+        2000,
+    ),
 }
 
 
@@ -155,23 +195,43 @@ async def test_amounts_received_and_refunded_come_out_right_in_every_order(hub, 
 async def test_released_remainder_of_a_partial_capture_is_not_a_refund(hub, tenant, database_url, emulator):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id, capture_method="manual")
     # STRIPE_NOTES: amount 2000 captured 1500 -> the charge reports amount_refunded 500 before any refund.
-    await send(hub, tenant, se.event("charge.refunded", se.charge(pi_id, amount=2000, amount_captured=1500,
-                                                                  amount_refunded=500)))
-    await send(hub, tenant, pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id,
-                                     capture_method="manual", amount_received=1500))
+    await send(
+        hub,
+        tenant,
+        se.event("charge.refunded", se.charge(pi_id, amount=2000, amount_captured=1500, amount_refunded=500)),
+    )
+    await send(
+        hub,
+        tenant,
+        pi_event(
+            "payment_intent.succeeded",
+            pi_id,
+            "succeeded",
+            tenant.id,
+            payment_id,
+            capture_method="manual",
+            amount_received=1500,
+        ),
+    )
     row = await payment_row(database_url, payment_id)
     assert (row["status"], row["amount_received"], row["amount_refunded"]) == ("succeeded", 1500, 0)
     # Refunding the 1500 actually captured makes it fully refunded.
-    await send(hub, tenant, se.event("charge.refunded", se.charge(pi_id, amount=2000, amount_captured=1500,
-                                                                  amount_refunded=2000)))
+    await send(
+        hub,
+        tenant,
+        se.event("charge.refunded", se.charge(pi_id, amount=2000, amount_captured=1500, amount_refunded=2000)),
+    )
     row = await payment_row(database_url, payment_id)
     assert (row["status"], row["amount_refunded"]) == ("refunded", 1500)
 
 
 async def test_a_pending_refund_counts_once_it_succeeds_and_never_goes_back(hub, tenant, database_url, emulator):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
-    await send(hub, tenant, pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id,
-                                     amount_received=2000))
+    await send(
+        hub,
+        tenant,
+        pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id, amount_received=2000),
+    )
     await send(hub, tenant, se.event("refund.updated", se.refund(pi_id, "re_p", 700, status="succeeded")))
     await send(hub, tenant, se.event("refund.created", se.refund(pi_id, "re_p", 700, status="pending")))
     row = await payment_row(database_url, payment_id)
@@ -179,10 +239,14 @@ async def test_a_pending_refund_counts_once_it_succeeds_and_never_goes_back(hub,
 
 
 async def test_dispute_is_recorded_on_the_payment_and_a_late_created_does_not_reopen_it(
-        hub, tenant, database_url, emulator):
+    hub, tenant, database_url, emulator
+):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
-    await send(hub, tenant, pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id,
-                                     amount_received=2000))
+    await send(
+        hub,
+        tenant,
+        pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id, amount_received=2000),
+    )
     created = se.event("charge.dispute.created", se.dispute(pi_id, "needs_response"))
     await send(hub, tenant, created)
     row = await payment_row(database_url, payment_id)
@@ -204,18 +268,19 @@ async def test_event_about_an_unknown_payment_is_stored_as_ignored(hub, tenant, 
 
 
 async def test_event_whose_metadata_names_another_tenant_is_ignored_even_for_a_known_id(
-        hub, tenant, database_url, emulator):
+    hub, tenant, database_url, emulator
+):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
     before = await payment_row(database_url, payment_id)
-    evt = pi_event("payment_intent.succeeded", pi_id, "succeeded", "ten_someoneelse", payment_id,
-                   amount_received=2000)
+    evt = pi_event("payment_intent.succeeded", pi_id, "succeeded", "ten_someoneelse", payment_id, amount_received=2000)
     await send(hub, tenant, evt)
     assert (await events_of(hub, tenant))[evt["id"]]["outcome"] == "ignored"
     assert await payment_row(database_url, payment_id) == before
 
 
 async def test_another_tenants_payment_event_at_this_tenants_endpoint_changes_nothing(
-        hub, tenant, database_url, emulator):
+    hub, tenant, database_url, emulator
+):
     other = await hub.create_tenant("B")
     assert (await hub.register_stripe(other, webhook_secret=SECRET_B)).status_code == 200
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
@@ -237,11 +302,13 @@ async def test_unhandled_event_types_are_stored_as_ignored(hub, tenant):
     assert (await events_of(hub, tenant))[evt["id"]]["outcome"] == "ignored"
 
 
-async def test_a_payment_row_written_before_its_provider_id_is_found_by_the_hub_metadata(
-        hub, tenant, database_url):
+async def test_a_payment_row_written_before_its_provider_id_is_found_by_the_hub_metadata(hub, tenant, database_url):
     payment_id = await insert_payment(database_url, tenant_id=tenant.id, provider_payment_id=None, amount=2000)
     pi_id = "pi_" + secrets.token_hex(8)
-    await send(hub, tenant, pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id,
-                                     amount_received=2000))
+    await send(
+        hub,
+        tenant,
+        pi_event("payment_intent.succeeded", pi_id, "succeeded", tenant.id, payment_id, amount_received=2000),
+    )
     row = await payment_row(database_url, payment_id)
     assert (row["status"], row["provider_payment_id"]) == ("succeeded", pi_id)

@@ -49,8 +49,13 @@ async def test_registration_without_a_secret_creates_the_endpoint_and_stores_its
     [endpoint] = fake.at(url)
     assert r.json()["webhook_secret_set"] is True and r.json()["webhook_url"] == url
     assert r.json()["webhook_endpoint_id"] == endpoint["id"]
-    assert {"payment_intent.succeeded", "charge.refunded", "refund.updated", "charge.dispute.created",
-            "payment_intent.amount_capturable_updated"} <= set(endpoint["enabled_events"])
+    assert {
+        "payment_intent.succeeded",
+        "charge.refunded",
+        "refund.updated",
+        "charge.dispute.created",
+        "payment_intent.amount_capturable_updated",
+    } <= set(endpoint["enabled_events"])
     assert endpoint["metadata"] == {"hub_tenant_id": tenant.id}
     assert fake.secrets[endpoint["id"]] not in r.text
     assert await verifies(hub, tenant, fake.secrets[endpoint["id"]])

@@ -67,12 +67,29 @@ async def test_any_one_matching_v1_signature_is_enough(hub, tenant):
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.parametrize("case", ["wrong_secret", "tampered_body", "missing_header", "garbage_header",
-                                  "expired", "no_v1", "platform_billing_secret"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "wrong_secret",
+        "tampered_body",
+        "missing_header",
+        "garbage_header",
+        "expired",
+        "no_v1",
+        "platform_billing_secret",
+    ],
+)
 async def test_bad_signature_is_refused_and_writes_nothing(hub, tenant, database_url, emulator, case):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
-    evt = se.event("payment_intent.succeeded", se.payment_intent(
-        pi_id, "succeeded", amount_received=2000, metadata={"hub_tenant_id": tenant.id, "hub_payment_id": payment_id}))
+    evt = se.event(
+        "payment_intent.succeeded",
+        se.payment_intent(
+            pi_id,
+            "succeeded",
+            amount_received=2000,
+            metadata={"hub_tenant_id": tenant.id, "hub_payment_id": payment_id},
+        ),
+    )
     body = se.encode(evt)
     now = int(time.time())
     header = {
@@ -107,9 +124,17 @@ async def test_another_tenants_secret_is_refused(hub, tenant):
     assert await events_of(hub, tenant) == [] and await events_of(hub, other) == []
 
 
-@pytest.mark.parametrize("body", [b'{"hello": "world"}', b"not json at all", b"[1, 2, 3]", b"\xff\xfe\x00",
-                                  b'{"id": "evt_1", "object": "event", "type": "x"}',
-                                  b'{"id": "evt_1", "object": "v2.core.event", "type": "x", "data": {"object": {}}}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"hello": "world"}',
+        b"not json at all",
+        b"[1, 2, 3]",
+        b"\xff\xfe\x00",
+        b'{"id": "evt_1", "object": "event", "type": "x"}',
+        b'{"id": "evt_1", "object": "v2.core.event", "type": "x", "data": {"object": {}}}',
+    ],
+)
 async def test_a_signed_body_that_is_not_an_event_is_refused(hub, tenant, database_url, body):
     before = await table_snapshot(database_url, *WRITTEN)
     assert_problem(await se.deliver(hub.http, tenant.id, body, SECRET_A), 400, "signature_invalid")
@@ -130,8 +155,9 @@ async def test_unknown_tenant_or_tenant_without_credentials_is_404(hub, tenant):
     assert_problem(r, 404, "not_found")
     bare = await hub.create_tenant("no credentials")
     assert_problem(await se.deliver(hub.http, bare.id, body, SECRET_A), 404, "not_found")
-    r = await hub.http.post(f"/v1/webhooks/paypal/{tenant.id}", content=body,
-                            headers={"Stripe-Signature": se.sign(body, SECRET_A)})
+    r = await hub.http.post(
+        f"/v1/webhooks/paypal/{tenant.id}", content=body, headers={"Stripe-Signature": se.sign(body, SECRET_A)}
+    )
     assert_problem(r, 404, "not_found")
 
 
@@ -155,8 +181,11 @@ async def test_after_a_secret_change_the_previous_secret_verifies_for_24_hours(h
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(update(ProviderCredential).where(ProviderCredential.tenant_id == tenant.id)
-                               .values(previous_webhook_secret_expires_at=utcnow() - timedelta(seconds=1)))
+            await conn.execute(
+                update(ProviderCredential)
+                .where(ProviderCredential.tenant_id == tenant.id)
+                .values(previous_webhook_secret_expires_at=utcnow() - timedelta(seconds=1))
+            )
     finally:
         await engine.dispose()
     body = se.encode(se.event("customer.created", {"id": "cus_2", "object": "customer"}))

@@ -91,11 +91,17 @@ class FakePayProvider(Provider):
                     status = "failed"
                 else:
                     status = "requires_capture" if data.capture_method == "manual" else "succeeded"
-            p = {"provider_payment_id": pid, "status": status, "amount": data.amount, "currency": data.currency,
-                 "capture_method": data.capture_method, "client_secret": f"{pid}_secret",
-                 "metadata": dict(data.metadata),
-                 "amount_capturable": data.amount if status == "requires_capture" else 0,
-                 "amount_received": data.amount if status == "succeeded" else 0}
+            p = {
+                "provider_payment_id": pid,
+                "status": status,
+                "amount": data.amount,
+                "currency": data.currency,
+                "capture_method": data.capture_method,
+                "client_secret": f"{pid}_secret",
+                "metadata": dict(data.metadata),
+                "amount_capturable": data.amount if status == "requires_capture" else 0,
+                "amount_received": data.amount if status == "succeeded" else 0,
+            }
             self.payments[(ctx.tenant_id, pid)] = p
             return pid
 
@@ -132,8 +138,14 @@ class FakePayProvider(Provider):
 
     async def create_refund(self, ctx, provider_payment_id, amount, *, reason, metadata, idempotency_key):
         self.calls.append((ctx.tenant_id, "create_refund"))
-        refund = RefundSnapshot(provider_refund_id=self._new("fr"), amount=amount, status="succeeded",
-                                provider_payment_id=provider_payment_id, reason=reason, metadata=dict(metadata))
+        refund = RefundSnapshot(
+            provider_refund_id=self._new("fr"),
+            amount=amount,
+            status="succeeded",
+            provider_payment_id=provider_payment_id,
+            reason=reason,
+            metadata=dict(metadata),
+        )
         self.refunds.setdefault((ctx.tenant_id, provider_payment_id), []).insert(0, refund)
         return refund
 

@@ -20,25 +20,35 @@ def hub_executable() -> str:
 def hub_env(database_url: str | None, home: Path, **extra: str) -> dict[str, str]:
     """A clean environment: only what the test gives, no HUB_* leaking in from the caller's shell."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({"HUB_ENV": "dev", "HUB_HOME": str(home), "HUB_VAULT_KEYS": VAULT_KEYS,
-                "HUB_PLATFORM_TOKEN": PLATFORM_TOKEN, "HUB_LOG_LEVEL": "INFO"})
+    env.update(
+        {
+            "HUB_ENV": "dev",
+            "HUB_HOME": str(home),
+            "HUB_VAULT_KEYS": VAULT_KEYS,
+            "HUB_PLATFORM_TOKEN": PLATFORM_TOKEN,
+            "HUB_LOG_LEVEL": "INFO",
+        }
+    )
     if database_url is not None:
         env["HUB_DATABASE_URL"] = database_url
     env.update(extra)
     return {k: v for k, v in env.items() if v is not None}
 
 
-def run_hub(*args: str, env: dict[str, str], cwd: Path | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([hub_executable(), *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+def run_hub(
+    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [hub_executable(), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def start_hub(*args: str, env: dict[str, str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
     """Start ``hub ARGS`` in its own process group, stdout and stderr into ``log`` (never a full pipe)."""
     fh = open(log, "wb")  # noqa: SIM115 - closed by the child's exit; the file outlives this call
     try:
-        return subprocess.Popen([hub_executable(), *args], env=env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [hub_executable(), *args], env=env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+        )
     finally:
         fh.close()

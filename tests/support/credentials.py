@@ -24,9 +24,12 @@ async def stored(hub, tenant_id: str) -> list[ProviderCredential]:
 
 
 async def audit_rows(hub, tenant_id: str) -> list[AuditEntry]:
-    return await db_rows(hub, select(AuditEntry).where(AuditEntry.tenant_id == tenant_id,
-                                                       AuditEntry.action.like("credentials.%"))
-                         .order_by(AuditEntry.created_at, AuditEntry.id))
+    return await db_rows(
+        hub,
+        select(AuditEntry)
+        .where(AuditEntry.tenant_id == tenant_id, AuditEntry.action.like("credentials.%"))
+        .order_by(AuditEntry.created_at, AuditEntry.id),
+    )
 
 
 async def context(hub, tenant_id: str):

@@ -26,8 +26,9 @@ class Emulator:
         self._log = open(log_dir / f"localstripe-{self.port}.log", "wb")
         exe = shutil.which("localstripe", path=os.path.dirname(sys.executable)) or shutil.which("localstripe")
         cmd = [exe] if exe else [sys.executable, "-m", "localstripe"]
-        self.proc = subprocess.Popen([*cmd, "--port", str(self.port), "--from-scratch"],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [*cmd, "--port", str(self.port), "--from-scratch"], stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

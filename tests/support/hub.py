@@ -63,12 +63,21 @@ class HubClient:
         r = await self.http.post("/v1/tenants", json={"name": name}, headers=PLATFORM)
         assert r.status_code == 201, r.text
         body = r.json()
-        return TenantHandle(id=body["id"], admin_key=body["api_keys"]["admin"],
-                            storefront_key=body["api_keys"]["storefront"], webhook_url=body["webhook_url"])
+        return TenantHandle(
+            id=body["id"],
+            admin_key=body["api_keys"]["admin"],
+            storefront_key=body["api_keys"]["storefront"],
+            webhook_url=body["webhook_url"],
+        )
 
-    async def register_stripe(self, tenant: TenantHandle, *, secret_key: str = "sk_test_tenantkey00000001",
-                              publishable_key: str = "pk_test_tenantkey00000001",
-                              webhook_secret: str | None = "whsec_tenantsecret00001") -> httpx.Response:
+    async def register_stripe(
+        self,
+        tenant: TenantHandle,
+        *,
+        secret_key: str = "sk_test_tenantkey00000001",
+        publishable_key: str = "pk_test_tenantkey00000001",
+        webhook_secret: str | None = "whsec_tenantsecret00001",
+    ) -> httpx.Response:
         body = {"publishable_key": publishable_key, "secret_key": secret_key}
         if webhook_secret is not None:
             body["webhook_secret"] = webhook_secret

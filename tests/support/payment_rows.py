@@ -17,8 +17,15 @@ from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment
 
 
-async def create_intent(emulator_url: str, secret_key: str, *, amount: int, metadata: dict[str, str],
-                        capture_method: str = "automatic", payment_method: str | None = None) -> dict[str, Any]:
+async def create_intent(
+    emulator_url: str,
+    secret_key: str,
+    *,
+    amount: int,
+    metadata: dict[str, str],
+    capture_method: str = "automatic",
+    payment_method: str | None = None,
+) -> dict[str, Any]:
     data = {"amount": str(amount), "currency": "usd", "capture_method": capture_method}
     data.update({f"metadata[{k}]": v for k, v in metadata.items()})
     if payment_method:
@@ -29,34 +36,74 @@ async def create_intent(emulator_url: str, secret_key: str, *, amount: int, meta
         return r.json()
 
 
-async def insert_payment(database_url: str, *, tenant_id: str, provider_payment_id: str | None, amount: int,
-                         payment_id: str | None = None, status: str = "requires_payment_method",
-                         capture_method: str = "automatic", currency: str = "usd") -> str:
+async def insert_payment(
+    database_url: str,
+    *,
+    tenant_id: str,
+    provider_payment_id: str | None,
+    amount: int,
+    payment_id: str | None = None,
+    status: str = "requires_payment_method",
+    capture_method: str = "automatic",
+    currency: str = "usd",
+) -> str:
     payment_id = payment_id or new_id("pay")
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:
             now = utcnow()
-            await conn.execute(Payment.__table__.insert().values(
-                id=payment_id, tenant_id=tenant_id, provider="stripe", provider_payment_id=provider_payment_id,
-                status=status, amount=amount, currency=currency, capture_method=capture_method,
-                amount_capturable=0, amount_received=0, amount_refunded=0, client_secret=None, metadata={},
-                created_at=now, updated_at=now))
+            await conn.execute(
+                Payment.__table__.insert().values(
+                    id=payment_id,
+                    tenant_id=tenant_id,
+                    provider="stripe",
+                    provider_payment_id=provider_payment_id,
+                    status=status,
+                    amount=amount,
+                    currency=currency,
+                    capture_method=capture_method,
+                    amount_capturable=0,
+                    amount_received=0,
+                    amount_refunded=0,
+                    client_secret=None,
+                    metadata={},
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
     finally:
         await engine.dispose()
     return payment_id
 
 
-async def hub_payment(database_url: str, emulator_url: str, tenant_id: str, *, amount: int = 2000,
-                      capture_method: str = "automatic", secret_key: str = "sk_test_tenantkey00000001",
-                      payment_method: str | None = None) -> tuple[str, str]:
+async def hub_payment(
+    database_url: str,
+    emulator_url: str,
+    tenant_id: str,
+    *,
+    amount: int = 2000,
+    capture_method: str = "automatic",
+    secret_key: str = "sk_test_tenantkey00000001",
+    payment_method: str | None = None,
+) -> tuple[str, str]:
     """(hub payment id, PaymentIntent id) of a new payment of ``tenant_id``."""
     payment_id = new_id("pay")
-    pi = await create_intent(emulator_url, secret_key, amount=amount, capture_method=capture_method,
-                             metadata={"hub_tenant_id": tenant_id, "hub_payment_id": payment_id},
-                             payment_method=payment_method)
-    await insert_payment(database_url, tenant_id=tenant_id, provider_payment_id=pi["id"], amount=amount,
-                         payment_id=payment_id, capture_method=capture_method)
+    pi = await create_intent(
+        emulator_url,
+        secret_key,
+        amount=amount,
+        capture_method=capture_method,
+        metadata={"hub_tenant_id": tenant_id, "hub_payment_id": payment_id},
+        payment_method=payment_method,
+    )
+    await insert_payment(
+        database_url,
+        tenant_id=tenant_id,
+        provider_payment_id=pi["id"],
+        amount=amount,
+        payment_id=payment_id,
+        capture_method=capture_method,
+    )
     return payment_id, pi["id"]
 
 
@@ -84,8 +131,10 @@ async def table_snapshot(database_url: str, *tables: str) -> dict[str, list[tupl
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
-            return {t: sorted(tuple(map(repr, r)) for r in (await conn.execute(text(f'SELECT * FROM "{t}"'))).all())
-                    for t in tables}
+            return {
+                t: sorted(tuple(map(repr, r)) for r in (await conn.execute(text(f'SELECT * FROM "{t}"'))).all())
+                for t in tables
+            }
     finally:
         await engine.dispose()
 

@@ -58,9 +58,18 @@ def emulator_get(emulator: Emulator, secret_key: str, path: str) -> dict[str, An
 
 def emulator_card(emulator: Emulator, secret_key: str, number: str) -> str:
     """A PaymentMethod for a raw test card number (the emulator accepts numbers; Stripe would not)."""
-    r = httpx.post(f"{emulator.url}/v1/payment_methods", auth=(secret_key, ""), timeout=10,
-                   data={"type": "card", "card[number]": number, "card[exp_month]": "12",
-                         "card[exp_year]": "2040", "card[cvc]": "123"})
+    r = httpx.post(
+        f"{emulator.url}/v1/payment_methods",
+        auth=(secret_key, ""),
+        timeout=10,
+        data={
+            "type": "card",
+            "card[number]": number,
+            "card[exp_month]": "12",
+            "card[exp_year]": "2040",
+            "card[cvc]": "123",
+        },
+    )
     r.raise_for_status()
     return r.json()["id"]
 
@@ -72,8 +81,13 @@ class Recorder:
     ``answer`` may replace the emulator for chosen requests (return None to forward).
     """
 
-    def __init__(self, emulator_url: str, *, delay: float = 0.0,
-                 answer: Callable[[httpx.Request], httpx.Response | None] | None = None) -> None:
+    def __init__(
+        self,
+        emulator_url: str,
+        *,
+        delay: float = 0.0,
+        answer: Callable[[httpx.Request], httpx.Response | None] | None = None,
+    ) -> None:
         self.emulator_url = emulator_url
         self.delay = delay
         self.answer = answer
@@ -93,18 +107,21 @@ class Recorder:
             await asyncio.sleep(self.delay)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}}
         async with httpx.AsyncClient(timeout=10) as client:
-            r = await client.request(request.method, f"{self.emulator_url}{request.url.raw_path.decode()}",
-                                     headers=headers, content=body)
+            r = await client.request(
+                request.method, f"{self.emulator_url}{request.url.raw_path.decode()}", headers=headers, content=body
+            )
         drop = {"content-encoding", "content-length", "transfer-encoding", "connection"}
-        return httpx.Response(r.status_code, headers={k: v for k, v in r.headers.items() if k.lower() not in drop},
-                              content=r.content)
+        return httpx.Response(
+            r.status_code, headers={k: v for k, v in r.headers.items() if k.lower() not in drop}, content=r.content
+        )
 
     def calls(self, method: str, path: str) -> int:
         return sum(1 for m, p, _ in self.requests if m == method and p == path)
 
     def idempotency_keys(self, method: str, path: str) -> list[str | None]:
-        return [h.get("idempotency-key") for (m, p, _), h in zip(self.requests, self.headers)
-                if m == method and p == path]
+        return [
+            h.get("idempotency-key") for (m, p, _), h in zip(self.requests, self.headers) if m == method and p == path
+        ]
 
 
 def stripe_error(status: int, type_: str, message: str, **fields: Any) -> httpx.Response:

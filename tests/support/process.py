@@ -25,17 +25,27 @@ class HubProcess:
         self._log = open(self.log_path, "wb")
         full_env = {
             **os.environ,
-            "HUB_ENV": "dev", "HUB_HOME": str(home), "HUB_DATABASE_URL": database_url,
-            "HUB_VAULT_KEYS": VAULT_KEYS, "HUB_PLATFORM_TOKEN": PLATFORM_TOKEN, "HUB_PUBLIC_URL": self.url,
-            "HUB_STRIPE_MAX_NETWORK_RETRIES": "0", "HUB_STRIPE_TIMEOUT_SECONDS": "10", "HUB_LOG_LEVEL": "WARNING",
+            "HUB_ENV": "dev",
+            "HUB_HOME": str(home),
+            "HUB_DATABASE_URL": database_url,
+            "HUB_VAULT_KEYS": VAULT_KEYS,
+            "HUB_PLATFORM_TOKEN": PLATFORM_TOKEN,
+            "HUB_PUBLIC_URL": self.url,
+            "HUB_STRIPE_MAX_NETWORK_RETRIES": "0",
+            "HUB_STRIPE_TIMEOUT_SECONDS": "10",
+            "HUB_LOG_LEVEL": "WARNING",
             **env,
         }
         exe = shutil.which("hub", path=os.path.dirname(sys.executable))
         cmd = [exe] if exe else [sys.executable, "-m", "hub"]
         # Its own process group: `--workers N` forks children, and all of them must stop with it.
-        self.proc = subprocess.Popen([*cmd, "serve", "--port", str(self.port), "--workers", str(workers)],
-                                     env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [*cmd, "serve", "--port", str(self.port), "--workers", str(workers)],
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -62,8 +62,9 @@ def raw_contents(url: str) -> bytes:
         path = sqlite_path(url)
         parts = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-journal")]
         return b"".join(p.read_bytes() for p in parts if p.exists())
-    done = subprocess.run(["pg_dump", "--no-owner", "--dbname", libpq_url(url)], capture_output=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        ["pg_dump", "--no-owner", "--dbname", libpq_url(url)], capture_output=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     return done.stdout
 

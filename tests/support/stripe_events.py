@@ -32,48 +32,106 @@ def event_id() -> str:
 
 
 def event(type_: str, obj: dict[str, Any], *, id: str | None = None, created: int | None = None) -> dict[str, Any]:
-    return {"id": id or event_id(), "object": "event", "api_version": "2026-10-28.endive",
-            "created": created or int(time.time()), "livemode": False, "pending_webhooks": 1,
-            "type": type_, "data": {"object": obj}}
+    return {
+        "id": id or event_id(),
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": created or int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "type": type_,
+        "data": {"object": obj},
+    }
 
 
-def payment_intent(pi_id: str, status: str, *, amount: int = 2000, currency: str = "usd",
-                   capture_method: str = "automatic", amount_received: int = 0, amount_capturable: int = 0,
-                   metadata: dict[str, str] | None = None, last_payment_error: dict | None = None) -> dict[str, Any]:
-    return {"id": pi_id, "object": "payment_intent", "amount": amount, "currency": currency, "status": status,
-            "capture_method": capture_method, "amount_received": amount_received,
-            "amount_capturable": amount_capturable, "latest_charge": "ch_" + pi_id[3:],
-            "client_secret": f"{pi_id}_secret_x", "metadata": metadata or {},
-            "last_payment_error": last_payment_error}
+def payment_intent(
+    pi_id: str,
+    status: str,
+    *,
+    amount: int = 2000,
+    currency: str = "usd",
+    capture_method: str = "automatic",
+    amount_received: int = 0,
+    amount_capturable: int = 0,
+    metadata: dict[str, str] | None = None,
+    last_payment_error: dict | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": pi_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "currency": currency,
+        "status": status,
+        "capture_method": capture_method,
+        "amount_received": amount_received,
+        "amount_capturable": amount_capturable,
+        "latest_charge": "ch_" + pi_id[3:],
+        "client_secret": f"{pi_id}_secret_x",
+        "metadata": metadata or {},
+        "last_payment_error": last_payment_error,
+    }
 
 
-def charge(pi_id: str, *, amount: int = 2000, amount_captured: int | None = None, amount_refunded: int = 0,
-           metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def charge(
+    pi_id: str,
+    *,
+    amount: int = 2000,
+    amount_captured: int | None = None,
+    amount_refunded: int = 0,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
     captured = amount if amount_captured is None else amount_captured
-    return {"id": "ch_" + pi_id[3:], "object": "charge", "amount": amount, "amount_captured": captured,
-            "amount_refunded": amount_refunded, "captured": True, "currency": "usd", "paid": True,
-            "payment_intent": pi_id, "refunded": amount_refunded >= amount, "status": "succeeded",
-            "metadata": metadata or {}}
+    return {
+        "id": "ch_" + pi_id[3:],
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": captured,
+        "amount_refunded": amount_refunded,
+        "captured": True,
+        "currency": "usd",
+        "paid": True,
+        "payment_intent": pi_id,
+        "refunded": amount_refunded >= amount,
+        "status": "succeeded",
+        "metadata": metadata or {},
+    }
 
 
 def refund(pi_id: str, refund_id: str, amount: int, status: str = "succeeded") -> dict[str, Any]:
-    return {"id": refund_id, "object": "refund", "amount": amount, "currency": "usd", "status": status,
-            "charge": "ch_" + pi_id[3:], "payment_intent": pi_id, "reason": "requested_by_customer",
-            "metadata": {}}
+    return {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "currency": "usd",
+        "status": status,
+        "charge": "ch_" + pi_id[3:],
+        "payment_intent": pi_id,
+        "reason": "requested_by_customer",
+        "metadata": {},
+    }
 
 
 def dispute(pi_id: str, status: str = "needs_response", amount: int = 2000) -> dict[str, Any]:
-    return {"id": "dp_" + secrets.token_hex(8), "object": "dispute", "amount": amount, "currency": "usd",
-            "charge": "ch_" + pi_id[3:], "payment_intent": pi_id, "reason": "fraudulent", "status": status,
-            "metadata": {}}
+    return {
+        "id": "dp_" + secrets.token_hex(8),
+        "object": "dispute",
+        "amount": amount,
+        "currency": "usd",
+        "charge": "ch_" + pi_id[3:],
+        "payment_intent": pi_id,
+        "reason": "fraudulent",
+        "status": status,
+        "metadata": {},
+    }
 
 
 def encode(evt: dict[str, Any], *, pretty: bool = False) -> bytes:
     return (json.dumps(evt, indent=2, sort_keys=True) if pretty else json.dumps(evt)).encode()
 
 
-async def deliver(http: Any, tenant_id: str, body: bytes, *secrets_: str, timestamp: int | None = None,
-                  header: str | None = None) -> httpx.Response:
+async def deliver(
+    http: Any, tenant_id: str, body: bytes, *secrets_: str, timestamp: int | None = None, header: str | None = None
+) -> httpx.Response:
     """POST one delivery to the tenant's webhook URL, signed with ``secrets_`` (or the given header)."""
     sig = header if header is not None else sign(body, *secrets_, timestamp=timestamp)
     headers = {"Content-Type": "application/json; charset=utf-8"}

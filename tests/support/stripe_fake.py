@@ -28,10 +28,18 @@ class FakeStripe:
 
     def add_endpoint(self, url: str, *, events: list[str] | None = None, status: str = "enabled") -> str:
         endpoint_id = "we_" + secrets.token_hex(12)
-        self.endpoints[endpoint_id] = {"id": endpoint_id, "object": "webhook_endpoint", "url": url,
-                                       "enabled_events": events or ["payment_intent.succeeded"],
-                                       "status": status, "metadata": {}, "created": int(time.time()),
-                                       "livemode": False, "api_version": None, "description": None}
+        self.endpoints[endpoint_id] = {
+            "id": endpoint_id,
+            "object": "webhook_endpoint",
+            "url": url,
+            "enabled_events": events or ["payment_intent.succeeded"],
+            "status": status,
+            "metadata": {},
+            "created": int(time.time()),
+            "livemode": False,
+            "api_version": None,
+            "description": None,
+        }
         self.secrets[endpoint_id] = "whsec_" + secrets.token_hex(16)
         return endpoint_id
 
@@ -43,13 +51,18 @@ class FakeStripe:
         self.calls.append((method, path))
         form = _form(request)
         if path == "/v1/balance":
-            return _json({"object": "balance", "available": [{"amount": 0, "currency": "usd"}], "livemode": False,
-                          "pending": []})
+            return _json(
+                {"object": "balance", "available": [{"amount": 0, "currency": "usd"}], "livemode": False, "pending": []}
+            )
         if not path.startswith("/v1/webhook_endpoints"):
             return _error(404, "resource_missing", f"Unrecognized request URL ({method}: {path})")
         if self.forbid_endpoints:
-            return _error(403, None, "The provided key does not have the required permissions for this endpoint",
-                          type_="invalid_request_error")
+            return _error(
+                403,
+                None,
+                "The provided key does not have the required permissions for this endpoint",
+                type_="invalid_request_error",
+            )
         endpoint_id = path.removeprefix("/v1/webhook_endpoints").strip("/") or None
         if endpoint_id is None and method == "GET":
             data = sorted(self.endpoints.values(), key=lambda e: e["created"], reverse=True)
@@ -87,17 +100,21 @@ def _list(form: dict[str, str], name: str) -> list[str]:
 
 
 def _index(key: str) -> int:
-    inside = key[key.find("[") + 1:key.find("]")]
+    inside = key[key.find("[") + 1 : key.find("]")]
     return int(inside) if inside.isdigit() else 0
 
 
 def _json(body: dict[str, Any], status: int = 200) -> httpx.Response:
-    return httpx.Response(status, content=json.dumps(body).encode(), headers={"content-type": "application/json",
-                                                                              "request-id": "req_fake"})
+    return httpx.Response(
+        status,
+        content=json.dumps(body).encode(),
+        headers={"content-type": "application/json", "request-id": "req_fake"},
+    )
 
 
-def _error(status: int, code: str | None, message: str, *, param: str | None = None,
-           type_: str = "invalid_request_error") -> httpx.Response:
+def _error(
+    status: int, code: str | None, message: str, *, param: str | None = None, type_: str = "invalid_request_error"
+) -> httpx.Response:
     err: dict[str, Any] = {"type": type_, "message": message}
     if code:
         err["code"] = code

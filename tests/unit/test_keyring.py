@@ -53,12 +53,15 @@ def test_every_encryption_uses_a_fresh_nonce():
     assert len(blobs) == 50 and len({b[1:13] for b in blobs}) == 50
 
 
-@pytest.mark.parametrize(("tenant", "provider", "field"), [
-    (T2, "stripe", "secret_key"),            # copied to another tenant
-    (T1, "stripe", "webhook_secret"),        # copied to another field
-    (T1, "stripe", "previous_webhook_secret"),
-    (T1, "wompi", "secret_key"),             # copied to another provider
-])
+@pytest.mark.parametrize(
+    ("tenant", "provider", "field"),
+    [
+        (T2, "stripe", "secret_key"),  # copied to another tenant
+        (T1, "stripe", "webhook_secret"),  # copied to another field
+        (T1, "stripe", "previous_webhook_secret"),
+        (T1, "wompi", "secret_key"),  # copied to another provider
+    ],
+)
 def test_a_ciphertext_moved_to_another_tenant_provider_or_field_does_not_decrypt(tenant, provider, field):
     dk = AESGCM.generate_key(bit_length=256)
     blob = Vault.encrypt(dk, T1, "stripe", "secret_key", CANARY)
@@ -107,13 +110,16 @@ def test_an_unknown_master_key_id_names_the_id_only():
     assert repr(K2.key) not in str(exc.value)
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda b: b[:-1] + bytes([b[-1] ^ 1]),   # tag flipped
-    lambda b: b[:20] + bytes([b[20] ^ 1]) + b[21:],  # body flipped
-    lambda b: b"\x02" + b[1:],               # unknown format version
-    lambda b: b[:10],                        # truncated
-    lambda b: b"",                           # empty
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda b: b[:-1] + bytes([b[-1] ^ 1]),  # tag flipped
+        lambda b: b[:20] + bytes([b[20] ^ 1]) + b[21:],  # body flipped
+        lambda b: b"\x02" + b[1:],  # unknown format version
+        lambda b: b[:10],  # truncated
+        lambda b: b"",  # empty
+    ],
+)
 def test_tampered_or_truncated_ciphertexts_raise_vault_error(mangle):
     dk = AESGCM.generate_key(bit_length=256)
     blob = Vault.encrypt(dk, T1, "stripe", "secret_key", CANARY)

@@ -14,9 +14,22 @@ def refused(amount: int, currency: str) -> tuple[str, str | None]:
     return info.value.code, info.value.param
 
 
-@pytest.mark.parametrize("currency,least", [("usd", 50), ("eur", 50), ("gbp", 30), ("jpy", 50), ("krw", 50),
-                                            ("hkd", 400), ("huf", 17500), ("dkk", 250), ("mxn", 1000),
-                                            ("cop", 200000), ("pln", 200)])
+@pytest.mark.parametrize(
+    "currency,least",
+    [
+        ("usd", 50),
+        ("eur", 50),
+        ("gbp", 30),
+        ("jpy", 50),
+        ("krw", 50),
+        ("hkd", 400),
+        ("huf", 17500),
+        ("dkk", 250),
+        ("mxn", 1000),
+        ("cop", 200000),
+        ("pln", 200),
+    ],
+)
 def test_stripe_minimum_charge_per_currency_is_enforced(currency, least):
     check_amount(least, currency)
     assert refused(least - 1, currency) == ("amount_too_small", "amount")

@@ -59,8 +59,14 @@ def test_dev_home_defaults_to_dot_hub_in_the_working_directory(tmp_path, monkeyp
 
 def test_dev_uses_given_variables_and_generates_nothing_for_them(tmp_path):
     home = tmp_path / "home"
-    settings = load_settings(_dev(home, HUB_VAULT_KEYS=f"k1:{KEY_A}", HUB_PLATFORM_TOKEN="hub_pt_given",
-                                  HUB_DATABASE_URL="sqlite+aiosqlite:///x.db"))
+    settings = load_settings(
+        _dev(
+            home,
+            HUB_VAULT_KEYS=f"k1:{KEY_A}",
+            HUB_PLATFORM_TOKEN="hub_pt_given",
+            HUB_DATABASE_URL="sqlite+aiosqlite:///x.db",
+        )
+    )
     assert settings.vault.active.key_id == "k1" and settings.auth.platform_token == "hub_pt_given"
     assert not (home / "vault_keys").exists() and not (home / "platform_token").exists()
 
@@ -75,8 +81,13 @@ def test_dev_kept_files_that_are_empty_are_an_error_not_a_silent_new_key(tmp_pat
 
 @pytest.mark.parametrize("missing", ["HUB_VAULT_KEYS", "HUB_PLATFORM_TOKEN"])
 def test_prod_refuses_to_start_without_a_secret_and_names_the_variable(tmp_path, missing):
-    env = {"HUB_ENV": "prod", "HUB_HOME": str(tmp_path / "home"), "HUB_VAULT_KEYS": f"k1:{KEY_A}",
-           "HUB_PLATFORM_TOKEN": "hub_pt_given", "HUB_DATABASE_URL": "sqlite+aiosqlite:///x.db"}
+    env = {
+        "HUB_ENV": "prod",
+        "HUB_HOME": str(tmp_path / "home"),
+        "HUB_VAULT_KEYS": f"k1:{KEY_A}",
+        "HUB_PLATFORM_TOKEN": "hub_pt_given",
+        "HUB_DATABASE_URL": "sqlite+aiosqlite:///x.db",
+    }
     del env[missing]
     with pytest.raises(ConfigError) as exc:
         load_settings(env)
@@ -100,8 +111,15 @@ def test_prod_ignores_dev_secrets_kept_on_disk(tmp_path):
 
 
 def test_prod_starts_with_both_variables_set(tmp_path):
-    settings = load_settings({"HUB_ENV": "prod", "HUB_HOME": str(tmp_path / "h"), "HUB_VAULT_KEYS": f"k1:{KEY_A}",
-                              "HUB_PLATFORM_TOKEN": "hub_pt_given", "HUB_DATABASE_URL": "postgresql+asyncpg://x/y"})
+    settings = load_settings(
+        {
+            "HUB_ENV": "prod",
+            "HUB_HOME": str(tmp_path / "h"),
+            "HUB_VAULT_KEYS": f"k1:{KEY_A}",
+            "HUB_PLATFORM_TOKEN": "hub_pt_given",
+            "HUB_DATABASE_URL": "postgresql+asyncpg://x/y",
+        }
+    )
     assert settings.server.env == "prod" and settings.vault.active.key == bytes(range(32))
 
 
@@ -120,33 +138,39 @@ def test_vault_keys_accept_padded_base64url():
     assert parse_vault_keys(f"k1:{KEY_A}=")[0].key == bytes(range(32))
 
 
-@pytest.mark.parametrize("raw", [
-    "",                                  # nothing at all
-    ",",                                 # only separators
-    KEY_A,                               # no key id
-    f":{KEY_A}",                         # empty key id
-    f"k1:{KEY_A[:-2]}",                  # too short
-    f"k1:{KEY_A}AAAA",                   # too long
-    f"k1:{KEY_A[:-1]}!",                 # not in the base64url alphabet
-    f"k1:{KEY_A[:-1]}+",                 # standard base64, not base64url
-    f"k 1:{KEY_A}",                      # space in the id
-    f"{'k' * 65}:{KEY_A}",               # id longer than the column that stores it
-    f"k1:{KEY_A},k1:{KEY_B}",            # the same id twice
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",  # nothing at all
+        ",",  # only separators
+        KEY_A,  # no key id
+        f":{KEY_A}",  # empty key id
+        f"k1:{KEY_A[:-2]}",  # too short
+        f"k1:{KEY_A}AAAA",  # too long
+        f"k1:{KEY_A[:-1]}!",  # not in the base64url alphabet
+        f"k1:{KEY_A[:-1]}+",  # standard base64, not base64url
+        f"k 1:{KEY_A}",  # space in the id
+        f"{'k' * 65}:{KEY_A}",  # id longer than the column that stores it
+        f"k1:{KEY_A},k1:{KEY_B}",  # the same id twice
+    ],
+)
 def test_malformed_vault_keys_are_refused_with_a_clear_message(raw):
     with pytest.raises(ConfigError) as exc:
         parse_vault_keys(raw)
     assert "HUB_VAULT_KEYS" in str(exc.value)
 
 
-@pytest.mark.parametrize("raw", [
-    f"{KEY_A}:{KEY_B[:10]}",       # id and key swapped: the key sits where the id should be
-    f"k1:{KEY_A[:30]}",            # truncated key
-    f"k1:{KEY_A[:-1]}!",           # bad character
-    f"k1:{KEY_A}, k2:{KEY_B}x",    # second entry bad, first one fine
-    f"{KEY_A}",                    # bare key
-    f"k1:{KEY_A},k1:{KEY_A}",      # duplicate
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f"{KEY_A}:{KEY_B[:10]}",  # id and key swapped: the key sits where the id should be
+        f"k1:{KEY_A[:30]}",  # truncated key
+        f"k1:{KEY_A[:-1]}!",  # bad character
+        f"k1:{KEY_A}, k2:{KEY_B}x",  # second entry bad, first one fine
+        f"{KEY_A}",  # bare key
+        f"k1:{KEY_A},k1:{KEY_A}",  # duplicate
+    ],
+)
 def test_malformed_vault_keys_error_never_echoes_key_material(raw):
     with pytest.raises(ConfigError) as exc:
         parse_vault_keys(raw)
@@ -176,9 +200,15 @@ def test_master_key_and_settings_reprs_never_show_secrets(tmp_path):
     assert "hub_pt_given" not in text and KEY_A not in text and repr(bytes(range(32))) not in text
 
 
-@pytest.mark.parametrize(("name", "value"), [("HUB_LOG_LEVEL", "LOUD"), ("HUB_STRIPE_TIMEOUT_SECONDS", "soon"),
-                                             ("HUB_STRIPE_TIMEOUT_SECONDS", "0"),
-                                             ("HUB_STRIPE_MAX_NETWORK_RETRIES", "-1")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HUB_LOG_LEVEL", "LOUD"),
+        ("HUB_STRIPE_TIMEOUT_SECONDS", "soon"),
+        ("HUB_STRIPE_TIMEOUT_SECONDS", "0"),
+        ("HUB_STRIPE_MAX_NETWORK_RETRIES", "-1"),
+    ],
+)
 def test_bad_optional_values_are_refused_naming_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings(_dev(tmp_path, HUB_VAULT_KEYS=f"k1:{KEY_A}", HUB_PLATFORM_TOKEN="hub_pt_x", **{name: value}))
@@ -193,12 +223,18 @@ def test_dev_home_that_cannot_hold_files_is_a_clear_error_naming_the_variable(tm
 
 
 def test_processes_starting_together_in_dev_all_end_up_with_the_same_generated_secrets(tmp_path):
-    code = ("from hub.settings import load_settings; s = load_settings(); "
-            "print(s.vault.active.key_id, len(s.auth.platform_token))")
+    code = (
+        "from hub.settings import load_settings; s = load_settings(); "
+        "print(s.vault.active.key_id, len(s.auth.platform_token))"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update({"HUB_ENV": "dev", "HUB_HOME": str(tmp_path / "home"), "HUB_DATABASE_URL": "sqlite+aiosqlite:///x"})
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(8)
+    ]
     results = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, [err for _, err in results]
     assert len({out for out, _ in results}) == 1, results

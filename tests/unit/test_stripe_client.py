@@ -21,9 +21,21 @@ KEY_B = "sk_test_51TenantBKey000000000B"
 # the request would fail instead of quietly reaching the network.
 NOWHERE = "http://stripe.invalid"
 
-STRIPE_GLOBALS = ("api_key", "client_id", "api_base", "connect_api_base", "upload_api_base", "api_version",
-                  "verify_ssl_certs", "proxy", "default_http_client", "app_info", "max_network_retries",
-                  "stripe_account", "log")
+STRIPE_GLOBALS = (
+    "api_key",
+    "client_id",
+    "api_base",
+    "connect_api_base",
+    "upload_api_base",
+    "api_version",
+    "verify_ssl_certs",
+    "proxy",
+    "default_http_client",
+    "app_info",
+    "max_network_retries",
+    "stripe_account",
+    "log",
+)
 
 
 def _globals() -> dict:
@@ -135,8 +147,9 @@ async def test_aclose_closes_the_shared_pool(mock):
 
 
 def _provider(mock: StripeMock, **kw) -> StripeProvider:
-    return StripeProvider(ProviderOptions(api_base=NOWHERE, timeout_seconds=5, max_network_retries=0,
-                                          http_transport=mock.transport, **kw))
+    return StripeProvider(
+        ProviderOptions(api_base=NOWHERE, timeout_seconds=5, max_network_retries=0, http_transport=mock.transport, **kw)
+    )
 
 
 def _ctx(provider: StripeProvider, tenant: str, key: str, version: int = 1) -> TenantContext:
@@ -162,19 +175,39 @@ async def test_no_stripe_global_is_ever_set(mock):
     assert _globals() == before
 
 
-@pytest.mark.parametrize(("handler", "error", "code"), [
-    (refuses_key, perr.InvalidCredentials, "invalid_credentials"),
-    (stripe_error(403, "invalid_request_error", "The provided key does not have permission"),
-     perr.InvalidCredentials, "invalid_credentials"),
-    (stripe_error(429, "invalid_request_error", "Too many requests", code="rate_limit"), perr.RateLimited,
-     "rate_limited"),
-    (stripe_error(500, "api_error", "Something went wrong"), perr.ProviderUnavailable, "provider_unavailable"),
-    (stripe_error(404, "invalid_request_error", "No such payment_intent", code="resource_missing"),
-     perr.InvalidRequest, "provider_error"),
-    (stripe_error(400, "invalid_request_error", "This PaymentIntent's status is succeeded",
-                  code="payment_intent_unexpected_state"), perr.InvalidState, "invalid_state"),
-    (unreachable, perr.ProviderUnavailable, "provider_unavailable"),
-])
+@pytest.mark.parametrize(
+    ("handler", "error", "code"),
+    [
+        (refuses_key, perr.InvalidCredentials, "invalid_credentials"),
+        (
+            stripe_error(403, "invalid_request_error", "The provided key does not have permission"),
+            perr.InvalidCredentials,
+            "invalid_credentials",
+        ),
+        (
+            stripe_error(429, "invalid_request_error", "Too many requests", code="rate_limit"),
+            perr.RateLimited,
+            "rate_limited",
+        ),
+        (stripe_error(500, "api_error", "Something went wrong"), perr.ProviderUnavailable, "provider_unavailable"),
+        (
+            stripe_error(404, "invalid_request_error", "No such payment_intent", code="resource_missing"),
+            perr.InvalidRequest,
+            "provider_error",
+        ),
+        (
+            stripe_error(
+                400,
+                "invalid_request_error",
+                "This PaymentIntent's status is succeeded",
+                code="payment_intent_unexpected_state",
+            ),
+            perr.InvalidState,
+            "invalid_state",
+        ),
+        (unreachable, perr.ProviderUnavailable, "provider_unavailable"),
+    ],
+)
 async def test_sdk_errors_become_typed_errors(mock, handler, error, code):
     mock.handler = handler
     provider = _provider(mock)
@@ -186,10 +219,18 @@ async def test_sdk_errors_become_typed_errors(mock, handler, error, code):
 
 
 async def test_card_decline_keeps_the_decline_code(mock):
-    mock.handler = lambda request: httpx.Response(402, json={"error": {
-        "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
-        "message": "Your card has insufficient funds.", "payment_intent": {"id": "pi_123", "object": "payment_intent"},
-    }})
+    mock.handler = lambda request: httpx.Response(
+        402,
+        json={
+            "error": {
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "insufficient_funds",
+                "message": "Your card has insufficient funds.",
+                "payment_intent": {"id": "pi_123", "object": "payment_intent"},
+            }
+        },
+    )
     f = factory(mock)
     with pytest.raises(stripe.CardError) as info:
         await f.for_tenant("ten_a", 1, KEY_A).v1.balance.retrieve_async()
@@ -199,8 +240,9 @@ async def test_card_decline_keeps_the_decline_code(mock):
 
 
 async def test_a_stripe_message_that_echoes_a_key_is_scrubbed(mock):
-    mock.handler = stripe_error(400, "invalid_request_error",
-                                f"Invalid key {KEY_B} and secret whsec_EchoedSecret123456 in request")
+    mock.handler = stripe_error(
+        400, "invalid_request_error", f"Invalid key {KEY_B} and secret whsec_EchoedSecret123456 in request"
+    )
     f = factory(mock)
     with pytest.raises(stripe.InvalidRequestError) as info:
         await f.for_tenant("ten_a", 1, KEY_A).v1.balance.retrieve_async()

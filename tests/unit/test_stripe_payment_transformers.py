@@ -13,19 +13,40 @@ from providers.stripe.transformers import (
     refund_from_stripe,
 )
 
-REAL = {"id": "pi_1", "object": "payment_intent", "amount": 2000, "currency": "USD", "status": "requires_capture",
-        "capture_method": "manual", "amount_capturable": 2000, "amount_received": 0, "latest_charge": "ch_1",
-        "client_secret": "pi_1_secret_x", "metadata": {"hub_payment_id": "pay_1"}}
-EMULATED = {"id": "pi_2", "object": "payment_intent", "amount": 1500, "currency": "eur", "status": "succeeded",
-            "capture_method": "automatic_async", "metadata": {},
-            "latest_charge": {"id": "ch_2", "amount": 1500, "captured": True, "status": "succeeded"},
-            "charges": {"data": [{"id": "ch_2", "amount": 1500, "captured": True, "status": "succeeded"}]}}
+REAL = {
+    "id": "pi_1",
+    "object": "payment_intent",
+    "amount": 2000,
+    "currency": "USD",
+    "status": "requires_capture",
+    "capture_method": "manual",
+    "amount_capturable": 2000,
+    "amount_received": 0,
+    "latest_charge": "ch_1",
+    "client_secret": "pi_1_secret_x",
+    "metadata": {"hub_payment_id": "pay_1"},
+}
+EMULATED = {
+    "id": "pi_2",
+    "object": "payment_intent",
+    "amount": 1500,
+    "currency": "eur",
+    "status": "succeeded",
+    "capture_method": "automatic_async",
+    "metadata": {},
+    "latest_charge": {"id": "ch_2", "amount": 1500, "captured": True, "status": "succeeded"},
+    "charges": {"data": [{"id": "ch_2", "amount": 1500, "captured": True, "status": "succeeded"}]},
+}
 
 
 def test_real_stripe_shape_is_read_from_its_amount_fields():
     snap = payment_from_stripe(stripe.StripeObject.construct_from(REAL, "sk_test_x"))
-    assert (snap.status, snap.amount_capturable, snap.amount_received, snap.currency) == \
-        ("requires_capture", 2000, 0, "usd")
+    assert (snap.status, snap.amount_capturable, snap.amount_received, snap.currency) == (
+        "requires_capture",
+        2000,
+        0,
+        "usd",
+    )
     assert snap.capture_method == "manual" and snap.metadata == {"hub_payment_id": "pay_1"}
 
 
@@ -35,16 +56,27 @@ def test_emulator_shape_without_amount_fields_counts_captured_charges():
 
 
 def test_a_declined_intent_back_at_requires_payment_method_is_failed():
-    declined = {**REAL, "status": "requires_payment_method", "amount_capturable": 0,
-                "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds"}}
+    declined = {
+        **REAL,
+        "status": "requires_payment_method",
+        "amount_capturable": 0,
+        "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds"},
+    }
     snap = payment_from_stripe(declined)
     assert (snap.status, snap.last_error_code, snap.decline_code) == ("failed", "card_declined", "insufficient_funds")
     assert payment_from_stripe({**declined, "last_payment_error": None}).status == "requires_payment_method"
 
 
 def test_description_is_a_field_at_stripe_and_metadata_at_the_emulator():
-    order = PaymentCreate(amount=2000, currency="usd", capture_method="manual", description="Order 7",
-                          metadata={"hub_payment_id": "pay_1"}, payment_method="pm_card_visa", confirm=True)
+    order = PaymentCreate(
+        amount=2000,
+        currency="usd",
+        capture_method="manual",
+        description="Order 7",
+        metadata={"hub_payment_id": "pay_1"},
+        payment_method="pm_card_visa",
+        confirm=True,
+    )
     real = payment_intent_params(order, emulator=False)
     assert real["description"] == "Order 7" and "hub_description" not in real["metadata"]
     assert real["confirm"] is True and real["payment_method"] == "pm_card_visa"
@@ -53,13 +85,27 @@ def test_description_is_a_field_at_stripe_and_metadata_at_the_emulator():
 
 
 def test_refund_and_checkout_shapes():
-    refund = refund_from_stripe({"id": "re_1", "amount": 300, "status": "succeeded", "payment_intent": "pi_1",
-                                 "metadata": {"hub_refund_id": "re_hub"}})
+    refund = refund_from_stripe(
+        {
+            "id": "re_1",
+            "amount": 300,
+            "status": "succeeded",
+            "payment_intent": "pi_1",
+            "metadata": {"hub_refund_id": "re_hub"},
+        }
+    )
     assert (refund.provider_refund_id, refund.amount, refund.metadata["hub_refund_id"]) == ("re_1", 300, "re_hub")
     session = checkout_from_stripe({"id": "cs_1", "url": "https://checkout.stripe.com/x", "payment_intent": None})
     assert session.provider_payment_id is None and session.url.startswith("https://")
-    params = checkout_session_params(CheckoutCreate(
-        currency="usd", line_items=(CheckoutLineItem(name="Mug", unit_amount=1000, quantity=2),),
-        success_url="https://s", cancel_url="https://c", capture_method="manual", metadata={"hub_payment_id": "p"}))
+    params = checkout_session_params(
+        CheckoutCreate(
+            currency="usd",
+            line_items=(CheckoutLineItem(name="Mug", unit_amount=1000, quantity=2),),
+            success_url="https://s",
+            cancel_url="https://c",
+            capture_method="manual",
+            metadata={"hub_payment_id": "p"},
+        )
+    )
     assert params["payment_intent_data"] == {"capture_method": "manual", "metadata": {"hub_payment_id": "p"}}
     assert params["line_items"][0]["price_data"]["product_data"] == {"name": "Mug"}
