@@ -53,12 +53,16 @@ async def main() -> None:
         shared.for_tenant(f"ten_{n}", 1, key)
     shared_bytes = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
     base = tracemalloc.take_snapshot()
-    own = [stripe.StripeClient(key, http_client=stripe.HTTPXClient(timeout=10), max_network_retries=2) for key in keys]
+    pools = [stripe.HTTPXClient(timeout=10) for _ in keys]
+    own = [
+        stripe.StripeClient(key, http_client=pool, max_network_retries=2) for key, pool in zip(keys, pools, strict=True)
+    ]
     own_bytes = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
     tracemalloc.stop()
     print(f"memory for {args.tenants} tenants, shared pool / pool per tenant: {shared_bytes / own_bytes:.3f}")
-    for client in own:
-        await client._requestor._client._client_async.aclose()
+    del own
+    for pool in pools:
+        await pool.close_async()
     await shared.aclose()
 
 

@@ -18,6 +18,7 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
+from litestar.types import ExceptionHandlersMap
 
 from hub.logging import mask
 from providers.base import errors as perr
@@ -143,7 +144,7 @@ def provider_problem(exc: perr.ProviderError) -> Response:
         code = "provider_error"
         extra["provider_code"] = exc.provider_code
     # A payment operation names the hub payment it concerns (e.g. the one a decline kept as failed).
-    extra["payment_id"] = getattr(exc, "payment_id", None)
+    extra["payment_id"] = exc.payment_id
     return problem(status, code, title, mask(exc.message), param=exc.param, **extra)
 
 
@@ -229,7 +230,7 @@ def _unhandled(request: Request, exc: Exception) -> Response:
     return problem(500, "internal_error", "Internal error", "The hub could not complete the request")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HubError: _hub_error,
     perr.ProviderError: _provider_error,
     ValidationException: _validation,

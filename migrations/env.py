@@ -59,7 +59,10 @@ def _engine(url: str) -> AsyncEngine:
 
 
 async def _run_async() -> None:
-    engine = _engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic: sqlalchemy.url is not set (the hub sets it from HUB_DATABASE_URL)")
+    engine = _engine(url)
     try:
         async with engine.connect() as conn:
             await conn.run_sync(_run)

@@ -112,8 +112,10 @@ async def _apply(session: AsyncSession, billing: Billing, event: VerifiedEvent) 
 
     if event.type in INVOICE_EVENTS:
         invoice = event.object
-        parent = invoice.get("parent") if isinstance(invoice.get("parent"), dict) else {}
-        details = parent.get("subscription_details") if isinstance(parent.get("subscription_details"), dict) else {}
+        parent = invoice.get("parent")
+        parent = parent if isinstance(parent, dict) else {}
+        details = parent.get("subscription_details")
+        details = details if isinstance(details, dict) else {}
         # Newer API versions name the subscription under parent.subscription_details only.
         subscription_id = object_id(invoice.get("subscription")) or object_id(details.get("subscription"))
         customer_id = object_id(invoice.get("customer"))

@@ -8,6 +8,8 @@ unique columns of billing_* make the two writers end on the same rows.
 
 from __future__ import annotations
 
+from typing import Any
+
 import stripe
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -140,8 +142,9 @@ async def create_subscription(
     return view(row), True
 
 
-def _subscription_params(tenant_id: str, customer_id: str, plan: BillingPlan) -> dict:
-    params: dict = {
+def _subscription_params(tenant_id: str, customer_id: str, plan: BillingPlan) -> Any:
+    """Plain dict for the SDK (its TypedDicts want Literal values the settings cannot promise)."""
+    params: dict[str, Any] = {
         "customer": customer_id,
         # ``plan`` rather than ``price``: Stripe accepts a recurring Price id there as well as a
         # legacy Plan id, and the emulator (which has no Prices) accepts only this form.

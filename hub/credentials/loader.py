@@ -11,7 +11,7 @@ from hub.db.base import utcnow
 from hub.db.vault import ProviderCredential
 from hub.errors import HubError, ServiceUnavailable
 from hub.vault.keyring import Vault, VaultError
-from hub.vault.store import tenant_secrets
+from hub.vault.store import find_tenant_secrets
 from providers.base.provider import Provider, TenantContext
 from providers.base.types import CredentialsInput
 
@@ -47,16 +47,13 @@ async def decrypt_row(
     session: AsyncSession, vault: Vault, provider: Provider, row: ProviderCredential
 ) -> TenantContext:
     try:
-        secrets = await tenant_secrets(session, vault, row.tenant_id, create=False)
+        secrets = await find_tenant_secrets(session, vault, row.tenant_id)
         if secrets is None:
             raise VaultError("tenant has credentials but no data key")
         sk = secrets.open(row.provider, "secret_key", row.secret_key_ct)
         wh = secrets.open(row.provider, "webhook_secret", row.webhook_secret_ct) if row.webhook_secret_ct else None
-        prev = (
-            secrets.open(row.provider, "previous_webhook_secret", row.previous_webhook_secret_ct)
-            if previous_secret_live(row)
-            else None
-        )
+        prev_ct = row.previous_webhook_secret_ct if previous_secret_live(row) else None
+        prev = secrets.open(row.provider, "previous_webhook_secret", prev_ct) if prev_ct else None
     except VaultError:
         raise vault_unavailable() from None
     raw = CredentialsInput(

@@ -21,7 +21,7 @@ from hub.errors import NotFound
 from hub.services import Services
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
-from hub.vault.store import tenant_secrets
+from hub.vault.store import ensure_tenant_secrets
 from hub.webhooks import endpoints
 from providers.base.errors import ProviderError
 from providers.base.provider import Provider, TenantContext
@@ -99,7 +99,7 @@ async def _store(
 ) -> schemas.CredentialsView:
     now = utcnow()
     try:
-        secrets = await tenant_secrets(session, services.vault, who.tenant_id, create=True)
+        secrets = await ensure_tenant_secrets(session, services.vault, who.tenant_id)
     except VaultError:
         raise vault_unavailable() from None
     row = await credential_row(session, who.tenant_id, provider.name, for_update=True)

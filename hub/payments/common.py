@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.credentials.loader import CredentialsMissing, load_context
 from hub.db.payments import Customer, Payment, Refund
 from hub.db.vault import ProviderCredential
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.payments import schemas
 from hub.services import Services
 from providers.base.provider import Provider, TenantContext
@@ -84,6 +84,13 @@ async def owned_payment(session: AsyncSession, tenant_id: str, payment_id: str) 
     if payment is None:
         raise NotFound("No such payment")
     return payment
+
+
+def remote_id(payment: Payment) -> str:
+    """The provider's id of a payment the provider knows; one it never answered for cannot be operated on."""
+    if payment.provider_payment_id is None:
+        raise Conflict("The payment was never created at its provider", code="invalid_state")
+    return payment.provider_payment_id
 
 
 async def owned_customer(session: AsyncSession, tenant_id: str, customer_id: str, provider: str) -> Customer:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import CursorResult, and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.base import utcnow
@@ -52,7 +53,7 @@ async def claim(
         .values(pending_op=operation, pending_since=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if cast("CursorResult[Any]", result).rowcount != 1:
         return None
     payment.pending_op, payment.pending_since = operation, now
     return now

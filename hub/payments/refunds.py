@@ -73,7 +73,7 @@ async def create_refund(
     try:
         snap = await provider.create_refund(
             ctx,
-            payment.provider_payment_id,
+            common.remote_id(payment),
             amount,
             reason=data.reason,
             metadata={"hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id, "hub_refund_id": refund.id},
@@ -84,7 +84,7 @@ async def create_refund(
         payment.last_error_code = exc.code
         inflight.release(payment)
         await session.commit()
-        exc.payment_id = payment.id  # type: ignore[attr-defined]
+        exc.payment_id = payment.id
         raise
     except ProviderError:
         await session.delete(refund)
@@ -144,7 +144,7 @@ async def repair_refunds(session: AsyncSession, provider: Provider, ctx: TenantC
     if not any(r.status in ("pending", "requires_action") for r in rows):
         return
     await session.commit()
-    remote = await provider.list_refunds(ctx, payment.provider_payment_id)
+    remote = await provider.list_refunds(ctx, common.remote_id(payment))
     by_provider_id = {r.provider_refund_id: r for r in remote}
     by_hub_id = {r.metadata.get("hub_refund_id"): r for r in remote if r.metadata.get("hub_refund_id")}
     for row in rows:

@@ -48,7 +48,7 @@ def not_in_state(payment: Payment, operation: str) -> Conflict:
 
 def tag(exc: ProviderError, payment: Payment) -> ProviderError:
     """Name the hub payment in the problem body (the decline kept it as failed, say)."""
-    exc.payment_id = payment.id  # type: ignore[attr-defined]
+    exc.payment_id = payment.id
     return exc
 
 
@@ -315,7 +315,7 @@ async def capture_payment(
         payment,
         provider.capture_payment(
             ctx,
-            payment.provider_payment_id,
+            common.remote_id(payment),
             amount,
             idempotency_key=idempotency.operation_key(payment.id, "capture", str(captured)),
         ),

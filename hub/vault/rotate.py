@@ -46,8 +46,10 @@ async def check(session: AsyncSession, vault: Vault) -> str | None:
             select(TenantDataKey.master_key_id, func.min(TenantDataKey.tenant_id)).group_by(TenantDataKey.master_key_id)
         )
     ).all()
-    for key_id, tenant_id in sample:
+    for _key_id, tenant_id in sample:
         row = await session.get(TenantDataKey, tenant_id)
+        if row is None:  # deleted since the sample was read
+            continue
         try:
             vault.unwrap(row.tenant_id, row.master_key_id, row.wrapped_key)
         except VaultError as exc:

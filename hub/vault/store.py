@@ -1,4 +1,4 @@
-"""Reading and writing a tenant's encrypted secrets: get-or-create its data key, seal, open."""
+"""Reading and writing a tenant's encrypted secrets: find or create its data key, seal, open."""
 
 from __future__ import annotations
 
@@ -30,12 +30,18 @@ class TenantSecrets:
         return self._vault.decrypt(self._key, self.tenant_id, provider, field, blob)
 
 
-async def tenant_secrets(session: AsyncSession, vault: Vault, tenant_id: str, *, create: bool) -> TenantSecrets | None:
-    """The tenant's data key, created (race-safely) when ``create`` and missing."""
+async def find_tenant_secrets(session: AsyncSession, vault: Vault, tenant_id: str) -> TenantSecrets | None:
+    """The tenant's data key, or None when the tenant has none yet."""
     row = await session.get(TenantDataKey, tenant_id)
     if row is None:
-        if not create:
-            return None
+        return None
+    return TenantSecrets(vault, tenant_id, vault.unwrap(tenant_id, row.master_key_id, row.wrapped_key))
+
+
+async def ensure_tenant_secrets(session: AsyncSession, vault: Vault, tenant_id: str) -> TenantSecrets:
+    """The tenant's data key, created (race-safely) when missing."""
+    row = await session.get(TenantDataKey, tenant_id)
+    if row is None:
         key_id, wrapped, _ = vault.new_data_key(tenant_id)
         # Two workers registering the same tenant's first credentials: one data key wins.
         await session.execute(

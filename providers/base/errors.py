@@ -16,6 +16,8 @@ class ProviderError(Exception):
         self.message = message
         self.param = param
         self.provider_code = provider_code
+        #: The hub payment the failed call was about, set by the hub when it is known (never by a plugin).
+        self.payment_id: str | None = None
 
 
 class CredentialsFormatError(ProviderError):

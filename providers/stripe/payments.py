@@ -10,7 +10,7 @@ description and the refund's reason travel in metadata instead of their own fiel
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 
@@ -30,59 +30,38 @@ from providers.stripe.errors import translate
 
 if TYPE_CHECKING:
     from providers.base.provider import TenantContext
+    from providers.stripe.host import StripeHost
+
+
+#: The SDK's parameter TypedDicts use Literal types the neutral ``str`` fields cannot carry; the
+#: hub validates those values before they reach the plugin, so plain dicts go to the SDK.
+SdkParams = Any
 
 
 class StripePayments:
     """Mixed into StripeProvider; uses ``self.client(ctx)`` for the tenant's StripeClient."""
 
-    # Both come from StripeProvider, which this class is mixed into.
-    options: Any
-    client: Any
-
-    @property
-    def _emulator(self) -> bool:
-        return bool(self.options.api_base)
-
-    async def create_payment(self, ctx: TenantContext, data: PaymentCreate, *, idempotency_key: str) -> PaymentSnapshot:
+    async def create_payment(
+        self: StripeHost, ctx: TenantContext, data: PaymentCreate, *, idempotency_key: str
+    ) -> PaymentSnapshot:
         client = self.client(ctx)
-        params = tx.payment_intent_params(data, emulator=self._emulator)
+        params: SdkParams = tx.payment_intent_params(data, emulator=_emulator(self))
         try:
             pi = await client.v1.payment_intents.create_async(params, {"idempotency_key": idempotency_key})
         except stripe.CardError as exc:
-            raise await self._declined(client, exc) from None
+            raise await _declined(client, exc) from None
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return tx.payment_from_stripe(pi)
 
-    async def _declined(self, client: stripe.StripeClient, exc: stripe.CardError) -> CardDeclined:
-        """The decline, with the PaymentIntent it left behind.
-
-        Real Stripe names the PaymentIntent in the error; the emulator names only the charge,
-        whose ``payment_intent`` leads to it.
-        """
-        base = translate(exc)
-        assert isinstance(base, CardDeclined)
-        err = getattr(exc, "error", None)
-        pi: Any = getattr(err, "payment_intent", None)
-        try:
-            if pi is None and getattr(err, "charge", None):
-                charge = await client.v1.charges.retrieve_async(err.charge)
-                pi = tx.field(charge, "payment_intent")
-            if isinstance(pi, str):
-                pi = await client.v1.payment_intents.retrieve_async(pi)
-        except stripe.StripeError:
-            pi = None  # the decline is the news; the payment can still be repaired by sync
-        snapshot = tx.payment_from_stripe(pi) if pi is not None else None
-        return PaymentDeclined(base.message, decline_code=base.decline_code, snapshot=snapshot, param=base.param)
-
-    async def get_payment(self, ctx: TenantContext, provider_payment_id: str) -> PaymentSnapshot:
+    async def get_payment(self: StripeHost, ctx: TenantContext, provider_payment_id: str) -> PaymentSnapshot:
         try:
             pi = await self.client(ctx).v1.payment_intents.retrieve_async(provider_payment_id)
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return tx.payment_from_stripe(pi)
 
-    async def find_payment(self, ctx: TenantContext, hub_payment_id: str) -> PaymentSnapshot | None:
+    async def find_payment(self: StripeHost, ctx: TenantContext, hub_payment_id: str) -> PaymentSnapshot | None:
         # Search is eventually consistent at Stripe (about a minute); callers only use it for
         # payments whose creation was interrupted well before.
         query = f"metadata['hub_payment_id']:'{hub_payment_id}'"
@@ -94,9 +73,9 @@ class StripePayments:
         return tx.payment_from_stripe(data[0]) if data else None
 
     async def capture_payment(
-        self, ctx: TenantContext, provider_payment_id: str, amount: int | None, *, idempotency_key: str
+        self: StripeHost, ctx: TenantContext, provider_payment_id: str, amount: int | None, *, idempotency_key: str
     ) -> PaymentSnapshot:
-        params: dict[str, Any] = {} if amount is None else {"amount_to_capture": amount}
+        params: SdkParams = {} if amount is None else {"amount_to_capture": amount}
         try:
             pi = await self.client(ctx).v1.payment_intents.capture_async(
                 provider_payment_id, params, {"idempotency_key": idempotency_key}
@@ -106,7 +85,7 @@ class StripePayments:
         return tx.payment_from_stripe(pi)
 
     async def cancel_payment(
-        self, ctx: TenantContext, provider_payment_id: str, *, idempotency_key: str
+        self: StripeHost, ctx: TenantContext, provider_payment_id: str, *, idempotency_key: str
     ) -> PaymentSnapshot:
         try:
             pi = await self.client(ctx).v1.payment_intents.cancel_async(
@@ -117,7 +96,7 @@ class StripePayments:
         return tx.payment_from_stripe(pi)
 
     async def create_refund(
-        self,
+        self: StripeHost,
         ctx: TenantContext,
         provider_payment_id: str,
         amount: int,
@@ -128,9 +107,9 @@ class StripePayments:
     ) -> RefundSnapshot:
         if reason is not None and reason not in tx.REFUND_REASONS:
             raise InvalidRequest(f"reason must be one of {', '.join(tx.REFUND_REASONS)}", param="reason")
-        params: dict[str, Any] = {"payment_intent": provider_payment_id, "amount": amount, "metadata": dict(metadata)}
+        params: SdkParams = {"payment_intent": provider_payment_id, "amount": amount, "metadata": dict(metadata)}
         if reason:
-            if self._emulator:
+            if _emulator(self):
                 params["metadata"]["hub_refund_reason"] = reason
             else:
                 params["reason"] = reason
@@ -140,7 +119,7 @@ class StripePayments:
             raise translate(exc) from None
         return tx.refund_from_stripe(refund)
 
-    async def list_refunds(self, ctx: TenantContext, provider_payment_id: str) -> list[RefundSnapshot]:
+    async def list_refunds(self: StripeHost, ctx: TenantContext, provider_payment_id: str) -> list[RefundSnapshot]:
         try:
             page = await self.client(ctx).v1.refunds.list_async({"payment_intent": provider_payment_id, "limit": 100})
         except stripe.StripeError as exc:
@@ -148,9 +127,9 @@ class StripePayments:
         return [tx.refund_from_stripe(r) for r in tx.field(page, "data") or []]
 
     async def create_customer(
-        self, ctx: TenantContext, data: CustomerCreate, *, idempotency_key: str
+        self: StripeHost, ctx: TenantContext, data: CustomerCreate, *, idempotency_key: str
     ) -> CustomerSnapshot:
-        params: dict[str, Any] = {"metadata": dict(data.metadata)}
+        params: SdkParams = {"metadata": dict(data.metadata)}
         if data.email is not None:
             params["email"] = data.email
         if data.name is not None:
@@ -162,19 +141,45 @@ class StripePayments:
         return tx.customer_from_stripe(customer)
 
     async def create_checkout_session(
-        self, ctx: TenantContext, data: CheckoutCreate, *, idempotency_key: str
+        self: StripeHost, ctx: TenantContext, data: CheckoutCreate, *, idempotency_key: str
     ) -> CheckoutSnapshot:
         try:
             session = await self.client(ctx).v1.checkout.sessions.create_async(
-                tx.checkout_session_params(data), {"idempotency_key": idempotency_key}
+                cast("SdkParams", tx.checkout_session_params(data)), {"idempotency_key": idempotency_key}
             )
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return tx.checkout_from_stripe(session)
 
-    async def get_checkout_session(self, ctx: TenantContext, provider_session_id: str) -> CheckoutSnapshot:
+    async def get_checkout_session(self: StripeHost, ctx: TenantContext, provider_session_id: str) -> CheckoutSnapshot:
         try:
             session = await self.client(ctx).v1.checkout.sessions.retrieve_async(provider_session_id)
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return tx.checkout_from_stripe(session)
+
+
+def _emulator(host: StripeHost) -> bool:
+    return bool(host.options.api_base)
+
+
+async def _declined(client: stripe.StripeClient, exc: stripe.CardError) -> CardDeclined:
+    """The decline, with the PaymentIntent it left behind.
+
+    Real Stripe names the PaymentIntent in the error; the emulator names only the charge,
+    whose ``payment_intent`` leads to it.
+    """
+    base = translate(exc)
+    assert isinstance(base, CardDeclined)
+    err: Any = getattr(exc, "error", None)
+    pi: Any = getattr(err, "payment_intent", None)
+    try:
+        if pi is None and getattr(err, "charge", None):
+            charge = await client.v1.charges.retrieve_async(err.charge)
+            pi = tx.field(charge, "payment_intent")
+        if isinstance(pi, str):
+            pi = await client.v1.payment_intents.retrieve_async(pi)
+    except stripe.StripeError:
+        pi = None  # the decline is the news; the payment can still be repaired by sync
+    snapshot = tx.payment_from_stripe(pi) if pi is not None else None
+    return PaymentDeclined(base.message, decline_code=base.decline_code, snapshot=snapshot, param=base.param)

@@ -15,7 +15,7 @@ from providers.stripe.errors import translate
 from providers.stripe.transformers import HANDLED_EVENTS, event_from_stripe
 
 if TYPE_CHECKING:
-    from providers.stripe.provider import StripeProvider
+    from providers.stripe.host import StripeHost
 
 #: Stripe's own default: a delivery signed more than 5 minutes ago is refused (replay window).
 TOLERANCE_SECONDS = 300
@@ -40,7 +40,7 @@ class StripeWebhooks:
     """Mixed into StripeProvider."""
 
     def parse_webhook(
-        self: StripeProvider, ctx: TenantContext, payload: bytes, headers: Mapping[str, str]
+        self: StripeHost, ctx: TenantContext, payload: bytes, headers: Mapping[str, str]
     ) -> ProviderEvent:
         creds = ctx.credentials
         assert isinstance(creds, StripeCredentials)
@@ -73,7 +73,7 @@ class StripeWebhooks:
         return event_from_stripe(data)
 
     async def ensure_webhook_endpoint(
-        self: StripeProvider, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
+        self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
     ) -> WebhookEndpoint:
         endpoints = self.client(ctx).v1.webhook_endpoints
         wanted = sorted(HANDLED_EVENTS)
@@ -93,7 +93,7 @@ class StripeWebhooks:
                 await endpoints.delete_async(endpoint_id)
             if keep is not None:
                 enabled = set(keep.get("enabled_events") or [])
-                repair: dict[str, Any] = {}
+                repair: Any = {}  # the SDK's TypedDict wants Literal event names
                 if keep.get("status") != "enabled":
                     repair["disabled"] = False
                 if "*" not in enabled and not set(wanted) <= enabled:
@@ -103,15 +103,14 @@ class StripeWebhooks:
                 if repair:
                     await endpoints.update_async(keep["id"], repair)
                 return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if repair else "reused")
-            created = await endpoints.create_async(
-                {
-                    "url": url,
-                    "enabled_events": wanted,
-                    "api_version": stripe.api_version,
-                    "description": "Payment hub: payment status updates",
-                    "metadata": {"hub_tenant_id": ctx.tenant_id},
-                }
-            )
+            params: Any = {
+                "url": url,
+                "enabled_events": wanted,
+                "api_version": stripe.api_version,
+                "description": "Payment hub: payment status updates",
+                "metadata": {"hub_tenant_id": ctx.tenant_id},
+            }
+            created = await endpoints.create_async(params)
         except stripe.PermissionError:
             raise InvalidCredentials(
                 "The secret key may not manage webhook endpoints: give webhook_secret, "

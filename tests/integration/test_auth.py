@@ -106,17 +106,16 @@ async def test_storefront_key_on_admin_routes_is_403_and_changes_nothing(hub):
 async def test_auth_is_checked_before_the_body_is_read(hub):
     # An unauthenticated or wrongly-scoped caller learns nothing about what a valid body looks like.
     tenant = await hub.create_tenant()
-    garbage = {"content": b"{not json", "headers": {"content-type": "application/json"}}
+    body = b"{not json"
+    json_type = {"content-type": "application/json"}
     for method, path in (
         ("PUT", "/v1/providers/stripe/credentials"),
         ("POST", "/v1/api-keys"),
         ("POST", "/v1/payments/pay_x/refunds"),
     ):
-        r = await hub.request(method, path, **garbage)
+        r = await hub.request(method, path, content=body, headers=json_type)
         assert_problem(r, 401, "unauthorized")
-        r = await hub.request(
-            method, path, content=garbage["content"], headers={**garbage["headers"], **tenant.storefront}
-        )
+        r = await hub.request(method, path, content=body, headers={**json_type, **tenant.storefront})
         assert_problem(r, 403, "forbidden")
     for path in ("/v1/payments", "/v1/customers", "/v1/checkout/sessions", "/v1/payments/pay_x/capture"):
         r = await hub.request("POST", path, content=b"{", headers={"content-type": "application/json"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -194,12 +195,13 @@ async def test_with_billing_unset_billing_answers_503_and_the_tenant_side_works(
         tenant = await h.create_tenant()
         r = await h.register_stripe(tenant)
         assert r.status_code == 200, r.text
-        for method, path, kw in [
+        calls: list[tuple[str, str, dict[str, Any]]] = [
             ("GET", "/v1/platform/billing/plans", {}),
             ("POST", sub_path(tenant.id), {"json": {"plan": "starter"}}),
             ("GET", sub_path(tenant.id), {}),
             ("POST", "/v1/platform/billing/webhook", {"content": b"{}", "headers": {"Stripe-Signature": "t=1,v1=00"}}),
-        ]:
+        ]
+        for method, path, kw in calls:
             headers = {**PLATFORM, **kw.pop("headers", {})}
             r = await h.request(method, path, headers=headers, **kw)
             assert r.status_code == 503, (path, r.text)

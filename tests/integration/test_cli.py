@@ -147,7 +147,7 @@ async def test_rotate_without_the_old_key_fails_and_changes_nothing(hub, databas
     after = await execute(
         database_url, "SELECT tenant_id, master_key_id, wrapped_key FROM tenant_data_keys ORDER BY tenant_id"
     )
-    assert [tuple(r[:2]) + (bytes(r[2]),) for r in after] == [tuple(r[:2]) + (bytes(r[2]),) for r in before]
+    assert [(*tuple(r[:2]), bytes(r[2])) for r in after] == [(*tuple(r[:2]), bytes(r[2])) for r in before]
     r = await hub.request("GET", "/health/ready")
     assert r.status_code == 200
 

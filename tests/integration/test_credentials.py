@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.vault.store import tenant_secrets
+from hub.vault.store import find_tenant_secrets
 from tests.support.credentials import PK, SK, URL, WH, audit_rows, context, creds, stored
 from tests.support.emulator import free_port
 from tests.support.problem import assert_problem, db_session
@@ -41,6 +41,7 @@ async def test_stored_secrets_are_ciphertexts_that_decrypt_to_what_was_sent(hub)
     assert (await hub.request("PUT", URL, json=creds(), headers=tenant.admin)).status_code == 200
     [row] = await stored(hub, tenant.id)
     assert row.version == 1 and row.mode == "test" and row.secret_key_hint == "sk_test_…9876"
+    assert row.webhook_secret_ct is not None
     for blob in (row.secret_key_ct, row.webhook_secret_ct):
         assert SK.encode() not in blob and WH.encode() not in blob and b"Acme" not in blob
     ctx = await context(hub, tenant.id)
@@ -57,7 +58,8 @@ async def test_surrounding_whitespace_is_not_stored(hub):
     assert row.publishable_key == PK
     # Read the ciphertexts themselves: the loader normalises on the way out and would hide it.
     async with db_session(hub) as session:
-        secrets = await tenant_secrets(session, hub.http.app.state.services.vault, tenant.id, create=False)
+        secrets = await find_tenant_secrets(session, hub.http.app.state.services.vault, tenant.id)
+    assert secrets is not None and row.webhook_secret_ct is not None
     assert secrets.open("stripe", "secret_key", row.secret_key_ct).reveal() == SK
     assert secrets.open("stripe", "webhook_secret", row.webhook_secret_ct).reveal() == WH
 

@@ -28,6 +28,7 @@ async def test_replacing_the_webhook_secret_keeps_the_previous_one_for_24_hours(
     assert row.version == 2
     assert row.previous_webhook_secret_ct is not None and WH.encode() not in row.previous_webhook_secret_ct
     expires = row.previous_webhook_secret_expires_at
+    assert expires is not None
     assert before + timedelta(hours=24) <= expires <= utcnow() + timedelta(hours=24)
     ctx = await context(hub, tenant.id)
     assert ctx.credentials_version == 2

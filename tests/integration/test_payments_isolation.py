@@ -97,7 +97,7 @@ async def test_a_suspended_tenant_gets_403_tenant_suspended(two_tenants, method,
 
 
 async def test_requests_without_a_valid_key_are_401(two_tenants):
-    hub, _, owner, _, _ = two_tenants
+    hub, _, _owner, _, _ = two_tenants
     r = await hub.request("POST", "/v1/payments", json={"amount": 2000, "currency": "usd"})
     assert r.status_code == 401
     r = await hub.request("GET", "/v1/payments", headers={"Authorization": "Bearer hub_st_nope"})

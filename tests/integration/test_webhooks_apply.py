@@ -258,7 +258,7 @@ async def test_dispute_is_recorded_on_the_payment_and_a_late_created_does_not_re
 
 
 async def test_event_about_an_unknown_payment_is_stored_as_ignored(hub, tenant, database_url, emulator):
-    payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id)
+    payment_id, _pi_id = await hub_payment(database_url, emulator.url, tenant.id)
     before = await payment_row(database_url, payment_id)
     evt = se.event("payment_intent.succeeded", se.payment_intent("pi_unknown0001", "succeeded", amount_received=9))
     await send(hub, tenant, evt)

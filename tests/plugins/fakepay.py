@@ -62,7 +62,9 @@ class FakePayProvider(Provider):
         return credentials.secret_hint()
 
     async def check_credentials(self, ctx: TenantContext) -> CredentialCheck:
-        if ctx.credentials._secret_key.endswith("revoked"):
+        creds = ctx.credentials
+        assert isinstance(creds, FakeCredentials)
+        if creds._secret_key.endswith("revoked"):
             raise InvalidCredentials("FakePay rejected the key")
         return CredentialCheck(ok=True, mode="test", latency_ms=0)
 

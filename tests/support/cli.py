@@ -17,9 +17,9 @@ def hub_executable() -> str:
     return exe
 
 
-def hub_env(database_url: str | None, home: Path, **extra: str) -> dict[str, str]:
+def hub_env(database_url: str | None, home: Path, **extra: str | None) -> dict[str, str]:
     """A clean environment: only what the test gives, no HUB_* leaking in from the caller's shell."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env: dict[str, str | None] = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update(
         {
             "HUB_ENV": "dev",
@@ -32,7 +32,7 @@ def hub_env(database_url: str | None, home: Path, **extra: str) -> dict[str, str
     if database_url is not None:
         env["HUB_DATABASE_URL"] = database_url
     env.update(extra)
-    return {k: v for k, v in env.items() if v is not None}
+    return {k: v for k, v in env.items() if v is not None}  # None: the variable is unset
 
 
 def run_hub(
@@ -45,7 +45,7 @@ def run_hub(
 
 def start_hub(*args: str, env: dict[str, str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
     """Start ``hub ARGS`` in its own process group, stdout and stderr into ``log`` (never a full pipe)."""
-    fh = open(log, "wb")  # noqa: SIM115 - closed by the child's exit; the file outlives this call
+    fh = open(log, "wb")
     try:
         return subprocess.Popen(
             [hub_executable(), *args], env=env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True

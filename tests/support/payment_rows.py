@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.db.base import new_id, utcnow
@@ -53,7 +53,7 @@ async def insert_payment(
         async with engine.begin() as conn:
             now = utcnow()
             await conn.execute(
-                Payment.__table__.insert().values(
+                insert(Payment).values(
                     id=payment_id,
                     tenant_id=tenant_id,
                     provider="stripe",

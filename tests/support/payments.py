@@ -120,7 +120,9 @@ class Recorder:
 
     def idempotency_keys(self, method: str, path: str) -> list[str | None]:
         return [
-            h.get("idempotency-key") for (m, p, _), h in zip(self.requests, self.headers) if m == method and p == path
+            h.get("idempotency-key")
+            for (m, p, _), h in zip(self.requests, self.headers, strict=False)
+            if m == method and p == path
         ]
 
 

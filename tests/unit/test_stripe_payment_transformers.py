@@ -96,7 +96,7 @@ def test_refund_and_checkout_shapes():
     )
     assert (refund.provider_refund_id, refund.amount, refund.metadata["hub_refund_id"]) == ("re_1", 300, "re_hub")
     session = checkout_from_stripe({"id": "cs_1", "url": "https://checkout.stripe.com/x", "payment_intent": None})
-    assert session.provider_payment_id is None and session.url.startswith("https://")
+    assert session.provider_payment_id is None and (session.url or "").startswith("https://")
     params = checkout_session_params(
         CheckoutCreate(
             currency="usd",
