@@ -47,7 +47,7 @@ def count_statements(engine: AsyncEngine) -> Iterator[Statements]:
     def on_rollback(conn: Any) -> None:
         stats.seen.append("ROLLBACK")
 
-    hooks = [
+    hooks: list[tuple[str, Callable[..., None]]] = [
         ("before_cursor_execute", on_execute),
         ("begin", on_begin),
         ("commit", on_commit),
