@@ -11,12 +11,16 @@ import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from hub.auth.dependencies import DEPENDENCIES
 from hub.billing.client import EXTRAS_KEY as BILLING_KEY
 from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
+from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
+from hub.console.routes import console_router
 from hub.credentials.controllers import CredentialsController
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
@@ -87,7 +91,9 @@ def create_app(
             *PAYMENT_ROUTES,
             *WEBHOOK_ROUTES,
             *BILLING_ROUTES,
+            console_router(settings.auth.platform_token, secure_cookies=settings.server.env == "prod"),
         ],
+        template_config=TemplateConfig(directory=CONSOLE_TEMPLATES, engine=JinjaTemplateEngine),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

@@ -1,6 +1,7 @@
 """Every table of the hub, imported in one place so Alembic and the drift test see them all."""
 
 from hub.db.base import Base
+from hub.db.console import ConsoleSession
 from hub.db.events import WebhookEvent
 from hub.db.payments import CheckoutSession, Customer, Payment, Refund
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
@@ -11,6 +12,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CheckoutSession",
+    "ConsoleSession",
     "Customer",
     "Payment",
     "ProviderCredential",

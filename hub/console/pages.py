@@ -1,0 +1,138 @@
+"""What the console's pages show: plain dicts for the templates, amounts in major units, messages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.console.money import major, minor
+from hub.credentials import schemas as credential_schemas
+from hub.credentials import service as credentials
+from hub.credentials.loader import CredentialsMissing
+from hub.db.events import WebhookEvent
+from hub.errors import HubError
+from hub.payments import schemas
+from hub.services import Services
+from providers.base.errors import ProviderError
+
+PAYMENT_STATUSES = (
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+    "requires_capture",
+    "succeeded",
+    "canceled",
+    "failed",
+    "partially_refunded",
+    "refunded",
+)
+CANCELABLE = {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture", "processing"}
+REFUNDABLE = {"succeeded", "partially_refunded"}
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+#: What a shop owner reads for the provider's error codes (the code itself is shown beside it).
+_MESSAGES = {
+    "invalid_credentials": (
+        "Stripe did not accept this key. Copy it again from the Stripe Dashboard (Developers > API keys)."
+    ),
+    "mode_mismatch": "The publishable key and the secret key must both be test keys or both be live keys.",
+    "provider_unavailable": "Stripe could not be reached. Try again in a moment.",
+    "card_declined": "The card was declined.",
+}
+
+
+def plain_id(value: str) -> bool:
+    return _PLAIN_ID.fullmatch(value) is not None
+
+
+def error_message(exc: HubError | ProviderError) -> str:
+    if isinstance(exc, ProviderError):
+        return _MESSAGES.get(exc.code, exc.message)
+    return _MESSAGES.get(exc.code, exc.detail)
+
+
+async def credentials_or_none(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider: str
+) -> credential_schemas.CredentialsView | None:
+    try:
+        return await credentials.get_credentials(session, services, who, provider)
+    except CredentialsMissing:
+        return None
+
+
+def payment_row(p: schemas.Payment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "status": p.status,
+        "amount": major(p.amount, p.currency),
+        "currency": p.currency.upper(),
+        "created_at": p.created_at,
+    }
+
+
+def payment_detail(p: schemas.Payment) -> dict[str, Any]:
+    return {
+        **payment_row(p),
+        "provider_payment_id": p.provider_payment_id,
+        "capture_method": p.capture_method,
+        "amount_capturable": major(p.amount_capturable, p.currency),
+        "amount_received": major(p.amount_received, p.currency),
+        "amount_refunded": major(p.amount_refunded, p.currency),
+        "updated_at": p.updated_at,
+        "metadata": p.metadata,
+        "can_capture": p.status == "requires_capture",
+        "can_cancel": p.status in CANCELABLE,
+        "can_refund": p.status in REFUNDABLE and p.amount_refunded < p.amount_received,
+    }
+
+
+def refund_row(r: schemas.Refund, currency: str) -> dict[str, Any]:
+    return {"id": r.id, "amount": major(r.amount, currency), "status": r.status, "created_at": r.created_at}
+
+
+def parse_amount(text: str, currency: str) -> int | None:
+    return minor(text, currency)
+
+
+def example(p: schemas.Payment) -> str:
+    return major(p.amount, p.currency)
+
+
+def _event_row(e: WebhookEvent) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "provider_event_id": e.provider_event_id,
+        "type": e.type,
+        "received_at": e.received_at,
+        "deliveries": e.deliveries,
+        "outcome": e.outcome,
+        "reason": getattr(e, "reason", None),
+        "payment_id": e.payment_id,
+    }
+
+
+async def payment_events(session: AsyncSession, tenant_id: str, payment_id: str) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(WebhookEvent)
+            .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.payment_id == payment_id)
+            .order_by(WebhookEvent.id.desc())
+            .limit(50)
+        )
+    ).scalars()
+    return [_event_row(e) for e in rows]
+
+
+async def events(
+    session: AsyncSession, tenant_id: str, starting_after: str | None, limit: int = 50
+) -> tuple[list[dict[str, Any]], bool]:
+    q = select(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id).order_by(WebhookEvent.id.desc())
+    if starting_after:
+        q = q.where(WebhookEvent.id < starting_after)
+    rows = list((await session.execute(q.limit(limit + 1))).scalars())
+    return [_event_row(e) for e in rows[:limit]], len(rows) > limit

@@ -1,0 +1,376 @@
+"""The tenant admin console: server-rendered pages over the same services the API uses.
+
+Every page is rendered for the admin the session cookie names; nothing secret is rendered back
+(only hints such as ``sk_test_…1234``). Forms carry Litestar's CSRF token; the router sends a
+strict Content-Security-Policy (no inline script), ``X-Frame-Options: DENY`` and ``no-store``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import Cookie, ResponseHeader
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.console import pages, sessions
+from hub.console.csrf import csrf_config
+from hub.credentials import schemas as credential_schemas
+from hub.credentials import service as credentials
+from hub.errors import HubError
+from hub.payments import refunds, schemas, service
+from hub.services import Services
+from hub.tenants import service as tenants
+from providers.base.errors import ProviderError
+
+STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
+PROVIDER = "stripe"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class NotSignedIn(NotAuthorizedException):
+    """No valid console session: the browser is sent to the sign-in page."""
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _limiter(request: Request) -> sessions.AttemptLimiter:
+    """Per app (so per worker process): failed sign-ins are counted where they arrive."""
+    state = request.app.state
+    if "console_limiter" not in state:
+        state["console_limiter"] = sessions.AttemptLimiter()
+    return state["console_limiter"]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _admin(request: Request, session: AsyncSession) -> TenantPrincipal:
+    who = await sessions.current(session, request.cookies.get(sessions.COOKIE))
+    if who is None:
+        raise NotSignedIn()
+    return who
+
+
+def _page(name: str, who: TenantPrincipal | None, **context: Any) -> Template:
+    return Template(template_name=name, context={"who": who, **context})
+
+
+def _status(page: Template, status_code: int, headers: dict[str, str] | None = None) -> Template:
+    page.status_code = status_code
+    for name, value in (headers or {}).items():
+        page.headers[name] = value
+    return page
+
+
+def _form_text(form: Any, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+# -- sign-in -------------------------------------------------------------------------------
+
+
+@get("/login")
+async def login_page() -> Template:
+    return _page("login.html", None, error=None)
+
+
+@post("/login")
+async def login(request: Request, session: AsyncSession) -> Response[Any]:
+    client = _client(request)
+    wait = _limiter(request).retry_after(client)
+    if wait:
+        error = f"Too many failed sign-ins. Try again in {wait} seconds."
+        return _status(_page("login.html", None, error=error), 429, {"Retry-After": str(wait)})
+    form = await request.form()
+    try:
+        token, _ = await sessions.sign_in(session, _form_text(form, "api_key"))
+    except sessions.SignInRefused as exc:
+        _limiter(request).failed(client)
+        return _status(_page("login.html", None, error=str(exc)), 401)
+    _limiter(request).succeeded(client)
+    prod = _services(request).settings.server.env == "prod"
+    cookie = Cookie(
+        key=sessions.COOKIE,
+        value=token,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=prod,
+        max_age=int(sessions.LIFETIME.total_seconds()),
+    )
+    return Redirect("/console/payments", cookies=[cookie])
+
+
+@post("/logout")
+async def logout(request: Request, session: AsyncSession) -> Redirect:
+    await sessions.sign_out(session, request.cookies.get(sessions.COOKIE))
+    response = Redirect("/console/login")
+    response.delete_cookie(sessions.COOKIE, path="/console")
+    return response
+
+
+@get("/")
+async def home() -> Redirect:
+    return Redirect("/console/payments")
+
+
+# -- Stripe connection -----------------------------------------------------------------------
+
+
+async def _stripe_page(request: Request, session: AsyncSession, who: TenantPrincipal, **context: Any) -> Template:
+    view = await pages.credentials_or_none(session, _services(request), who, PROVIDER)
+    webhook_url = tenants.webhook_url(_services(request).settings.server.public_url, who.tenant_id, PROVIDER)
+    defaults: dict[str, Any] = {"errors": {}, "form_error": None, "saved": False, "check": None, "form": {}}
+    return _page("stripe.html", who, view=view, webhook_url=webhook_url, **{**defaults, **context})
+
+
+@get("/stripe")
+async def stripe_page(request: Request, session: AsyncSession) -> Template:
+    who = await _admin(request, session)
+    return await _stripe_page(request, session, who)
+
+
+@post("/stripe")
+async def stripe_save(request: Request, session: AsyncSession) -> Response[Any]:
+    who = await _admin(request, session)
+    form = await request.form()
+    fields = {name: _form_text(form, name).strip() for name in ("publishable_key", "secret_key", "webhook_secret")}
+    let_hub_create = _form_text(form, "create_webhook") == "1"
+    errors: dict[str, str] = {}
+    for name, label in (("publishable_key", "Publishable key"), ("secret_key", "Secret key")):
+        if not fields[name]:
+            errors[name] = f"{label} is required."
+    if not fields["webhook_secret"] and not let_hub_create:
+        errors["webhook_secret"] = "Enter the webhook signing secret, or let the hub create the webhook."
+    kept = {"publishable_key": fields["publishable_key"]}  # the only public one: never echo the others
+    if errors:
+        page = await _stripe_page(request, session, who, errors=errors, form=kept)
+        return _status(page, 422)
+    try:
+        data = msgspec.convert(
+            {k: v for k, v in fields.items() if v or k != "webhook_secret"}, credential_schemas.CredentialsPut
+        )
+        await credentials.put_credentials(session, _services(request), who, PROVIDER, data)
+    except msgspec.ValidationError:
+        page = await _stripe_page(request, session, who, form_error="A field is too long.", form=kept)
+        return _status(page, 422)
+    except (HubError, ProviderError) as exc:
+        await session.rollback()
+        param = getattr(exc, "param", None)
+        message = pages.error_message(exc)
+        field_errors = {param: message} if param in fields else {}
+        page = await _stripe_page(
+            request,
+            session,
+            who,
+            errors=field_errors,
+            form_error=None if field_errors else message,
+            form=kept,
+        )
+        return _status(page, 422)
+    return await _stripe_page(request, session, who, saved=True)
+
+
+@post("/stripe/check")
+async def stripe_check(request: Request, session: AsyncSession) -> Template:
+    who = await _admin(request, session)
+    try:
+        check = await credentials.health_check(session, _services(request), who, PROVIDER)
+        result = {"ok": check.ok, "latency_ms": check.latency_ms, "error": check.error, "mode": check.mode}
+    except (HubError, ProviderError) as exc:
+        await session.rollback()
+        result = {"ok": False, "latency_ms": None, "error": pages.error_message(exc), "mode": None}
+    return await _stripe_page(request, session, who, check=result)
+
+
+# -- payments --------------------------------------------------------------------------------
+
+
+@get("/payments")
+async def payments_page(request: Request, session: AsyncSession) -> Template:
+    who = await _admin(request, session)
+    status = request.query_params.get("status") or None
+    starting_after = request.query_params.get("starting_after") or None
+    if status is not None and status not in pages.PAYMENT_STATUSES:
+        status = None
+    if starting_after is not None and not pages.plain_id(starting_after):
+        starting_after = None
+    listing = await service.list_payments(session, who, limit=20, starting_after=starting_after, status=status)
+    rows = [pages.payment_row(p) for p in listing.data]
+    return _page(
+        "payments.html", who, payments=rows, has_more=listing.has_more, status=status, statuses=pages.PAYMENT_STATUSES
+    )
+
+
+async def _payment_page(
+    request: Request, session: AsyncSession, who: TenantPrincipal, payment_id: str, **context: Any
+) -> Template:
+    payment = await service.get_payment(session, who, payment_id)
+    refund_list = await refunds.list_refunds(session, who, payment_id)
+    events = await pages.payment_events(session, who.tenant_id, payment_id)
+    action = request.query_params.get("action")
+    defaults: dict[str, Any] = {"message": None, "error": None, "amount_value": ""}
+    return _page(
+        "payment.html",
+        who,
+        payment=pages.payment_detail(payment),
+        refunds=[pages.refund_row(r, payment.currency) for r in refund_list.data],
+        events=events,
+        action=action if action in ("capture", "cancel", "refund") else None,
+        **{**defaults, **context},
+    )
+
+
+@get("/payments/{payment_id:str}")
+async def payment_page(request: Request, session: AsyncSession, payment_id: str) -> Response[Any]:
+    who = await _admin(request, session)
+    if not pages.plain_id(payment_id):
+        return _status(_page("not_found.html", who), 404)
+    try:
+        return await _payment_page(request, session, who, payment_id)
+    except HubError as exc:
+        return _status(_page("not_found.html", who), exc.status)
+
+
+@post("/payments/{payment_id:str}/{action:str}")
+async def payment_action(request: Request, session: AsyncSession, payment_id: str, action: str) -> Response[Any]:
+    who = await _admin(request, session)
+    if not pages.plain_id(payment_id) or action not in ("capture", "cancel", "refund"):
+        return _status(_page("not_found.html", who), 404)
+    form = await request.form()
+    amount_text = _form_text(form, "amount")
+    try:
+        current = await service.get_payment(session, who, payment_id)
+    except HubError as exc:
+        return _status(_page("not_found.html", who), exc.status)
+    amount: int | None = None
+    if amount_text.strip() and action in ("capture", "refund"):
+        amount = pages.parse_amount(amount_text, current.currency)
+        if amount is None:
+            error = f"Amount must be a positive number in {current.currency.upper()}, like {pages.example(current)}."
+            page = await _payment_page(request, session, who, payment_id, error=error, amount_value=amount_text)
+            return _status(page, 422)
+    services = _services(request)
+    try:
+        if action == "capture":
+            await service.capture_payment(session, services, who, payment_id, amount)
+            message = "Payment captured."
+        elif action == "cancel":
+            await service.cancel_payment(session, services, who, payment_id)
+            message = "Payment canceled."
+        else:
+            await refunds.create_refund(session, services, who, payment_id, schemas.RefundCreate(amount=amount))
+            message = "Refund requested."
+    except (HubError, ProviderError) as exc:
+        await session.rollback()
+        page = await _payment_page(
+            request, session, who, payment_id, error=pages.error_message(exc), amount_value=amount_text
+        )
+        return _status(page, 409 if isinstance(exc, HubError) and exc.status == 409 else 422)
+    return await _payment_page(request, session, who, payment_id, message=message)
+
+
+# -- events and API keys -----------------------------------------------------------------------
+
+
+@get("/events")
+async def events_page(request: Request, session: AsyncSession) -> Template:
+    who = await _admin(request, session)
+    starting_after = request.query_params.get("starting_after") or None
+    if starting_after is not None and not pages.plain_id(starting_after):
+        starting_after = None
+    rows, has_more = await pages.events(session, who.tenant_id, starting_after)
+    return _page("events.html", who, events=rows, has_more=has_more)
+
+
+async def _keys_page(session: AsyncSession, who: TenantPrincipal, **context: Any) -> Template:
+    keys = await tenants.list_api_keys(session, who.tenant_id)
+    defaults: dict[str, Any] = {"created": None, "error": None, "message": None}
+    return _page("api_keys.html", who, keys=keys.data, **{**defaults, **context})
+
+
+@get("/api-keys")
+async def keys_page(request: Request, session: AsyncSession) -> Template:
+    who = await _admin(request, session)
+    return await _keys_page(session, who)
+
+
+@post("/api-keys")
+async def keys_create(request: Request, session: AsyncSession) -> Response[Any]:
+    who = await _admin(request, session)
+    scope = _form_text(await request.form(), "scope")
+    if scope not in ("admin", "storefront"):
+        return _status(await _keys_page(session, who, error="Choose admin or storefront."), 422)
+    created = await tenants.create_api_key(session, who.tenant_id, scope, actor=who.actor)
+    return await _keys_page(session, who, created=created)
+
+
+@post("/api-keys/{key_id:str}/revoke")
+async def keys_revoke(request: Request, session: AsyncSession, key_id: str) -> Response[Any]:
+    who = await _admin(request, session)
+    if not pages.plain_id(key_id):
+        return _status(_page("not_found.html", who), 404)
+    try:
+        await tenants.revoke_api_key(session, who.tenant_id, key_id, actor=who.actor)
+    except HubError as exc:
+        await session.rollback()
+        return _status(await _keys_page(session, who, error=pages.error_message(exc)), exc.status)
+    if key_id == who.key_id:  # the key this session stands on is gone: so is the session
+        return Redirect("/console/login")
+    return await _keys_page(session, who, message="Key revoked.")
+
+
+def _to_login(_: Request, __: NotSignedIn) -> Response[Any]:
+    return Redirect("/console/login")
+
+
+def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Router:
+    """The console, under /console, with CSRF protection and the page security headers."""
+    static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
+    return Router(
+        path="/console",
+        route_handlers=[
+            login_page,
+            login,
+            logout,
+            home,
+            stripe_page,
+            stripe_save,
+            stripe_check,
+            payments_page,
+            payment_page,
+            payment_action,
+            events_page,
+            keys_page,
+            keys_create,
+            keys_revoke,
+            static,
+        ],
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(services_settings_secret, secure_cookies))],
+        response_headers=[
+            ResponseHeader(name="Content-Security-Policy", value=CSP),
+            ResponseHeader(name="X-Frame-Options", value="DENY"),
+            ResponseHeader(name="Cache-Control", value="no-store"),
+            ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+            ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ],
+        exception_handlers={NotSignedIn: _to_login},
+        include_in_schema=False,
+    )

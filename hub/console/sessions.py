@@ -1,0 +1,120 @@
+"""Console sign-in: a tenant admin API key opens a server-side session; the cookie holds a random id.
+
+The key itself is never stored in the cookie or the session: only the id of the key, so that
+revoking the key (or suspending the tenant) ends every session opened with it at the next page.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.keys import digest
+from hub.auth.principal import TenantPrincipal
+from hub.db.base import utcnow
+from hub.db.console import ConsoleSession
+from hub.db.tenants import ApiKey, Tenant
+
+COOKIE = "hub_console"
+#: A session lasts a working day at most; signing in again is cheap, a stolen cookie ages out.
+LIFETIME = timedelta(hours=8)
+
+
+class SignInRefused(Exception):
+    """Why a key may not open a console session, in words for the sign-in page."""
+
+
+async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, TenantPrincipal]:
+    """A new session for an active tenant's admin key: (cookie value, principal)."""
+    key = api_key.strip()
+    if not key or len(key) > 512 or not key.isprintable():
+        raise SignInRefused("That is not an API key.")
+    row = (
+        await session.execute(
+            select(ApiKey.id, ApiKey.scope, ApiKey.revoked_at, Tenant.id, Tenant.status)
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(ApiKey.digest == digest(key))
+        )
+    ).first()
+    if row is None:
+        raise SignInRefused("This API key is not known.")
+    key_id, scope, revoked_at, tenant_id, status = row
+    if revoked_at is not None:
+        raise SignInRefused("This API key has been revoked.")
+    if scope != "admin":
+        raise SignInRefused("The console needs an admin key; this is a storefront key.")
+    if status != "active":
+        raise SignInRefused("This tenant is suspended.")
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    # Expired sessions of this tenant go as new ones come: the table never grows without bound.
+    await session.execute(
+        delete(ConsoleSession).where(ConsoleSession.tenant_id == tenant_id, ConsoleSession.expires_at < now)
+    )
+    session.add(
+        ConsoleSession(
+            id=digest(token), tenant_id=tenant_id, api_key_id=key_id, created_at=now, expires_at=now + LIFETIME
+        )
+    )
+    await session.commit()
+    return token, TenantPrincipal(tenant_id=tenant_id, scope="admin", key_id=key_id)
+
+
+async def current(session: AsyncSession, cookie: str | None) -> TenantPrincipal | None:
+    """The signed-in admin, or None: unknown, expired, revoked key or suspended tenant."""
+    if not cookie or len(cookie) > 128:
+        return None
+    row = (
+        await session.execute(
+            select(ConsoleSession.tenant_id, ConsoleSession.api_key_id)
+            .join(ApiKey, ApiKey.id == ConsoleSession.api_key_id)
+            .join(Tenant, Tenant.id == ConsoleSession.tenant_id)
+            .where(
+                ConsoleSession.id == digest(cookie),
+                ConsoleSession.expires_at > utcnow(),
+                ApiKey.revoked_at.is_(None),
+                Tenant.status == "active",
+            )
+        )
+    ).first()
+    await session.commit()
+    if row is None:
+        return None
+    return TenantPrincipal(tenant_id=row[0], scope="admin", key_id=row[1])
+
+
+async def sign_out(session: AsyncSession, cookie: str | None) -> None:
+    if cookie and len(cookie) <= 128:
+        await session.execute(delete(ConsoleSession).where(ConsoleSession.id == digest(cookie)))
+        await session.commit()
+
+
+class AttemptLimiter:
+    """Failed sign-ins per client address: at most ``limit`` in ``window`` seconds (in-process)."""
+
+    def __init__(self, limit: int = 10, window: float = 60.0, max_clients: int = 10_000) -> None:
+        self.limit, self.window, self.max_clients = limit, window, max_clients
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until ``client`` may try again; 0 when it may now."""
+        seen = self._failures.get(client)
+        now = time.monotonic()
+        while seen and now - seen[0] > self.window:
+            seen.popleft()
+        if not seen or len(seen) < self.limit:
+            return 0
+        return max(1, int(self.window - (now - seen[0])) + 1)
+
+    def failed(self, client: str) -> None:
+        if client not in self._failures and len(self._failures) >= self.max_clients:
+            self._failures.pop(next(iter(self._failures)))  # oldest client first: bounded memory
+        self._failures.setdefault(client, deque()).append(time.monotonic())
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)

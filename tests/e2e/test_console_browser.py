@@ -1,0 +1,175 @@
+"""The console in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+Against a running ``hub serve`` and the emulator: sign in; register credentials, first with a
+wrong key (its error next to the field), then right; create a payment through the API; capture
+and refund it in the console; see the events; every form control labelled; sign out; a form
+post without the CSRF token refused. A screenshot of each page is saved under the test's
+temporary folder, or under ``HUB_CONSOLE_SCREENSHOTS`` when that is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.support.hub import PLATFORM
+from tests.support.process import HubProcess
+
+pytestmark = pytest.mark.e2e
+
+PK = "pk_test_consolePublishable01"
+SK = "sk_test_consoleSecretKey0001"
+WH = "whsec_consoleWebhookSecret01"
+
+#: Every visible form control must have an accessible name (a <label>, aria-label or aria-labelledby).
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter(el => el.type !== 'hidden')
+  .filter(el => {
+    if (el.tagName === 'BUTTON') return !(el.textContent.trim() || el.getAttribute('aria-label'));
+    return !((el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby'));
+  })
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Debian's chromium is required: scripts/test installs it (apt-get install chromium)"
+    return found
+
+
+@pytest.fixture
+def hub_process(database_url, emulator, tmp_path) -> Iterator[HubProcess]:
+    proc = HubProcess(database_url, tmp_path / "home", HUB_STRIPE_API_BASE=emulator.url)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        yield b
+        await b.close()
+
+
+class Pages:
+    """Saves a screenshot of each page visited and checks its form controls are labelled."""
+
+    def __init__(self, page: Page, folder: Path) -> None:
+        self.page, self.folder = page, folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    async def seen(self, name: str) -> None:
+        await self.page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
+        unlabelled = await self.page.evaluate(UNLABELLED)
+        assert unlabelled == [], f"unlabelled controls on {name}: {unlabelled}"
+
+
+async def test_a_tenant_admin_connects_stripe_and_captures_and_refunds_in_the_browser(
+    hub_process: HubProcess, browser: Browser, tmp_path: Path
+):
+    async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as api:
+        r = await api.post("/v1/tenants", json={"name": "Console Shop"}, headers=PLATFORM)
+        assert r.status_code == 201, r.text
+        tenant = r.json()
+    admin_key = tenant["api_keys"]["admin"]
+    storefront = {"Authorization": f"Bearer {tenant['api_keys']['storefront']}"}
+
+    context = await browser.new_context(base_url=hub_process.url, viewport={"width": 1100, "height": 900})
+    page = await context.new_page()
+    shots = Pages(page, Path(os.environ.get("HUB_CONSOLE_SCREENSHOTS") or tmp_path / "screens"))
+
+    # Sign in.
+    await page.goto("/console/login")
+    await shots.seen("login")
+    await page.get_by_label("API key").fill(admin_key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await shots.seen("payments-empty")
+
+    # Stripe: a wrong secret key first, its error next to the field; nothing secret echoed back.
+    await page.get_by_role("link", name="Stripe").click()
+    await page.get_by_label("Publishable key").fill(PK)
+    await page.get_by_label("Secret key").fill("sk_live_consoleSecretKey0001")
+    await page.get_by_label("Webhook signing secret").fill(WH)
+    await page.get_by_role("button", name="Save").click()
+    error = page.locator("#secret_key_error")
+    await expect(error).to_be_visible()
+    await expect(page.get_by_label("Secret key")).to_have_attribute(
+        "aria-describedby", "secret_key_hint secret_key_error"
+    )
+    assert "sk_live_consoleSecretKey0001" not in await page.content()
+    await shots.seen("stripe-error")
+
+    await page.get_by_label("Publishable key").fill(PK)
+    await page.get_by_label("Secret key").fill(SK)
+    await page.get_by_label("Webhook signing secret").fill(WH)
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("Saved. Stripe accepted the keys.")).to_be_visible()
+    await page.get_by_role("button", name="Check connection").click()
+    await expect(page.get_by_text("Connection OK")).to_be_visible()
+    html = await page.content()
+    assert SK not in html and WH not in html and "sk_test_…0001" in html
+    await shots.seen("stripe")
+
+    # A payment made through the API, authorised for manual capture.
+    async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as api:
+        r = await api.post(
+            "/v1/payments",
+            headers=storefront,
+            json={
+                "amount": 2000,
+                "currency": "usd",
+                "capture_method": "manual",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+            },
+        )
+        assert r.status_code == 201, r.text
+        payment = r.json()
+    assert payment["status"] == "requires_capture"
+
+    await page.get_by_role("link", name="Payments").click()
+    await page.get_by_role("link", name=payment["id"]).click()
+    await expect(page.get_by_text("20.00 USD").first).to_be_visible()
+    await page.get_by_role("button", name="Capture").click()
+    await page.get_by_label("Amount").fill("15.00")
+    await shots.seen("payment-confirm-capture")
+    await page.get_by_role("button", name="Confirm capture").click()
+    await expect(page.get_by_text("Payment captured.")).to_be_visible()
+
+    await page.get_by_role("button", name="Refund").click()
+    await page.get_by_label("Amount").fill("5.00")
+    await page.get_by_role("button", name="Confirm refund").click()
+    await expect(page.get_by_text("Refund requested.")).to_be_visible()
+    await shots.seen("payment")
+
+    async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as api:
+        body = (await api.get(f"/v1/payments/{payment['id']}", headers=storefront)).json()
+    assert body["amount_received"] == 1500 and body["amount_refunded"] == 500
+
+    await page.get_by_role("link", name="Events").click()
+    await expect(page.get_by_role("heading", name="Stripe events")).to_be_visible()
+    await shots.seen("events")
+    await page.get_by_role("link", name="API keys").click()
+    await expect(page.get_by_role("button", name="Create key")).to_be_visible()
+    await shots.seen("api-keys")
+
+    # CSRF: a form post from this very browser session, without the token, is refused.
+    status = await page.evaluate(
+        """async () => (await fetch('/console/api-keys', {method: 'POST',
+            headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'scope=admin'})).status"""
+    )
+    assert status == 403
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    await page.goto("/console/payments")
+    await expect(page).to_have_url(f"{hub_process.url}/console/login")
+    await context.close()
