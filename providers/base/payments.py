@@ -12,7 +12,7 @@ from providers.base.errors import CardDeclined
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
 
-#: Provider-neutral payment statuses (API.md).
+#: Provider-neutral payment statuses (docs/api.md).
 STATUSES = (
     "requires_payment_method",
     "requires_confirmation",

@@ -1,4 +1,4 @@
-"""Liveness, readiness and the OpenAPI document (API.md, Health)."""
+"""Liveness, readiness and the OpenAPI document (docs/api.md, Health)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Configuration rules of API.md: dev generates missing secrets once, prod refuses to start without them."""
+"""Configuration rules of docs/api.md: dev generates missing secrets once, prod refuses to start without them."""
 
 from __future__ import annotations
 
