@@ -20,8 +20,8 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from hub.logging import mask
 from providers.base import errors as perr
+from providers.base.secrets import mask_secrets as mask
 
 log = logging.getLogger("hub.errors")
 

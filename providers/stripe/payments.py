@@ -160,7 +160,7 @@ class StripePayments:
 
 
 def _emulator(host: StripeHost) -> bool:
-    return bool(host.options.api_base)
+    return host.options.emulator == "localstripe"
 
 
 async def _declined(client: stripe.StripeClient, exc: stripe.CardError) -> CardDeclined:
