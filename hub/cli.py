@@ -83,6 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.server.log_level.lower(),
+        log_config=None,  # uvicorn's own lines go through the hub's handler (its format, its masking)
         access_log=False,
         proxy_headers=False,
         server_header=False,

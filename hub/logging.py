@@ -116,5 +116,7 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     for handler in ours:
         handler.setFormatter(formatter)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    # stripe-python logs every request (and each retry) at INFO; the hub logs one DEBUG line per call.
-    logging.getLogger("stripe").setLevel(logging.WARNING)
+    # stripe-python logs every request (and each retry) at INFO, and httpx (which carries it) one
+    # more line per request: the plugin's one DEBUG line per call says what they did.
+    for chatty in ("stripe", "httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
