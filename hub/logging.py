@@ -23,10 +23,6 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("hub_request_id", default=None)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def mask(text: str) -> str:
-    return mask_secrets(text)
-
-
 def escape_controls(text: str) -> str:
     """``\\n``, ``\\t``, ``\\x1b``… written out, so one record is always one line."""
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
@@ -52,14 +48,14 @@ class MaskSecrets(logging.Filter):
             message = record.getMessage()
         except Exception:
             return True
-        masked = mask(message)
+        masked = mask_secrets(message)
         if masked != message:
             record.msg, record.args = masked, None
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):  # structured values can be client text too (a path parameter)
-            record.fields = {k: mask(v) if isinstance(v, str) else v for k, v in fields.items()}
+            record.fields = {k: mask_secrets(v) if isinstance(v, str) else v for k, v in fields.items()}
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = mask_secrets(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
 
