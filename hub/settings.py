@@ -281,7 +281,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         server=ServerSettings(
             env=hub_env,
-            public_url=env.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            public_url=(env.get("HUB_PUBLIC_URL", "").strip() or "http://127.0.0.1:8000").rstrip("/"),
             log_level=log_level,
             log_format=log_format,
             home=str(home),
