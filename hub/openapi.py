@@ -60,8 +60,10 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def _statuses(method: str, path: str, authenticated: bool) -> list[int]:
-    codes = {422, 503}
+def _statuses(method: str, path: str, authenticated: bool, has_parameters: bool) -> list[int]:
+    codes = {503}
+    if has_parameters or method in _WITH_BODY:
+        codes.add(422)
     if authenticated:
         codes |= {401, 403, 429}
     if "{" in path:
@@ -70,7 +72,7 @@ def _statuses(method: str, path: str, authenticated: bool) -> list[int]:
         codes |= {400, 413, 415}
     if method == "POST":
         codes.add(409)
-    if path.startswith("/v1/payments"):
+    if method == "POST" and path.startswith("/v1/payments"):
         codes.add(402)
     if path.startswith("/v1/webhooks/") or path.endswith("/billing/webhook"):
         codes = {400, 404, 413, 503}  # signature_invalid, unknown tenant, too large; never a token
@@ -113,10 +115,11 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
                 params = operation.setdefault("parameters", [])
                 if not any(p.get("name", "").lower() == "idempotency-key" for p in params):
                     params.append(dict(IDEMPOTENCY_KEY))
+            has_parameters = any(p.get("in") in ("query", "path") for p in operation.get("parameters", []))
             responses = operation["responses"]
             for code in [c for c in responses if c[:1] in "45"]:
                 del responses[code]  # Litestar's own {status_code, detail, extra} is not what the hub sends
-            for status in _statuses(upper, path, authenticated):
+            for status in _statuses(upper, path, authenticated, has_parameters):
                 responses[str(status)] = {
                     "description": _ERRORS[status],
                     "content": {PROBLEM_JSON: {"schema": problem_schema}},

@@ -8,7 +8,7 @@ from hub.auth.dependencies import platform_guard
 from hub.observability.metrics import render
 
 
-@get("/metrics", guards=[platform_guard], tags=["operations"], sync_to_thread=False, include_in_schema=True)
+@get("/metrics", guards=[platform_guard], tags=["operations"], sync_to_thread=False)
 def metrics() -> Response[bytes]:
     """Prometheus text format: requests, Stripe calls, webhook events, notification deliveries, apply lag."""
     body, content_type = render()
