@@ -9,8 +9,6 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -26,6 +24,9 @@ from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
 from hub.logging import configure_logging
+from hub.observability import metrics, requests
+from hub.observability.controllers import metrics as metrics_route
+from hub.openapi import openapi_config
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
 from hub.services import Services
 from hub.settings import Settings, load_settings
@@ -52,13 +53,15 @@ def create_app(
     ``billing`` is the platform billing configuration, read from ``HUB_BILLING_*`` when not given;
     it stays out of ``settings`` so the tenant side never holds the platform's Stripe key.
     """
-    configure_logging(settings.server.log_level)
+    configure_logging(settings.server.log_level, settings.server.log_format)
     billing_settings = billing if billing is not None else load_billing_settings(os.environ)
     options = ProviderOptions(
         api_base=settings.stripe.api_base,
         timeout_seconds=settings.stripe.timeout_seconds,
         max_network_retries=settings.stripe.max_network_retries,
         client_cache_size=settings.stripe.client_cache_size,
+        emulator=settings.stripe.emulator,
+        call_observer=metrics.observe_stripe_call,
         **(provider_options or {}),
     )
 
@@ -81,10 +84,11 @@ def create_app(
             await providers.aclose()
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             alive,
             ready,
+            metrics_route,
             TenantController,
             ApiKeyController,
             CredentialsController,
@@ -98,14 +102,13 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(
-            title="Payment hub", version="1.0.0", path="/schema", render_plugins=[JsonRenderPlugin()]
-        ),
+        openapi_config=openapi_config(),
         # Litestar's default logging config replaces the root logger's handlers, which would drop
         # the hub's secret-masking handler (and any handler the host process installed).
         logging_config=None,
         debug=False,
     )
+    return requests.install(app)
 
 
 def create_app_from_env() -> Litestar:

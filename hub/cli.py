@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
+from hub import __version__
 from hub.settings import ConfigError, generate_vault_key_entry, load_settings
 
 log = logging.getLogger("hub.cli")
@@ -41,7 +43,7 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
     from hub.logging import configure_logging
 
     settings = _settings()
-    configure_logging(settings.server.log_level)  # shows each revision Alembic applies
+    configure_logging(settings.server.log_level, settings.server.log_format)  # shows each revision Alembic applies
     if not _upgrade(upgrade_to_head, settings.database.url):
         return 1
     print("database is at head")
@@ -66,9 +68,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hub.logging import configure_logging
 
     settings = _settings()  # dev keys are generated here, once, before any worker starts
-    configure_logging(settings.server.log_level)
+    configure_logging(settings.server.log_level, settings.server.log_format)
     if not _upgrade(upgrade_to_head, settings.database.url):
         return 1
+    if settings.server.env == "dev" and not os.environ.get("HUB_PUBLIC_URL", "").strip():
+        # Workers read HUB_* themselves: the webhook URLs they hand out name the port really served.
+        shown = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        os.environ["HUB_PUBLIC_URL"] = f"http://{f'[{shown}]' if ':' in shown else shown}:{args.port}"
     log.info("migrations at head; serving on %s:%s with %d worker(s)", args.host, args.port, args.workers)
     uvicorn.run(
         "hub.app:create_app_from_env",
@@ -77,6 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.server.log_level.lower(),
+        log_config=None,  # uvicorn's own lines go through the hub's handler (its format, its masking)
         access_log=False,
         proxy_headers=False,
         server_header=False,
@@ -125,25 +132,51 @@ def cmd_vault_rotate(_: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hub", description="Multi-tenant payment-gateway integration hub")
-    sub = parser.add_subparsers(dest="command", required=True)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="hub",
+        description="Multi-tenant payment-gateway integration hub. Configuration comes from HUB_* variables "
+        "(docs/api.md); the database is HUB_DATABASE_URL.",
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,db,vault}")
 
-    serve = sub.add_parser("serve", help="migrate the database to head once, then serve")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve = sub.add_parser(
+        "serve",
+        help="migrate the database to head once, then serve",
+        description="Migrate the database to head once, then serve the hub with uvicorn. In dev, "
+        "HUB_PUBLIC_URL (the base of tenants' webhook URLs) follows --host and --port unless it is set.",
+        formatter_class=fmt,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
     serve.set_defaults(func=cmd_serve)
 
-    db = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="Alembic upgrade to head").set_defaults(func=cmd_db_upgrade)
+    db = sub.add_parser("db", help="database commands", description="Database commands.", formatter_class=fmt)
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="{upgrade}")
+    db_sub.add_parser(
+        "upgrade", help="Alembic upgrade to head", description="Alembic upgrade to head.", formatter_class=fmt
+    ).set_defaults(func=cmd_db_upgrade)
 
-    vault = sub.add_parser("vault", help="credential vault commands").add_subparsers(
-        dest="vault_command", required=True
+    vault = sub.add_parser(
+        "vault", help="credential vault commands", description="Credential vault commands.", formatter_class=fmt
     )
-    vault.add_parser("generate-key", help="print a new KEY_ID:KEY entry").set_defaults(func=cmd_vault_generate_key)
-    vault.add_parser("rotate", help="re-wrap every tenant data key under the active key").set_defaults(
-        func=cmd_vault_rotate
-    )
+    vault_sub = vault.add_subparsers(dest="vault_command", required=True, metavar="{generate-key,rotate}")
+    vault_sub.add_parser(
+        "generate-key",
+        help="print a new KEY_ID:KEY entry",
+        description="Print a new KEY_ID:KEY entry for HUB_VAULT_KEYS.",
+        formatter_class=fmt,
+    ).set_defaults(func=cmd_vault_generate_key)
+    vault_sub.add_parser(
+        "rotate",
+        help="re-wrap every tenant data key under the active key",
+        description="Re-wrap every tenant data key under the active (first) HUB_VAULT_KEYS entry, "
+        "so the other entries can be dropped.",
+        formatter_class=fmt,
+    ).set_defaults(func=cmd_vault_rotate)
     return parser
 
 

@@ -20,8 +20,8 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from hub.logging import mask
 from providers.base import errors as perr
+from providers.base.secrets import mask_secrets
 
 log = logging.getLogger("hub.errors")
 
@@ -72,10 +72,6 @@ class ValidationFailed(HubError):
 
 class Conflict(HubError):
     status, code, title = 409, "conflict", "Conflict"
-
-
-class PayloadTooLarge(HubError):
-    status, code, title = 413, "payload_too_large", "Payload too large"
 
 
 class ServiceUnavailable(HubError):
@@ -145,7 +141,7 @@ def provider_problem(exc: perr.ProviderError) -> Response:
         extra["provider_code"] = exc.provider_code
     # A payment operation names the hub payment it concerns (e.g. the one a decline kept as failed).
     extra["payment_id"] = exc.payment_id
-    return problem(status, code, title, mask(exc.message), param=exc.param, **extra)
+    return problem(status, code, title, mask_secrets(exc.message), param=exc.param, **extra)
 
 
 def _hub_error(_: Request, exc: HubError) -> Response:
@@ -179,7 +175,7 @@ def _validation(_: Request, exc: ValidationException) -> Response:
     # anyway, because a few of them quote the value that was sent.
     items = [i for i in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(i, dict)]
     if not items:
-        return problem(422, "validation_error", "Validation error", mask(str(exc.detail or "Invalid request")))
+        return problem(422, "validation_error", "Validation error", mask_secrets(str(exc.detail or "Invalid request")))
     item = items[0]
     message = str(item.get("message", "")) or "Invalid value"
     key = item.get("key")
@@ -188,11 +184,11 @@ def _validation(_: Request, exc: ValidationException) -> Response:
         return _malformed_json("The request body is required and must be a JSON object")
     param = _param_path(key, message)
     if param is not None:
-        param = mask(param)  # an unknown field's name is client text too
+        param = mask_secrets(param)  # an unknown field's name is client text too
     if param is None and message.startswith("Expected `object`"):
         return problem(422, "validation_error", "Validation error", "The request body must be a JSON object")
     detail = f"{param}: {message}" if param else message
-    return problem(422, "validation_error", "Validation error", mask(detail), param=param)
+    return problem(422, "validation_error", "Validation error", mask_secrets(detail), param=param)
 
 
 def _malformed_json(detail: str = "The request body is not valid JSON") -> Response:
@@ -220,7 +216,7 @@ def _http(_: Request, exc: HTTPException) -> Response:
         return problem(429, "rate_limited", "Rate limited", "Too many requests", headers=exc.headers)
     if status >= 500:
         return problem(status, "internal_error", "Internal error", "The hub could not complete the request")
-    return problem(status, "bad_request", "Bad request", mask(str(exc.detail or "Bad request")))
+    return problem(status, "bad_request", "Bad request", mask_secrets(str(exc.detail or "Bad request")))
 
 
 def _unhandled(request: Request, exc: Exception) -> Response:
@@ -246,7 +242,6 @@ __all__ = [
     "HubError",
     "MediaType",
     "NotFound",
-    "PayloadTooLarge",
     "ServiceUnavailable",
     "Unauthorized",
     "ValidationFailed",

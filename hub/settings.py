@@ -58,6 +58,9 @@ class AuthSettings(msgspec.Struct, frozen=True):
 
 class StripeSettings(msgspec.Struct, frozen=True):
     api_base: str | None = None
+    #: ``"localstripe"`` when ``api_base`` is that emulator (``HUB_STRIPE_EMULATOR``): the plugin then
+    #: leaves out the parameters it refuses. Never inferred from ``api_base``.
+    emulator: str | None = None
     timeout_seconds: float = 20.0
     max_network_retries: int = 2
     client_cache_size: int = 1024
@@ -67,6 +70,8 @@ class ServerSettings(msgspec.Struct, frozen=True):
     env: str = "dev"
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    #: ``json`` (one object a line) or ``text``; ``HUB_LOG_FORMAT``, json in prod and text in dev.
+    log_format: str = "text"
     home: str = str(DEFAULT_HOME)
 
 
@@ -81,6 +86,48 @@ class Settings(msgspec.Struct, frozen=True):
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
 _KEY_B64 = re.compile(r"[A-Za-z0-9_-]{43}=?")  # 32 bytes in base64url, padding optional
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_LOG_FORMATS = ("json", "text")
+EMULATORS = ("localstripe",)
+
+#: Driver names users write -> the async driver the hub runs on (one engine for the app and Alembic).
+_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+psycopg": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+_URL_EXPECTED = (
+    "HUB_DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/db; postgres:// and "
+    "postgresql+asyncpg:// work too) or an SQLite one (sqlite:///path/to/hub.db or sqlite+aiosqlite:///…)"
+)
+
+
+def normalise_database_url(raw: str) -> str:
+    """The SQLAlchemy async URL for ``raw``: ``postgres(ql)://`` -> asyncpg, ``sqlite://`` -> aiosqlite.
+
+    libpq's ``sslmode`` becomes asyncpg's ``ssl`` (same values). The error names the scheme at most,
+    never the URL: it may hold a password.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"{_URL_EXPECTED}; the value given is not a URL") from None
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        scheme = url.drivername if re.fullmatch(r"[a-z0-9+]{1,32}", url.drivername) else "unknown"
+        raise ConfigError(f"{_URL_EXPECTED}; got a {scheme}:// URL")
+    url = url.set(drivername=driver)
+    if driver.startswith("postgresql") and "sslmode" in url.query:
+        query = dict(url.query)
+        query["ssl"] = query.pop("sslmode")
+        url = url.set(query=query)
+    return url.render_as_string(hide_password=False)
 
 
 def parse_vault_keys(raw: str) -> tuple[MasterKey, ...]:
@@ -216,23 +263,35 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not db_url:
         _make_home(home)
         db_url = f"sqlite+aiosqlite:///{home / 'hub.db'}"
+    db_url = normalise_database_url(db_url)
 
     log_level = env.get("HUB_LOG_LEVEL", "").strip().upper() or "INFO"
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"HUB_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    log_format = env.get("HUB_LOG_FORMAT", "").strip().lower() or ("json" if hub_env == "prod" else "text")
+    if log_format not in _LOG_FORMATS:
+        raise ConfigError(f"HUB_LOG_FORMAT must be one of {', '.join(_LOG_FORMATS)}")
+    api_base = env.get("HUB_STRIPE_API_BASE", "").strip() or None
+    emulator = env.get("HUB_STRIPE_EMULATOR", "").strip().lower() or None
+    if emulator is not None and emulator not in EMULATORS:
+        raise ConfigError(f"HUB_STRIPE_EMULATOR must be unset or one of {', '.join(EMULATORS)}")
+    if emulator is not None and api_base is None:
+        raise ConfigError("HUB_STRIPE_EMULATOR needs HUB_STRIPE_API_BASE, the emulator's address")
 
     return Settings(
         server=ServerSettings(
             env=hub_env,
-            public_url=env.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            public_url=(env.get("HUB_PUBLIC_URL", "").strip() or "http://127.0.0.1:8000").rstrip("/"),
             log_level=log_level,
+            log_format=log_format,
             home=str(home),
         ),
         database=DatabaseSettings(url=db_url),
         vault=VaultSettings(keys=parse_vault_keys(vault_raw)),
         auth=AuthSettings(platform_token=platform_token),
         stripe=StripeSettings(
-            api_base=env.get("HUB_STRIPE_API_BASE") or None,
+            api_base=api_base,
+            emulator=emulator,
             timeout_seconds=env_number(env, "HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
             max_network_retries=env_number(env, "HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
         ),

@@ -13,6 +13,7 @@ route without a guard is still protected.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -39,6 +40,12 @@ def services_of(connection: ASGIConnection) -> Services:
 async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with services_of(request).sessions() as session:
         yield session
+
+
+def principal_in(state: Any) -> Principal | None:
+    """The principal this request's guard resolved, if any (read by the access log)."""
+    found = state.get(_STATE_KEY) if isinstance(state, dict) else None
+    return found if isinstance(found, (PlatformPrincipal, TenantPrincipal)) else None
 
 
 def _unauthorized() -> Unauthorized:

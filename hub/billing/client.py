@@ -6,14 +6,14 @@ tenant code path can reach (it sits in ``services.extras["billing"]``).
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import stripe
 from litestar import Request
 
 from hub.billing.settings import BillingSettings
 from hub.errors import ServiceUnavailable
+from hub.observability.metrics import observe_stripe_call
+from providers.stripe.client import StripeClientFactory
 
 EXTRAS_KEY = "billing"
 
@@ -22,39 +22,26 @@ class BillingDisabled(ServiceUnavailable):
     code, title = "billing_disabled", "Billing disabled"
 
 
-class _HTTPXClient(stripe.HTTPXClient):
-    """``stripe.HTTPXClient`` over an ``httpx.AsyncClient`` we build (timeouts, optional test transport).
-
-    stripe-python keeps the async client in the private ``_client_async``; the billing tests go
-    through it, so they fail if the SDK stops honouring it.
-    """
-
-    def __init__(self, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(timeout=timeout)
-        self._client_async = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
-        )
-
-    async def aclose(self) -> None:
-        await self._client_async.aclose()
-
-
 class Billing:
     """Process-wide billing state: settings and, when enabled, the platform's StripeClient."""
 
     def __init__(self, settings: BillingSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
-        self._http: _HTTPXClient | None = None
+        self._factory: StripeClientFactory | None = None
         self._client: stripe.StripeClient | None = None
         if settings.enabled:
-            self._http = _HTTPXClient(timeout=settings.timeout_seconds, transport=transport)
-            kwargs: dict[str, Any] = {"http_client": self._http, "max_network_retries": settings.max_network_retries}
-            if settings.api_base:
-                base = settings.api_base
-                kwargs["base_addresses"] = {"api": base, "files": base, "connect": base}
-            self._client = stripe.StripeClient(settings.secret_key or "", **kwargs)
+            # The Stripe plugin's factory (timeouts, retries, API base, metrics of each call), with its
+            # own small pool: the platform's key never shares a client or a cache with a tenant's.
+            self._factory = StripeClientFactory(
+                api_base=settings.api_base,
+                timeout=settings.timeout_seconds,
+                max_network_retries=settings.max_network_retries,
+                cache_size=1,
+                transport=transport,
+                observer=observe_stripe_call,
+                max_connections=20,
+            )
+            self._client = self._factory.unbound(settings.secret_key or "")
 
     @property
     def client(self) -> stripe.StripeClient:
@@ -67,8 +54,8 @@ class Billing:
         return self
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
+        if self._factory is not None:
+            await self._factory.aclose()
 
 
 def billing_of(request: Request) -> Billing:

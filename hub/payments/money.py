@@ -1,7 +1,7 @@
 """Money rules checked before a provider is called: currency, exponent, Stripe's minimum and maximum.
 
-Amounts are integers in the unit the provider's API uses (API.md); the tables below are
-Stripe's (STRIPE_NOTES "Money"), the rules every supported provider is held to today.
+Amounts are integers in the unit the provider's API uses (docs/api.md); the tables below are
+Stripe's minimum charges and currency exponents, the rules every supported provider is held to today.
 """
 
 from __future__ import annotations

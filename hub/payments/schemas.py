@@ -1,4 +1,4 @@
-"""Request and response Structs of the storefront payment routes (API.md)."""
+"""Request and response Structs of the storefront payment routes (docs/api.md)."""
 
 from __future__ import annotations
 

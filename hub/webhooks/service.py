@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.credentials.loader import credential_row, decrypt_row
 from hub.db.tenants import Tenant
 from hub.errors import NotFound
+from hub.observability.metrics import count_webhook_event
 from hub.services import Services
 from hub.tenants.service import well_formed_id
 from hub.webhooks import store
@@ -50,7 +51,9 @@ async def receive(
         event = provider.parse_webhook(ctx, payload, headers)
     except SignatureInvalid:
         log.info("webhook refused: signature invalid (tenant %s, %d bytes)", tenant_id, len(payload))
+        count_webhook_event("signature_invalid", provider.name)
         raise
     outcome = await store.record(session, tenant_id, provider.name, event)
+    count_webhook_event(outcome, provider.name)
     log.info("webhook %s %s for tenant %s: %s", event.type, event.provider_event_id, tenant_id, outcome)
     return outcome

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.db.base import new_id, utcnow
 from hub.db.events import WebhookEvent
 from hub.db.upsert import insert_ignoring_conflict
+from hub.observability.metrics import observe_apply_lag
 from hub.webhooks.apply import IGNORED, apply_event
 from hub.webhooks.schemas import Event, EventList
 from providers.base.webhooks import ProviderEvent
@@ -58,6 +59,7 @@ async def record(session: AsyncSession, tenant_id: str, provider: str, event: Pr
         update(WebhookEvent).where(WebhookEvent.id == inserted).values(outcome=outcome, payment_id=payment_id)
     )
     await session.commit()
+    observe_apply_lag((utcnow() - now).total_seconds())
     return outcome
 
 

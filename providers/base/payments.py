@@ -12,23 +12,6 @@ from providers.base.errors import CardDeclined
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
 
-#: Provider-neutral payment statuses (API.md).
-STATUSES = (
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-    "processing",
-    "requires_capture",
-    "succeeded",
-    "canceled",
-    "failed",
-    "partially_refunded",
-    "refunded",
-)
-
-#: Neutral refund statuses.
-REFUND_STATUSES = ("pending", "requires_action", "succeeded", "failed", "canceled")
-
 
 class PaymentSnapshot(msgspec.Struct, frozen=True):
     """A payment as the provider reports it at one moment (an API answer or an event's object).
@@ -38,6 +21,8 @@ class PaymentSnapshot(msgspec.Struct, frozen=True):
     """
 
     provider_payment_id: str
+    #: Neutral payment status: requires_payment_method, requires_confirmation, requires_action,
+    #: processing, requires_capture, succeeded, canceled, failed, partially_refunded or refunded.
     status: str
     amount: int
     currency: str
@@ -72,6 +57,7 @@ class RefundSnapshot(msgspec.Struct, frozen=True):
 
     provider_refund_id: str
     amount: int
+    #: pending, requires_action, succeeded, failed or canceled.
     status: str
     provider_payment_id: str | None = None
     reason: str | None = None

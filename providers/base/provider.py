@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import msgspec
@@ -17,6 +18,15 @@ class ProviderOptions(msgspec.Struct, frozen=True):
 
     ``http_transport`` is an ``httpx`` transport used instead of the network; tests use it
     to play a provider where no emulator can.
+
+    ``emulator`` names the emulator ``api_base`` points at (``"localstripe"``), so a plugin can
+    leave out what that emulator refuses; ``None`` means the real gateway. It is explicit, never
+    inferred from ``api_base``.
+
+    ``call_observer``, when set, is called once per API call to the gateway (retries included in
+    that one call) with ``(operation, outcome, seconds)``: ``operation`` a bounded name such as
+    ``"POST /v1/payment_intents/{id}/capture"``, ``outcome`` one of ``ok``, ``client_error``,
+    ``server_error``, ``unreachable``. The hub records its metrics through it; it must not raise.
     """
 
     api_base: str | None = None
@@ -24,6 +34,8 @@ class ProviderOptions(msgspec.Struct, frozen=True):
     max_network_retries: int = 2
     client_cache_size: int = 1024
     http_transport: Any = None
+    emulator: str | None = None
+    call_observer: Callable[[str, str, float], None] | None = None
 
 
 class TenantContext(msgspec.Struct, frozen=True):

@@ -16,9 +16,6 @@ import msgspec
 if TYPE_CHECKING:  # the provider module imports this one
     from providers.base.provider import TenantContext
 
-#: Neutral dispute statuses (a dispute's own life, kept beside the payment's status).
-DISPUTE_STATUSES = ("needs_response", "under_review", "won", "lost", "closed")
-
 
 class RefundUpdate(msgspec.Struct, frozen=True):
     """One refund as the event reports it. ``status``: pending, succeeded, failed or canceled."""
@@ -47,14 +44,15 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     #: ``metadata.hub_tenant_id`` / ``hub_payment_id`` the hub stamped on the object, when carried.
     hub_tenant_id: str | None = None
     hub_payment_id: str | None = None
-    #: Neutral payment status the event implies (see providers.base.payments.STATUSES).
+    #: Neutral payment status the event implies (see PaymentSnapshot.status).
     status: str | None = None
     amount_capturable: int | None = None
     amount_received: int | None = None
     #: Money actually returned to the customer so far (never a released, uncaptured remainder).
     amount_refunded: int | None = None
     refund: RefundUpdate | None = None
-    #: One of DISPUTE_STATUSES.
+    #: The dispute's own life, kept beside the payment's status: needs_response, under_review, won,
+    #: lost or closed.
     dispute_status: str | None = None
     last_error_code: str | None = None
     decline_code: str | None = None

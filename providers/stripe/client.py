@@ -5,11 +5,41 @@ Never sets a ``stripe.*`` global: each tenant's key lives only in its own ``Stri
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import stripe
+
+log = logging.getLogger("providers.stripe")
+
+#: ``(operation, outcome, seconds)``, called once per API call (see ProviderOptions.call_observer).
+CallObserver = Callable[[str, str, float], None]
+
+#: A path segment that is an object id (``pi_3Mtw…``, ``cus_…``): digits or capitals, or long.
+_ID_SEGMENT = re.compile(r"(?=.*[0-9A-Z])[A-Za-z0-9_.-]+|[a-z]+_[a-z0-9]{12,}|.{25,}")
+
+
+def operation_name(method: str, url: str) -> str:
+    """``POST /v1/payment_intents/{id}/capture`` for a call to ``…/v1/payment_intents/pi_123/capture?…``.
+
+    Bounded: ids never become part of the name, so it is safe as a metric label.
+    """
+    segments = [("{id}" if s != "v1" and _ID_SEGMENT.fullmatch(s) else s) for s in urlsplit(url).path.split("/")]
+    return f"{method.upper()} {'/'.join(segments)}"
+
+
+def _outcome(status: int | None) -> str:
+    if status is None:
+        return "unreachable"
+    if status < 400:
+        return "ok"
+    return "client_error" if status < 500 else "server_error"
 
 
 class SharedHTTPXClient(stripe.HTTPXClient):
@@ -20,7 +50,12 @@ class SharedHTTPXClient(stripe.HTTPXClient):
     """
 
     def __init__(
-        self, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None, max_connections: int = 100
+        self,
+        *,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+        observer: CallObserver | None = None,
     ) -> None:
         # A short connect timeout: an unreachable Stripe should fail fast, not hold a worker.
         timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
@@ -29,6 +64,26 @@ class SharedHTTPXClient(stripe.HTTPXClient):
         super().__init__(timeout=timeouts)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
         self._client_async = httpx.AsyncClient(transport=transport, limits=limits, timeout=timeouts)
+        self._observer = observer
+
+    async def request_with_retries_async(
+        self, method: str, url: str, headers: Any, post_data: Any = None, max_network_retries: Any = None, **kw: Any
+    ) -> Any:
+        """The SDK's call, retries included, timed once: one DEBUG line and one observation per API call."""
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            result = await super().request_with_retries_async(
+                method, url, headers, post_data, max_network_retries, **kw
+            )
+            status = result[1]
+            return result
+        finally:
+            seconds = time.perf_counter() - started
+            operation, outcome = operation_name(method, url), _outcome(status)
+            log.debug("stripe %s -> %s in %.0f ms", operation, status or outcome, seconds * 1000)
+            if self._observer is not None:
+                self._observer(operation, outcome, seconds)
 
     async def aclose(self) -> None:
         await self._client_async.aclose()
@@ -45,6 +100,8 @@ class StripeClientFactory:
         max_network_retries: int,
         cache_size: int,
         transport: httpx.AsyncBaseTransport | None = None,
+        observer: CallObserver | None = None,
+        max_connections: int = 100,
     ) -> None:
         self._api_base = api_base.rstrip("/") if api_base else None
         self._max_network_retries = max_network_retries
@@ -52,7 +109,9 @@ class StripeClientFactory:
         # value: (the secret key it was built with, client). The key check makes a reused
         # version number (credentials deleted, then registered again) rebuild, never reuse.
         self._cache: OrderedDict[tuple[str, int], tuple[str, stripe.StripeClient]] = OrderedDict()
-        self.http_client = SharedHTTPXClient(timeout=timeout, transport=transport)
+        self.http_client = SharedHTTPXClient(
+            timeout=timeout, transport=transport, observer=observer, max_connections=max_connections
+        )
 
     def _build(self, secret_key: str) -> stripe.StripeClient:
         kwargs: dict[str, Any] = {

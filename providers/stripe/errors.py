@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import stripe
 
 from providers.base.errors import (
@@ -15,18 +13,14 @@ from providers.base.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-
-_KEYISH = re.compile(r"\b(sk|rk|pk)_(test|live)_[0-9A-Za-z]+|\bwhsec_[0-9A-Za-z+/=_-]+")
-
-
-def scrub(text: str | None) -> str:
-    """Remove anything shaped like a Stripe key from a provider message (Stripe echoes keys)."""
-    return _KEYISH.sub(lambda m: m.group(0)[:8] + "…", text or "")
+from providers.base.secrets import mask_secrets
 
 
 def translate(exc: stripe.StripeError) -> ProviderError:
     err = getattr(exc, "error", None)
-    message = scrub(getattr(err, "message", None) or exc.user_message or "Stripe refused the request")
+    message = mask_secrets(  # Stripe echoes keys in some messages
+        getattr(err, "message", None) or exc.user_message or "Stripe refused the request"
+    )
     param = getattr(err, "param", None)
     code = getattr(err, "code", None) or getattr(exc, "code", None)
     if isinstance(exc, stripe.CardError):

@@ -3,8 +3,8 @@
 Every call goes through the tenant's own ``StripeClient`` (``self.client(ctx)``) and carries
 the idempotency key the hub derived. SDK exceptions become the neutral typed errors here.
 
-``self.options.api_base`` is set only to point the plugin at an emulator (API.md). The
-emulator (localstripe) refuses parameters it does not know, so against it the payment's
+``self.options.emulator == "localstripe"`` (``HUB_STRIPE_EMULATOR``) says the plugin talks to the
+localstripe emulator, which refuses parameters it does not know: against it the payment's
 description and the refund's reason travel in metadata instead of their own fields.
 """
 
@@ -160,7 +160,7 @@ class StripePayments:
 
 
 def _emulator(host: StripeHost) -> bool:
-    return bool(host.options.api_base)
+    return host.options.emulator == "localstripe"
 
 
 async def _declined(client: stripe.StripeClient, exc: stripe.CardError) -> CardDeclined:

@@ -28,6 +28,7 @@ class StripeProvider(StripePayments, StripeWebhooks, Provider):
             max_network_retries=o.max_network_retries,
             cache_size=o.client_cache_size,
             transport=o.http_transport,
+            observer=o.call_observer,
         )
 
     # -- credentials -------------------------------------------------------------------

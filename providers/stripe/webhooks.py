@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import stripe
@@ -36,6 +36,40 @@ def _is_event(event: Any) -> bool:
         return False
 
 
+def verify_event(
+    payload: bytes, signature: str | None, secrets: Sequence[str], *, mismatch: str, tolerance: int = TOLERANCE_SECONDS
+) -> dict[str, Any]:
+    """Verify one Stripe webhook delivery against any of ``secrets`` and return the event as a dict.
+
+    ``payload`` is the body exactly as received. The secrets are tried in order (current, then a
+    previous one during a roll-over). Raises ``SignatureInvalid`` when the header is missing, no
+    secret verifies it within ``tolerance`` seconds (``mismatch`` is that message: the caller names
+    whose secret it was, never the secret), or the verified body is not an event. No network call.
+    Used by the plugin for each tenant and by the hub's platform billing for the platform's own secret.
+    """
+    if not signature:
+        raise SignatureInvalid("The Stripe-Signature header is missing")
+    if not secrets:
+        raise SignatureInvalid("No webhook signing secret is set")
+    event = None
+    for secret in secrets:
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance)
+            break
+        except stripe.SignatureVerificationError:
+            continue
+        except (ValueError, TypeError, AttributeError, KeyError):
+            # Signed, but not a Stripe event body: undecodable bytes, not JSON, a thin v2
+            # notification, a JSON value that is not an object.
+            raise SignatureInvalid("The body is not a Stripe event") from None
+    if event is None:
+        raise SignatureInvalid(mismatch)  # the same message whatever failed
+    data = event.to_dict()
+    if not _is_event(data):
+        raise SignatureInvalid("The body is not a Stripe event")
+    return data
+
+
 class StripeWebhooks:
     """Mixed into StripeProvider."""
 
@@ -44,32 +78,12 @@ class StripeWebhooks:
     ) -> ProviderEvent:
         creds = ctx.credentials
         assert isinstance(creds, StripeCredentials)
-        signature = headers.get("stripe-signature")
-        if not signature:
-            raise SignatureInvalid("The Stripe-Signature header is missing")
-        if not creds.webhook_secrets:
-            raise SignatureInvalid("This tenant has no webhook signing secret")
-        client = self.client(ctx)
-        event = None
-        # Current secret first, then the previous one while Stripe may still sign with it.
-        for secret in creds.webhook_secrets:
-            try:
-                event = client.construct_event(payload, signature, secret, tolerance=TOLERANCE_SECONDS)
-                break
-            except stripe.SignatureVerificationError:
-                continue
-            except (ValueError, TypeError, AttributeError, KeyError):
-                # Signed, but not a Stripe event body: undecodable bytes, not JSON, a thin v2
-                # notification, a JSON value that is not an object.
-                raise SignatureInvalid("The body is not a Stripe event") from None
-        if event is None:
-            # Deliberately the same message whatever failed, and never the secret or the header.
-            raise SignatureInvalid(
-                "The Stripe-Signature does not match this tenant's webhook secret, or its timestamp is too old"
-            )
-        data = event.to_dict()
-        if not _is_event(data):
-            raise SignatureInvalid("The body is not a Stripe event")
+        data = verify_event(
+            payload,
+            headers.get("stripe-signature"),
+            creds.webhook_secrets,
+            mismatch="The Stripe-Signature does not match this tenant's webhook secret, or its timestamp is too old",
+        )
         return event_from_stripe(data)
 
     async def ensure_webhook_endpoint(

@@ -182,3 +182,33 @@ def test_prod_serve_without_secrets_exits_non_zero_naming_the_variable(tmp_path,
 def test_serve_refuses_zero_workers(tmp_path):
     done = run_hub("serve", "--workers", "0", env=hub_env("sqlite+aiosqlite:///x.db", tmp_path))
     assert done.returncode == 2 and "--workers" in done.stderr
+
+
+def test_dev_serve_hands_out_webhook_urls_on_its_real_port_and_logs_json_lines_with_request_ids(tmp_path):
+    import json
+
+    env = hub_env("sqlite+aiosqlite:///" + str(tmp_path / "hub.db"), tmp_path / "home", HUB_LOG_FORMAT="json")
+    assert "HUB_PUBLIC_URL" not in env
+    served = serve(tmp_path, env)
+    try:
+        served.wait_until("/health answering 200", lambda: served.get("/health").status_code == 200)
+        token = env["HUB_PLATFORM_TOKEN"]
+        r = httpx.post(
+            served.base + "/v1/tenants",
+            json={"name": "Port"},
+            headers={"Authorization": f"Bearer {token}", "X-Request-Id": "e2e-request-1"},
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+        assert r.headers["x-request-id"] == "e2e-request-1"
+        assert r.json()["webhook_url"] == f"{served.base}/v1/webhooks/stripe/{r.json()['id']}"
+        served.stop()  # one worker: uvicorn re-raises the SIGTERM it handled, so the code is -15 by design
+
+        lines = [line for line in served.text().splitlines() if line.strip()]
+        entries = [json.loads(line) for line in lines]  # every line, uvicorn's and Alembic's too
+        access = [e for e in entries if e["logger"] == "hub.access" and e["request_id"] == "e2e-request-1"]
+        assert len(access) == 1, lines
+        assert access[0]["route"] == "/v1/tenants" and access[0]["status"] == 201 and access[0]["method"] == "POST"
+        assert token not in served.text()
+    finally:
+        served.kill_if_running()

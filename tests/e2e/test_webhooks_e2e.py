@@ -2,11 +2,11 @@
 
 A payment created through the hub for tenant A and confirmed directly at the emulator (as
 Stripe.js would) becomes `succeeded` from the webhook alone. The emulator sends every event to
-every registered endpoint (STRIPE_NOTES), each signed with that endpoint's secret: tenant B's
+every registered endpoint, each signed with that endpoint's secret: tenant B's
 endpoint verifies the same event with B's secret, stores it as ignored, and nothing of A or B
 changes because of it.
 
-Needs POST /v1/payments (the payments work): written against API.md.
+Needs POST /v1/payments (the payments work): written against docs/api.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Authentication and scopes: 401 for a token that is not a live one, 403 for the wrong scope.
 
-API.md: missing/unknown/revoked token 401; valid token, wrong scope 403; a suspended tenant's
+docs/api.md: missing/unknown/revoked token 401; valid token, wrong scope 403; a suspended tenant's
 keys 403 ``tenant_suspended``.
 """
 

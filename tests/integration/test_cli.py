@@ -171,3 +171,44 @@ def test_a_malformed_billing_plan_list_stops_serve_with_one_line_before_any_work
     assert "HUB_BILLING_PLANS" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert "sk_test_platformbilling0001" not in done.stderr + done.stdout
     assert not (tmp_path / "x.db").exists(), "nothing was touched"
+
+
+def test_version_prints_the_package_version(tmp_path):
+    from importlib.metadata import version
+
+    done = run_hub("--version", env=hub_env(None, tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"hub {version('payment-hub')}"
+
+
+@pytest.mark.parametrize("command", [(), ("serve",), ("db",), ("db", "upgrade"), ("vault",), ("vault", "rotate")])
+def test_every_command_has_help_and_serve_shows_its_defaults(tmp_path, command):
+    done = run_hub(*command, "--help", env=hub_env(None, tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "usage: hub" in done.stdout
+    if command == ("serve",):
+        assert "(default: 127.0.0.1)" in done.stdout and "(default: 8000)" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://root:hunter2@127.0.0.1/hub", "got a mysql:// URL"),
+        ("not a url hunter2", "not a URL"),
+    ],
+)
+def test_a_wrong_database_url_is_one_line_saying_what_is_expected(tmp_path, url, says):
+    done = run_hub("db", "upgrade", env=hub_env(url, tmp_path / "home"))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "postgresql://" in lines[0], done.stderr
+    assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_plain_postgres_url_reaches_the_async_driver(tmp_path, scheme):
+    # Port 1: nothing listens, so the driver itself must be the one that fails to connect.
+    done = run_hub("db", "upgrade", env=hub_env(f"{scheme}://postgres@127.0.0.1:1/nothing", tmp_path))
+    assert done.returncode == 1
+    assert "hub: database upgrade failed" in done.stderr, done.stderr
+    assert "psycopg" not in done.stderr and "NoSuchModuleError" not in done.stderr, done.stderr

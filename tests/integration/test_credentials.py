@@ -1,4 +1,4 @@
-"""Tenant-admin credential routes (API.md, "Tenant admin: credentials").
+"""Tenant-admin credential routes (docs/api.md, "Tenant admin: credentials").
 
 The emulator plays a Stripe that accepts any ``sk_`` key; a mock transport plays the Stripe
 that refuses a key or cannot be reached (the emulator cannot), under the real SDK.

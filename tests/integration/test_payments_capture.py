@@ -27,7 +27,7 @@ async def test_full_capture_succeeds_and_records_the_money(hub, emulator):
 
 
 async def test_partial_capture_records_what_was_captured_and_releases_the_rest(hub):
-    # STRIPE_NOTES "Partial capture and refunds": the remainder is released, not refunded.
+    # Stripe's partial capture: the remainder is released, not refunded.
     tenant, _ = await stripe_tenant(hub)
     payment = await authorized(hub, tenant)
     r = await hub.request(

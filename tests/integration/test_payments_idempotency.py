@@ -1,4 +1,4 @@
-"""Idempotency-Key (API.md): one payment and one PaymentIntent per key, whatever the races and retries."""
+"""Idempotency-Key (docs/api.md): one payment and one PaymentIntent per key, whatever the races and retries."""
 
 from __future__ import annotations
 

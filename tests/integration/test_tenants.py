@@ -1,4 +1,4 @@
-"""Platform-operator tenant routes, as API.md says (platform token only)."""
+"""Platform-operator tenant routes, as docs/api.md says (platform token only)."""
 
 from __future__ import annotations
 

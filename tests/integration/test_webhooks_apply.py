@@ -194,7 +194,7 @@ async def test_amounts_received_and_refunded_come_out_right_in_every_order(hub, 
 
 async def test_released_remainder_of_a_partial_capture_is_not_a_refund(hub, tenant, database_url, emulator):
     payment_id, pi_id = await hub_payment(database_url, emulator.url, tenant.id, capture_method="manual")
-    # STRIPE_NOTES: amount 2000 captured 1500 -> the charge reports amount_refunded 500 before any refund.
+    # Stripe reports it so: amount 2000 captured 1500 -> the charge reports amount_refunded 500 before any refund.
     await send(
         hub,
         tenant,

@@ -1,5 +1,5 @@
 """Item 1: a tenant's webhook is verified with THAT tenant's secret over the raw body, or refused
-with nothing written (STRIPE_NOTES: HMAC-SHA256 of "{t}.{raw_body}", any v1 may match, 300 s)."""
+with nothing written (Stripe's scheme: HMAC-SHA256 of "{t}.{raw_body}", any v1 may match, 300 s)."""
 
 from __future__ import annotations
 

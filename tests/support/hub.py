@@ -27,6 +27,8 @@ def make_settings(database_url: str, home: str, **extra: str) -> Settings:
         "HUB_STRIPE_TIMEOUT_SECONDS": "10",
     }
     env.update(extra)
+    if "HUB_STRIPE_API_BASE" in extra and "HUB_STRIPE_EMULATOR" not in extra:
+        env["HUB_STRIPE_EMULATOR"] = "localstripe"  # every test API base is the emulator or a closed port
     return load_settings(env)
 
 

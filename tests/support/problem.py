@@ -1,4 +1,4 @@
-"""Assertions on the problem+json error shape every 4xx/5xx answer has (API.md, Errors)."""
+"""Assertions on the problem+json error shape every 4xx/5xx answer has (docs/api.md, Errors)."""
 
 from __future__ import annotations
 

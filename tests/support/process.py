@@ -36,6 +36,8 @@ class HubProcess:
             "HUB_LOG_LEVEL": "WARNING",
             **env,
         }
+        if "HUB_STRIPE_API_BASE" in env:
+            full_env.setdefault("HUB_STRIPE_EMULATOR", "localstripe")
         exe = shutil.which("hub", path=os.path.dirname(sys.executable))
         cmd = [exe] if exe else [sys.executable, "-m", "hub"]
         # Its own process group: `--workers N` forks children, and all of them must stop with it.

@@ -1,6 +1,6 @@
 """Stripe-shaped, signed webhook deliveries for tests (shapes from Stripe's API reference).
 
-The signature is Stripe's scheme (STRIPE_NOTES.md): HMAC-SHA256 of ``f"{t}.{raw_body}"`` with the
+The signature is Stripe's scheme: HMAC-SHA256 of ``f"{t}.{raw_body}"`` with the
 whole ``whsec_...`` string as key, sent as ``t=...,v1=...`` (several ``v1`` allowed).
 """
 

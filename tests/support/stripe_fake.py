@@ -1,6 +1,6 @@
 """A small stateful stand-in for Stripe's webhook_endpoints API, served through httpx.MockTransport.
 
-localstripe has no webhook_endpoints API (STRIPE_NOTES), so the plugin is driven through the
+localstripe has no webhook_endpoints API, so the plugin is driven through the
 real SDK over this transport. Bodies follow Stripe's API reference: the signing ``secret`` is
 returned by create only, never by list/retrieve/update.
 """

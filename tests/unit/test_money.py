@@ -1,4 +1,4 @@
-"""Money rules (STRIPE_NOTES "Money"): checked before any provider call."""
+"""Money rules (Stripe's minimums and currency exponents): checked before any provider call."""
 
 from __future__ import annotations
 

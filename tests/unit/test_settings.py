@@ -1,4 +1,4 @@
-"""Configuration rules of API.md: dev generates missing secrets once, prod refuses to start without them."""
+"""Configuration rules of docs/api.md: dev generates missing secrets once, prod refuses to start without them."""
 
 from __future__ import annotations
 
@@ -240,3 +240,63 @@ def test_processes_starting_together_in_dev_all_end_up_with_the_same_generated_s
     assert len({out for out, _ in results}) == 1, results
     assert sum(err.count("HUB_VAULT_KEYS is not set") for _, err in results) == 1
     assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["platform_token", "vault_keys"]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/hub", "postgresql+asyncpg://u:p@db:5432/hub"),
+        ("postgresql://u:p@db/hub", "postgresql+asyncpg://u:p@db/hub"),
+        ("postgresql+psycopg://u@db/hub", "postgresql+asyncpg://u@db/hub"),
+        ("postgresql+psycopg2://u@db/hub", "postgresql+asyncpg://u@db/hub"),
+        ("postgresql+asyncpg://u@db/hub", "postgresql+asyncpg://u@db/hub"),
+        ("postgresql://u@db/hub?sslmode=require", "postgresql+asyncpg://u@db/hub?ssl=require"),
+        ("sqlite:///./x.db", "sqlite+aiosqlite:///./x.db"),
+        ("sqlite+aiosqlite:////abs/x.db", "sqlite+aiosqlite:////abs/x.db"),
+    ],
+)
+def test_database_urls_of_the_usual_spellings_are_normalised_to_the_async_drivers(tmp_path, given, expected):
+    settings = load_settings(_dev(tmp_path, HUB_DATABASE_URL=given, HUB_VAULT_KEYS=f"k1:{KEY_A}"))
+    assert settings.database.url == expected
+
+
+@pytest.mark.parametrize(
+    "given", ["mysql://root:hunter2@db/hub", "hunter2", "postgresql+pg8000://u:hunter2@db/hub", "http://x"]
+)
+def test_an_unsupported_database_url_is_one_clear_error_that_never_echoes_it(tmp_path, given):
+    with pytest.raises(ConfigError) as err:
+        load_settings(_dev(tmp_path, HUB_DATABASE_URL=given, HUB_VAULT_KEYS=f"k1:{KEY_A}"))
+    message = str(err.value)
+    assert "HUB_DATABASE_URL" in message and "postgresql://" in message and "sqlite:///" in message
+    assert "hunter2" not in message
+
+
+def test_log_format_defaults_to_text_in_dev_and_json_in_prod_and_refuses_others(tmp_path):
+    dev = load_settings(_dev(tmp_path, HUB_VAULT_KEYS=f"k1:{KEY_A}"))
+    assert dev.server.log_format == "text"
+    prod = load_settings(
+        {
+            "HUB_ENV": "prod",
+            "HUB_HOME": str(tmp_path),
+            "HUB_VAULT_KEYS": f"k1:{KEY_A}",
+            "HUB_PLATFORM_TOKEN": "p" * 40,
+            "HUB_PUBLIC_URL": "https://hub.example",
+            "HUB_DATABASE_URL": "sqlite+aiosqlite:///x.db",
+        }
+    )
+    assert prod.server.log_format == "json"
+    assert load_settings(_dev(tmp_path, HUB_LOG_FORMAT="JSON")).server.log_format == "json"
+    with pytest.raises(ConfigError, match="HUB_LOG_FORMAT"):
+        load_settings(_dev(tmp_path, HUB_LOG_FORMAT="xml"))
+
+
+def test_the_emulator_option_is_explicit_and_checked(tmp_path):
+    assert load_settings(_dev(tmp_path, HUB_STRIPE_API_BASE="http://127.0.0.1:8420")).stripe.emulator is None
+    chosen = load_settings(
+        _dev(tmp_path, HUB_STRIPE_API_BASE="http://127.0.0.1:8420", HUB_STRIPE_EMULATOR="localstripe")
+    )
+    assert chosen.stripe.emulator == "localstripe"
+    with pytest.raises(ConfigError, match="HUB_STRIPE_EMULATOR"):
+        load_settings(_dev(tmp_path, HUB_STRIPE_EMULATOR="stripe-mock"))
+    with pytest.raises(ConfigError, match="HUB_STRIPE_API_BASE"):
+        load_settings(_dev(tmp_path, HUB_STRIPE_EMULATOR="localstripe"))

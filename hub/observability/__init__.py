@@ -1,0 +1,1 @@
+"""Metrics (Prometheus), the request id and the access log."""

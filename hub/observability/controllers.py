@@ -1,0 +1,15 @@
+"""``GET /metrics``: the Prometheus exposition, for the platform operator only."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+
+from hub.auth.dependencies import platform_guard
+from hub.observability.metrics import render
+
+
+@get("/metrics", guards=[platform_guard], tags=["operations"], sync_to_thread=False)
+def metrics() -> Response[bytes]:
+    """Prometheus text format: requests, Stripe calls, webhook events, notification deliveries, apply lag."""
+    body, content_type = render()
+    return Response(content=body, media_type=content_type)

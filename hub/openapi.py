@@ -1,0 +1,156 @@
+"""The OpenAPI document, completed centrally so every route (today's and tomorrow's) is described alike.
+
+Litestar describes each handler's parameters, body and success answer. What the hub adds here,
+by rule rather than route by route: the bearer security scheme on every route that takes a
+token, the ``Idempotency-Key`` header on every POST, and the ``application/problem+json`` error
+answers (``Problem``) each kind of route can give, replacing Litestar's own error shape.
+
+``/schema`` is a browsable page (Scalar; ``/schema/swagger``, ``/schema/redoc`` and
+``/schema/elements`` too). Those pages load their JavaScript from a CDN in the browser; the
+document itself, ``/schema/openapi.json``, needs nothing from outside.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import (
+    JsonRenderPlugin,
+    RedocRenderPlugin,
+    ScalarRenderPlugin,
+    StoplightRenderPlugin,
+    SwaggerRenderPlugin,
+)
+from litestar.routes import HTTPRoute
+
+from hub import __version__
+from hub.errors import PROBLEM_JSON, Problem
+
+SECURITY_SCHEME = "bearer"
+#: Handler parameters through which a route authenticates (the hub's DEPENDENCIES).
+_AUTH_PARAMETERS = frozenset({"platform", "admin", "storefront"})
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+_ERRORS = {
+    400: "Malformed JSON, or a request the provider refused (`invalid_json`, `validation_error`, `provider_error`)",
+    401: "Missing, unknown or revoked bearer token (`unauthorized`)",
+    402: "The card was declined (`card_declined`, with `decline_code`)",
+    403: "Valid token, wrong scope, or a suspended tenant (`forbidden`, `tenant_suspended`)",
+    404: "No such object, or one of another tenant (`not_found`, `credentials_missing`)",
+    409: "Idempotency or state conflict (`idempotency_conflict`, `idempotency_in_progress`, `invalid_state`)",
+    413: "The body is over 1 MiB (`payload_too_large`)",
+    415: "The body is not `application/json` (`unsupported_media_type`)",
+    422: "A field is invalid (`validation_error` with `param`, `amount_too_small`, `mode_mismatch`…)",
+    429: "Too many requests (`rate_limited`, with `Retry-After`)",
+    503: "A dependency is unavailable (`provider_unavailable`, `database_unavailable`, `vault_unavailable`)",
+}
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "1-255 printable characters, scoped to the tenant and the route and kept 24 hours: "
+    "the same key with the same body replays the first answer (`Idempotent-Replayed: true`); "
+    "with another body it is 409 `idempotency_conflict`.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def _statuses(method: str, path: str, authenticated: bool, has_parameters: bool) -> list[int]:
+    codes = {503}
+    if has_parameters or method in _WITH_BODY:
+        codes.add(422)
+    if authenticated:
+        codes |= {401, 403, 429}
+    if "{" in path:
+        codes.add(404)
+    if method in _WITH_BODY:
+        codes |= {400, 413, 415}
+    if method == "POST":
+        codes.add(409)
+    if method == "POST" and path.startswith("/v1/payments"):
+        codes.add(402)
+    if path.startswith("/v1/webhooks/") or path.endswith("/billing/webhook"):
+        codes = {400, 404, 413, 503}  # signature_invalid, unknown tenant, too large; never a token
+    if path.startswith("/health"):
+        codes = {503} if path != "/health" else set()
+    return sorted(codes)
+
+
+def _authenticated(route: HTTPRoute, method: str) -> bool:
+    handler = next((h for h in route.route_handlers if method in h.http_methods), None)
+    if handler is None:
+        return False
+    if handler.resolve_guards():
+        return True
+    return bool(_AUTH_PARAMETERS & set(handler.parsed_fn_signature.parameters))
+
+
+def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
+    """A copy of Litestar's ``schema`` with the security scheme, the idempotency header and problem answers."""
+    doc = copy.deepcopy(schema)
+    components = doc.setdefault("components", {})
+    components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`HUB_PLATFORM_TOKEN` for platform routes; a tenant API key (admin or storefront) otherwise.",
+    }
+    (problem_schema,), defs = msgspec.json.schema_components([Problem], ref_template="#/components/schemas/{name}")
+    components.setdefault("schemas", {}).update(defs)
+    by_path = {r.path_format: r for r in routes if isinstance(r, HTTPRoute)}
+    for path, item in doc.get("paths", {}).items():
+        route = by_path.get(path)
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            upper = method.upper()
+            authenticated = route is not None and _authenticated(route, upper)
+            if authenticated:
+                operation["security"] = [{SECURITY_SCHEME: []}]
+            if upper == "POST" and not path.startswith(("/v1/webhooks/", "/v1/platform/billing/webhook")):
+                params = operation.setdefault("parameters", [])
+                if not any(p.get("name", "").lower() == "idempotency-key" for p in params):
+                    params.append(dict(IDEMPOTENCY_KEY))
+            has_parameters = any(p.get("in") in ("query", "path") for p in operation.get("parameters", []))
+            responses = operation["responses"]
+            for code in [c for c in responses if c[:1] in "45"]:
+                del responses[code]  # Litestar's own {status_code, detail, extra} is not what the hub sends
+            for status in _statuses(upper, path, authenticated, has_parameters):
+                responses[str(status)] = {
+                    "description": _ERRORS[status],
+                    "content": {PROBLEM_JSON: {"schema": problem_schema}},
+                }
+    return doc
+
+
+class CompletedJsonRenderPlugin(JsonRenderPlugin):
+    """``/schema/openapi.json``: Litestar's document, completed once per app and then served as is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rendered: bytes | None = None
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        if self._rendered is None:
+            self._rendered = self.render_json(request, complete(openapi_schema, request.app.routes))
+        return self._rendered
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Payment hub",
+        version=__version__,
+        description="Multi-tenant payment-gateway integration hub. Errors are application/problem+json.",
+        path="/schema",
+        render_plugins=[
+            ScalarRenderPlugin(path=["/", "/scalar"]),
+            CompletedJsonRenderPlugin(),
+            SwaggerRenderPlugin(path="/swagger"),
+            RedocRenderPlugin(path="/redoc"),
+            StoplightRenderPlugin(path="/elements"),
+        ],
+    )
