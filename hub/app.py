@@ -17,6 +17,7 @@ from hub.billing.client import EXTRAS_KEY as BILLING_KEY
 from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
+from hub.credentials.cache import TenantContexts
 from hub.credentials.controllers import CredentialsController
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
@@ -62,18 +63,32 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.database.url)
         providers = registry or ProviderRegistry.discover(options=options)
+        sessions = make_sessionmaker(engine)
+        vault = Vault(settings.vault.keys)
+        contexts = TenantContexts(
+            engine=engine,
+            sessions=sessions,
+            vault=vault,
+            providers=providers,
+            max_entries=settings.cache.tenant_context_entries,
+            ttl_seconds=settings.cache.tenant_context_ttl_seconds,
+        )
+        contexts.watch_commits(sessions)
+        contexts.start()
         app.state.services = Services(
             settings=settings,
             engine=engine,
-            sessions=make_sessionmaker(engine),
-            vault=Vault(settings.vault.keys),
+            sessions=sessions,
+            vault=vault,
             providers=providers,
+            tenant_contexts=contexts,
         )
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         try:
             yield
         finally:
             await billing_state.aclose()
+            await contexts.aclose()
             await providers.aclose()
             await engine.dispose()
 
