@@ -26,16 +26,17 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import asyncpg
 from cachetools import TLRUCache
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from hub.credentials.loader import CredentialsMissing, credential_row, decrypt_row
+from hub.credentials.loader import CredentialsMissing, decrypt_row
 from hub.db.base import utcnow
 from hub.db.tenants import Tenant
 from hub.db.vault import ProviderCredential
@@ -92,7 +93,8 @@ class TenantContexts:
         self._listening = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self.listened = asyncio.Event()  # set once the listener is connected (tests wait on it)
+        #: How many times the listener has connected (a reconnection shows here).
+        self.connections = 0
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -136,7 +138,14 @@ class TenantContexts:
     async def _fill(self, provider: Provider, tenant_id: str, version: int | None) -> TenantContext | None:
         generation = self._generation
         async with self._sessions() as session:
-            row = await credential_row(session, tenant_id, provider.name)
+            # Joined to the tenant: credentials never outlive it, even where a foreign key is not enforced.
+            row = (
+                await session.execute(
+                    select(ProviderCredential)
+                    .join(Tenant, Tenant.id == ProviderCredential.tenant_id)
+                    .where(ProviderCredential.tenant_id == tenant_id, ProviderCredential.provider == provider.name)
+                )
+            ).scalar_one_or_none()
             if row is None:
                 await session.rollback()
                 return None
@@ -242,7 +251,7 @@ class TenantContexts:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), RECONNECT_SECONDS)
 
-    async def _listen_once(self, connect_args: dict[str, Any]) -> None:
+    async def _listen_once(self, connect_args: Mapping[str, Any]) -> None:
         conn = await asyncpg.connect(**connect_args, timeout=5, server_settings={"application_name": LISTENER_NAME})
         closed = asyncio.Event()
         try:
@@ -251,7 +260,7 @@ class TenantContexts:
             # Whatever changed while nobody listened is unknown: start empty.
             self.clear()
             self._listening = True
-            self.listened.set()
+            self.connections += 1
             while not closed.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(closed.wait(), HEARTBEAT_SECONDS)
@@ -266,7 +275,6 @@ class TenantContexts:
     def _go_deaf(self) -> None:
         if self._listening:
             self._listening = False
-            self.listened.clear()
             self.clear()
 
 
@@ -288,7 +296,6 @@ def _changes_context(obj: object, session: Session) -> str | None:
             return obj.tenant_id
         attrs = inspect(obj).attrs
         return obj.tenant_id if any(attrs[c].history.has_changes() for c in CONTEXT_COLUMNS) else None
-    if isinstance(obj, Tenant):
-        if obj in session.deleted or inspect(obj).attrs.status.history.has_changes():
-            return obj.id
+    if isinstance(obj, Tenant) and (obj in session.deleted or inspect(obj).attrs.status.history.has_changes()):
+        return obj.id
     return None
