@@ -68,6 +68,7 @@ async def _lookup(connection: ASGIConnection, session: AsyncSession) -> Principa
                 Tenant.id,
                 Tenant.status,
                 ProviderCredential.provider,
+                ProviderCredential.id,
                 ProviderCredential.version,
                 ProviderCredential.publishable_key,
             )
@@ -84,8 +85,8 @@ async def _lookup(connection: ASGIConnection, session: AsyncSession) -> Principa
     if status != "active":
         raise Forbidden("This tenant is suspended", code="tenant_suspended")
     stored = tuple(
-        StoredCredentials(provider=provider, version=version, publishable_key=pk)
-        for *_, provider, version, pk in rows
+        StoredCredentials(provider=provider, id=cred_id, version=version, publishable_key=pk)
+        for *_, provider, cred_id, version, pk in rows
         if provider is not None
     )
     return TenantPrincipal(tenant_id=tenant_id, scope=scope, key_id=key_id, credentials=stored)

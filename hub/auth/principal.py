@@ -13,6 +13,7 @@ class StoredCredentials(msgspec.Struct, frozen=True):
     """Which credentials the tenant had for a provider when its key was authenticated."""
 
     provider: str
+    id: str
     version: int
     publishable_key: str
 

@@ -36,6 +36,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from hub.auth.principal import StoredCredentials
 from hub.credentials.loader import CredentialsMissing, decrypt_row
 from hub.db.base import utcnow
 from hub.db.tenants import Tenant
@@ -52,7 +53,7 @@ log = logging.getLogger("hub.credentials.cache")
 CHANNEL = "hub_tenant_contexts"
 #: How often the listening connection proves it is alive (a silently dropped link sends no FIN).
 HEARTBEAT_SECONDS = 10.0
-RECONNECT_SECONDS = 0.5
+RECONNECT_SECONDS, MAX_RECONNECT_SECONDS = 0.5, 8.0
 #: The listening connection's application_name (seen in pg_stat_activity).
 LISTENER_NAME = "hub-tenant-contexts"
 
@@ -64,6 +65,9 @@ def unknown_webhook_endpoint() -> NotFound:
 class _Entry(NamedTuple):
     context: TenantContext
     expires: float  # on the cache's monotonic clock
+    # The credentials row: a version number restarts at 1 when credentials are deleted and
+    # registered again, the row id does not repeat.
+    row_id: str
 
 
 class TenantContexts:
@@ -91,6 +95,7 @@ class TenantContexts:
         # bring the old credentials back, so a fill that saw the counter move is not kept.
         self._generation = 0
         self._listening = False
+        self._loading: dict[tuple[str, str], asyncio.Future[TenantContext | None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         #: How many times the listener has connected (a reconnection shows here).
@@ -115,27 +120,42 @@ class TenantContexts:
         entry = self._cache.get((tenant_id, provider.name))
         if entry is not None:
             return entry.context
-        context = await self._fill(provider, tenant_id, None)
+        context = await self._load(provider, tenant_id)
         if context is None:
             raise unknown_webhook_endpoint()
         return context
 
-    async def for_request(self, provider: Provider, tenant_id: str, version: int | None) -> TenantContext:
-        """The context of credentials ``version`` (as the request's authenticating read saw it).
+    async def for_request(self, provider: Provider, tenant_id: str, stored: StoredCredentials | None) -> TenantContext:
+        """The context of the credentials the request's authenticating read saw (``stored``).
 
-        Raises ``CredentialsMissing`` (404 ``credentials_missing``) when the tenant has none.
+        A cached context of another row or version is rebuilt: a checkout never uses replaced
+        keys, whether or not this worker has heard of the change yet. Raises
+        ``CredentialsMissing`` (404 ``credentials_missing``) when the tenant has none.
         """
-        if version is None:
+        if stored is None:
             raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
         entry = self._cache.get((tenant_id, provider.name))
-        if entry is not None and entry.context.credentials_version == version:
+        if entry is not None and (entry.row_id, entry.context.credentials_version) == (stored.id, stored.version):
             return entry.context
-        context = await self._fill(provider, tenant_id, version)
+        context = await self._load(provider, tenant_id)
+        if context is not None and context.credentials_version != stored.version:
+            # The shared read may have started before the change this request already saw.
+            context = await self._fill(provider, tenant_id)
         if context is None:
             raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
         return context
 
-    async def _fill(self, provider: Provider, tenant_id: str, version: int | None) -> TenantContext | None:
+    async def _load(self, provider: Provider, tenant_id: str) -> TenantContext | None:
+        """Read and decrypt, once for all the concurrent misses of one (tenant, provider)."""
+        key = (tenant_id, provider.name)
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = self._loading[key] = asyncio.ensure_future(self._fill(provider, tenant_id))
+            pending.add_done_callback(lambda done: self._loading.pop(key) if self._loading.get(key) is done else None)
+        # Shielded: one caller giving up (a client disconnecting) must not cancel the others' read.
+        return await asyncio.shield(pending)
+
+    async def _fill(self, provider: Provider, tenant_id: str) -> TenantContext | None:
         generation = self._generation
         async with self._sessions() as session:
             # Joined to the tenant: credentials never outlive it, even where a foreign key is not enforced.
@@ -150,11 +170,10 @@ class TenantContexts:
                 await session.rollback()
                 return None
             context = await decrypt_row(session, self._vault, provider, row)
-            expires = self._expiry(row.previous_webhook_secret_expires_at)
+            entry = _Entry(context, self._expiry(row.previous_webhook_secret_expires_at), row.id)
             await session.rollback()  # a read: hold no transaction (nor SQLite's lock)
-        # An older version than the request's own read saw is a replica lagging; never keep it.
-        if generation == self._generation and (version is None or context.credentials_version >= version):
-            self._cache[(tenant_id, provider.name)] = _Entry(context, expires)
+        if generation == self._generation:
+            self._cache[(tenant_id, provider.name)] = entry
         return context
 
     def _expiry(self, previous_secret_expires_at: datetime | None) -> float:
@@ -240,16 +259,21 @@ class TenantContexts:
 
     async def _listen_forever(self) -> None:
         _, connect_args = self._engine.dialect.create_connect_args(self._engine.url)
+        delay = RECONNECT_SECONDS
         while not self._stopping.is_set():
+            connections = self.connections
             try:
                 await self._listen_once(connect_args)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # any failure: go deaf, then reconnect
-                log.warning("tenant context listener lost its connection (%s); reconnecting", type(exc).__name__)
+            except Exception as exc:  # any failure: go deaf (entries time-bound), then reconnect
+                if self.connections != connections or delay == RECONNECT_SECONDS:
+                    log.warning("tenant context listener disconnected (%s); reconnecting", type(exc).__name__)
             self._go_deaf()
+            # Back off while the database stays away; a connection that was up starts over.
+            delay = RECONNECT_SECONDS if self.connections != connections else min(delay * 2, MAX_RECONNECT_SECONDS)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), RECONNECT_SECONDS)
+                await asyncio.wait_for(self._stopping.wait(), delay)
 
     async def _listen_once(self, connect_args: Mapping[str, Any]) -> None:
         conn = await asyncpg.connect(**connect_args, timeout=5, server_settings={"application_name": LISTENER_NAME})

@@ -21,7 +21,7 @@ from tests.support.contexts import (
 )
 from tests.support.credentials import URL, creds
 from tests.support.hub import PLATFORM, HubClient, build_client, make_settings
-from tests.support.payments import create_payment
+from tests.support.payments import Recorder, create_payment, recorded_hub
 from tests.support.rawdb import execute
 
 
@@ -162,3 +162,24 @@ async def test_the_listener_reconnects_after_its_connection_is_killed_and_keeps_
         return isinstance(ctx, TenantContext) and ctx.credentials_version == 2
 
     assert await within(WITHIN, b_has_version_2)
+
+
+async def test_a_checkout_through_the_other_worker_uses_keys_registered_again_at_once(database_url, emulator, tmp_path):
+    """Deleted and registered again, the credentials restart at version 1: the row tells them apart."""
+    recorder = Recorder(emulator.url)
+    settings = make_settings(database_url, str(tmp_path / "a"), HUB_STRIPE_API_BASE=emulator.url)
+    async with (
+        build_client(settings) as client,
+        recorded_hub(database_url, str(tmp_path / "b"), emulator.url, recorder) as b,
+    ):
+        a = HubClient(client, settings)
+        tenant = await a.create_tenant()
+        assert (await a.request("PUT", URL, json=creds(), headers=tenant.admin)).status_code == 200
+        assert (await create_payment(b, tenant)).status_code == 201  # B caches the first keys
+        assert (await a.request("DELETE", URL, headers=tenant.admin)).status_code == 204
+        new_key = "sk_test_51AcmeRegisteredAgain0002"
+        r = await a.request("PUT", URL, json=creds(secret_key=new_key), headers=tenant.admin)
+        assert r.status_code == 200 and r.json()["secret_key_hint"].endswith("0002")
+        assert (await create_payment(b, tenant)).status_code == 201
+    used = [h["authorization"] for (m, p, _), h in zip(recorder.requests, recorder.headers, strict=True)]
+    assert used == [f"Bearer {creds()['secret_key']}", f"Bearer {new_key}"], used
