@@ -207,6 +207,10 @@ def test_master_key_and_settings_reprs_never_show_secrets(tmp_path):
         ("HUB_STRIPE_TIMEOUT_SECONDS", "soon"),
         ("HUB_STRIPE_TIMEOUT_SECONDS", "0"),
         ("HUB_STRIPE_MAX_NETWORK_RETRIES", "-1"),
+        ("HUB_TENANT_CONTEXT_CACHE_SIZE", "0"),
+        ("HUB_TENANT_CONTEXT_CACHE_SIZE", "many"),
+        ("HUB_TENANT_CONTEXT_TTL_SECONDS", "1.5"),  # changes must reach every worker within a second
+        ("HUB_TENANT_CONTEXT_TTL_SECONDS", "-1"),
     ],
 )
 def test_bad_optional_values_are_refused_naming_the_variable(tmp_path, name, value):
@@ -240,3 +244,13 @@ def test_processes_starting_together_in_dev_all_end_up_with_the_same_generated_s
     assert len({out for out, _ in results}) == 1, results
     assert sum(err.count("HUB_VAULT_KEYS is not set") for _, err in results) == 1
     assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["platform_token", "vault_keys"]
+
+
+def test_tenant_context_cache_defaults_and_given_values(tmp_path):
+    base = _dev(tmp_path, HUB_VAULT_KEYS=f"k1:{KEY_A}", HUB_PLATFORM_TOKEN="hub_pt_x")
+    default = load_settings(base).cache
+    assert (default.tenant_context_entries, default.tenant_context_ttl_seconds) == (10_000, 1.0)
+    given = load_settings(
+        {**base, "HUB_TENANT_CONTEXT_CACHE_SIZE": "50", "HUB_TENANT_CONTEXT_TTL_SECONDS": "0.25"}
+    ).cache
+    assert (given.tenant_context_entries, given.tenant_context_ttl_seconds) == (50, 0.25)
