@@ -93,7 +93,7 @@ async def create_payment(
         existing = await _by_key(session, who.tenant_id, key)
         if existing is not None:
             return await _replay(session, services, provider, existing, fingerprint)
-    # From the process's cache, checked against the version the authenticating read saw.
+    # From the process's cache, checked against the credentials row and version the authenticating read saw.
     ctx = await services.tenant_contexts.for_request(provider, who.tenant_id, stored)
     # One short transaction: the customer check and the payment row, whose unique
     # (tenant, Idempotency-Key) is the idempotency claim. A replay learns so from the conflict.
