@@ -19,6 +19,7 @@ from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
+from hub.credentials.cache import TenantContexts
 from hub.credentials.controllers import CredentialsController
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
@@ -69,18 +70,32 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.database.url)
         providers = registry or ProviderRegistry.discover(options=options)
+        sessions = make_sessionmaker(engine)
+        vault = Vault(settings.vault.keys)
+        contexts = TenantContexts(
+            engine=engine,
+            sessions=sessions,
+            vault=vault,
+            providers=providers,
+            max_entries=settings.cache.tenant_context_entries,
+            ttl_seconds=settings.cache.tenant_context_ttl_seconds,
+        )
+        contexts.watch_commits(sessions)
+        contexts.start()
         app.state.services = Services(
             settings=settings,
             engine=engine,
-            sessions=make_sessionmaker(engine),
-            vault=Vault(settings.vault.keys),
+            sessions=sessions,
+            vault=vault,
             providers=providers,
+            tenant_contexts=contexts,
         )
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         try:
             yield
         finally:
             await billing_state.aclose()
+            await contexts.aclose()
             await providers.aclose()
             await engine.dispose()
 

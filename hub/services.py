@@ -11,6 +11,7 @@ from hub.settings import Settings
 from providers.base.registry import ProviderRegistry
 
 if TYPE_CHECKING:  # billing reaches Services too, and must not import the vault
+    from hub.credentials.cache import TenantContexts
     from hub.vault.keyring import Vault
 
 
@@ -21,5 +22,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     vault: Vault
     providers: ProviderRegistry
+    #: Decrypted tenant contexts, bounded, evicted on change (hub/credentials/cache.py).
+    tenant_contexts: TenantContexts
     # Extension slots for modules that keep their own process-wide state (e.g. platform billing).
     extras: dict[str, Any] = field(default_factory=dict)

@@ -66,6 +66,13 @@ class StripeSettings(msgspec.Struct, frozen=True):
     client_cache_size: int = 1024
 
 
+class CacheSettings(msgspec.Struct, frozen=True):
+    #: Decrypted tenant contexts one process keeps (least recently used beyond it are dropped).
+    tenant_context_entries: int = 10_000
+    #: How long a context may be served without a change notice (SQLite; PostgreSQL while deaf).
+    tenant_context_ttl_seconds: float = 1.0
+
+
 class ServerSettings(msgspec.Struct, frozen=True):
     env: str = "dev"
     public_url: str = "http://127.0.0.1:8000"
@@ -81,6 +88,7 @@ class Settings(msgspec.Struct, frozen=True):
     vault: VaultSettings
     auth: AuthSettings
     stripe: StripeSettings
+    cache: CacheSettings = CacheSettings()
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -278,6 +286,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if emulator is not None and api_base is None:
         raise ConfigError("HUB_STRIPE_EMULATOR needs HUB_STRIPE_API_BASE, the emulator's address")
 
+    context_ttl = env_number(env, "HUB_TENANT_CONTEXT_TTL_SECONDS", 1.0, float, 0.0)
+    if context_ttl > 1.0:
+        # The promise is that a credentials change or a suspension is seen everywhere within a second.
+        raise ConfigError("HUB_TENANT_CONTEXT_TTL_SECONDS must be at most 1")
+
     return Settings(
         server=ServerSettings(
             env=hub_env,
@@ -294,5 +307,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             emulator=emulator,
             timeout_seconds=env_number(env, "HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
             max_network_retries=env_number(env, "HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
+        ),
+        cache=CacheSettings(
+            tenant_context_entries=env_number(env, "HUB_TENANT_CONTEXT_CACHE_SIZE", 10_000, int, 1),
+            tenant_context_ttl_seconds=context_ttl,
         ),
     )

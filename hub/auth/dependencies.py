@@ -23,8 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.keys import digest, same_secret
-from hub.auth.principal import PlatformPrincipal, TenantPrincipal
+from hub.auth.principal import PlatformPrincipal, StoredCredentials, TenantPrincipal
 from hub.db.tenants import ApiKey, Tenant
+from hub.db.vault import ProviderCredential
 from hub.errors import Forbidden, Unauthorized
 from hub.services import Services
 
@@ -65,21 +66,37 @@ async def _lookup(connection: ASGIConnection, session: AsyncSession) -> Principa
     token = _bearer(connection)
     if same_secret(token, services_of(connection).settings.auth.platform_token):
         return PlatformPrincipal()
-    row = (
+    # One read: the key, its tenant's status, and the tenant's credentials (one row per provider).
+    rows = (
         await session.execute(
-            select(ApiKey.id, ApiKey.scope, Tenant.id, Tenant.status)
+            select(
+                ApiKey.id,
+                ApiKey.scope,
+                Tenant.id,
+                Tenant.status,
+                ProviderCredential.provider,
+                ProviderCredential.id,
+                ProviderCredential.version,
+                ProviderCredential.publishable_key,
+            )
             .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .outerjoin(ProviderCredential, ProviderCredential.tenant_id == Tenant.id)
             .where(ApiKey.digest == digest(token), ApiKey.revoked_at.is_(None))
         )
-    ).first()
+    ).all()
     # The read must not hold SQLite's write lock (or a PostgreSQL snapshot) for the whole request.
     await session.commit()
-    if row is None:
+    if not rows:
         raise _unauthorized()
-    key_id, scope, tenant_id, status = row
+    key_id, scope, tenant_id, status = rows[0][:4]
     if status != "active":
         raise Forbidden("This tenant is suspended", code="tenant_suspended")
-    return TenantPrincipal(tenant_id=tenant_id, scope=scope, key_id=key_id)
+    stored = tuple(
+        StoredCredentials(provider=provider, id=cred_id, version=version, publishable_key=pk)
+        for *_, provider, cred_id, version, pk in rows
+        if provider is not None
+    )
+    return TenantPrincipal(tenant_id=tenant_id, scope=scope, key_id=key_id, credentials=stored)
 
 
 async def authenticate(connection: ASGIConnection, session: AsyncSession | None = None) -> Principal:

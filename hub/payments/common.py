@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.principal import StoredCredentials, TenantPrincipal
 from hub.credentials.loader import CredentialsMissing, load_context
 from hub.db.payments import Customer, Payment, Refund
 from hub.db.vault import ProviderCredential
@@ -65,6 +66,21 @@ async def choose_provider(session: AsyncSession, services: Services, tenant_id: 
     if len(usable) > 1:
         raise ValidationFailed(f"This tenant has credentials for {', '.join(usable)}: name one", param="provider")
     return services.providers.get(usable[0])
+
+
+def stored_provider(
+    services: Services, who: TenantPrincipal, name: str | None
+) -> tuple[Provider, StoredCredentials | None]:
+    """``choose_provider`` from what the authenticating read brought: no database statement."""
+    if name is not None:
+        return provider_by_name(services, name), who.stored(name)
+    usable = [c for c in who.credentials if c.provider in services.providers.names()]
+    if not usable:
+        raise CredentialsMissing("This tenant has no provider credentials")
+    if len(usable) > 1:
+        names = ", ".join(sorted(c.provider for c in usable))
+        raise ValidationFailed(f"This tenant has credentials for {names}: name one", param="provider")
+    return services.providers.get(usable[0].provider), usable[0]
 
 
 async def tenant_context(

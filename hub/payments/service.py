@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import TenantPrincipal
 from hub.db.base import new_id, utcnow
 from hub.db.payments import CheckoutSession, Payment
-from hub.errors import Conflict, ValidationFailed
+from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.payments import common, idempotency, inflight, money, schemas
 from hub.payments.apply import apply_refunds, apply_snapshot
 from hub.payments.refunds import repair_refunds
@@ -75,7 +75,7 @@ async def create_payment(
     metadata = common.check_metadata(data.metadata)
     if data.confirm and not data.payment_method:
         raise ValidationFailed("confirm needs a payment_method", param="payment_method")
-    provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
+    provider, stored = common.stored_provider(services, who, data.provider)
     request = {
         "provider": provider.name,
         "amount": data.amount,
@@ -88,16 +88,27 @@ async def create_payment(
         "description": data.description,
     }
     fingerprint = idempotency.fingerprint(request)
-    if key is not None:
+    if stored is None and key is not None:
+        # No credentials (any more): a payment made earlier with this key is still replayed.
         existing = await _by_key(session, who.tenant_id, key)
         if existing is not None:
             return await _replay(session, services, provider, existing, fingerprint)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    customer = (
-        await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
-        if data.customer_id
-        else None
-    )
+    # From the process's cache, checked against the credentials row and version the authenticating read saw.
+    ctx = await services.tenant_contexts.for_request(provider, who.tenant_id, stored)
+    # One short transaction: the customer check and the payment row, whose unique
+    # (tenant, Idempotency-Key) is the idempotency claim. A replay learns so from the conflict.
+    try:
+        customer = (
+            await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
+            if data.customer_id
+            else None
+        )
+    except NotFound:
+        await session.rollback()
+        existing = await _by_key(session, who.tenant_id, key) if key else None
+        if existing is None:
+            raise
+        return await _replay(session, services, provider, existing, fingerprint)
     now = utcnow()
     payment = Payment(
         id=new_id("pay"),
@@ -126,15 +137,15 @@ async def create_payment(
     try:
         await session.commit()
     except IntegrityError:
-        # Another worker inserted the same (tenant, Idempotency-Key) first: its row decides.
+        # The same (tenant, Idempotency-Key) exists (a replay, or another worker won): its row decides.
         await session.rollback()
         existing = await _by_key(session, who.tenant_id, key) if key else None
         if existing is None:
             raise
         return await _replay(session, services, provider, existing, fingerprint)
     order = _order(payment, customer.provider_customer_id if customer else None)
-    await _run_create(session, provider, ctx, payment, order)
-    return await _view(session, payment), True
+    await _run_create(session, provider, ctx, payment, order)  # the one transaction after the call
+    return common.payment_view(payment, ctx.credentials.publishable_key), True
 
 
 async def _by_key(session: AsyncSession, tenant_id: str, key: str) -> Payment | None:
@@ -236,7 +247,11 @@ async def _run_create(
 
 
 async def get_payment(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> schemas.Payment:
-    return await _view(session, await common.owned_payment(session, who.tenant_id, payment_id))
+    payment = await common.owned_payment(session, who.tenant_id, payment_id)
+    await session.commit()
+    # The publishable key came with the authenticating read: no second query.
+    stored = who.stored(payment.provider)
+    return common.payment_view(payment, stored.publishable_key if stored else None)
 
 
 async def list_payments(
@@ -249,8 +264,8 @@ async def list_payments(
         # Ids are time-ordered, so "older than the cursor" is "id below the cursor".
         q = q.where(Payment.id < starting_after)
     rows = (await session.execute(q)).scalars().all()
-    keys = await common.publishable_keys(session, who.tenant_id)
     await session.commit()
+    keys = {c.provider: c.publishable_key for c in who.credentials}
     return schemas.PaymentList(
         data=[common.payment_view(p, keys.get(p.provider)) for p in rows[:limit]], has_more=len(rows) > limit
     )

@@ -207,6 +207,10 @@ def test_master_key_and_settings_reprs_never_show_secrets(tmp_path):
         ("HUB_STRIPE_TIMEOUT_SECONDS", "soon"),
         ("HUB_STRIPE_TIMEOUT_SECONDS", "0"),
         ("HUB_STRIPE_MAX_NETWORK_RETRIES", "-1"),
+        ("HUB_TENANT_CONTEXT_CACHE_SIZE", "0"),
+        ("HUB_TENANT_CONTEXT_CACHE_SIZE", "many"),
+        ("HUB_TENANT_CONTEXT_TTL_SECONDS", "1.5"),  # changes must reach every worker within a second
+        ("HUB_TENANT_CONTEXT_TTL_SECONDS", "-1"),
     ],
 )
 def test_bad_optional_values_are_refused_naming_the_variable(tmp_path, name, value):
@@ -300,3 +304,13 @@ def test_the_emulator_option_is_explicit_and_checked(tmp_path):
         load_settings(_dev(tmp_path, HUB_STRIPE_EMULATOR="stripe-mock"))
     with pytest.raises(ConfigError, match="HUB_STRIPE_API_BASE"):
         load_settings(_dev(tmp_path, HUB_STRIPE_EMULATOR="localstripe"))
+
+
+def test_tenant_context_cache_defaults_and_given_values(tmp_path):
+    base = _dev(tmp_path, HUB_VAULT_KEYS=f"k1:{KEY_A}", HUB_PLATFORM_TOKEN="hub_pt_x")
+    default = load_settings(base).cache
+    assert (default.tenant_context_entries, default.tenant_context_ttl_seconds) == (10_000, 1.0)
+    given = load_settings(
+        {**base, "HUB_TENANT_CONTEXT_CACHE_SIZE": "50", "HUB_TENANT_CONTEXT_TTL_SECONDS": "0.25"}
+    ).cache
+    assert (given.tenant_context_entries, given.tenant_context_ttl_seconds) == (50, 0.25)
