@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,5 +22,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     vault: Vault
     providers: ProviderRegistry
+    #: Set when a webhook event is stored, so this worker's applier runs at once (not at its next poll).
+    inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     # Extension slots for modules that keep their own process-wide state (e.g. platform billing).
     extras: dict[str, Any] = field(default_factory=dict)

@@ -70,12 +70,23 @@ class ServerSettings(msgspec.Struct, frozen=True):
     home: str = str(DEFAULT_HOME)
 
 
+class ApplierSettings(msgspec.Struct, frozen=True):
+    """The webhook applier each worker runs (``HUB_APPLIER=0``: an ingest-only worker)."""
+
+    enabled: bool = True
+    #: The safety net: how often an idle applier looks for pending events nobody woke it for.
+    poll_seconds: float = 2.0
+    #: Attempts before an event that keeps failing to apply is marked ``failed``.
+    max_attempts: int = 5
+
+
 class Settings(msgspec.Struct, frozen=True):
     server: ServerSettings
     database: DatabaseSettings
     vault: VaultSettings
     auth: AuthSettings
     stripe: StripeSettings
+    applier: ApplierSettings = msgspec.field(default_factory=ApplierSettings)
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -217,6 +228,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         _make_home(home)
         db_url = f"sqlite+aiosqlite:///{home / 'hub.db'}"
 
+    applier_flag = env.get("HUB_APPLIER", "").strip() or "1"
+    if applier_flag not in {"0", "1"}:
+        raise ConfigError("HUB_APPLIER must be 1 (apply webhook events in this worker) or 0 (ingest only)")
+
     log_level = env.get("HUB_LOG_LEVEL", "").strip().upper() or "INFO"
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"HUB_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
@@ -235,5 +250,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             api_base=env.get("HUB_STRIPE_API_BASE") or None,
             timeout_seconds=env_number(env, "HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
             max_network_retries=env_number(env, "HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
+        ),
+        applier=ApplierSettings(
+            enabled=applier_flag == "1",
+            poll_seconds=env_number(env, "HUB_APPLIER_POLL_SECONDS", 2.0, float, 0.05),
+            max_attempts=env_number(env, "HUB_APPLIER_MAX_ATTEMPTS", 5, int, 1),
         ),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.support.inbox import wait_applied
 from tests.support.payments import Recorder, create_payment, recorded_hub, stripe_error, stripe_tenant
 
 
@@ -155,6 +156,7 @@ async def test_a_refund_webhook_arriving_before_the_api_answer_leaves_one_refund
         hub_box.update(receiver=receiver, tenant=tenant, pi=payment["provider_payment_id"])
         r = await refund(hub, tenant, payment["id"], reason="duplicate")
         assert r.status_code == 201, r.text
+        await wait_applied(database_url, tenant.id)
         listed = (await hub.request("GET", f"/v1/payments/{payment['id']}/refunds", headers=tenant.admin)).json()
         assert [(x["amount"], x["status"]) for x in listed["data"]] == [(2000, "succeeded")]
         assert listed["data"][0]["id"] == r.json()["id"]
