@@ -139,10 +139,6 @@ class WebhooksAPI(ABC):
         Pure: no network call, no side effects.
         """
 
-    def parse_webhook(self, ctx: TenantContext, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
-        """``verify_webhook`` then ``interpret_webhook``, for callers that need both at once."""
-        return self.interpret_webhook(self.verify_webhook(ctx, payload, headers))
-
     @abstractmethod
     async def ensure_webhook_endpoint(
         self, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
