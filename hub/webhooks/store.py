@@ -42,6 +42,11 @@ def storable_id(provider_event_id: str) -> str:
     return provider_event_id[:120].replace("\x00", "?") + "~sha256:" + digest
 
 
+def _text(value: str, width: int) -> str:
+    """Fit for a text column of ``width`` on both databases (PostgreSQL refuses NUL characters)."""
+    return value[:width].replace("\x00", "?")
+
+
 async def record(
     session: AsyncSession,
     tenant_id: str,
@@ -66,10 +71,10 @@ async def record(
                 tenant_id=tenant_id,
                 provider=provider,
                 provider_event_id=provider_event_id,
-                type=verified.type[:_TYPE_WIDTH].replace("\x00", "?"),
+                type=_text(verified.type, _TYPE_WIDTH),
                 outcome=PENDING if event is not None else FAILED,
                 payload=msgspec.msgpack.encode(event) if event is not None else None,
-                reason=None if event is not None else (reason or "The event could not be read")[:REASON_WIDTH],
+                reason=None if event is not None else _text(reason or "The event could not be read", REASON_WIDTH),
                 deliveries=1,
                 attempts=0,
                 received_at=now,

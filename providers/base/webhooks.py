@@ -90,10 +90,21 @@ def checked(event: ProviderEvent) -> ProviderEvent:
     Plugins build events with the plain constructor, which checks nothing; this is the one
     place the bounds of the annotations above are enforced before the hub stores an event.
     """
+    fields = msgspec.to_builtins(event)
+    if _holds_nul(fields):  # no database text column (PostgreSQL's) can hold it
+        raise EventNotUnderstood("The event does not fit the hub's bounds: a text field holds a NUL character")
     try:
-        return msgspec.convert(msgspec.to_builtins(event), type=ProviderEvent)
+        return msgspec.convert(fields, type=ProviderEvent)
     except msgspec.ValidationError as exc:
         raise EventNotUnderstood(f"The event does not fit the hub's bounds: {exc}") from None
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    return False
 
 
 class WebhookEndpoint(msgspec.Struct, frozen=True):
