@@ -23,12 +23,15 @@ DISPUTE_STATUSES = ("needs_response", "under_review", "won", "lost", "closed")
 
 #: The largest amount (minor units) an event may carry: every JSON reader still holds it exactly.
 MAX_AMOUNT = 2**53 - 1
-#: The longest gateway id or code an event may carry (the width of the hub's id columns).
+#: The longest gateway id an event may carry (the width of the hub's id columns).
 MAX_ID_LENGTH = 255
+#: The longest machine code (status, error or decline code, refund reason) an event may carry.
+MAX_CODE_LENGTH = 80
 
 Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
-Code = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
+Ref = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
+Code = Annotated[str, msgspec.Meta(max_length=MAX_CODE_LENGTH)]
 
 
 class RefundUpdate(msgspec.Struct, frozen=True):
@@ -56,8 +59,8 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     #: The gateway's id of the payment the event concerns; ``None`` when it is not about a payment.
     provider_payment_id: Ident | None = None
     #: ``metadata.hub_tenant_id`` / ``hub_payment_id`` the hub stamped on the object, when carried.
-    hub_tenant_id: Code | None = None
-    hub_payment_id: Code | None = None
+    hub_tenant_id: Ref | None = None
+    hub_payment_id: Ref | None = None
     #: Neutral payment status the event implies (see providers.base.payments.STATUSES).
     status: Code | None = None
     amount_capturable: Amount | None = None

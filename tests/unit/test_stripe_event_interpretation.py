@@ -40,6 +40,7 @@ def test_a_well_formed_event_reads_as_its_neutral_facts():
         ({"metadata": [1, 2]}, "`metadata`"),
         ({"amount_received": MAX_AMOUNT + 1}, "amount_received"),
         ({"id": "pi_" + "x" * 300}, "provider_payment_id"),
+        ({"last_payment_error": {"code": "c" * 81}}, "last_error_code"),
     ],
 )
 def test_a_field_of_the_wrong_type_or_out_of_bounds_is_not_understood_and_named(fields, named):
