@@ -147,8 +147,11 @@ async def test_a_refund_webhook_arriving_before_the_api_answer_leaves_one_refund
         return response
 
     recorder.transport = httpx.MockTransport(webhook_first)
+    # The delivery above blocks this hub's event loop until the receiver answers (the test client
+    # is synchronous underneath): an applier of this hub caught mid-transaction there would hold
+    # SQLite's write lock against the receiver. The receiver applies what it stores.
     async with (
-        recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder) as hub,
+        recorded_hub(database_url, str(tmp_path / "a"), emulator.url, recorder, HUB_APPLIER="0") as hub,
         recorded_hub(database_url, str(tmp_path / "b"), emulator.url, Recorder(emulator.url)) as receiver,
     ):
         tenant, _ = await stripe_tenant(hub)
