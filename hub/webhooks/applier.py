@@ -10,6 +10,10 @@ Each payment's group runs in a savepoint, so an event that fails to apply (a poi
 rolls back only its own group; it is retried with a growing delay, and after
 ``max_attempts`` it is marked ``failed`` with its reason. Groups are taken in a fixed order
 (tenant, provider, payment id) so two appliers lock payments in the same order and never deadlock.
+
+Ingest wakes its own worker's applier in-process. Other workers find events at their poll
+(``poll_seconds``): PostgreSQL's LISTEN/NOTIFY would wake them at once, but a NOTIFY per delivery
+makes every ingest commit take the server-wide lock that orders notifications, on the hottest path.
 """
 
 from __future__ import annotations
