@@ -33,6 +33,7 @@ from hub.services import Services
 from hub.settings import Settings, load_settings
 from hub.tenants.controllers import ApiKeyController, TenantController
 from hub.vault.keyring import Vault
+from hub.webhooks.applier import Applier
 from hub.webhooks.controllers import ROUTES as WEBHOOK_ROUTES
 from providers.base.provider import ProviderOptions
 from providers.base.registry import ProviderRegistry
@@ -91,9 +92,18 @@ def create_app(
             tenant_contexts=contexts,
         )
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
+        services = app.state.services
+        # Every worker applies stored webhook events unless HUB_APPLIER=0 makes it ingest-only.
+        applier = (
+            Applier(services.sessions, settings.applier, services.inbox_wake) if settings.applier.enabled else None
+        )
+        if applier is not None:
+            applier.start()
         try:
             yield
         finally:
+            if applier is not None:
+                await applier.stop()
             await billing_state.aclose()
             await contexts.aclose()
             await providers.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,5 +25,7 @@ class Services:
     providers: ProviderRegistry
     #: Decrypted tenant contexts, bounded, evicted on change (hub/credentials/cache.py).
     tenant_contexts: TenantContexts
+    #: Set when a webhook event is stored, so this worker's applier runs at once (not at its next poll).
+    inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     # Extension slots for modules that keep their own process-wide state (e.g. platform billing).
     extras: dict[str, Any] = field(default_factory=dict)

@@ -82,6 +82,16 @@ class ServerSettings(msgspec.Struct, frozen=True):
     home: str = str(DEFAULT_HOME)
 
 
+class ApplierSettings(msgspec.Struct, frozen=True):
+    """The webhook applier each worker runs (``HUB_APPLIER=0``: an ingest-only worker)."""
+
+    enabled: bool = True
+    #: The safety net: how often an idle applier looks for pending events nobody woke it for.
+    poll_seconds: float = 2.0
+    #: Attempts before an event that keeps failing to apply is marked ``failed``.
+    max_attempts: int = 5
+
+
 class Settings(msgspec.Struct, frozen=True):
     server: ServerSettings
     database: DatabaseSettings
@@ -89,6 +99,7 @@ class Settings(msgspec.Struct, frozen=True):
     auth: AuthSettings
     stripe: StripeSettings
     cache: CacheSettings = CacheSettings()
+    applier: ApplierSettings = msgspec.field(default_factory=ApplierSettings)
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -273,6 +284,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_url = f"sqlite+aiosqlite:///{home / 'hub.db'}"
     db_url = normalise_database_url(db_url)
 
+    applier_flag = env.get("HUB_APPLIER", "").strip() or "1"
+    if applier_flag not in {"0", "1"}:
+        raise ConfigError("HUB_APPLIER must be 1 (apply webhook events in this worker) or 0 (ingest only)")
+
     log_level = env.get("HUB_LOG_LEVEL", "").strip().upper() or "INFO"
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"HUB_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
@@ -311,5 +326,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cache=CacheSettings(
             tenant_context_entries=env_number(env, "HUB_TENANT_CONTEXT_CACHE_SIZE", 10_000, int, 1),
             tenant_context_ttl_seconds=context_ttl,
+        ),
+        applier=ApplierSettings(
+            enabled=applier_flag == "1",
+            poll_seconds=env_number(env, "HUB_APPLIER_POLL_SECONDS", 2.0, float, 0.05),
+            max_attempts=env_number(env, "HUB_APPLIER_MAX_ATTEMPTS", 5, int, 1),
         ),
     )

@@ -1,1 +1,1 @@
-"""Per-tenant webhook route, the event store, apply-to-payment."""
+"""Per-tenant webhook route, the event store (the inbox), the applier and apply-to-payment."""

@@ -1,11 +1,14 @@
-"""Applying a verified provider event to the tenant's payment, under the payment's row lock.
+"""Applying verified provider events to the tenant's payment, under the payment's row lock.
 
 Order-safe by construction: statuses only move forward (hub.payments.status), amounts are
 cumulative and only grow, refunds and disputes keep their own forward-only state. So any
-order, and any number of repeats, of the same set of events ends in the same payment.
+order, and any number of repeats, of the same set of events ends in the same payment, and
+several events of one payment fold into one row update.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,24 +25,40 @@ _REFUND_RANK = {"pending": 0, "succeeded": 1, "failed": 2, "canceled": 2}
 _DISPUTE_RANK = {"needs_response": 0, "under_review": 1, "won": 2, "lost": 2, "closed": 2}
 
 
-async def apply_event(
-    session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent
-) -> tuple[str, str | None]:
-    """(outcome, payment id). ``ignored`` when the event is not about a payment this tenant owns."""
-    if event.hub_tenant_id is not None and event.hub_tenant_id != tenant_id:
-        # Stamped by the hub for another tenant: whatever this tenant's account says, not ours.
-        return IGNORED, None
-    payment = await _locked_payment(session, tenant_id, provider, event)
+async def apply_events(
+    session: AsyncSession, tenant_id: str, provider: str, events: Sequence[ProviderEvent]
+) -> list[tuple[str, str | None]]:
+    """Apply events that name one provider payment id; (outcome, payment id) for each, in order.
+
+    ``ignored`` for an event not about a payment this tenant owns. The payment is locked once
+    and written once, whatever the number of events.
+    """
+    # Stamped by the hub for another tenant: whatever this tenant's account says, not ours.
+    ours = [e for e in events if e.hub_tenant_id is None or e.hub_tenant_id == tenant_id]
+    payment = await _locked_payment(session, tenant_id, provider, _locator(ours, tenant_id)) if ours else None
     if payment is None:
-        return IGNORED, None
-    if event.refund is not None:
-        await _record_refund(session, payment, event.refund)
-        returned = await _refunded_total(session, payment.id)
-        payment.amount_refunded = max(payment.amount_refunded, returned)
-    _apply_to_payment(payment, event)
+        return [(IGNORED, None)] * len(events)
+    await _fold_into_payment(session, payment, ours)
+    applied = {id(e) for e in ours}
+    return [(APPLIED, payment.id) if id(e) in applied else (IGNORED, None) for e in events]
+
+
+def _locator(events: Sequence[ProviderEvent], tenant_id: str) -> ProviderEvent:
+    # The event that can find the payment even before its provider id was written (see below).
+    return next((e for e in events if e.hub_payment_id and e.hub_tenant_id == tenant_id), events[0])
+
+
+async def _fold_into_payment(session: AsyncSession, payment: Payment, events: Sequence[ProviderEvent]) -> None:
+    """The one place a payment row is written from provider events (one UPDATE for all of them)."""
+    refunds = [e.refund for e in events if e.refund is not None]
+    for refund in refunds:
+        await _record_refund(session, payment, refund)
+    if refunds:
+        payment.amount_refunded = max(payment.amount_refunded, await _refunded_total(session, payment.id))
+    for event in sorted(events, key=lambda e: e.created):
+        _apply_to_payment(payment, event)
     payment.updated_at = utcnow()
     await session.flush()
-    return APPLIED, payment.id
 
 
 async def _locked_payment(session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent) -> Payment | None:

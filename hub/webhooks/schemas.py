@@ -20,7 +20,10 @@ class Event(msgspec.Struct):
     last_delivery_at: datetime
     deliveries: int
     payment_id: str | None
+    #: pending (stored, not yet applied), applied, ignored or failed.
     outcome: str
+    #: Why the event is failed; null otherwise.
+    reason: str | None = None
 
 
 class EventList(msgspec.Struct):

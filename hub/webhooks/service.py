@@ -1,7 +1,8 @@
-"""Receiving one webhook delivery: resolve the tenant's secrets, verify, then store and apply.
+"""Receiving one webhook delivery: verify, store, answer. Applying it is the applier's job.
 
-Verification happens before anything is written and holds no transaction open, so a
-forged or replayed delivery costs one read and changes nothing.
+Verification happens before anything is written, so a forged or replayed delivery changes
+nothing. A genuine event the plugin cannot interpret is stored as failed with the reason and
+still acknowledged: the gateway would otherwise retry, for days, a body that never changes.
 """
 
 from __future__ import annotations
@@ -9,18 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.credentials.loader import credential_row, decrypt_row
-from hub.db.tenants import Tenant
-from hub.errors import NotFound
 from hub.observability.metrics import count_webhook_event
 from hub.services import Services
-from hub.tenants.service import well_formed_id
 from hub.webhooks import store
-from providers.base.errors import SignatureInvalid
-from providers.base.registry import ProviderNotFound
+from providers.base.errors import EventNotUnderstood, SignatureInvalid
+from providers.base.webhooks import ProviderEvent
 
 log = logging.getLogger("hub.webhooks")
 
@@ -32,28 +28,29 @@ async def receive(
     tenant_id: str,
     payload: bytes,
     headers: Mapping[str, str],
-) -> str:
-    """Verify and record one delivery; returns the outcome. 404 unknown tenant, 400 signature_invalid."""
+) -> None:
+    """Verify and store one delivery. 404 unknown tenant, 400 signature_invalid; anything signed is kept."""
+    # From the in-process cache: no database statement once the tenant's context is warm.
+    ctx = await services.tenant_contexts.for_webhook(tenant_id, provider_name)
+    provider = services.providers.get(provider_name)  # cannot fail once for_webhook has answered
     try:
-        provider = services.providers.get(provider_name)
-    except ProviderNotFound:
-        raise NotFound("No such webhook endpoint") from None
-    if not well_formed_id(tenant_id):  # e.g. a NUL byte, which PostgreSQL refuses in a text value
-        raise NotFound("No such webhook endpoint")
-    tenant = await session.scalar(select(Tenant.id).where(Tenant.id == tenant_id))
-    row = await credential_row(session, tenant_id, provider.name) if tenant else None
-    if row is None:
-        await session.rollback()
-        raise NotFound("No such webhook endpoint: unknown tenant, or one without credentials for this provider")
-    ctx = await decrypt_row(session, services.vault, provider, row)
-    await session.rollback()  # verification needs no transaction; SQLite's would hold the write lock
-    try:
-        event = provider.parse_webhook(ctx, payload, headers)
+        verified = provider.verify_webhook(ctx, payload, headers)
     except SignatureInvalid:
         log.info("webhook refused: signature invalid (tenant %s, %d bytes)", tenant_id, len(payload))
         count_webhook_event("signature_invalid", provider.name)
         raise
-    outcome = await store.record(session, tenant_id, provider.name, event)
-    count_webhook_event(outcome, provider.name)
-    log.info("webhook %s %s for tenant %s: %s", event.type, event.provider_event_id, tenant_id, outcome)
-    return outcome
+    event: ProviderEvent | None = None
+    reason = None
+    try:
+        event = provider.interpret_webhook(verified)
+    except EventNotUnderstood as exc:
+        reason = exc.message
+        log.info("webhook for tenant %s kept as failed: %s", tenant_id, reason)
+    stored = await store.record(session, tenant_id, provider.name, verified, event, reason)
+    if not stored:
+        count_webhook_event("duplicate", provider.name)
+    elif event is None:
+        count_webhook_event("failed", provider.name)
+    else:
+        count_webhook_event("pending", provider.name)
+        services.inbox_wake.set()

@@ -1,35 +1,66 @@
-"""The event store: each verified event once per (tenant, provider, provider event id), applied once.
+"""The event store (the inbox): each verified event once per (tenant, provider, provider event id).
 
-Insert first, with the unique constraint deciding: of many concurrent deliveries of one event
-(any worker, any process) exactly one inserts and applies; the others wait for it at the
-constraint, insert nothing and count themselves with one atomic UPDATE. The apply runs in
-the same transaction as the insert, so a crash leaves either nothing or both.
+Storing is the whole of the request's database work: one INSERT ... ON CONFLICT DO NOTHING in
+its own short transaction, the unique constraint deciding. Of many concurrent deliveries of one
+event (any worker, any process) exactly one inserts; the others insert nothing and count
+themselves with one atomic UPDATE. The applier (hub.webhooks.applier) applies the row later.
+
+Deliveries are not micro-batched into a shared INSERT: a delivery is already three statements
+(BEGIN, INSERT, COMMIT) on a pooled connection, and a batching window would add its wait to
+every delivery and tie unrelated deliveries' failures together. It is worth revisiting only if
+the benchmark profile shows the INSERT round trip, not verification, as the limit.
 """
 
 from __future__ import annotations
 
+import hashlib
+
+import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from hub.db.base import new_id, utcnow
 from hub.db.events import WebhookEvent
 from hub.db.upsert import insert_ignoring_conflict
-from hub.observability.metrics import observe_apply_lag
-from hub.webhooks.apply import IGNORED, apply_event
 from hub.webhooks.schemas import Event, EventList
-from providers.base.webhooks import ProviderEvent
+from providers.base.webhooks import ProviderEvent, VerifiedEvent
 
-DUPLICATE = "duplicate"
+PENDING, FAILED = "pending", "failed"
+_ID_WIDTH, _TYPE_WIDTH, REASON_WIDTH = 255, 120, 500
 
 
-async def record(session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent) -> str:
-    """Store and apply ``event``; returns its outcome, or ``duplicate`` for a repeated delivery. Commits."""
+def storable_id(provider_event_id: str) -> str:
+    """The event id as stored: itself when it fits the column, else a prefix and its SHA-256.
+
+    Deterministic, so repeated deliveries of an odd (over-long, NUL-carrying) id still meet at
+    the unique constraint; and two different ids never share a stored one.
+    """
+    if len(provider_event_id) <= _ID_WIDTH and "\x00" not in provider_event_id:
+        return provider_event_id
+    digest = hashlib.sha256(provider_event_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return provider_event_id[:120].replace("\x00", "?") + "~sha256:" + digest
+
+
+def _text(value: str, width: int) -> str:
+    """Fit for a text column of ``width`` on both databases (PostgreSQL refuses NUL characters)."""
+    return value[:width].replace("\x00", "?")
+
+
+async def record(
+    session: AsyncSession,
+    tenant_id: str,
+    provider: str,
+    verified: VerifiedEvent,
+    event: ProviderEvent | None,
+    reason: str | None = None,
+) -> bool:
+    """Store a verified delivery: ``pending`` with ``event`` to apply, or ``failed`` with ``reason``.
+
+    True when this delivery stored the event, False for a repeated delivery (counted). Commits.
+    """
     now = utcnow()
-    key = (
-        WebhookEvent.tenant_id == tenant_id,
-        WebhookEvent.provider == provider,
-        WebhookEvent.provider_event_id == event.provider_event_id,
-    )
+    provider_event_id = storable_id(verified.provider_event_id)
     inserted = (
         await session.execute(
             insert_ignoring_conflict(
@@ -39,10 +70,13 @@ async def record(session: AsyncSession, tenant_id: str, provider: str, event: Pr
                 id=new_id("event"),
                 tenant_id=tenant_id,
                 provider=provider,
-                provider_event_id=event.provider_event_id,
-                type=event.type[:120],
-                outcome=IGNORED,
+                provider_event_id=provider_event_id,
+                type=_text(verified.type, _TYPE_WIDTH),
+                outcome=PENDING if event is not None else FAILED,
+                payload=msgspec.msgpack.encode(event) if event is not None else None,
+                reason=None if event is not None else _text(reason or "The event could not be read", REASON_WIDTH),
                 deliveries=1,
+                attempts=0,
                 received_at=now,
                 last_delivery_at=now,
             ).returning(WebhookEvent.id)
@@ -50,17 +84,16 @@ async def record(session: AsyncSession, tenant_id: str, provider: str, event: Pr
     ).scalar_one_or_none()
     if inserted is None:
         await session.execute(
-            update(WebhookEvent).where(*key).values(deliveries=WebhookEvent.deliveries + 1, last_delivery_at=now)
+            update(WebhookEvent)
+            .where(
+                WebhookEvent.tenant_id == tenant_id,
+                WebhookEvent.provider == provider,
+                WebhookEvent.provider_event_id == provider_event_id,
+            )
+            .values(deliveries=WebhookEvent.deliveries + 1, last_delivery_at=now)
         )
-        await session.commit()
-        return DUPLICATE
-    outcome, payment_id = await apply_event(session, tenant_id, provider, event)
-    await session.execute(
-        update(WebhookEvent).where(WebhookEvent.id == inserted).values(outcome=outcome, payment_id=payment_id)
-    )
     await session.commit()
-    observe_apply_lag((utcnow() - now).total_seconds())
-    return outcome
+    return inserted is not None
 
 
 def _view(row: WebhookEvent) -> Event:
@@ -74,12 +107,14 @@ def _view(row: WebhookEvent) -> Event:
         deliveries=row.deliveries,
         payment_id=row.payment_id,
         outcome=row.outcome,
+        reason=row.reason if row.outcome == FAILED else None,
     )
 
 
 async def list_events(session: AsyncSession, tenant_id: str, limit: int, starting_after: str | None) -> EventList:
     q = (
         select(WebhookEvent)
+        .options(defer(WebhookEvent.payload))
         .where(WebhookEvent.tenant_id == tenant_id)
         .order_by(WebhookEvent.id.desc())
         .limit(limit + 1)

@@ -3,6 +3,7 @@
 from providers.base.errors import (
     CardDeclined,
     CredentialsFormatError,
+    EventNotUnderstood,
     InvalidCredentials,
     InvalidRequest,
     InvalidState,
@@ -21,6 +22,7 @@ __all__ = [
     "CredentialCheck",
     "CredentialsFormatError",
     "CredentialsInput",
+    "EventNotUnderstood",
     "InvalidCredentials",
     "InvalidRequest",
     "InvalidState",

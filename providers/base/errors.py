@@ -84,3 +84,14 @@ class SignatureInvalid(ProviderError):
     """A webhook's signature is missing, wrong or expired, or the body is not an event."""
 
     code = "signature_invalid"
+
+
+class EventNotUnderstood(ProviderError):
+    """A verified webhook event whose content cannot be turned into a neutral event.
+
+    Raised by ``interpret_webhook``: the delivery was genuine, so the hub keeps it (as failed,
+    with this message as the reason) and acknowledges it rather than having the gateway retry
+    an event that will never read differently. The message names the field, never its value.
+    """
+
+    code = "event_not_understood"

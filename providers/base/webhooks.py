@@ -9,21 +9,35 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from providers.base.errors import EventNotUnderstood
+
 if TYPE_CHECKING:  # the provider module imports this one
     from providers.base.provider import TenantContext
+
+#: The largest amount (minor units) an event may carry: every JSON reader still holds it exactly.
+MAX_AMOUNT = 2**53 - 1
+#: The longest gateway id an event may carry (the width of the hub's id columns).
+MAX_ID_LENGTH = 255
+#: The longest machine code (status, error or decline code, refund reason) an event may carry.
+MAX_CODE_LENGTH = 80
+
+Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
+Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+Ref = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
+Code = Annotated[str, msgspec.Meta(max_length=MAX_CODE_LENGTH)]
 
 
 class RefundUpdate(msgspec.Struct, frozen=True):
     """One refund as the event reports it. ``status``: pending, succeeded, failed or canceled."""
 
-    provider_refund_id: str
-    amount: int
-    status: str
-    reason: str | None = None
+    provider_refund_id: Ident
+    amount: Amount
+    status: Code
+    reason: Code | None = None
 
 
 class ProviderEvent(msgspec.Struct, frozen=True):
@@ -34,28 +48,64 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     larger of stored and reported is right whatever order events arrive in.
     """
 
-    provider_event_id: str
+    provider_event_id: Ident
     #: The gateway's own event type name, shown as-is in the event list.
-    type: str
+    type: Ident
     #: Seconds since the epoch at which the gateway created the event.
-    created: int
+    created: Amount
     #: The gateway's id of the payment the event concerns; ``None`` when it is not about a payment.
-    provider_payment_id: str | None = None
+    provider_payment_id: Ident | None = None
     #: ``metadata.hub_tenant_id`` / ``hub_payment_id`` the hub stamped on the object, when carried.
-    hub_tenant_id: str | None = None
-    hub_payment_id: str | None = None
+    hub_tenant_id: Ref | None = None
+    hub_payment_id: Ref | None = None
     #: Neutral payment status the event implies (see PaymentSnapshot.status).
-    status: str | None = None
-    amount_capturable: int | None = None
-    amount_received: int | None = None
+    status: Code | None = None
+    amount_capturable: Amount | None = None
+    amount_received: Amount | None = None
     #: Money actually returned to the customer so far (never a released, uncaptured remainder).
-    amount_refunded: int | None = None
+    amount_refunded: Amount | None = None
     refund: RefundUpdate | None = None
     #: The dispute's own life, kept beside the payment's status: needs_response, under_review, won,
     #: lost or closed.
-    dispute_status: str | None = None
-    last_error_code: str | None = None
-    decline_code: str | None = None
+    dispute_status: Code | None = None
+    last_error_code: Code | None = None
+    decline_code: Code | None = None
+
+
+class VerifiedEvent(msgspec.Struct, frozen=True):
+    """A delivery whose signature checked out, before its content is interpreted.
+
+    ``provider_event_id`` and ``type`` are only known to be non-empty strings (the hub stores the
+    event under them whatever else the body holds); ``body`` is the decoded event, in the
+    gateway's own shape, for the plugin's ``interpret_webhook`` alone.
+    """
+
+    provider_event_id: str
+    type: str
+    body: Any
+
+
+def checked(event: ProviderEvent) -> ProviderEvent:
+    """``event`` if every field is within the neutral bounds (amounts, id lengths), else ``EventNotUnderstood``.
+
+    Plugins build events with the plain constructor, which checks nothing; this is the one
+    place the bounds of the annotations above are enforced before the hub stores an event.
+    """
+    fields = msgspec.to_builtins(event)
+    if _holds_nul(fields):  # no database text column (PostgreSQL's) can hold it
+        raise EventNotUnderstood("The event does not fit the hub's bounds: a text field holds a NUL character")
+    try:
+        return msgspec.convert(fields, type=ProviderEvent)
+    except msgspec.ValidationError as exc:
+        raise EventNotUnderstood(f"The event does not fit the hub's bounds: {exc}") from None
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    return False
 
 
 class WebhookEndpoint(msgspec.Struct, frozen=True):
@@ -79,15 +129,26 @@ class WebhooksAPI(ABC):
     """Webhook verification and parsing, and endpoint set-up, a provider offers."""
 
     @abstractmethod
-    def parse_webhook(self, ctx: TenantContext, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
-        """Verify a webhook delivery with the tenant's secrets and parse it into a neutral event.
+    def verify_webhook(self, ctx: TenantContext, payload: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        """Verify a webhook delivery with the tenant's secrets; return the event it carries, uninterpreted.
 
         ``payload`` is the request body exactly as received (never re-serialised JSON);
         ``headers`` are the request headers (case-insensitive lookup is the caller's mapping's).
         Every signing secret in ``ctx.credentials`` that is still valid is tried (current, then
         the previous one during a roll-over). Raises ``SignatureInvalid`` when the signature is
         missing, wrong or too old for every secret, when the tenant has no webhook secret, or
-        when the verified body is not an event. Makes no network call and has no side effects.
+        when the verified body is not an event (no id or type to store it under). Makes no
+        network call and has no side effects.
+        """
+
+    @abstractmethod
+    def interpret_webhook(self, event: VerifiedEvent) -> ProviderEvent:
+        """Turn a verified event into the neutral facts it carries.
+
+        Raises ``EventNotUnderstood`` (naming the field) when the content is not what the
+        gateway's documented shape says, e.g. an amount that is not an integer or metadata
+        that is not an object. Returns events within the neutral bounds (see ``checked``).
+        Pure: no network call, no side effects.
         """
 
     @abstractmethod

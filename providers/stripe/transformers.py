@@ -56,15 +56,31 @@ def _charges(pi: Any) -> list[Any]:
 field = _get
 
 
+class FieldError(ValueError):
+    """A field whose type is not the one Stripe documents; the message names the field, never its value."""
+
+
+def _int(obj: Any, key: str) -> int:
+    """An integer field (amounts, timestamps); absent or null is 0. A string or float is refused, not coerced."""
+    value = _get(obj, key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(f"`{key}` is not an integer")
+    return value
+
+
 def _metadata(obj: Any) -> dict[str, str]:
     raw = _get(obj, "metadata") or {}
     if hasattr(raw, "to_dict"):
         raw = raw.to_dict()
-    return {str(k): str(v) for k, v in dict(raw).items()}
+    if not isinstance(raw, dict):
+        raise FieldError("`metadata` is not an object")
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def payment_from_stripe(pi: Any) -> PaymentSnapshot:
-    amount = int(_get(pi, "amount") or 0)
+    amount = _int(pi, "amount")
     error = _get(pi, "last_payment_error")
     raw_status = _get(pi, "status") or ""
     status = _STATUS.get(raw_status, "requires_payment_method")
@@ -73,17 +89,19 @@ def payment_from_stripe(pi: Any) -> PaymentSnapshot:
         # the neutral model calls that attempt failed (the customer may still retry).
         status = "failed"
     charges = _charges(pi)
-    received = _get(pi, "amount_received")
-    if received is None:
+    if _get(pi, "amount_received") is not None:
+        received = _int(pi, "amount_received")
+    else:
         # Emulator shape: no amount_received. A charge without amount_captured counts whole;
         # the hub keeps the amount it captured itself, so a partial capture is not lost here.
         received = sum(
-            int(_get(c, "amount_captured", _get(c, "amount", 0)) or 0)
+            _int(c, "amount_captured" if _get(c, "amount_captured") is not None else "amount")
             for c in charges
             if _get(c, "captured") and _get(c, "status") == "succeeded"
         )
-    capturable = _get(pi, "amount_capturable")
-    if capturable is None:
+    if _get(pi, "amount_capturable") is not None:
+        capturable = _int(pi, "amount_capturable")
+    else:
         capturable = amount if status == "requires_capture" else 0
     return PaymentSnapshot(
         provider_payment_id=_get(pi, "id"),
@@ -91,8 +109,8 @@ def payment_from_stripe(pi: Any) -> PaymentSnapshot:
         amount=amount,
         currency=str(_get(pi, "currency") or "").lower(),
         capture_method="manual" if _get(pi, "capture_method") == "manual" else "automatic",
-        amount_capturable=int(capturable or 0),
-        amount_received=int(received or 0),
+        amount_capturable=capturable,
+        amount_received=received,
         client_secret=_get(pi, "client_secret"),
         metadata=_metadata(pi),
         last_error_code=_get(error, "code"),
@@ -235,11 +253,10 @@ def _charge_money(charge: Any) -> tuple[int | None, int | None]:
     """
     if not _get(charge, "captured"):
         return None, None
-    amount = int(_get(charge, "amount") or 0)
-    captured = _get(charge, "amount_captured")
-    captured = amount if captured is None else int(captured)
+    amount = _int(charge, "amount")
+    captured = amount if _get(charge, "amount_captured") is None else _int(charge, "amount_captured")
     released = max(0, amount - captured)
-    returned = max(0, int(_get(charge, "amount_refunded") or 0) - released)
+    returned = max(0, _int(charge, "amount_refunded") - released)
     return captured, returned
 
 
@@ -250,7 +267,7 @@ def event_from_stripe(event: Any) -> ProviderEvent:
     base: dict[str, Any] = {
         "provider_event_id": str(_get(event, "id")),
         "type": etype,
-        "created": int(_get(event, "created") or 0),
+        "created": _int(event, "created"),
     }
     if etype not in HANDLED_EVENTS:
         return ProviderEvent(**base)
@@ -281,9 +298,12 @@ def event_from_stripe(event: Any) -> ProviderEvent:
         )
     if etype.startswith("refund."):
         status = _REFUND_STATUS.get(str(_get(obj, "status") or ""), "pending")
+        refund_id = _get(obj, "id")
+        if not isinstance(refund_id, str):
+            raise FieldError("`id` of the refund is not a string")
         refund = RefundUpdate(
-            provider_refund_id=str(_get(obj, "id")),
-            amount=int(_get(obj, "amount") or 0),
+            provider_refund_id=refund_id,
+            amount=_int(obj, "amount"),
             status=status,
             reason=_get(obj, "reason"),
         )

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 
-from providers.base.errors import InvalidCredentials, SignatureInvalid
+from providers.base.errors import EventNotUnderstood, InvalidCredentials, SignatureInvalid
 from providers.base.provider import TenantContext
-from providers.base.webhooks import ProviderEvent, WebhookEndpoint
+from providers.base.webhooks import ProviderEvent, VerifiedEvent, WebhookEndpoint, checked
 from providers.stripe.credentials import StripeCredentials
 from providers.stripe.errors import translate
-from providers.stripe.transformers import HANDLED_EVENTS, event_from_stripe
+from providers.stripe.transformers import HANDLED_EVENTS, FieldError, event_from_stripe
 
 if TYPE_CHECKING:
     from providers.stripe.host import StripeHost
@@ -73,9 +73,9 @@ def verify_event(
 class StripeWebhooks:
     """Mixed into StripeProvider."""
 
-    def parse_webhook(
+    def verify_webhook(
         self: StripeHost, ctx: TenantContext, payload: bytes, headers: Mapping[str, str]
-    ) -> ProviderEvent:
+    ) -> VerifiedEvent:
         creds = ctx.credentials
         assert isinstance(creds, StripeCredentials)
         data = verify_event(
@@ -84,7 +84,17 @@ class StripeWebhooks:
             creds.webhook_secrets,
             mismatch="The Stripe-Signature does not match this tenant's webhook secret, or its timestamp is too old",
         )
-        return event_from_stripe(data)
+        return VerifiedEvent(provider_event_id=data["id"], type=data["type"], body=data)
+
+    def interpret_webhook(self, event: VerifiedEvent) -> ProviderEvent:
+        name = event.type[:80]  # named in the reason; the type itself may be anything signed
+        try:
+            parsed = event_from_stripe(event.body)
+        except FieldError as exc:
+            raise EventNotUnderstood(f"The {name} event does not read as Stripe documents it: {exc}") from None
+        except (TypeError, ValueError, AttributeError, KeyError):
+            raise EventNotUnderstood(f"The {name} event's object does not have the shape Stripe documents") from None
+        return checked(parsed)
 
     async def ensure_webhook_endpoint(
         self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.support.hub import PLATFORM
+from tests.support.inbox import wait_applied
 from tests.support.process import HubProcess
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +72,7 @@ async def events(http: httpx.AsyncClient, tenant: dict) -> dict[str, dict]:
 
 
 async def test_webhook_alone_moves_tenant_a_payment_and_tenant_b_stores_the_same_event_as_ignored(
-    hub_process, emulator
+    hub_process, emulator, database_url
 ):
     async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as http:
         a = await new_tenant(http, "A", SECRET_A)
@@ -102,6 +103,7 @@ async def test_webhook_alone_moves_tenant_a_payment_and_tenant_b_stores_the_same
                 await asyncio.sleep(0.25)
             assert got["status"] == "succeeded", hub_process.log()
             assert got["amount_received"] == 2000
+            await wait_applied(database_url)  # B's copy may be stored and not yet applied
 
             [applied] = [e for e in (await events(http, a)).values() if e["type"] == "payment_intent.succeeded"]
             assert (applied["outcome"], applied["payment_id"], applied["deliveries"]) == ("applied", pay_a["id"], 1)

@@ -13,6 +13,7 @@ import pytest
 from tests.support import stripe_events as se
 from tests.support.databases import backends, create_pg_database, drop_pg_database, pg_url
 from tests.support.hub import PLATFORM
+from tests.support.inbox import wait_applied
 from tests.support.payment_rows import count_rows, hub_payment, payment_row
 from tests.support.process import HubProcess
 
@@ -91,6 +92,7 @@ async def test_concurrent_duplicate_deliveries_across_two_workers_apply_each_eve
 
         statuses = await asyncio.gather(*(deliver(b) for b in deliveries))
         assert statuses == [200] * len(deliveries), hub_process.log()
+        await wait_applied(pg_database, tenant_id)
 
         r = await http.get("/v1/events?limit=100", headers=admin)
         events = r.json()["data"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -112,7 +114,13 @@ async def test_metrics_count_requests_stripe_calls_webhook_outcomes_and_apply_la
     ok = await se.deliver(hub.http, tenant.id, se.encode(unknown), WEBHOOK_SECRET)
     assert ok.status_code == 200
     await hub.request("GET", "/never/routed")
+    # Ingest counts the event as stored (pending); the applier counts its outcome once applied.
+    deadline = time.monotonic() + 20
     after = await _metrics(hub)
+    while _delta(before, after, "hub_webhook_events_total", provider="stripe", outcome="ignored") < 1:
+        assert time.monotonic() < deadline, "the applier did not count the event's outcome within 20 s"
+        await asyncio.sleep(0.05)
+        after = await _metrics(hub)
 
     requests = "hub_http_requests_total"
     assert _delta(before, after, requests, method="POST", route="/v1/tenants", status="201") == 1
@@ -125,6 +133,7 @@ async def test_metrics_count_requests_stripe_calls_webhook_outcomes_and_apply_la
     assert _delta(before, after, "hub_stripe_call_duration_seconds_count", operation="GET /v1/balance") == 1
     events = "hub_webhook_events_total"
     assert _delta(before, after, events, provider="stripe", outcome="signature_invalid") == 1
+    assert _delta(before, after, events, provider="stripe", outcome="pending") == 1
     assert _delta(before, after, events, provider="stripe", outcome="ignored") == 1
     assert _delta(before, after, "hub_webhook_apply_lag_seconds_count") == 1
     assert ("hub_notification_deliveries_total", ()) not in after  # a family with labels, none recorded yet

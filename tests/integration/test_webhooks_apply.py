@@ -9,6 +9,7 @@ import secrets
 import pytest
 
 from tests.support import stripe_events as se
+from tests.support.inbox import wait_applied
 from tests.support.payment_rows import count_rows, hub_payment, insert_payment, payment_row
 
 SECRET = "whsec_tenantAsecret0001"
@@ -26,6 +27,7 @@ async def send(hub, tenant, evt, secret=SECRET):
     r = await se.deliver(hub.http, tenant.id, se.encode(evt), secret)
     assert r.status_code == 200, r.text
     assert r.json() == {"received": True}
+    await wait_applied(hub.settings.database.url, tenant.id)
     return r
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import stripe_events as se
+from tests.support.inbox import wait_applied
 
 SECRET = "whsec_tenantAsecret0001"
 
@@ -20,6 +21,7 @@ async def deliver(hub, tenant, evt, secret=SECRET, times=1):
     for _ in range(times):
         r = await se.deliver(hub.http, tenant.id, se.encode(evt), secret)
         assert r.status_code == 200, r.text
+    await wait_applied(hub.settings.database.url, tenant.id)
 
 
 def customer_event():

@@ -3,6 +3,7 @@ with nothing written (Stripe's scheme: HMAC-SHA256 of "{t}.{raw_body}", any v1 m
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import timedelta
@@ -188,6 +189,16 @@ async def test_after_a_secret_change_the_previous_secret_verifies_for_24_hours(h
             )
     finally:
         await engine.dispose()
-    body = se.encode(se.event("customer.created", {"id": "cus_2", "object": "customer"}))
-    assert_problem(await se.deliver(hub.http, tenant.id, body, SECRET_A), 400, "signature_invalid")
+    # The hub's cached context drops the old secret when its roll-over ends; this change was made
+    # behind the hub's back, which a cache is told of within a second (NOTIFY, or SQLite's bound).
+    deadline = time.monotonic() + 3
+    n = 2
+    while True:
+        body = se.encode(se.event("customer.created", {"id": f"cus_{n}", "object": "customer"}))
+        refused = await se.deliver(hub.http, tenant.id, body, SECRET_A)
+        if refused.status_code == 400 or time.monotonic() > deadline:
+            break
+        n += 1
+        await asyncio.sleep(0.1)
+    assert_problem(refused, 400, "signature_invalid")
     assert (await se.deliver(hub.http, tenant.id, body, new_secret)).status_code == 200

@@ -12,6 +12,7 @@ import time
 from providers.base.errors import (
     CardDeclined,
     CredentialsFormatError,
+    EventNotUnderstood,
     InvalidCredentials,
     InvalidState,
     SignatureInvalid,
@@ -165,8 +166,11 @@ class FakePayProvider(Provider):
         return CheckoutSnapshot(provider_session_id=provider_session_id, url=None, status="open")
 
     # -- webhooks: FakePay sends none; the contract still has to be met ------------------------
-    def parse_webhook(self, ctx, payload, headers):
+    def verify_webhook(self, ctx, payload, headers):
         raise SignatureInvalid("FakePay sends no webhooks")
+
+    def interpret_webhook(self, event):
+        raise EventNotUnderstood("FakePay sends no webhooks")
 
     async def ensure_webhook_endpoint(self, ctx, url, *, known_endpoint_id, has_secret):
         if known_endpoint_id:

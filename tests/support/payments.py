@@ -132,8 +132,10 @@ def stripe_error(status: int, type_: str, message: str, **fields: Any) -> httpx.
 
 
 @asynccontextmanager
-async def recorded_hub(database_url: str, home: str, emulator_url: str, recorder: Recorder) -> AsyncIterator[HubClient]:
+async def recorded_hub(
+    database_url: str, home: str, emulator_url: str, recorder: Recorder, **env: str
+) -> AsyncIterator[HubClient]:
     """A hub instance whose Stripe traffic goes through ``recorder`` (several may share one database)."""
-    settings = make_settings(database_url, home, HUB_STRIPE_API_BASE=emulator_url)
+    settings = make_settings(database_url, home, HUB_STRIPE_API_BASE=emulator_url, **env)
     async with build_client(settings, provider_options={"http_transport": recorder.transport}) as client:
         yield HubClient(client, settings)

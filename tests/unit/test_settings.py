@@ -211,11 +211,23 @@ def test_master_key_and_settings_reprs_never_show_secrets(tmp_path):
         ("HUB_TENANT_CONTEXT_CACHE_SIZE", "many"),
         ("HUB_TENANT_CONTEXT_TTL_SECONDS", "1.5"),  # changes must reach every worker within a second
         ("HUB_TENANT_CONTEXT_TTL_SECONDS", "-1"),
+        ("HUB_APPLIER", "yes"),
+        ("HUB_APPLIER_POLL_SECONDS", "0"),
+        ("HUB_APPLIER_MAX_ATTEMPTS", "0"),
     ],
 )
 def test_bad_optional_values_are_refused_naming_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings(_dev(tmp_path, HUB_VAULT_KEYS=f"k1:{KEY_A}", HUB_PLATFORM_TOKEN="hub_pt_x", **{name: value}))
+
+
+def test_the_applier_runs_in_every_worker_unless_hub_applier_is_0(tmp_path):
+    base = _dev(tmp_path, HUB_VAULT_KEYS=f"k1:{KEY_A}", HUB_PLATFORM_TOKEN="hub_pt_x")
+    assert load_settings(base).applier.enabled is True
+    assert load_settings({**base, "HUB_APPLIER": "1"}).applier.enabled is True
+    assert load_settings({**base, "HUB_APPLIER": "0"}).applier.enabled is False
+    tuned = load_settings({**base, "HUB_APPLIER_POLL_SECONDS": "0.5", "HUB_APPLIER_MAX_ATTEMPTS": "3"}).applier
+    assert (tuned.poll_seconds, tuned.max_attempts) == (0.5, 3)
 
 
 def test_dev_home_that_cannot_hold_files_is_a_clear_error_naming_the_variable(tmp_path):
