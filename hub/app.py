@@ -18,6 +18,7 @@ from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
 from hub.credentials.controllers import CredentialsController
+from hub.credentials.webhook_health import SignatureFailures
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
@@ -68,6 +69,7 @@ def create_app(
             sessions=make_sessionmaker(engine),
             vault=Vault(settings.vault.keys),
             providers=providers,
+            signature_failures=SignatureFailures(),
         )
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         try:

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hub.settings import Settings
 from providers.base.registry import ProviderRegistry
 
-if TYPE_CHECKING:  # billing reaches Services too, and must not import the vault
+if TYPE_CHECKING:  # billing reaches Services too, and must not import the vault or the credentials
+    from hub.credentials.webhook_health import SignatureFailures
     from hub.vault.keyring import Vault
 
 
@@ -21,5 +22,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     vault: Vault
     providers: ProviderRegistry
+    # This process's memory of badly signed webhook deliveries (written to the database sparingly).
+    signature_failures: SignatureFailures
     # Extension slots for modules that keep their own process-wide state (e.g. platform billing).
     extras: dict[str, Any] = field(default_factory=dict)

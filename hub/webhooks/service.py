@@ -49,6 +49,7 @@ async def receive(
     try:
         event = provider.parse_webhook(ctx, payload, headers)
     except SignatureInvalid:
+        await services.signature_failures.record(session, tenant_id, provider.name)
         log.info("webhook refused: signature invalid (tenant %s, %d bytes)", tenant_id, len(payload))
         raise
     outcome = await store.record(session, tenant_id, provider.name, event)
