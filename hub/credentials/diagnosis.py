@@ -8,6 +8,8 @@ the provider's own view (read with the tenant's key) and from what the hub recei
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
@@ -27,6 +29,9 @@ from providers.base.errors import ProviderError
 from providers.base.provider import Provider, TenantContext
 from providers.base.types import CredentialCheck
 from providers.base.webhooks import UNKNOWN_ENDPOINT, WebhookDiagnosis, WebhookEndpoint
+
+#: Services.extras slot of the per-tenant repair locks of this process.
+REPAIR_LOCKS = "credentials.webhook_repair_locks"
 
 
 async def health_check(
@@ -91,13 +96,17 @@ async def repair_webhook(
     second endpoint; a newly created endpoint's signing secret is stored (the old one rolls over).
     Answers with the health-check as it stands after the repair.
     """
-    provider, row = await registered(session, services, who, provider_name)
-    ctx = await decrypt_row(session, services.vault, provider, row)
-    state = endpoints.state_of(row)
-    await session.rollback()
-    # Raises InvalidCredentials (the key may not manage endpoints) / ProviderUnavailable: nothing is written.
-    endpoint = await endpoints.provision(services, provider, ctx, state)
-    await _store_endpoint(session, services, who, provider, endpoint)
+    # Two repairs of one tenant at once (a double click) would both find no endpoint and both
+    # create one: this process runs them one after the other, the second reusing what the first stored.
+    locks: dict[tuple[str, str], asyncio.Lock] = services.extras.setdefault(REPAIR_LOCKS, {})
+    async with locks.setdefault((who.tenant_id, provider_name), asyncio.Lock()):
+        provider, row = await registered(session, services, who, provider_name)
+        ctx = await decrypt_row(session, services.vault, provider, row)
+        state = endpoints.state_of(row)
+        await session.rollback()
+        # Raises InvalidCredentials (the key may not manage endpoints) / ProviderUnavailable: nothing is written.
+        endpoint = await endpoints.provision(services, provider, ctx, state)
+        await _store_endpoint(session, services, who, provider, endpoint)
     return await health_check(session, services, who, provider_name)
 
 
