@@ -17,7 +17,7 @@ from hub.auth.principal import TenantPrincipal
 from hub.credentials import schemas
 from hub.credentials.advice import advise
 from hub.credentials.loader import decrypt_row, vault_unavailable
-from hub.credentials.service import registered, set_webhook_secret
+from hub.credentials.service import provider_named, registered, set_webhook_secret
 from hub.credentials.webhook_health import last_event_at
 from hub.db.base import utcnow
 from hub.services import Services
@@ -98,9 +98,11 @@ async def repair_webhook(
     """
     # Two repairs of one tenant at once (a double click) would both find no endpoint and both
     # create one: this process runs them one after the other, the second reusing what the first stored.
+    # Keyed by a provider that exists, so no request can grow the table with names of its own.
+    provider = provider_named(services, provider_name)
     locks: dict[tuple[str, str], asyncio.Lock] = services.extras.setdefault(REPAIR_LOCKS, {})
-    async with locks.setdefault((who.tenant_id, provider_name), asyncio.Lock()):
-        provider, row = await registered(session, services, who, provider_name)
+    async with locks.setdefault((who.tenant_id, provider.name), asyncio.Lock()):
+        _, row = await registered(session, services, who, provider.name)
         ctx = await decrypt_row(session, services.vault, provider, row)
         state = endpoints.state_of(row)
         await session.rollback()
