@@ -21,6 +21,7 @@ from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
 from hub.credentials.cache import TenantContexts
 from hub.credentials.controllers import CredentialsController
+from hub.credentials.webhook_health import SignatureFailures
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
@@ -90,6 +91,7 @@ def create_app(
             vault=vault,
             providers=providers,
             tenant_contexts=contexts,
+            signature_failures=SignatureFailures(),
         )
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         services = app.state.services

@@ -46,6 +46,23 @@ _MESSAGES = {
 }
 
 
+def check_result(check: credential_schemas.HealthCheck) -> dict[str, Any]:
+    """The health-check as the Stripe page shows it: the key, then the webhook's advice."""
+    return {
+        "ok": check.ok,
+        "key_ok": check.error is None,
+        "latency_ms": check.latency_ms,
+        "error": _MESSAGES.get(check.error, check.error) if check.error else None,
+        "mode": check.mode,
+        "advice": [{"message": a.message, "repair": a.repair} for a in check.webhook.advice],
+        "can_repair": any(a.repair for a in check.webhook.advice),
+    }
+
+
+def check_failed(message: str) -> dict[str, Any]:
+    return {"ok": False, "key_ok": False, "latency_ms": None, "error": message, "mode": None, "advice": []}
+
+
 def plain_id(value: str) -> bool:
     return _PLAIN_ID.fullmatch(value) is not None
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import TenantPrincipal
 from hub.console import pages, sessions
 from hub.console.csrf import csrf_config
+from hub.credentials import diagnosis
 from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
 from hub.errors import HubError
@@ -137,7 +138,14 @@ async def home() -> Redirect:
 async def _stripe_page(request: Request, session: AsyncSession, who: TenantPrincipal, **context: Any) -> Template:
     view = await pages.credentials_or_none(session, _services(request), who, PROVIDER)
     webhook_url = tenants.webhook_url(_services(request).settings.server.public_url, who.tenant_id, PROVIDER)
-    defaults: dict[str, Any] = {"errors": {}, "form_error": None, "saved": False, "check": None, "form": {}}
+    defaults: dict[str, Any] = {
+        "errors": {},
+        "form_error": None,
+        "saved": False,
+        "check": None,
+        "form": {},
+        "repaired": False,
+    }
     return _page("stripe.html", who, view=view, webhook_url=webhook_url, **{**defaults, **context})
 
 
@@ -188,16 +196,26 @@ async def stripe_save(request: Request, session: AsyncSession) -> Response[Any]:
     return await _stripe_page(request, session, who, saved=True)
 
 
-@post("/stripe/check")
-async def stripe_check(request: Request, session: AsyncSession) -> Template:
+async def _diagnosed(request: Request, session: AsyncSession, repair: bool) -> Template:
     who = await _admin(request, session)
+    run = diagnosis.repair_webhook if repair else diagnosis.health_check
     try:
-        check = await credentials.health_check(session, _services(request), who, PROVIDER)
-        result = {"ok": check.ok, "latency_ms": check.latency_ms, "error": check.error, "mode": check.mode}
+        check = await run(session, _services(request), who, PROVIDER)
+        result = pages.check_result(check)
     except (HubError, ProviderError) as exc:
         await session.rollback()
-        result = {"ok": False, "latency_ms": None, "error": pages.error_message(exc), "mode": None}
-    return await _stripe_page(request, session, who, check=result)
+        result = pages.check_failed(pages.error_message(exc))
+    return await _stripe_page(request, session, who, check=result, repaired=repair)
+
+
+@post("/stripe/check")
+async def stripe_check(request: Request, session: AsyncSession) -> Template:
+    return await _diagnosed(request, session, repair=False)
+
+
+@post("/stripe/repair")
+async def stripe_repair(request: Request, session: AsyncSession) -> Template:
+    return await _diagnosed(request, session, repair=True)
 
 
 # -- payments --------------------------------------------------------------------------------
@@ -354,6 +372,7 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             stripe_page,
             stripe_save,
             stripe_check,
+            stripe_repair,
             payments_page,
             payment_page,
             payment_action,

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
-from hub.credentials import schemas, service
+from hub.credentials import diagnosis, schemas, service
 
 
 class CredentialsController(Controller):
@@ -40,4 +40,10 @@ class CredentialsController(Controller):
     async def health_check(
         self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
     ) -> schemas.HealthCheck:
-        return await service.health_check(session, request.app.state.services, admin, provider)
+        return await diagnosis.health_check(session, request.app.state.services, admin, provider)
+
+    @post("/webhook/repair", status_code=200)
+    async def repair_webhook(
+        self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
+    ) -> schemas.HealthCheck:
+        return await diagnosis.repair_webhook(session, request.app.state.services, admin, provider)

@@ -29,6 +29,32 @@ class CredentialsView(msgspec.Struct):
     verified_at: datetime | None
     updated_at: datetime
     webhook_endpoint_id: str | None = None
+    #: When the newest verified webhook event arrived (received is enough; it may not be applied yet).
+    last_event_at: datetime | None = None
+
+
+class Advice(msgspec.Struct, frozen=True):
+    """One condition found, in a shop owner's words with its fix; ``repair``: the Repair button fixes it."""
+
+    condition: str
+    message: str
+    repair: bool
+
+
+class WebhookHealth(msgspec.Struct, omit_defaults=True):
+    """The tenant's webhook set-up: the endpoint at the provider, and what the hub itself received."""
+
+    endpoint: str  # enabled | disabled | missing | unknown
+    url: str
+    url_matches: bool | None
+    missing_events: list[str]
+    secret_set: bool
+    last_event_at: datetime | None
+    last_signature_failure_at: datetime | None
+    #: The conditions found, each with its fix (hub.credentials.advice); always present, even empty.
+    advice: list[Advice]
+    #: Absent when there is no endpoint the hub can verify, or it could not be read.
+    endpoint_id: str | None = None
 
 
 class HealthCheck(msgspec.Struct):
@@ -36,3 +62,4 @@ class HealthCheck(msgspec.Struct):
     mode: str
     latency_ms: int
     error: str | None
+    webhook: WebhookHealth

@@ -5,7 +5,7 @@ Nothing is stored unless the provider accepted the key. Every change is audited 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
@@ -14,16 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import audit
 from hub.auth.principal import TenantPrincipal
 from hub.credentials import schemas
-from hub.credentials.loader import CredentialsMissing, credential_row, decrypt_row, vault_unavailable
+from hub.credentials.loader import CredentialsMissing, credential_row, vault_unavailable
+from hub.credentials.webhook_health import last_event_at
 from hub.db.base import new_id, utcnow
 from hub.db.vault import ProviderCredential
 from hub.errors import NotFound
 from hub.services import Services
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
-from hub.vault.store import ensure_tenant_secrets
+from hub.vault.store import TenantSecrets, ensure_tenant_secrets
 from hub.webhooks import endpoints
-from providers.base.errors import ProviderError
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound
 from providers.base.types import CredentialsInput
@@ -39,7 +39,7 @@ def provider_named(services: Services, name: str) -> Provider:
         raise NotFound(f"No provider named {name!r}") from None
 
 
-def _view(services: Services, row: ProviderCredential) -> schemas.CredentialsView:
+def _view(services: Services, row: ProviderCredential, last_event: datetime | None) -> schemas.CredentialsView:
     return schemas.CredentialsView(
         provider=row.provider,
         mode=row.mode,
@@ -50,6 +50,7 @@ def _view(services: Services, row: ProviderCredential) -> schemas.CredentialsVie
         verified_at=row.verified_at,
         updated_at=row.updated_at,
         webhook_endpoint_id=row.webhook_endpoint_id,
+        last_event_at=last_event,
     )
 
 
@@ -115,19 +116,9 @@ async def _store(
         action = "credentials.replaced"
     # The format check accepted the secret stripped; a stored trailing newline would make every
     # signature check fail later.
-    new_webhook_secret = data.webhook_secret.strip() if data.webhook_secret is not None else None
-    if new_webhook_secret is not None:
+    if data.webhook_secret is not None:
         changed.append("webhook_secret")
-        if row.webhook_secret_ct is not None:
-            try:
-                old = secrets.open(provider.name, "webhook_secret", row.webhook_secret_ct)
-            except VaultError:
-                raise vault_unavailable() from None
-            if old.reveal() != new_webhook_secret:
-                # The old secret keeps verifying for the roll-over window (events already in flight).
-                row.previous_webhook_secret_ct = secrets.seal(provider.name, "previous_webhook_secret", old.reveal())
-                row.previous_webhook_secret_expires_at = now + ROLLOVER
-        row.webhook_secret_ct = secrets.seal(provider.name, "webhook_secret", new_webhook_secret)
+        set_webhook_secret(row, secrets, data.webhook_secret, now)
     if endpoint_id is not None:
         row.webhook_endpoint_id = endpoint_id
     row.mode = creds.mode
@@ -145,28 +136,48 @@ async def _store(
         details={"fields": changed, "mode": creds.mode, "version": row.version},
     )
     await session.flush()
-    view = _view(services, row)
+    view = _view(services, row, await last_event_at(session, who.tenant_id, provider.name))
     await session.commit()
     return view
+
+
+def set_webhook_secret(row: ProviderCredential, secrets: TenantSecrets, secret: str, now: datetime) -> None:
+    """Store a new webhook signing secret; the one it replaces keeps verifying for ``ROLLOVER``."""
+    new = secret.strip()
+    if row.webhook_secret_ct is not None:
+        try:
+            old = secrets.open(row.provider, "webhook_secret", row.webhook_secret_ct)
+        except VaultError:
+            raise vault_unavailable() from None
+        if old.reveal() != new:
+            # The old secret keeps verifying for the roll-over window (events already in flight).
+            row.previous_webhook_secret_ct = secrets.seal(row.provider, "previous_webhook_secret", old.reveal())
+            row.previous_webhook_secret_expires_at = now + ROLLOVER
+    row.webhook_secret_ct = secrets.seal(row.provider, "webhook_secret", new)
+
+
+async def registered(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str, *, for_update: bool = False
+) -> tuple[Provider, ProviderCredential]:
+    """The provider and the tenant's stored credentials for it; 404 ``credentials_missing`` when none."""
+    provider = provider_named(services, provider_name)
+    row = await credential_row(session, who.tenant_id, provider.name, for_update=for_update)
+    if row is None:
+        raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
+    return provider, row
 
 
 async def get_credentials(
     session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
 ) -> schemas.CredentialsView:
-    provider = provider_named(services, provider_name)
-    row = await credential_row(session, who.tenant_id, provider.name)
-    if row is None:
-        raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
-    return _view(services, row)
+    provider, row = await registered(session, services, who, provider_name)
+    return _view(services, row, await last_event_at(session, who.tenant_id, provider.name))
 
 
 async def delete_credentials(
     session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
 ) -> None:
-    provider = provider_named(services, provider_name)
-    row = await credential_row(session, who.tenant_id, provider.name, for_update=True)
-    if row is None:
-        raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
+    provider, row = await registered(session, services, who, provider_name, for_update=True)
     await session.delete(row)
     audit.record(
         session,
@@ -177,20 +188,3 @@ async def delete_credentials(
         details={"version": row.version},
     )
     await session.commit()
-
-
-async def health_check(
-    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
-) -> schemas.HealthCheck:
-    provider = provider_named(services, provider_name)
-    row = await credential_row(session, who.tenant_id, provider.name)
-    if row is None:
-        raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
-    ctx = await decrypt_row(session, services.vault, provider, row)
-    mode = row.mode
-    await session.rollback()
-    try:
-        check = await provider.check_credentials(ctx)
-    except ProviderError as exc:
-        return schemas.HealthCheck(ok=False, mode=mode, latency_ms=0, error=exc.code)
-    return schemas.HealthCheck(ok=check.ok, mode=check.mode, latency_ms=check.latency_ms, error=check.error)

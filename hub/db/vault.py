@@ -41,6 +41,8 @@ class ProviderCredential(Base):
     previous_webhook_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     previous_webhook_secret_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     webhook_endpoint_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # A sign of a wrong signing secret; written at most once a minute per process (webhook_health).
+    last_signature_failure_at: Mapped[datetime | None] = mapped_column(default=None)
     verified_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -36,6 +36,7 @@ async def receive(
     try:
         verified = provider.verify_webhook(ctx, payload, headers)
     except SignatureInvalid:
+        await services.signature_failures.record(session, tenant_id, provider.name)
         log.info("webhook refused: signature invalid (tenant %s, %d bytes)", tenant_id, len(payload))
         count_webhook_event("signature_invalid", provider.name)
         raise

@@ -125,6 +125,30 @@ class WebhookEndpoint(msgspec.Struct, frozen=True):
     __str__ = __repr__
 
 
+#: What a diagnosis says of the endpoint the hub needs on the tenant's account: ``unknown`` when
+#: the gateway would not say (e.g. a restricted key that may not read endpoints).
+ENDPOINT_STATES = ("enabled", "disabled", "missing", "unknown")
+
+
+class WebhookDiagnosis(msgspec.Struct, frozen=True):
+    """The gateway's view of the endpoint the hub relies on to hear about the tenant's payments.
+
+    ``endpoint_id`` names the endpoint the hub can verify (the one it created, or the one whose
+    signing secret it holds); ``url_matches`` tells whether that endpoint sends to the hub's URL
+    (``None`` when there is no such endpoint, or it could not be read); ``missing_events`` are
+    the event types the hub handles that the endpoint does not send.
+    """
+
+    endpoint: str  # one of ENDPOINT_STATES
+    endpoint_id: str | None = None
+    url_matches: bool | None = None
+    missing_events: tuple[str, ...] = ()
+
+
+#: The diagnosis of a gateway that cannot be asked.
+UNKNOWN_ENDPOINT = WebhookDiagnosis(endpoint="unknown")
+
+
 class WebhooksAPI(ABC):
     """Webhook verification and parsing, and endpoint set-up, a provider offers."""
 
@@ -164,3 +188,15 @@ class WebhooksAPI(ABC):
         never leaves a duplicate. Raises the typed provider errors (``InvalidCredentials``
         when the key may not manage endpoints, ``ProviderUnavailable``...).
         """
+
+    async def diagnose_webhook_endpoint(
+        self, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
+    ) -> WebhookDiagnosis:
+        """Read (never change) the tenant's endpoints and say how the one the hub uses stands.
+
+        Picks the endpoint as ``ensure_webhook_endpoint`` would keep it, so a diagnosis and the
+        repair that follows it speak of the same endpoint. Returns ``UNKNOWN_ENDPOINT`` when the
+        key may not read endpoints; raises the typed provider errors otherwise. A plugin whose
+        gateway offers no endpoint API keeps this default.
+        """
+        return UNKNOWN_ENDPOINT

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
 
 import stripe
 
 from providers.base.errors import EventNotUnderstood, InvalidCredentials, SignatureInvalid
 from providers.base.provider import TenantContext
-from providers.base.webhooks import ProviderEvent, VerifiedEvent, WebhookEndpoint, checked
+from providers.base.webhooks import (
+    UNKNOWN_ENDPOINT,
+    ProviderEvent,
+    VerifiedEvent,
+    WebhookDiagnosis,
+    WebhookEndpoint,
+    checked,
+)
 from providers.stripe.credentials import StripeCredentials
 from providers.stripe.errors import translate
 from providers.stripe.transformers import HANDLED_EVENTS, FieldError, event_from_stripe
@@ -100,28 +108,20 @@ class StripeWebhooks:
         self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
     ) -> WebhookEndpoint:
         endpoints = self.client(ctx).v1.webhook_endpoints
-        wanted = sorted(HANDLED_EVENTS)
         try:
             existing = await _all_endpoints(endpoints)
-            known = next((e for e in existing if known_endpoint_id and e["id"] == known_endpoint_id), None)
-            at_url = [e for e in existing if e.get("url") == url]
-            keep = None
-            if has_secret:
-                # The secret the hub holds belongs to the endpoint it created, or, for a tenant
-                # that set its endpoint up by hand, to the one at the hub's url.
-                keep = known or (at_url[0] if at_url and known_endpoint_id is None else None)
-            stale = {e["id"] for e in [*at_url, known] if e is not None and e is not keep}
-            for endpoint_id in sorted(stale):
+            match = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret)
+            for endpoint_id in match.stale:
                 # Its signing secret is unknown to the hub (e.g. a registration that failed after
                 # creating it): nothing it sends could be verified, so it must not linger.
                 await endpoints.delete_async(endpoint_id)
+            keep = match.keep
             if keep is not None:
-                enabled = set(keep.get("enabled_events") or [])
                 repair: Any = {}  # the SDK's TypedDict wants Literal event names
                 if keep.get("status") != "enabled":
                     repair["disabled"] = False
-                if "*" not in enabled and not set(wanted) <= enabled:
-                    repair["enabled_events"] = sorted(enabled | set(wanted))
+                if missing_events(keep):
+                    repair["enabled_events"] = sorted(set(keep.get("enabled_events") or []) | set(HANDLED_EVENTS))
                 if keep.get("url") != url:
                     repair["url"] = url
                 if repair:
@@ -129,7 +129,7 @@ class StripeWebhooks:
                 return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if repair else "reused")
             params: Any = {
                 "url": url,
-                "enabled_events": wanted,
+                "enabled_events": sorted(HANDLED_EVENTS),
                 "api_version": stripe.api_version,
                 "description": "Payment hub: payment status updates",
                 "metadata": {"hub_tenant_id": ctx.tenant_id},
@@ -144,6 +144,60 @@ class StripeWebhooks:
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return WebhookEndpoint(endpoint_id=created["id"], action="created", secret=getattr(created, "secret", None))
+
+    async def diagnose_webhook_endpoint(
+        self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
+    ) -> WebhookDiagnosis:
+        try:
+            existing = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
+        except stripe.PermissionError:
+            # A restricted key without "Webhook Endpoints: read": the key works, the setup is unseen.
+            return UNKNOWN_ENDPOINT
+        except stripe.StripeError as exc:
+            raise translate(exc) from None
+        keep = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret).keep
+        if keep is None:
+            return WebhookDiagnosis(endpoint="missing")
+        return WebhookDiagnosis(
+            endpoint="enabled" if keep.get("status") == "enabled" else "disabled",
+            endpoint_id=keep["id"],
+            url_matches=keep.get("url") == url,
+            missing_events=missing_events(keep),
+        )
+
+
+class EndpointMatch(NamedTuple):
+    """Which of the account's endpoints the hub keeps, and which carry its path but cannot be verified."""
+
+    keep: dict[str, Any] | None
+    stale: list[str]
+
+
+def match_endpoint(
+    existing: list[dict[str, Any]], url: str, *, known_endpoint_id: str | None, has_secret: bool
+) -> EndpointMatch:
+    """The one matching rule of both the diagnosis and the repair, so they speak of the same endpoint."""
+    known = next((e for e in existing if known_endpoint_id and e["id"] == known_endpoint_id), None)
+    at_url = [e for e in existing if e.get("url") == url]
+    # The hub's path on another host or port: an endpoint left behind when the hub moved.
+    moved = [e for e in existing if e.get("url") != url and _path(e.get("url")) == _path(url)]
+    keep = None
+    if has_secret:
+        # The secret the hub holds belongs to the endpoint it created, or, for a tenant that set
+        # its endpoint up by hand, to the one at the hub's url (else at its path on an old host).
+        keep = known or (next(iter([*at_url, *moved]), None) if known_endpoint_id is None else None)
+    stale = sorted({e["id"] for e in [*at_url, *moved, known] if e is not None and e is not keep})
+    return EndpointMatch(keep, stale)
+
+
+def missing_events(endpoint: dict[str, Any]) -> tuple[str, ...]:
+    """The handled event types the endpoint does not send (none when it sends everything, ``*``)."""
+    enabled = set(endpoint.get("enabled_events") or [])
+    return () if "*" in enabled else tuple(sorted(set(HANDLED_EVENTS) - enabled))
+
+
+def _path(url: str | None) -> str:
+    return urlsplit(url or "").path.rstrip("/")
 
 
 async def _all_endpoints(endpoints: Any) -> list[Any]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
+from tests.support.hub import HubClient, build_client, make_settings
+from tests.support.stripe_fake import PUBLIC_URL, FakeStripe
 from tests.support.stripe_mock import StripeMock, hub_over
 
 
@@ -18,3 +22,17 @@ async def mocked(stripe_mock, database_url, hub_home):
     """The hub whose tenant Stripe clients talk to ``stripe_mock``."""
     async with hub_over(stripe_mock, database_url, str(hub_home)) as client:
         yield client
+
+
+@pytest.fixture
+def fake() -> FakeStripe:
+    """A Stripe that keeps webhook endpoints (the emulator has none), under the real SDK."""
+    return FakeStripe()
+
+
+@pytest.fixture
+async def hub_on_fake(database_url, hub_home, fake) -> AsyncIterator[HubClient]:
+    """The hub at ``PUBLIC_URL`` whose tenant Stripe clients talk to ``fake``."""
+    settings = make_settings(database_url, str(hub_home), HUB_PUBLIC_URL=PUBLIC_URL)
+    async with build_client(settings, provider_options={"http_transport": fake.transport()}) as client:
+        yield HubClient(client, settings)

@@ -29,6 +29,7 @@ ADMIN_ROUTES = [
     ("GET", "/v1/providers/stripe/credentials"),
     ("DELETE", "/v1/providers/stripe/credentials"),
     ("POST", "/v1/providers/stripe/health-check"),
+    ("POST", "/v1/providers/stripe/webhook/repair"),
     ("GET", "/v1/events"),
 ]
 BODIES = {

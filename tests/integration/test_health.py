@@ -38,6 +38,7 @@ async def test_openapi_document_lists_every_foundation_path(hub):
         "/v1/api-keys/{key_id}": {"delete"},
         "/v1/providers/{provider}/credentials": {"get", "put", "delete"},
         "/v1/providers/{provider}/health-check": {"post"},
+        "/v1/providers/{provider}/webhook/repair": {"post"},
     }
     for path, methods in expected.items():
         assert path in paths, (path, sorted(paths))

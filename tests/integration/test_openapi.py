@@ -10,10 +10,10 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support.hub import PLATFORM_TOKEN
+from tests.support.process import HubProcess
 
 UNAUTHENTICATED = {"/health", "/health/ready", "/v1/webhooks/{provider}/{tenant_id}", "/v1/platform/billing/webhook"}
 NO_IDEMPOTENCY = {"/v1/webhooks/{provider}/{tenant_id}", "/v1/platform/billing/webhook"}
@@ -116,7 +116,9 @@ def _generate(doc_path: Path, out: Path) -> Path:
     return out
 
 
-async def test_a_client_generated_from_the_document_creates_and_reads_a_tenant(hub, tmp_path, monkeypatch):
+async def test_a_client_generated_from_the_document_creates_and_reads_a_tenant(
+    hub, database_url, tmp_path, monkeypatch
+):
     doc_path = tmp_path / "openapi.json"
     doc_path.write_bytes((await hub.request("GET", "/schema/openapi.json")).content)
     package = _generate(doc_path, tmp_path / "generated_hub_client")
@@ -126,10 +128,16 @@ async def test_a_client_generated_from_the_document_creates_and_reads_a_tenant(h
     read = importlib.import_module("generated_hub_client.api.platform_tenants.v1_tenants_tenant_id_get")
     models = importlib.import_module("generated_hub_client.models")
 
-    transport = httpx.ASGITransport(app=hub.http.app)  # the app whose lifespan the hub fixture runs
-    async with client_mod.AuthenticatedClient(
-        base_url="http://hub.test", token=PLATFORM_TOKEN, httpx_args={"transport": transport}
-    ) as api:
+    # Over real HTTP to `hub serve`: the app's database connections belong to the loop that serves it.
+    proc = HubProcess(database_url, tmp_path / "home")
+    try:
+        await _generated_calls(client_mod, create, read, models, proc.url)
+    finally:
+        proc.stop()
+
+
+async def _generated_calls(client_mod, create, read, models, base_url: str) -> None:
+    async with client_mod.AuthenticatedClient(base_url=base_url, token=PLATFORM_TOKEN) as api:
         made = await create.asyncio_detailed(
             client=api, body=models.TenantCreate(name="Generated"), idempotency_key="gen-1"
         )
@@ -141,8 +149,6 @@ async def test_a_client_generated_from_the_document_creates_and_reads_a_tenant(h
 
         missing = await read.asyncio(client=api, tenant_id="ten_doesnotexist")
         assert isinstance(missing, models.Problem) and missing.status == 404 and missing.code == "not_found"
-    async with client_mod.AuthenticatedClient(
-        base_url="http://hub.test", token="hub_pt_wrong", httpx_args={"transport": transport}
-    ) as stranger:
+    async with client_mod.AuthenticatedClient(base_url=base_url, token="hub_pt_wrong") as stranger:
         refused = await read.asyncio(client=stranger, tenant_id=tenant.id)
         assert isinstance(refused, models.Problem) and refused.status == 401

@@ -80,7 +80,7 @@ async def run_flows(hub: HubClient, rec: Recorder, mock: StripeMock | None) -> N
     )
     assert r.status_code == 200, r.text
     assert (await rec.call(hub, "GET", URL, headers=a)).status_code == 200
-    assert (await rec.call(hub, "POST", "/v1/providers/stripe/health-check", headers=a)).json()["ok"] is True
+    assert (await rec.call(hub, "POST", "/v1/providers/stripe/health-check", headers=a)).json()["error"] is None
     r = await rec.call(
         hub,
         "PUT",

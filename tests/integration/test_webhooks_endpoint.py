@@ -6,27 +6,8 @@ through an httpx.MockTransport (tests/support/stripe_fake.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from tests.support import stripe_events as se
-from tests.support.hub import HubClient, build_client, make_settings
-from tests.support.stripe_fake import FakeStripe
-
-PUBLIC_URL = "https://hub.example.com"
-
-
-@pytest.fixture
-def fake() -> FakeStripe:
-    return FakeStripe()
-
-
-@pytest.fixture
-async def hub_on_fake(database_url, hub_home, fake) -> AsyncIterator[HubClient]:
-    settings = make_settings(database_url, str(hub_home), HUB_PUBLIC_URL=PUBLIC_URL)
-    async with build_client(settings, provider_options={"http_transport": fake.transport()}) as client:
-        yield HubClient(client, settings)
+from tests.support.stripe_fake import PUBLIC_URL
 
 
 async def register(hub, tenant, secret=None):

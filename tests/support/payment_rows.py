@@ -126,15 +126,23 @@ async def count_rows(database_url: str, table: str, where: str = "") -> int:
         await engine.dispose()
 
 
-async def table_snapshot(database_url: str, *tables: str) -> dict[str, list[tuple]]:
-    """Every row of ``tables``, sorted: compare before/after to prove nothing was written."""
+async def table_snapshot(
+    database_url: str, *tables: str, ignoring: dict[str, set[str]] | None = None
+) -> dict[str, list[tuple]]:
+    """Every row of ``tables``, sorted: compare before/after to prove nothing was written.
+
+    ``ignoring`` names columns (per table) a test allows to change, e.g. a diagnostic timestamp.
+    """
+    skip = ignoring or {}
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
-            return {
-                t: sorted(tuple(map(repr, r)) for r in (await conn.execute(text(f'SELECT * FROM "{t}"'))).all())
-                for t in tables
-            }
+            snapshot = {}
+            for t in tables:
+                rows = (await conn.execute(text(f'SELECT * FROM "{t}"'))).mappings().all()
+                kept = skip.get(t, set())
+                snapshot[t] = sorted(tuple(repr(v) for k, v in r.items() if k not in kept) for r in rows)
+            return snapshot
     finally:
         await engine.dispose()
 

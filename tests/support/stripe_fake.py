@@ -15,13 +15,19 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+#: The hub's public URL in the tests played against this fake.
+PUBLIC_URL = "https://hub.example.com"
+
 
 class FakeStripe:
     def __init__(self, *, forbid_endpoints: bool = False) -> None:
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
         self.calls: list[tuple[str, str]] = []
+        #: A restricted key without webhook endpoint access: 403 on /v1/webhook_endpoints.
         self.forbid_endpoints = forbid_endpoints
+        #: A revoked key: 401 on everything.
+        self.reject_key = False
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -31,6 +37,7 @@ class FakeStripe:
         self.endpoints[endpoint_id] = {
             "id": endpoint_id,
             "object": "webhook_endpoint",
+            "application": None,
             "url": url,
             "enabled_events": events or ["payment_intent.succeeded"],
             "status": status,
@@ -50,6 +57,8 @@ class FakeStripe:
         path, method = request.url.path, request.method
         self.calls.append((method, path))
         form = _form(request)
+        if self.reject_key:
+            return _error(401, None, "Invalid API Key provided: sk_test_********0001")
         if path == "/v1/balance":
             return _json(
                 {"object": "balance", "available": [{"amount": 0, "currency": "usd"}], "livemode": False, "pending": []}

@@ -28,6 +28,14 @@ def balance_ok(_: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=BALANCE, headers={"request-id": "req_mock"})
 
 
+def account_ok(request: httpx.Request) -> httpx.Response:
+    """A working key on an account without webhook endpoints: the balance, and an empty endpoint list."""
+    if request.url.path == "/v1/webhook_endpoints" and request.method == "GET":
+        empty = {"object": "list", "url": "/v1/webhook_endpoints", "has_more": False, "data": []}
+        return httpx.Response(200, json=empty, headers={"request-id": "req_mock"})
+    return balance_ok(request)
+
+
 def stripe_error(status: int, type_: str, message: str, *, code: str | None = None) -> Handler:
     """A handler answering like Stripe's API does on an error (``{"error": {...}}``)."""
 
@@ -57,7 +65,7 @@ def times_out(request: httpx.Request) -> httpx.Response:
 class StripeMock:
     """Records every request; answers with ``self.handler`` (replaceable mid-test)."""
 
-    def __init__(self, handler: Handler = balance_ok) -> None:
+    def __init__(self, handler: Handler = account_ok) -> None:
         self.handler = handler
         self.requests: list[httpx.Request] = []
         self.transport = httpx.MockTransport(self._handle)

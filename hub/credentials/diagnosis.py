@@ -1,0 +1,144 @@
+"""The credential health-check with its webhook diagnosis, and the repair of the tenant's webhook endpoint.
+
+The classic silent failure: the webhook handler works and verifies signatures, but the endpoint
+at the provider was never registered, is disabled, sends to an old address or with another
+secret, and nobody notices until payments go missing. The health-check tells each apart, from
+the provider's own view (read with the tenant's key) and from what the hub received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import audit
+from hub.auth.principal import TenantPrincipal
+from hub.credentials import schemas
+from hub.credentials.advice import advise
+from hub.credentials.loader import decrypt_row, vault_unavailable
+from hub.credentials.service import provider_named, registered, set_webhook_secret
+from hub.credentials.webhook_health import last_event_at
+from hub.db.base import utcnow
+from hub.services import Services
+from hub.tenants.service import webhook_url
+from hub.vault.keyring import VaultError
+from hub.vault.store import find_tenant_secrets
+from hub.webhooks import endpoints
+from providers.base.errors import ProviderError
+from providers.base.provider import Provider, TenantContext
+from providers.base.types import CredentialCheck
+from providers.base.webhooks import UNKNOWN_ENDPOINT, WebhookDiagnosis, WebhookEndpoint
+
+#: Services.extras slot of the per-tenant repair locks of this process.
+REPAIR_LOCKS = "credentials.webhook_repair_locks"
+
+
+async def health_check(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
+) -> schemas.HealthCheck:
+    provider, row = await registered(session, services, who, provider_name)
+    ctx = await decrypt_row(session, services.vault, provider, row)
+    state = endpoints.state_of(row)
+    last_event = await last_event_at(session, who.tenant_id, provider.name)
+    last_failure = services.signature_failures.latest(row)
+    mode = row.mode
+    await session.rollback()  # hold no snapshot while the provider is called
+    url = webhook_url(services.settings.server.public_url, who.tenant_id, provider.name)
+    try:
+        check = await provider.check_credentials(ctx)
+    except ProviderError as exc:
+        check = CredentialCheck(ok=False, mode=mode, latency_ms=0, error=exc.code)
+    endpoint = await _diagnose(provider, ctx, url, state) if check.ok else UNKNOWN_ENDPOINT
+    webhook = schemas.WebhookHealth(
+        endpoint=endpoint.endpoint,
+        endpoint_id=endpoint.endpoint_id,
+        url=url,
+        url_matches=endpoint.url_matches,
+        missing_events=list(endpoint.missing_events),
+        secret_set=state.has_secret,
+        last_event_at=last_event,
+        last_signature_failure_at=last_failure,
+        advice=[],
+    )
+    webhook.advice = advise(provider.name, None if check.ok else (check.error or "invalid_credentials"), webhook)
+    # Without an enabled endpoint at the hub's URL sending every handled event, and a secret to
+    # verify it, some payment updates never arrive: that is the silent failure this check is for.
+    ok = (
+        check.ok
+        and endpoint.endpoint == "enabled"
+        and endpoint.url_matches is True
+        and not endpoint.missing_events
+        and state.has_secret
+    )
+    return schemas.HealthCheck(ok=ok, mode=check.mode, latency_ms=check.latency_ms, error=check.error, webhook=webhook)
+
+
+async def _diagnose(
+    provider: Provider, ctx: TenantContext, url: str, state: endpoints.EndpointState
+) -> WebhookDiagnosis:
+    try:
+        return await provider.diagnose_webhook_endpoint(
+            ctx, url, known_endpoint_id=state.endpoint_id, has_secret=state.has_secret
+        )
+    except ProviderError:
+        # The key answered the credential check a moment ago; a failure reading endpoints
+        # (rate limit, outage) leaves the endpoint unknown rather than failing the whole check.
+        return UNKNOWN_ENDPOINT
+
+
+async def repair_webhook(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
+) -> schemas.HealthCheck:
+    """Reuse or repair the hub's endpoint (enable it, fix its URL, add events); create one only when none exists.
+
+    The same provider call as a registration without a webhook secret, so it never makes a
+    second endpoint; a newly created endpoint's signing secret is stored (the old one rolls over).
+    Answers with the health-check as it stands after the repair.
+    """
+    # Two repairs of one tenant at once (a double click) would both find no endpoint and both
+    # create one: this process runs them one after the other, the second reusing what the first stored.
+    # Keyed by a provider that exists, so no request can grow the table with names of its own.
+    provider = provider_named(services, provider_name)
+    locks: dict[tuple[str, str], asyncio.Lock] = services.extras.setdefault(REPAIR_LOCKS, {})
+    async with locks.setdefault((who.tenant_id, provider.name), asyncio.Lock()):
+        _, row = await registered(session, services, who, provider.name)
+        ctx = await decrypt_row(session, services.vault, provider, row)
+        state = endpoints.state_of(row)
+        await session.rollback()
+        # Raises InvalidCredentials (the key may not manage endpoints) / ProviderUnavailable: nothing is written.
+        endpoint = await endpoints.provision(services, provider, ctx, state)
+        await _store_endpoint(session, services, who, provider, endpoint)
+    return await health_check(session, services, who, provider_name)
+
+
+async def _store_endpoint(
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider: Provider, endpoint: WebhookEndpoint
+) -> None:
+    now = utcnow()
+    # Locked, and 404 if the credentials were deleted while the provider was being called.
+    _, row = await registered(session, services, who, provider.name, for_update=True)
+    changed = []
+    if row.webhook_endpoint_id != endpoint.endpoint_id:
+        row.webhook_endpoint_id = endpoint.endpoint_id
+        changed.append("webhook_endpoint_id")
+    if endpoint.secret:
+        try:
+            secrets = await find_tenant_secrets(session, services.vault, who.tenant_id)
+        except VaultError:
+            raise vault_unavailable() from None
+        if secrets is None:
+            raise vault_unavailable()
+        set_webhook_secret(row, secrets, endpoint.secret, now)
+        row.version += 1  # the cached verification secrets are keyed by version
+        row.updated_at = now
+        changed.append("webhook_secret")
+    audit.record(
+        session,
+        tenant_id=who.tenant_id,
+        actor=who.actor,
+        action="credentials.webhook_repaired",
+        target=provider.name,
+        details={"endpoint": endpoint.action, "fields": changed, "version": row.version},
+    )
+    await session.commit()
