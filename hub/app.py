@@ -22,6 +22,8 @@ from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
 from hub.logging import configure_logging
+from hub.notifications.controllers import NotificationEndpointController
+from hub.notifications.dispatcher import Dispatcher
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
 from hub.services import Services
 from hub.settings import Settings, load_settings
@@ -70,9 +72,14 @@ def create_app(
             providers=providers,
         )
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
+        dispatcher = Dispatcher.for_services(app.state.services)
+        if dispatcher is not None:
+            await dispatcher.start()
         try:
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             await billing_state.aclose()
             await providers.aclose()
             await engine.dispose()
@@ -84,6 +91,7 @@ def create_app(
             TenantController,
             ApiKeyController,
             CredentialsController,
+            NotificationEndpointController,
             *PAYMENT_ROUTES,
             *WEBHOOK_ROUTES,
             *BILLING_ROUTES,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.db.upsert import insert_ignoring_conflict
+from hub.notifications.outbox import payment_changed
 from hub.payments.status import may_move, refund_status
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
@@ -38,6 +39,7 @@ async def apply_event(
         payment.amount_refunded = max(payment.amount_refunded, returned)
     _apply_to_payment(payment, event)
     payment.updated_at = utcnow()
+    await payment_changed(session, payment)
     await session.flush()
     return APPLIED, payment.id
 
