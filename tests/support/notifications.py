@@ -155,3 +155,13 @@ async def notify_hub(database_url: str, home: str, emulator_url: str, **env: str
     settings = make_settings(database_url, home, HUB_STRIPE_API_BASE=emulator_url, **{**FAST, **env})
     async with build_client(settings) as client:
         yield HubClient(client, settings)
+
+
+def settled(hub: HubClient, tenant: TenantHandle, endpoint_id: str, n: int, status: str = "delivered"):
+    """A check for ``eventually``: the endpoint has ``n`` deliveries, all in ``status``."""
+
+    async def check() -> list[dict[str, Any]] | None:
+        listed = await deliveries(hub, tenant, endpoint_id)
+        return listed if len(listed) == n and all(d["status"] == status for d in listed) else None
+
+    return check
