@@ -46,6 +46,8 @@ class Received:
 class Receiver:
     script: list[int] = field(default_factory=list)
     hang: bool = False
+    reply: bytes = b"ok"
+    location: str | None = None  # sent with every answer (a redirect, when the status is 3xx)
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
     waiting: int = 0  # requests held open, never answered
@@ -101,7 +103,10 @@ class Receiver:
             self.waiting += 1
             await asyncio.Event().wait()
         status = self.script.pop(0) if self.script else 200
-        writer.write(f"HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok".encode())
+        head = f"HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {len(self.reply)}\r\n"
+        if self.location:
+            head += f"location: {self.location}\r\n"
+        writer.write(head.encode() + b"\r\n" + self.reply)
         await writer.drain()
         return True
 
