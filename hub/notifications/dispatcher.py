@@ -37,7 +37,7 @@ from hub.notifications.keys import endpoint_keys
 from hub.notifications.network import BlockedAddress, guarded_client
 from hub.services import Services
 from hub.settings import NotifySettings
-from hub.vault.keyring import Secret, Vault
+from hub.vault.keyring import Secret, Vault, VaultError
 
 log = logging.getLogger("hub.notifications")
 
@@ -45,6 +45,8 @@ log = logging.getLogger("hub.notifications")
 EXCERPT_BYTES = 256
 #: A lease outlives the send's own deadline by this much.
 LEASE_MARGIN = timedelta(seconds=10)
+#: When a delivery cannot be signed (the vault cannot open its secret), look again after this.
+VAULT_BACKOFF = timedelta(minutes=1)
 
 D = NotificationDelivery
 
@@ -229,9 +231,17 @@ class Dispatcher:
         jobs = []
         for row in rows:
             endpoint = endpoints[row.endpoint_id]
+            try:
+                keys = await endpoint_keys(session, self._vault, endpoint, now)
+            except (VaultError, LookupError) as exc:
+                # One tenant's unreadable secret must not stop everyone's deliveries: set it aside.
+                log.warning(
+                    "notification %s not sent: its signing secret cannot be opened (%s)", row.id, type(exc).__name__
+                )
+                row.next_attempt_at = now + VAULT_BACKOFF
+                continue
             row.claim_token = token = secrets.token_hex(16)
             row.next_attempt_at = lease_end
-            keys = await endpoint_keys(session, self._vault, endpoint, now)
             jobs.append(
                 Job(
                     delivery_id=row.id,

@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.support.notifications import add_endpoint, deliveries, eventually, notify_hub, receiver, settled
 from tests.support.payments import create_payment, stripe_tenant
+from tests.support.rawdb import execute
 
 BASE = "/v1/notification-endpoints"
 
@@ -137,3 +138,25 @@ async def test_two_workers_on_one_database_send_each_message_once(database_url, 
         ids = sorted(m.headers["webhook-id"] for m in app.messages)
         assert ids == sorted(s["message_id"] for s in sent)  # each once: none twice, none lost
         assert all(d["attempts"] == 1 for d in await deliveries(one, tenant, endpoint["id"]))
+
+
+async def test_a_secret_that_cannot_be_opened_holds_up_only_its_own_endpoint(nhub, database_url):
+    tenant_a = await nhub.create_tenant("A")
+    tenant_b = await nhub.create_tenant("B")
+    async with receiver() as app_a, receiver() as app_b:
+        endpoint_a = await add_endpoint(nhub, tenant_a, app_a.url)
+        endpoint_b = await add_endpoint(nhub, tenant_b, app_b.url)
+        # B's sealed secret copied onto A's endpoint: bound to B and B's endpoint, it opens nowhere else.
+        await execute(
+            database_url,
+            "UPDATE notification_endpoints SET secret = (SELECT secret FROM notification_endpoints WHERE id = :b)"
+            " WHERE id = :a",
+            a=endpoint_a["id"],
+            b=endpoint_b["id"],
+        )
+        await ping(nhub, tenant_a, endpoint_a["id"])
+        await ping(nhub, tenant_b, endpoint_b["id"])
+        await eventually(settled(nhub, tenant_b, endpoint_b["id"], 1))
+        [held] = await deliveries(nhub, tenant_a, endpoint_a["id"])
+    assert (held["status"], held["attempts"]) == ("pending", 0)
+    assert app_a.messages == [] and len(app_b.messages) == 1
