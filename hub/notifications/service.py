@@ -300,3 +300,14 @@ async def retry_delivery(
     session.sync_session.info[outbox.WAKE] = True
     await session.commit()
     return delivery_view(delivery)
+
+
+async def delivery_counts(session: AsyncSession) -> dict[str, int]:
+    """Deliveries by status across tenants, for the operator's metrics."""
+    rows = await session.execute(
+        select(NotificationDelivery.status, func.count()).group_by(NotificationDelivery.status)
+    )
+    counts = {"pending": 0, "delivered": 0, "failed": 0}
+    counts.update({status: int(n) for status, n in rows.all()})
+    await session.commit()
+    return counts

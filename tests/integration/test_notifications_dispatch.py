@@ -9,6 +9,8 @@ import asyncio
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from hub.db.engine import make_engine, make_sessionmaker
+from hub.notifications.service import delivery_counts
 from tests.support.notifications import add_endpoint, deliveries, eventually, notify_hub, receiver, settled
 from tests.support.payments import create_payment, stripe_tenant
 from tests.support.rawdb import execute
@@ -160,3 +162,9 @@ async def test_a_secret_that_cannot_be_opened_holds_up_only_its_own_endpoint(nhu
         [held] = await deliveries(nhub, tenant_a, endpoint_a["id"])
     assert (held["status"], held["attempts"]) == ("pending", 0)
     assert app_a.messages == [] and len(app_b.messages) == 1
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            assert await delivery_counts(session) == {"pending": 1, "delivered": 1, "failed": 0}
+    finally:
+        await engine.dispose()
