@@ -3,6 +3,7 @@ moved the payment (an API call, a Stripe event), recorded in the change's own tr
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -55,6 +56,30 @@ async def test_create_capture_and_refund_through_the_api_each_send_a_verified_me
         assert final == shown
         ids = [m.headers["webhook-id"] for m in app.messages]
         assert len(set(ids)) == len(ids) == 3
+
+
+async def test_cancel_and_sync_through_the_api_announce_the_moves_they_make(nhub, emulator):
+    tenant, secret_key = await stripe_tenant(nhub)
+    async with receiver() as app:
+        endpoint = await add_endpoint(nhub, tenant, app.url, ["payment.canceled", "payment.succeeded"])
+        first = await create_payment(nhub, tenant, capture_method="manual", payment_method="pm_card_visa", confirm=True)
+        r = await nhub.request("POST", f"/v1/payments/{first.json()['id']}/cancel", headers=tenant.storefront)
+        assert r.status_code == 200, r.text
+        [canceled] = await eventually(lambda: app.of_type("payment.canceled"))
+        assert canceled.verify(endpoint["secret"])["data"]["id"] == first.json()["id"]
+        # Captured at Stripe directly (its dashboard, say): a sync brings the news, and announces it.
+        second = await create_payment(
+            nhub, tenant, capture_method="manual", payment_method="pm_card_visa", confirm=True
+        )
+        pi = second.json()["provider_payment_id"]
+        httpx.post(
+            f"{emulator.url}/v1/payment_intents/{pi}/capture", auth=(secret_key, ""), timeout=10
+        ).raise_for_status()
+        r = await nhub.request("POST", f"/v1/payments/{second.json()['id']}/sync", headers=tenant.storefront)
+        assert (r.status_code, r.json()["status"]) == (200, "succeeded")
+        [succeeded] = await eventually(lambda: app.of_type("payment.succeeded"))
+        assert succeeded.verify(endpoint["secret"])["data"]["id"] == second.json()["id"]
+        assert len(app.messages) == 2  # requires_capture was not subscribed
 
 
 async def test_a_stripe_event_applied_through_the_webhook_route_sends_payment_succeeded(nhub, database_url, emulator):
