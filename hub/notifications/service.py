@@ -62,7 +62,9 @@ def delivery_view(d: NotificationDelivery) -> schemas.Delivery:
     )
 
 
-async def _owned(session: AsyncSession, who: TenantPrincipal, endpoint_id: str, *, lock: bool = False):
+async def _owned(
+    session: AsyncSession, who: TenantPrincipal, endpoint_id: str, *, lock: bool = False
+) -> NotificationEndpoint:
     if not well_formed_id(endpoint_id):
         raise NotFound("No such notification endpoint")
     q = select(NotificationEndpoint).where(
@@ -94,6 +96,8 @@ async def create_endpoint(
     """The endpoint with its secret, and whether this request created it (201) or replayed it (200)."""
     key = idempotency.check_key(idempotency_key)
     events = _events(data.enabled_events)
+    if data.description is not None and not data.description.isprintable():
+        raise ValidationFailed("description may not hold control characters", param="description")
     url = data.url.strip()
     settings = services.settings
     try:

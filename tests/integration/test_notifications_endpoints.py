@@ -36,6 +36,8 @@ async def test_bad_input_is_refused_with_a_problem_and_creates_nothing(nhub):
         ({"url": "http://user:pw@example.com/x"}, "url"),
         ({"url": "https://example.com/x", "enabled_events": ["payment.exploded"]}, "enabled_events"),
         ({"url": "https://example.com/x", "enabled_events": []}, "enabled_events"),
+        ({"url": "https://example.com/x", "description": "shop\u0000"}, "description"),
+        ({"url": "https://example.com/\u0000x"}, "url"),
     ]:
         r = await nhub.request("POST", BASE, json=body, headers=tenant.admin)
         assert r.status_code == 422, r.text
