@@ -168,3 +168,25 @@ async def test_a_secret_that_cannot_be_opened_holds_up_only_its_own_endpoint(nhu
             assert await delivery_counts(session) == {"pending": 1, "delivered": 1, "failed": 0}
     finally:
         await engine.dispose()
+
+
+async def test_a_delivery_leased_by_a_worker_that_died_mid_send_is_sent_once_the_lease_ends(
+    database_url, emulator, hub_home
+):
+    async with receiver() as app:
+        async with notify_hub(database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as first:
+            tenant = await first.create_tenant()
+            endpoint = await add_endpoint(first, tenant, app.url)
+            sent = await ping(first, tenant, endpoint["id"])
+        # What a worker's claim leaves behind when it dies before writing the outcome: its token and
+        # a lease, here already over.
+        await execute(
+            database_url,
+            "UPDATE notification_deliveries SET claim_token = 'dead-worker', next_attempt_at = created_at"
+            " WHERE id = :id",
+            id=sent["delivery_id"],
+        )
+        async with notify_hub(database_url, str(hub_home), emulator.url) as second:
+            [delivered] = await eventually(settled(second, tenant, endpoint["id"], 1))
+    assert delivered["attempts"] == 1
+    assert [m.headers["webhook-id"] for m in app.messages] == [sent["message_id"]]
