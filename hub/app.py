@@ -26,6 +26,8 @@ from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
 from hub.logging import configure_logging
+from hub.notifications.controllers import NotificationEndpointController
+from hub.notifications.dispatcher import Dispatcher
 from hub.observability import metrics, requests
 from hub.observability.controllers import metrics as metrics_route
 from hub.openapi import openapi_config
@@ -95,15 +97,21 @@ def create_app(
         )
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         services = app.state.services
-        # Every worker applies stored webhook events unless HUB_APPLIER=0 makes it ingest-only.
+        # Every worker applies stored webhook events unless HUB_APPLIER=0 makes it ingest-only,
+        # and sends due notifications unless HUB_NOTIFY_DISPATCH=0.
         applier = (
             Applier(services.sessions, settings.applier, services.inbox_wake) if settings.applier.enabled else None
         )
         if applier is not None:
             applier.start()
+        dispatcher = Dispatcher.for_services(services)
+        if dispatcher is not None:
+            await dispatcher.start()
         try:
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             if applier is not None:
                 await applier.stop()
             await billing_state.aclose()
@@ -119,6 +127,7 @@ def create_app(
             TenantController,
             ApiKeyController,
             CredentialsController,
+            NotificationEndpointController,
             *PAYMENT_ROUTES,
             *WEBHOOK_ROUTES,
             *BILLING_ROUTES,

@@ -92,6 +92,23 @@ class ApplierSettings(msgspec.Struct, frozen=True):
     max_attempts: int = 5
 
 
+class NotifySettings(msgspec.Struct, frozen=True):
+    """Outgoing notifications to tenants' own endpoints (HUB_NOTIFY_*)."""
+
+    #: Seconds between attempts; after the last one a delivery is ``failed``.
+    retry_schedule: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    timeout_seconds: float = 15.0
+    allow_private_urls: bool = True
+    #: How often a dispatcher looks for due deliveries it was not woken for (other workers', retries).
+    poll_seconds: float = 1.0
+    #: Deliveries one worker sends at once, in all and to one endpoint: a dead endpoint holds at
+    #: most ``per_endpoint`` of the ``concurrency`` slots, so other tenants' messages keep flowing.
+    concurrency: int = 32
+    per_endpoint: int = 2
+    #: Whether this process sends (it always records): HUB_NOTIFY_DISPATCH=0 leaves sending to others.
+    dispatch: bool = True
+
+
 class Settings(msgspec.Struct, frozen=True):
     server: ServerSettings
     database: DatabaseSettings
@@ -100,6 +117,7 @@ class Settings(msgspec.Struct, frozen=True):
     stripe: StripeSettings
     cache: CacheSettings = CacheSettings()
     applier: ApplierSettings = msgspec.field(default_factory=ApplierSettings)
+    notify: NotifySettings = NotifySettings()
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -258,6 +276,41 @@ def env_number(env: Mapping[str, str], name: str, default, cast, minimum):
     return value
 
 
+def parse_retry_schedule(raw: str) -> tuple[float, ...]:
+    """``HUB_NOTIFY_RETRY_SCHEDULE``: comma-separated non-negative seconds (at least one)."""
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError("HUB_NOTIFY_RETRY_SCHEDULE must be comma-separated numbers of seconds") from None
+    if not values or any(not (0 <= v < float("inf")) for v in values):
+        raise ConfigError("HUB_NOTIFY_RETRY_SCHEDULE must be comma-separated finite, non-negative seconds")
+    return values
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0")
+
+
+def load_notify_settings(env: Mapping[str, str], hub_env: str) -> NotifySettings:
+    schedule = env.get("HUB_NOTIFY_RETRY_SCHEDULE", "").strip()
+    return NotifySettings(
+        retry_schedule=parse_retry_schedule(schedule) if schedule else NotifySettings().retry_schedule,
+        timeout_seconds=env_number(env, "HUB_NOTIFY_TIMEOUT_SECONDS", 15.0, float, 0.001),
+        allow_private_urls=_flag(env, "HUB_NOTIFY_ALLOW_PRIVATE_URLS", hub_env == "dev"),
+        poll_seconds=env_number(env, "HUB_NOTIFY_POLL_SECONDS", 1.0, float, 0.01),
+        concurrency=env_number(env, "HUB_NOTIFY_CONCURRENCY", 32, int, 1),
+        per_endpoint=env_number(env, "HUB_NOTIFY_PER_ENDPOINT", 2, int, 1),
+        dispatch=_flag(env, "HUB_NOTIFY_DISPATCH", True),
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     hub_env = env.get("HUB_ENV", "dev").strip().lower() or "dev"
@@ -332,4 +385,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             poll_seconds=env_number(env, "HUB_APPLIER_POLL_SECONDS", 2.0, float, 0.05),
             max_attempts=env_number(env, "HUB_APPLIER_MAX_ATTEMPTS", 5, int, 1),
         ),
+        notify=load_notify_settings(env, hub_env),
     )

@@ -3,6 +3,12 @@
 from hub.db.base import Base
 from hub.db.console import ConsoleSession
 from hub.db.events import WebhookEvent
+from hub.db.notifications import (
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationEndpoint,
+    NotificationMessage,
+)
 from hub.db.payments import CheckoutSession, Customer, Payment, Refund
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
@@ -14,6 +20,10 @@ __all__ = [
     "CheckoutSession",
     "ConsoleSession",
     "Customer",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationEndpoint",
+    "NotificationMessage",
     "Payment",
     "ProviderCredential",
     "Refund",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.payments import Payment, Refund
+from hub.notifications.outbox import payment_changed
 from hub.payments.status import may_move, refund_status
 from providers.base.payments import PaymentSnapshot
 
@@ -21,7 +22,21 @@ OPEN_REFUND = ("pending", "requires_action", "succeeded")
 COUNTED_REFUND = ("pending", "requires_action", "succeeded")
 
 
-def apply_snapshot(payment: Payment, snap: PaymentSnapshot) -> None:
+async def apply_snapshot(session: AsyncSession, payment: Payment, snap: PaymentSnapshot) -> None:
+    """Apply the provider's view, and record the notifications a move causes (same transaction)."""
+    previous = payment.status
+    _apply_snapshot(payment, snap)
+    await payment_changed(session, payment, previous)
+
+
+async def set_status(session: AsyncSession, payment: Payment, status: str) -> None:
+    """A status the hub concludes itself (a declined creation, one that never happened)."""
+    previous = payment.status
+    payment.status = status
+    await payment_changed(session, payment, previous)
+
+
+def _apply_snapshot(payment: Payment, snap: PaymentSnapshot) -> None:
     if payment.provider_payment_id is None:
         payment.provider_payment_id = snap.provider_payment_id
     if payment.client_secret is None and snap.client_secret:
@@ -56,7 +71,9 @@ async def refund_totals(session: AsyncSession, payment_id: str) -> tuple[int, in
 
 async def apply_refunds(session: AsyncSession, payment: Payment) -> None:
     counted, _ = await refund_totals(session, payment.id)
+    previous = payment.status
     payment.amount_refunded = counted
     new = refund_status(payment.amount_received, counted)
     if new and may_move(payment.status, new):
         payment.status = new
+    await payment_changed(session, payment, previous)

@@ -36,7 +36,7 @@ async def create_refund(
     provider = common.provider_by_name(services, payment.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     if payment.status in MAY_LAG and payment.provider_payment_id is not None:
-        apply_snapshot(payment, await provider.get_payment(ctx, payment.provider_payment_id))
+        await apply_snapshot(session, payment, await provider.get_payment(ctx, payment.provider_payment_id))
         await session.commit()
     if payment.status not in REFUNDABLE:
         raise Conflict(f"A payment in status {payment.status} cannot be refunded", code="invalid_state")

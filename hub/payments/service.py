@@ -17,7 +17,7 @@ from hub.db.base import new_id, utcnow
 from hub.db.payments import CheckoutSession, Payment
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.payments import common, idempotency, inflight, money, schemas
-from hub.payments.apply import apply_refunds, apply_snapshot
+from hub.payments.apply import apply_refunds, apply_snapshot, set_status
 from hub.payments.refunds import repair_refunds
 from hub.services import Services
 from providers.base import payments as neutral
@@ -219,11 +219,11 @@ async def _run_create(
         # The attempt exists at the provider: keep it as failed; the customer may retry another card.
         snapshot = exc.snapshot if isinstance(exc, neutral.PaymentDeclined) else None
         if snapshot is not None:
-            apply_snapshot(payment, snapshot)
+            await apply_snapshot(session, payment, snapshot)
         elif payment.provider_payment_id is None:
             payment.provider_payment_id = exc.provider_object_id
         if payment.status in BEFORE_AUTHORIZATION:
-            payment.status = "failed"
+            await set_status(session, payment, "failed")
         payment.last_error_code, payment.decline_code = exc.code, exc.decline_code
         inflight.release(payment)
         await session.commit()
@@ -238,7 +238,7 @@ async def _run_create(
         await session.delete(payment)
         await session.commit()
         raise
-    apply_snapshot(payment, snap)
+    await apply_snapshot(session, payment, snap)
     inflight.release(payment)
     await session.commit()
 
@@ -288,7 +288,7 @@ async def _refresh(session: AsyncSession, provider: Provider, ctx: TenantContext
     if payment.provider_payment_id is None or payment.status not in BEFORE_AUTHORIZATION:
         return
     snap = await provider.get_payment(ctx, payment.provider_payment_id)
-    apply_snapshot(payment, snap)
+    await apply_snapshot(session, payment, snap)
     await session.commit()
 
 
@@ -337,7 +337,7 @@ async def capture_payment(
     )
     # The hub records what it captured: the emulator does not report a partial capture.
     payment.amount_received = captured
-    apply_snapshot(payment, snap)
+    await apply_snapshot(session, payment, snap)
     inflight.release(payment)
     await session.commit()
     return await _view(session, payment)
@@ -360,7 +360,7 @@ async def cancel_payment(
             ctx, payment.provider_payment_id, idempotency_key=idempotency.operation_key(payment.id, "cancel")
         ),
     )
-    apply_snapshot(payment, snap)
+    await apply_snapshot(session, payment, snap)
     inflight.release(payment)
     await session.commit()
     return await _view(session, payment)
@@ -379,7 +379,7 @@ async def sync_payment(
     snap, conclusive = await _current(session, provider, ctx, payment)
     await session.commit()
     if snap is not None:
-        apply_snapshot(payment, snap)
+        await apply_snapshot(session, payment, snap)
         if inflight.is_stale(payment.pending_since):
             inflight.release(payment)
     elif (
@@ -389,7 +389,7 @@ async def sync_payment(
         and _never_created(payment)
     ):
         # Nothing exists at the provider long after the creation attempt: it never happened.
-        payment.status = "failed"
+        await set_status(session, payment, "failed")
         payment.last_error_code = payment.last_error_code or "not_created"
         inflight.release(payment)
     await session.commit()

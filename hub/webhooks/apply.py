@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.db.upsert import insert_ignoring_conflict
+from hub.notifications.outbox import payment_changed
 from hub.payments.status import may_move, refund_status
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
@@ -58,6 +59,7 @@ async def _fold_into_payment(session: AsyncSession, payment: Payment, events: Se
     for event in sorted(events, key=lambda e: e.created):
         _apply_to_payment(payment, event)
     payment.updated_at = utcnow()
+    await payment_changed(session, payment)
     await session.flush()
 
 

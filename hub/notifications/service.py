@@ -1,0 +1,317 @@
+"""Notification endpoints of a tenant: create, read, delete, rotate the secret, ping, deliveries, retry.
+
+Every query is scoped by the caller's tenant: another tenant's endpoint or delivery is 'not found'.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import audit
+from hub.auth.principal import TenantPrincipal
+from hub.credentials.loader import vault_unavailable
+from hub.db.base import new_id, utcnow
+from hub.db.notifications import NotificationDelivery, NotificationEndpoint
+from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.notifications import keys, network, outbox, schemas, signing
+from hub.payments import idempotency
+from hub.services import Services
+from hub.tenants.service import well_formed_id
+from hub.vault.keyring import VaultError
+
+#: How long a rotated-out secret keeps signing (both signatures are sent meanwhile).
+OVERLAP = timedelta(hours=24)
+MAX_ENDPOINTS = 20
+SUBSCRIBABLE = frozenset({"*", *(t for t in outbox.EVENT_TYPES if t != outbox.PING)})
+
+
+def _view(e: NotificationEndpoint) -> schemas.Endpoint:
+    return schemas.Endpoint(
+        id=e.id,
+        url=e.url,
+        enabled_events=list(e.enabled_events),
+        status=e.status,
+        description=e.description,
+        created_at=e.created_at,
+        updated_at=e.updated_at,
+    )
+
+
+def _created(e: NotificationEndpoint, secret: str) -> schemas.EndpointCreated:
+    return schemas.EndpointCreated(**msgspec.structs.asdict(_view(e)), secret=secret)
+
+
+def delivery_view(d: NotificationDelivery) -> schemas.Delivery:
+    return schemas.Delivery(
+        id=d.id,
+        endpoint_id=d.endpoint_id,
+        message_id=d.message_id,
+        type=d.type,
+        status=d.status,
+        attempts=d.attempts,
+        last_status_code=d.last_status_code,
+        last_error=d.last_error,
+        next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+        created_at=d.created_at,
+        delivered_at=d.delivered_at,
+    )
+
+
+async def _owned(
+    session: AsyncSession, who: TenantPrincipal, endpoint_id: str, *, lock: bool = False
+) -> NotificationEndpoint:
+    if not well_formed_id(endpoint_id):
+        raise NotFound("No such notification endpoint")
+    q = select(NotificationEndpoint).where(
+        NotificationEndpoint.id == endpoint_id, NotificationEndpoint.tenant_id == who.tenant_id
+    )
+    endpoint = (await session.execute(q.with_for_update() if lock else q)).scalar_one_or_none()
+    if endpoint is None:
+        raise NotFound("No such notification endpoint")
+    return endpoint
+
+
+def _events(requested: list[str]) -> list[str]:
+    unknown = [e for e in requested if e not in SUBSCRIBABLE]
+    if unknown:
+        raise ValidationFailed(
+            f"unknown event type {unknown[0]!r}; use '*' or any of {', '.join(sorted(SUBSCRIBABLE - {'*'}))}",
+            param="enabled_events",
+        )
+    return sorted(set(requested))
+
+
+async def create_endpoint(
+    session: AsyncSession,
+    services: Services,
+    who: TenantPrincipal,
+    data: schemas.EndpointCreate,
+    idempotency_key: str | None,
+) -> tuple[schemas.EndpointCreated, bool]:
+    """The endpoint with its secret, and whether this request created it (201) or replayed it (200)."""
+    key = idempotency.check_key(idempotency_key)
+    events = _events(data.enabled_events)
+    if data.description is not None and not data.description.isprintable():
+        raise ValidationFailed("description may not hold control characters", param="description")
+    url = data.url.strip()
+    settings = services.settings
+    try:
+        await network.check_url(
+            url, https_only=settings.server.env == "prod", allow_private=settings.notify.allow_private_urls
+        )
+    except network.UnusableUrl as exc:
+        raise ValidationFailed(str(exc), param="url") from None
+    fingerprint = idempotency.fingerprint({"url": url, "enabled_events": events, "description": data.description})
+    if key is not None:
+        existing = await _by_key(session, who.tenant_id, key)
+        if existing is not None:
+            return await _replay(session, services, existing, fingerprint), False
+    count = await session.scalar(
+        select(func.count()).select_from(NotificationEndpoint).where(NotificationEndpoint.tenant_id == who.tenant_id)
+    )
+    if (count or 0) >= MAX_ENDPOINTS:
+        raise Conflict(f"A tenant may have at most {MAX_ENDPOINTS} notification endpoints", code="too_many_endpoints")
+    try:
+        sealer = await keys.sealer(session, services.vault, who.tenant_id)
+    except VaultError:
+        raise vault_unavailable() from None
+    secret = signing.new_secret()
+    now = utcnow()
+    endpoint = NotificationEndpoint(
+        id=new_id("nep"),
+        tenant_id=who.tenant_id,
+        url=url,
+        description=data.description,
+        enabled_events=events,
+        status="enabled",
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        created_at=now,
+        updated_at=now,
+    )
+    endpoint.secret = keys.seal(sealer, endpoint.id, secret)
+    session.add(endpoint)
+    audit.record(
+        session,
+        tenant_id=who.tenant_id,
+        actor=who.actor,
+        action="notification_endpoint.created",
+        target=endpoint.id,
+        details={"enabled_events": events},
+    )
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Another request with the same Idempotency-Key won the insert: its endpoint decides.
+        await session.rollback()
+        existing = await _by_key(session, who.tenant_id, key) if key else None
+        if existing is None:
+            raise
+        return await _replay(session, services, existing, fingerprint), False
+    return _created(endpoint, secret), True
+
+
+async def _by_key(session: AsyncSession, tenant_id: str, key: str) -> NotificationEndpoint | None:
+    return (
+        await session.execute(
+            select(NotificationEndpoint).where(
+                NotificationEndpoint.tenant_id == tenant_id, NotificationEndpoint.idempotency_key == key
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def _replay(
+    session: AsyncSession, services: Services, endpoint: NotificationEndpoint, fingerprint: str
+) -> schemas.EndpointCreated:
+    if endpoint.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used with a different request",
+            code="idempotency_conflict",
+            param=idempotency.HEADER,
+        )
+    try:
+        current = (await keys.endpoint_keys(session, services.vault, endpoint, utcnow()))[0]
+    except (VaultError, LookupError):
+        raise vault_unavailable() from None
+    await session.commit()
+    return _created(endpoint, current.reveal())
+
+
+async def _page(session: AsyncSession, model, *where, limit: int, starting_after: str | None) -> tuple[list, bool]:
+    """One page, newest first: ids are time-ordered, so "older than the cursor" is "id below it"."""
+    q = select(model).where(*where).order_by(model.id.desc()).limit(limit + 1)
+    if starting_after is not None:
+        q = q.where(model.id < starting_after)
+    rows = list((await session.execute(q)).scalars())
+    await session.commit()
+    return rows[:limit], len(rows) > limit
+
+
+async def list_endpoints(
+    session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None
+) -> schemas.EndpointList:
+    rows, more = await _page(
+        session,
+        NotificationEndpoint,
+        NotificationEndpoint.tenant_id == who.tenant_id,
+        limit=limit,
+        starting_after=starting_after,
+    )
+    return schemas.EndpointList(data=[_view(e) for e in rows], has_more=more)
+
+
+async def get_endpoint(session: AsyncSession, who: TenantPrincipal, endpoint_id: str) -> schemas.Endpoint:
+    endpoint = await _owned(session, who, endpoint_id)
+    await session.commit()
+    return _view(endpoint)
+
+
+async def delete_endpoint(session: AsyncSession, who: TenantPrincipal, endpoint_id: str) -> None:
+    endpoint = await _owned(session, who, endpoint_id, lock=True)
+    await session.delete(endpoint)
+    audit.record(
+        session, tenant_id=who.tenant_id, actor=who.actor, action="notification_endpoint.deleted", target=endpoint.id
+    )
+    await session.commit()
+
+
+async def rotate_secret(
+    session: AsyncSession, services: Services, who: TenantPrincipal, endpoint_id: str
+) -> schemas.SecretRotated:
+    endpoint = await _owned(session, who, endpoint_id, lock=True)
+    try:
+        sealer = await keys.sealer(session, services.vault, who.tenant_id)
+    except VaultError:
+        raise vault_unavailable() from None
+    secret = signing.new_secret()
+    now = utcnow()
+    # The old secret keeps signing beside the new one while receivers switch over.
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + OVERLAP
+    endpoint.secret = keys.seal(sealer, endpoint.id, secret)
+    endpoint.updated_at = now
+    audit.record(
+        session,
+        tenant_id=who.tenant_id,
+        actor=who.actor,
+        action="notification_endpoint.secret_rotated",
+        target=endpoint.id,
+    )
+    await session.commit()
+    return schemas.SecretRotated(secret=secret, previous_secret_expires_at=now + OVERLAP)
+
+
+async def send_ping(session: AsyncSession, who: TenantPrincipal, endpoint_id: str) -> schemas.PingSent:
+    endpoint = await _owned(session, who, endpoint_id)
+    data = {"endpoint_id": endpoint.id}
+    message = outbox.record(session, who.tenant_id, outbox.PING, data, [(endpoint.id, ["*"])])
+    assert message is not None  # a ping goes to its endpoint whatever it subscribed to
+    await session.flush()
+    delivery_id = await session.scalar(
+        select(NotificationDelivery.id).where(
+            NotificationDelivery.endpoint_id == endpoint.id, NotificationDelivery.message_id == message.id
+        )
+    )
+    await session.commit()
+    assert delivery_id is not None
+    return schemas.PingSent(message_id=message.id, delivery_id=delivery_id)
+
+
+async def list_deliveries(
+    session: AsyncSession, who: TenantPrincipal, endpoint_id: str, *, limit: int, starting_after: str | None
+) -> schemas.DeliveryList:
+    endpoint = await _owned(session, who, endpoint_id)
+    rows, more = await _page(
+        session,
+        NotificationDelivery,
+        NotificationDelivery.endpoint_id == endpoint.id,
+        NotificationDelivery.tenant_id == who.tenant_id,
+        limit=limit,
+        starting_after=starting_after,
+    )
+    return schemas.DeliveryList(data=[delivery_view(d) for d in rows], has_more=more)
+
+
+async def retry_delivery(
+    session: AsyncSession, who: TenantPrincipal, endpoint_id: str, delivery_id: str
+) -> schemas.Delivery:
+    """Send the delivery again now; past the retry schedule that is one more attempt."""
+    endpoint = await _owned(session, who, endpoint_id)
+    if not well_formed_id(delivery_id):
+        raise NotFound("No such delivery")
+    delivery = (
+        await session.execute(
+            select(NotificationDelivery)
+            .where(
+                NotificationDelivery.id == delivery_id,
+                NotificationDelivery.endpoint_id == endpoint.id,
+                NotificationDelivery.tenant_id == who.tenant_id,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if delivery is None:
+        raise NotFound("No such delivery")
+    delivery.status = "pending"
+    delivery.next_attempt_at = utcnow()
+    delivery.claim_token = None
+    session.sync_session.info[outbox.WAKE] = True
+    await session.commit()
+    return delivery_view(delivery)
+
+
+async def delivery_counts(session: AsyncSession) -> dict[str, int]:
+    """Deliveries by status across tenants, for the operator's metrics."""
+    rows = await session.execute(
+        select(NotificationDelivery.status, func.count()).group_by(NotificationDelivery.status)
+    )
+    counts = {"pending": 0, "delivered": 0, "failed": 0}
+    counts.update({status: int(n) for status, n in rows.all()})
+    await session.commit()
+    return counts

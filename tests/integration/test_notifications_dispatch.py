@@ -1,0 +1,192 @@
+"""The dispatcher: retries on the schedule with the same message, gives up as ``failed``, retries on
+request, signs with both secrets during a rotation, survives a crash, and never lets one dead
+endpoint hold up another tenant's messages."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from hub.db.engine import make_engine, make_sessionmaker
+from hub.notifications.service import delivery_counts
+from tests.support.notifications import add_endpoint, deliveries, eventually, notify_hub, receiver, settled
+from tests.support.payments import create_payment, stripe_tenant
+from tests.support.rawdb import execute
+
+BASE = "/v1/notification-endpoints"
+
+
+async def ping(hub, tenant, endpoint_id):
+    r = await hub.request("POST", f"{BASE}/{endpoint_id}/test", headers=tenant.admin)
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+@pytest.fixture
+async def nhub(database_url, emulator, hub_home):
+    async with notify_hub(database_url, str(hub_home), emulator.url) as client:
+        yield client
+
+
+async def test_an_endpoint_failing_twice_gets_the_same_message_on_the_third_attempt(nhub):
+    tenant = await nhub.create_tenant()
+    async with receiver(script=[500, 503]) as app:
+        endpoint = await add_endpoint(nhub, tenant, app.url)
+        sent = await ping(nhub, tenant, endpoint["id"])
+        [delivery] = await eventually(settled(nhub, tenant, endpoint["id"], 1))
+    assert (delivery["attempts"], delivery["last_status_code"]) == (3, 200)
+    assert len(app.messages) == 3
+    assert {m.headers["webhook-id"] for m in app.messages} == {sent["message_id"]}
+    assert len({m.body for m in app.messages}) == 1  # one message id, one body
+    for m in app.messages:
+        m.verify(endpoint["secret"])
+
+
+async def test_past_the_schedule_a_delivery_fails_and_a_retry_through_the_api_delivers_it(
+    database_url, emulator, hub_home
+):
+    # Never answers: each attempt ends at the (short) timeout; the schedule allows two attempts.
+    env = {"HUB_NOTIFY_TIMEOUT_SECONDS": "0.3", "HUB_NOTIFY_RETRY_SCHEDULE": "0.05"}
+    async with notify_hub(database_url, str(hub_home), emulator.url, **env) as hub, receiver(hang=True) as app:
+        tenant = await hub.create_tenant()
+        endpoint = await add_endpoint(hub, tenant, app.url)
+        sent = await ping(hub, tenant, endpoint["id"])
+        [failed] = await eventually(settled(hub, tenant, endpoint["id"], 1, "failed"))
+        assert (failed["attempts"], failed["last_status_code"], failed["next_attempt_at"]) == (2, None, None)
+        assert len(app.messages) == 2
+        app.hang = False
+        r = await hub.request(
+            "POST", f"{BASE}/{endpoint['id']}/deliveries/{sent['delivery_id']}/retry", headers=tenant.admin
+        )
+        assert (r.status_code, r.json()["status"]) == (202, "pending")
+        [delivered] = await eventually(settled(hub, tenant, endpoint["id"], 1))
+        assert delivered["attempts"] == 3
+        assert app.messages[-1].headers["webhook-id"] == sent["message_id"]
+
+
+async def test_during_a_rotation_each_message_verifies_with_the_old_and_with_the_new_secret(nhub):
+    tenant = await nhub.create_tenant()
+    async with receiver() as app:
+        endpoint = await add_endpoint(nhub, tenant, app.url)
+        r = await nhub.request("POST", f"{BASE}/{endpoint['id']}/rotate-secret", headers=tenant.admin)
+        assert r.status_code == 200, r.text
+        new_secret = r.json()["secret"]
+        assert new_secret.startswith("whsec_") and new_secret != endpoint["secret"]
+        await ping(nhub, tenant, endpoint["id"])
+        [message] = await eventually(lambda: app.messages)
+    assert len(message.headers["webhook-signature"].split(" ")) == 2
+    assert message.verify(endpoint["secret"])["type"] == "ping"
+    assert message.verify(new_secret)["type"] == "ping"
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + "A" * 43).verify(message.body, message.headers)
+
+
+async def test_a_message_recorded_by_a_worker_that_stops_before_sending_is_sent_by_the_next(
+    database_url, emulator, hub_home
+):
+    async with receiver() as app:
+        # The first worker records (it commits the payment change) but never sends: it "crashes".
+        async with notify_hub(database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as first:
+            tenant, _ = await stripe_tenant(first)
+            endpoint = await add_endpoint(first, tenant, app.url)
+            r = await create_payment(
+                first, tenant, capture_method="manual", payment_method="pm_card_visa", confirm=True
+            )
+            assert r.status_code == 201
+            [pending] = await deliveries(first, tenant, endpoint["id"])
+            assert (pending["status"], pending["type"], pending["attempts"]) == (
+                "pending",
+                "payment.requires_capture",
+                0,
+            )
+        assert app.messages == []
+        async with notify_hub(database_url, str(hub_home), emulator.url) as second:
+            await eventually(settled(second, tenant, endpoint["id"], 1))
+        [message] = app.messages
+        assert message.verify(endpoint["secret"])["data"]["id"] == r.json()["id"]
+
+
+async def test_a_dead_endpoint_does_not_hold_up_another_tenants_messages(database_url, emulator, hub_home):
+    # A long timeout: while this test runs, none of the dead endpoint's attempts can end.
+    env = {"HUB_NOTIFY_TIMEOUT_SECONDS": "60", "HUB_NOTIFY_PER_ENDPOINT": "2", "HUB_NOTIFY_CONCURRENCY": "4"}
+    async with notify_hub(database_url, str(hub_home), emulator.url, **env) as hub:
+        tenant_a = await hub.create_tenant("A")
+        tenant_b = await hub.create_tenant("B")
+        async with receiver(hang=True) as dead, receiver() as alive:
+            dead_endpoint = await add_endpoint(hub, tenant_a, dead.url)
+            for _ in range(6):
+                await ping(hub, tenant_a, dead_endpoint["id"])
+            await eventually(lambda: dead.waiting == 2)  # both of its slots are held, unanswered
+            live_endpoint = await add_endpoint(hub, tenant_b, alive.url)
+            for _ in range(3):
+                await ping(hub, tenant_b, live_endpoint["id"])
+            await eventually(settled(hub, tenant_b, live_endpoint["id"], 3))
+            assert dead.waiting == 2  # still hanging: B went through beside it, not after it
+            assert all(d["attempts"] == 0 for d in await deliveries(hub, tenant_a, dead_endpoint["id"]))
+
+
+async def test_two_workers_on_one_database_send_each_message_once(database_url, emulator, hub_home):
+    async with (
+        notify_hub(database_url, str(hub_home), emulator.url) as one,
+        notify_hub(database_url, str(hub_home), emulator.url) as two,
+        receiver() as app,
+    ):
+        tenant = await one.create_tenant()
+        endpoint = await add_endpoint(one, tenant, app.url)
+        sent = await asyncio.gather(*(ping(hub, tenant, endpoint["id"]) for hub in [one, two] * 6))
+        await eventually(settled(two, tenant, endpoint["id"], 12))
+        ids = sorted(m.headers["webhook-id"] for m in app.messages)
+        assert ids == sorted(s["message_id"] for s in sent)  # each once: none twice, none lost
+        assert all(d["attempts"] == 1 for d in await deliveries(one, tenant, endpoint["id"]))
+
+
+async def test_a_secret_that_cannot_be_opened_holds_up_only_its_own_endpoint(nhub, database_url):
+    tenant_a = await nhub.create_tenant("A")
+    tenant_b = await nhub.create_tenant("B")
+    async with receiver() as app_a, receiver() as app_b:
+        endpoint_a = await add_endpoint(nhub, tenant_a, app_a.url)
+        endpoint_b = await add_endpoint(nhub, tenant_b, app_b.url)
+        # B's sealed secret copied onto A's endpoint: bound to B and B's endpoint, it opens nowhere else.
+        await execute(
+            database_url,
+            "UPDATE notification_endpoints SET secret = (SELECT secret FROM notification_endpoints WHERE id = :b)"
+            " WHERE id = :a",
+            a=endpoint_a["id"],
+            b=endpoint_b["id"],
+        )
+        await ping(nhub, tenant_a, endpoint_a["id"])
+        await ping(nhub, tenant_b, endpoint_b["id"])
+        await eventually(settled(nhub, tenant_b, endpoint_b["id"], 1))
+        [held] = await deliveries(nhub, tenant_a, endpoint_a["id"])
+    assert (held["status"], held["attempts"]) == ("pending", 0)
+    assert app_a.messages == [] and len(app_b.messages) == 1
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            assert await delivery_counts(session) == {"pending": 1, "delivered": 1, "failed": 0}
+    finally:
+        await engine.dispose()
+
+
+async def test_a_delivery_leased_by_a_worker_that_died_mid_send_is_sent_once_the_lease_ends(
+    database_url, emulator, hub_home
+):
+    async with receiver() as app:
+        async with notify_hub(database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as first:
+            tenant = await first.create_tenant()
+            endpoint = await add_endpoint(first, tenant, app.url)
+            sent = await ping(first, tenant, endpoint["id"])
+        # What a worker's claim leaves behind when it dies before writing the outcome: its token and
+        # a lease, here already over.
+        await execute(
+            database_url,
+            "UPDATE notification_deliveries SET claim_token = 'dead-worker', next_attempt_at = created_at"
+            " WHERE id = :id",
+            id=sent["delivery_id"],
+        )
+        async with notify_hub(database_url, str(hub_home), emulator.url) as second:
+            [delivered] = await eventually(settled(second, tenant, endpoint["id"], 1))
+    assert delivered["attempts"] == 1
+    assert [m.headers["webhook-id"] for m in app.messages] == [sent["message_id"]]
