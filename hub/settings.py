@@ -61,6 +61,8 @@ class StripeSettings(msgspec.Struct, frozen=True):
     timeout_seconds: float = 20.0
     max_network_retries: int = 2
     client_cache_size: int = 1024
+    #: One overall deadline for a provider call, the SDK's retries included.
+    deadline_seconds: float = 25.0
 
 
 class ServerSettings(msgspec.Struct, frozen=True):
@@ -235,5 +237,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             api_base=env.get("HUB_STRIPE_API_BASE") or None,
             timeout_seconds=env_number(env, "HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
             max_network_retries=env_number(env, "HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
+            deadline_seconds=env_number(env, "HUB_STRIPE_DEADLINE_SECONDS", 25.0, float, 0.001),
         ),
     )

@@ -2,6 +2,7 @@
 
 from hub.db.base import Base
 from hub.db.events import WebhookEvent
+from hub.db.idempotency import IdempotencyRecord
 from hub.db.payments import CheckoutSession, Customer, Payment, Refund
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "CheckoutSession",
     "Customer",
+    "IdempotencyRecord",
     "Payment",
     "ProviderCredential",
     "Refund",

@@ -97,7 +97,11 @@ async def owned_customer(session: AsyncSession, tenant_id: str, customer_id: str
     customer = (
         await session.execute(
             select(Customer).where(
-                Customer.id == customer_id, Customer.tenant_id == tenant_id, Customer.provider == provider
+                Customer.id == customer_id,
+                Customer.tenant_id == tenant_id,
+                Customer.provider == provider,
+                # A customer whose creation at the provider never completed cannot be charged.
+                Customer.provider_customer_id.is_not(None),
             )
         )
     ).scalar_one_or_none()
