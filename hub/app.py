@@ -54,6 +54,7 @@ def create_app(
         api_base=settings.stripe.api_base,
         timeout_seconds=settings.stripe.timeout_seconds,
         max_network_retries=settings.stripe.max_network_retries,
+        deadline_seconds=settings.stripe.deadline_seconds,
         client_cache_size=settings.stripe.client_cache_size,
         **(provider_options or {}),
     )

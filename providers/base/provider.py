@@ -16,12 +16,14 @@ class ProviderOptions(msgspec.Struct, frozen=True):
     """Process-wide options the hub passes to every plugin's constructor.
 
     ``http_transport`` is an ``httpx`` transport used instead of the network; tests use it
-    to play a provider where no emulator can.
+    to play a provider where no emulator can. ``deadline_seconds`` bounds one provider call as
+    a whole, retries and their back-off included: past it the plugin raises ``ProviderUnavailable``.
     """
 
     api_base: str | None = None
     timeout_seconds: float = 20.0
     max_network_retries: int = 2
+    deadline_seconds: float = 25.0
     client_cache_size: int = 1024
     http_transport: Any = None
 

@@ -5,11 +5,15 @@ Never sets a ``stripe.*`` global: each tenant's key lives only in its own ``Stri
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import stripe
+
+from providers.stripe.errors import DeadlineExceeded
 
 
 class SharedHTTPXClient(stripe.HTTPXClient):
@@ -20,8 +24,15 @@ class SharedHTTPXClient(stripe.HTTPXClient):
     """
 
     def __init__(
-        self, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None, max_connections: int = 100
+        self,
+        *,
+        timeout: float,
+        deadline: float = 25.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
     ) -> None:
+        self.deadline = deadline
+        timeout = min(timeout, deadline)
         # A short connect timeout: an unreachable Stripe should fail fast, not hold a worker.
         timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
         # The SDK passes its ``_timeout`` on every request, overriding the client's own: give it
@@ -29,6 +40,32 @@ class SharedHTTPXClient(stripe.HTTPXClient):
         super().__init__(timeout=timeouts)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
         self._client_async = httpx.AsyncClient(transport=transport, limits=limits, timeout=timeouts)
+
+    async def request_with_retries_async(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        post_data: Any = None,
+        max_network_retries: int | None = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Any]:
+        """The SDK's call with its retries, under one overall deadline.
+
+        Per-attempt timeouts alone allow (timeout + back-off) x attempts, past what a storefront
+        or a load balancer waits; the caller gets a clear "unavailable" within the deadline instead.
+        The Stripe idempotency key makes a later retry of a call cut short here safe.
+        """
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await super().request_with_retries_async(
+                    method, url, headers, post_data, max_network_retries, _usage=_usage
+                )
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"Stripe did not answer within the {self.deadline:g} s deadline", should_retry=False
+            ) from None
 
     async def aclose(self) -> None:
         await self._client_async.aclose()
@@ -44,6 +81,7 @@ class StripeClientFactory:
         timeout: float,
         max_network_retries: int,
         cache_size: int,
+        deadline: float = 25.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._api_base = api_base.rstrip("/") if api_base else None
@@ -52,7 +90,7 @@ class StripeClientFactory:
         # value: (the secret key it was built with, client). The key check makes a reused
         # version number (credentials deleted, then registered again) rebuild, never reuse.
         self._cache: OrderedDict[tuple[str, int], tuple[str, stripe.StripeClient]] = OrderedDict()
-        self.http_client = SharedHTTPXClient(timeout=timeout, transport=transport)
+        self.http_client = SharedHTTPXClient(timeout=timeout, deadline=deadline, transport=transport)
 
     def _build(self, secret_key: str) -> stripe.StripeClient:
         kwargs: dict[str, Any] = {

@@ -19,6 +19,10 @@ from providers.base.errors import (
 _KEYISH = re.compile(r"\b(sk|rk|pk)_(test|live)_[0-9A-Za-z]+|\bwhsec_[0-9A-Za-z+/=_-]+")
 
 
+class DeadlineExceeded(stripe.APIConnectionError):
+    """The call, retries included, ran past the overall deadline (raised by the shared HTTP client)."""
+
+
 def scrub(text: str | None) -> str:
     """Remove anything shaped like a Stripe key from a provider message (Stripe echoes keys)."""
     return _KEYISH.sub(lambda m: m.group(0)[:8] + "…", text or "")
@@ -42,6 +46,8 @@ def translate(exc: stripe.StripeError) -> ProviderError:
         return InvalidCredentials("Stripe rejected the tenant's secret key", provider_code=code)
     if isinstance(exc, stripe.RateLimitError):
         return RateLimited("Stripe is rate-limiting this account; retry later", provider_code=code)
+    if isinstance(exc, DeadlineExceeded):
+        return ProviderUnavailable("Stripe did not answer within the hub's deadline", provider_code="deadline")
     if isinstance(exc, stripe.APIConnectionError):
         return ProviderUnavailable("Stripe could not be reached", provider_code=code)
     status = exc.http_status or 0
