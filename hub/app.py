@@ -17,6 +17,9 @@ from hub.billing.client import EXTRAS_KEY as BILLING_KEY
 from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
+from hub.boundary import logsafe
+from hub.boundary.requests import check_request
+from hub.boundary.responses import api_headers
 from hub.credentials.controllers import CredentialsController
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
@@ -49,6 +52,7 @@ def create_app(
     it stays out of ``settings`` so the tenant side never holds the platform's Stripe key.
     """
     configure_logging(settings.server.log_level)
+    logsafe.install()
     billing_settings = billing if billing is not None else load_billing_settings(os.environ)
     options = ProviderOptions(
         api_base=settings.stripe.api_base,
@@ -91,6 +95,8 @@ def create_app(
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request,
+        before_send=[api_headers],
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

@@ -81,6 +81,14 @@ class PayloadTooLarge(HubError):
     status, code, title = 413, "payload_too_large", "Payload too large"
 
 
+class InvalidJson(HubError):
+    status, code, title = 400, "invalid_json", "Invalid JSON"
+
+
+class UnsupportedMediaType(HubError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
 class ServiceUnavailable(HubError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 
@@ -199,7 +207,7 @@ def _validation(_: Request, exc: ValidationException) -> Response:
 
 
 def _malformed_json(detail: str = "The request body is not valid JSON") -> Response:
-    return problem(400, "validation_error", "Malformed JSON", detail)
+    return problem(400, InvalidJson.code, InvalidJson.title, detail)
 
 
 def _http(_: Request, exc: HTTPException) -> Response:
@@ -297,11 +305,13 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "HubError",
+    "InvalidJson",
     "MediaType",
     "NotFound",
     "PayloadTooLarge",
     "ServiceUnavailable",
     "Unauthorized",
+    "UnsupportedMediaType",
     "ValidationFailed",
     "database_unavailable",
     "is_database_outage",

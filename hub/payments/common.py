@@ -26,6 +26,9 @@ def check_metadata(metadata: dict[str, str], param: str = "metadata") -> dict[st
     for key, value in metadata.items():
         if not key or len(key) > MAX_KEY_CHARS:
             raise ValidationFailed(f"metadata keys must be 1 to {MAX_KEY_CHARS} characters", param=f"{param}.{key}")
+        if "[" in key or "]" in key:
+            # Stripe refuses brackets in metadata keys (its form encoding uses them for nesting).
+            raise ValidationFailed("metadata keys may not contain '[' or ']'", param=param)
         if key.startswith(RESERVED_PREFIX):
             raise ValidationFailed(
                 f"metadata keys starting with {RESERVED_PREFIX!r} are reserved for the hub", param=f"{param}.{key}"
