@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,23 @@ if TYPE_CHECKING:
 
 #: Stripe's own default: a delivery signed more than 5 minutes ago is refused (replay window).
 TOLERANCE_SECONDS = 300
+#: Deliberately the same message whatever failed, and never the secret or the header.
+_REFUSED = (
+    "The Stripe-Signature does not match this tenant's webhook secret, "
+    f"or its timestamp is outside the {TOLERANCE_SECONDS} s tolerance"
+)
+
+
+def _from_the_future(signature: str, now: float) -> bool:
+    """True when the header's ``t=`` lies more than the tolerance ahead (the SDK checks only the past)."""
+    for part in signature.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t":
+            try:
+                return int(value) > now + TOLERANCE_SECONDS
+            except ValueError:
+                return False  # the SDK refuses a malformed header itself
+    return False
 
 
 def _is_event(event: Any) -> bool:
@@ -49,6 +67,8 @@ class StripeWebhooks:
             raise SignatureInvalid("The Stripe-Signature header is missing")
         if not creds.webhook_secrets:
             raise SignatureInvalid("This tenant has no webhook signing secret")
+        if _from_the_future(signature, time.time()):
+            raise SignatureInvalid(_REFUSED)
         client = self.client(ctx)
         event = None
         # Current secret first, then the previous one while Stripe may still sign with it.
@@ -64,9 +84,7 @@ class StripeWebhooks:
                 raise SignatureInvalid("The body is not a Stripe event") from None
         if event is None:
             # Deliberately the same message whatever failed, and never the secret or the header.
-            raise SignatureInvalid(
-                "The Stripe-Signature does not match this tenant's webhook secret, or its timestamp is too old"
-            )
+            raise SignatureInvalid(_REFUSED)
         data = event.to_dict()
         if not _is_event(data):
             raise SignatureInvalid("The body is not a Stripe event")

@@ -7,6 +7,8 @@ open connections reset, as a stopped server does) and restores.
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import time
 from collections.abc import Iterator
 
@@ -88,3 +90,26 @@ async def test_a_database_that_never_answers_is_503_not_500(emulator, tmp_path):
             assert r.status_code == 503 and r.json()["code"] == "database_unavailable", r.text
     finally:
         proxy.close()
+
+
+async def test_a_path_with_a_line_feed_cannot_forge_a_log_line(emulator, tmp_path):
+    # The outage warning names the request path; a %0A in it must not start a new line.
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    proxy = TcpProxy(PG_HOST, PG_PORT)  # nothing listens
+    try:
+        settings = make_settings(f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{proxy.port}/nowhere", str(tmp_path))
+        async with build_client(settings) as client:
+            r = await client.get(
+                "/v1/payments/x%0ACRITICAL forged", headers={"Authorization": "Bearer hub_st_whatever"}
+            )
+            assert r.status_code == 503
+    finally:
+        root.removeHandler(handler)
+        proxy.close()
+    lines = stream.getvalue().splitlines()
+    assert any("x\\x0aCRITICAL forged" in line for line in lines), lines
+    assert not any(line.startswith("CRITICAL forged") for line in lines)
