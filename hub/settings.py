@@ -8,6 +8,7 @@ naming the variable.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import os
 import re
@@ -15,6 +16,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -194,6 +196,39 @@ def env_number(env: Mapping[str, str], name: str, default, cast, minimum):
     return value
 
 
+#: A platform token shorter than this is guessable, or a placeholder someone forgot.
+MIN_PLATFORM_TOKEN_CHARS = 32
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _prod_refusals(env: Mapping[str, str], platform_token: str) -> list[str]:
+    """What production refuses to start with. Each names the variable, never its value."""
+    refusals = []
+    if len(platform_token) < MIN_PLATFORM_TOKEN_CHARS:
+        refusals.append(f"HUB_PLATFORM_TOKEN must be at least {MIN_PLATFORM_TOKEN_CHARS} characters when HUB_ENV=prod")
+    public_url = env.get("HUB_PUBLIC_URL", "").strip()
+    parts = urlsplit(public_url) if public_url else None
+    if parts is None or not parts.hostname:
+        refusals.append("HUB_PUBLIC_URL must be set when HUB_ENV=prod (tenants' webhook URLs are built from it)")
+    elif parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        refusals.append("HUB_PUBLIC_URL must be an https:// URL when HUB_ENV=prod (http:// only for a loopback host)")
+    api_base = env.get("HUB_STRIPE_API_BASE", "").strip()
+    if api_base and not _is_loopback(urlsplit(api_base).hostname):
+        # Every tenant's secret key is sent there: only Stripe itself, or an emulator on this machine.
+        refusals.append("HUB_STRIPE_API_BASE may only point at a loopback host (an emulator) when HUB_ENV=prod")
+    return refusals
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     hub_env = env.get("HUB_ENV", "dev").strip().lower() or "dev"
@@ -214,6 +249,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     vault_raw = required("HUB_VAULT_KEYS", "vault_keys", generate_vault_key_entry)
     platform_token = required("HUB_PLATFORM_TOKEN", "platform_token", lambda: "hub_pt_" + secrets.token_urlsafe(32))
+    if hub_env == "prod" and (refusals := _prod_refusals(env, platform_token)):
+        raise ConfigError("; ".join(refusals))
     db_url = env.get("HUB_DATABASE_URL", "").strip()
     if not db_url:
         _make_home(home)
