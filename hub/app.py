@@ -18,6 +18,7 @@ from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
 from hub.boundary import logsafe
+from hub.boundary.ratelimit import Limits, rate_limit_middleware
 from hub.boundary.requests import check_request
 from hub.boundary.responses import api_headers
 from hub.credentials.controllers import CredentialsController
@@ -74,6 +75,7 @@ def create_app(
             vault=Vault(settings.vault.keys),
             providers=providers,
         )
+        app.state.limits = Limits(settings.limits.per_key, settings.limits.redis_url)
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         try:
             yield
@@ -96,6 +98,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
+        middleware=[rate_limit_middleware],
         before_send=[api_headers],
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,

@@ -67,6 +67,16 @@ class StripeSettings(msgspec.Struct, frozen=True):
     deadline_seconds: float = 25.0
 
 
+class LimitSettings(msgspec.Struct, frozen=True):
+    #: Requests a second one API key may make (bursts of twice that).
+    per_key: int = 50
+    #: Redis shared by every worker and machine; None keeps counters in each process.
+    redis_url: str | None = None
+
+    def __repr__(self) -> str:  # the URL may carry a password
+        return f"LimitSettings(per_key={self.per_key}, redis_url={'***' if self.redis_url else None})"
+
+
 class ServerSettings(msgspec.Struct, frozen=True):
     env: str = "dev"
     public_url: str = "http://127.0.0.1:8000"
@@ -80,6 +90,7 @@ class Settings(msgspec.Struct, frozen=True):
     vault: VaultSettings
     auth: AuthSettings
     stripe: StripeSettings
+    limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -275,5 +286,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             timeout_seconds=env_number(env, "HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
             max_network_retries=env_number(env, "HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
             deadline_seconds=env_number(env, "HUB_STRIPE_DEADLINE_SECONDS", 25.0, float, 0.001),
+        ),
+        limits=LimitSettings(
+            per_key=env_number(env, "HUB_RATE_LIMIT_PER_KEY", 50, int, 1),
+            redis_url=env.get("HUB_REDIS_URL", "").strip() or None,
         ),
     )
