@@ -70,3 +70,19 @@ async def test_repeated_failed_authentication_from_one_address_is_429(database_u
     async with AsyncTestClient(from_address(create_app(settings), address + "x")) as client:
         r = await client.get("/v1/payments", headers={"Authorization": "Bearer hub_st_guess"})
         assert_problem(r, 401, "unauthorized")
+
+
+async def test_an_unreachable_redis_does_not_take_the_api_down(database_url, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = make_settings(
+        database_url, str(tmp_path), HUB_RATE_LIMIT_PER_KEY="1", HUB_REDIS_URL=f"redis://127.0.0.1:{port}/0"
+    )
+    async with build_client(settings) as client:
+        hub = HubClient(client, settings)
+        tenant = await hub.create_tenant("T")
+        codes = [(await hub.request("GET", "/v1/payments", headers=tenant.storefront)).status_code for _ in range(4)]
+        assert codes == [200] * 4
