@@ -100,7 +100,7 @@ async def test_any_order_of_payment_and_refund_events_ends_in_one_consistent_pay
         status, received, refunded, _ = final
         assert status == (refund_status(received, refunded) or "succeeded")
         async with sessions() as session:  # what sync applies changes nothing
-            payment = await session.get(Payment, payment_id)
+            payment = await session.get_one(Payment, payment_id)
             await apply_refunds(session, payment)
             await session.commit()
             assert await _state(session, payment_id) == final
