@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import random
 from datetime import timedelta
 from typing import Any, cast
 
@@ -28,6 +29,9 @@ MAX_KEY_LENGTH = 255
 RETENTION = timedelta(hours=24)
 #: The most a client is asked to wait before trying again while a request runs.
 MAX_RETRY_AFTER = 5
+#: One new key in this many also deletes the records past retention (an indexed range delete),
+#: so the table stays about a day of keys without a separate job.
+PURGE_EVERY = 200
 
 
 class Claimed(msgspec.Struct, frozen=True):
@@ -103,9 +107,12 @@ async def claim(
         )
         try:
             await session.commit()
-            return Claimed(seed=seed, attempts=1)
         except IntegrityError:
             await session.rollback()
+        else:
+            if random.randrange(PURGE_EVERY) == 0:
+                await purge(session)
+            return Claimed(seed=seed, attempts=1)
         row = await session.get(IdempotencyRecord, (tenant_id, route, key), populate_existing=True)
         if row is None or row.created_at < now - RETENTION:
             # Expired (or purged meanwhile): the key starts afresh.
@@ -128,6 +135,16 @@ async def claim(
         if cast("CursorResult[Any]", taken).rowcount != 1:
             raise _in_progress(lease.total_seconds())
         return Claimed(seed=row.seed, attempts=row.attempts + 1)
+
+
+async def purge(session: AsyncSession) -> None:
+    """Forget keys older than the retention period."""
+    await session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.created_at < utcnow() - RETENTION)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
 
 
 def _pk(statement: Any, tenant_id: str, route: str, key: str) -> Any:

@@ -160,3 +160,41 @@ async def test_a_checkout_session_with_the_same_key_is_created_once(database_url
         assert first.status_code == again.status_code == 201, first.text
         assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
         assert recorder.calls("POST", "/v1/checkout/sessions") == 1
+
+
+async def test_keys_are_kept_a_day_then_purged(database_url, emulator, tmp_path):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from hub.db.base import utcnow
+    from hub.db.engine import make_engine, make_sessionmaker
+    from hub.db.idempotency import IdempotencyRecord
+    from hub.idempotency.store import purge
+
+    recorder = Recorder(emulator.url)
+    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+        tenant, _ = await stripe_tenant(hub)
+        for key in ("old", "new"):
+            r = await hub.request("POST", "/v1/customers", json={}, headers=_with_key(tenant.storefront, key))
+            assert r.status_code == 201
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            await session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.key == "old")
+                .values(created_at=utcnow() - timedelta(hours=25))
+            )
+            await session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.key == "new")
+                .values(created_at=utcnow() - timedelta(hours=23))
+            )
+            await session.commit()
+            await purge(session)
+            left = (await session.execute(select(IdempotencyRecord.key))).scalars().all()
+            assert left == ["new"]
+            assert await session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+    finally:
+        await engine.dispose()
