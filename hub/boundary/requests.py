@@ -1,4 +1,4 @@
-"""Checks every /v1 request passes before a handler runs (API.md, "Every response").
+"""Checks every /v1 request passes before a handler runs (docs/errors.md, "The request itself").
 
 - a body sent to a JSON route is ``application/json`` (415 ``unsupported_media_type``);
 - it decodes as JSON, is valid UTF-8 and is not absurdly nested (400 ``invalid_json``);
