@@ -30,6 +30,8 @@ async def create_customer(
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     customer_id = derived_id(seed, "cust") if seed is not None else new_id("cust")
     row = await session.get(Customer, customer_id) if seed is not None else None
+    if row is not None and row.tenant_id != who.tenant_id:
+        raise NotFound("No such customer")  # cannot happen (seeds are per tenant); never serve another's row
     if row is None:
         row = Customer(
             id=customer_id,
@@ -102,7 +104,7 @@ async def create_checkout_session(
     if seed is not None:
         payment_id, session_id = derived_id(seed, "pay"), derived_id(seed, "cs")
         earlier = await session.get(CheckoutSession, session_id)
-        if earlier is not None:
+        if earlier is not None and earlier.tenant_id == who.tenant_id:
             await session.commit()
             return _checkout_view(earlier)
     else:
