@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.idempotency.route import once
+from hub.idempotency.route import REPLAYED, once
 from hub.payments import customers, refunds, schemas, service
 from hub.payments.idempotency import HEADER
 from hub.strict import require_strict
@@ -42,7 +42,9 @@ async def create_payment(
     payment, created = await service.create_payment(
         session, _services(request), storefront, data, request.headers.get(HEADER)
     )
-    return Response(payment, status_code=201 if created else 200)
+    if created:
+        return Response(payment, status_code=201)
+    return Response(payment, status_code=200, headers={REPLAYED: "true"})
 
 
 @get("/v1/payments", tags=TAGS, guards=[storefront_guard])

@@ -198,3 +198,12 @@ async def test_keys_are_kept_a_day_then_purged(database_url, emulator, tmp_path)
             assert await session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_replayed_payment_creation_says_so(hub):
+    tenant, _ = await stripe_tenant(hub)
+    first = await create_payment(hub, tenant, idempotency_key="pay-1")
+    again = await create_payment(hub, tenant, idempotency_key="pay-1")
+    assert first.status_code == 201 and "idempotent-replayed" not in first.headers
+    assert again.status_code == 200 and again.headers.get("idempotent-replayed") == "true"
+    assert again.json()["id"] == first.json()["id"]
