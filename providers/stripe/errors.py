@@ -53,6 +53,10 @@ def translate(exc: stripe.StripeError) -> ProviderError:
     status = exc.http_status or 0
     if status >= 500 or status == 0:
         return ProviderUnavailable("Stripe answered with a server error", provider_code=code)
+    if isinstance(exc, stripe.APIError) and status < 400:
+        # A success status whose body could not be read (cut off on the way): Stripe may well have
+        # acted, so the outcome is unknown, never a refusal. The body is not echoed.
+        return ProviderUnavailable("Stripe's answer could not be read", provider_code=code)
     if code in {"payment_intent_unexpected_state", "charge_already_captured", "charge_already_refunded"}:
         return InvalidState(message, param=param, provider_code=code)
     if isinstance(exc, stripe.IdempotencyError):
