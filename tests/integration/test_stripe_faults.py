@@ -47,7 +47,7 @@ async def test_a_refund_under_a_stripe_fault_is_never_made_twice(database_url, e
     recorder = Recorder(emulator.url)
     faulty(recorder, fault)
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
-        tenant, sk = await stripe_tenant(hub)
+        tenant, _ = await stripe_tenant(hub)
         r = await create_payment(hub, tenant, amount=2000, payment_method="pm_card_visa", confirm=True)
         payment = r.json()
         path = f"/v1/payments/{payment['id']}/refunds"
