@@ -17,6 +17,10 @@ from hub.billing.client import EXTRAS_KEY as BILLING_KEY
 from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
+from hub.boundary import logsafe
+from hub.boundary.ratelimit import Limits, rate_limit_middleware
+from hub.boundary.requests import check_request
+from hub.boundary.responses import api_headers
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
 from hub.credentials.cache import TenantContexts
@@ -59,11 +63,13 @@ def create_app(
     it stays out of ``settings`` so the tenant side never holds the platform's Stripe key.
     """
     configure_logging(settings.server.log_level, settings.server.log_format)
+    logsafe.install()
     billing_settings = billing if billing is not None else load_billing_settings(os.environ)
     options = ProviderOptions(
         api_base=settings.stripe.api_base,
         timeout_seconds=settings.stripe.timeout_seconds,
         max_network_retries=settings.stripe.max_network_retries,
+        deadline_seconds=settings.stripe.deadline_seconds,
         client_cache_size=settings.stripe.client_cache_size,
         emulator=settings.stripe.emulator,
         call_observer=metrics.observe_stripe_call,
@@ -95,6 +101,7 @@ def create_app(
             tenant_contexts=contexts,
             signature_failures=SignatureFailures(),
         )
+        app.state.limits = Limits(settings.limits.per_key, settings.limits.redis_url)
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
         services = app.state.services
         # Every worker applies stored webhook events unless HUB_APPLIER=0 makes it ingest-only,
@@ -136,6 +143,9 @@ def create_app(
         template_config=TemplateConfig(directory=CONSOLE_TEMPLATES, engine=JinjaTemplateEngine),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request,
+        middleware=[rate_limit_middleware],
+        before_send=[api_headers],
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),

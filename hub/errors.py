@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
+import socket
 from typing import Any
 
 import msgspec
@@ -19,6 +21,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy import exc as sa_exc
 
 from providers.base import errors as perr
 from providers.base.secrets import mask_secrets
@@ -72,6 +75,14 @@ class ValidationFailed(HubError):
 
 class Conflict(HubError):
     status, code, title = 409, "conflict", "Conflict"
+
+
+class InvalidJson(HubError):
+    status, code, title = 400, "invalid_json", "Invalid JSON"
+
+
+class UnsupportedMediaType(HubError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
 class ServiceUnavailable(HubError):
@@ -192,7 +203,7 @@ def _validation(_: Request, exc: ValidationException) -> Response:
 
 
 def _malformed_json(detail: str = "The request body is not valid JSON") -> Response:
-    return problem(400, "validation_error", "Malformed JSON", detail)
+    return problem(400, InvalidJson.code, InvalidJson.title, detail)
 
 
 def _http(_: Request, exc: HTTPException) -> Response:
@@ -219,9 +230,59 @@ def _http(_: Request, exc: HTTPException) -> Response:
     return problem(status, "bad_request", "Bad request", mask_secrets(str(exc.detail or "Bad request")))
 
 
+_CONNECTION_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
+)
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.DBAPIError):
+        # OperationalError/InterfaceError: the server is gone or refuses work (SQLite: the file is
+        # locked or unreadable). Any other DBAPIError counts only when the driver says the
+        # connection itself died under it.
+        return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or exc.connection_invalidated
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection within the pool's timeout
+        return True
+    if isinstance(exc, (ConnectionError, socket.gaierror)):
+        return True
+    if isinstance(exc, OSError):
+        return exc.errno in _CONNECTION_ERRNOS
+    # asyncpg's own connection errors, when they surface unwrapped (connecting, mostly).
+    module = type(exc).__module__ or ""
+    return module.startswith("asyncpg") and any(
+        c.__name__ in {"PostgresConnectionError", "InterfaceError", "ConnectionDoesNotExistError"}
+        for c in type(exc).__mro__
+    )
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the database cannot be reached right now."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _is_connection_failure(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def database_unavailable() -> Response:
+    return problem(
+        503,
+        "database_unavailable",
+        "Database unavailable",
+        "The hub cannot reach its database right now; retry shortly",
+        headers={"Retry-After": "2"},
+    )
+
+
 def _unhandled(request: Request, exc: Exception) -> Response:
     # Log the type only: exception text from drivers can carry parameters, and parameters can
     # carry secrets. The body never shows a trace.
+    if is_database_outage(exc):
+        log.warning("database unavailable (%s) on %s %s", type(exc).__name__, request.method, request.url.path)
+        return database_unavailable()
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     return problem(500, "internal_error", "Internal error", "The hub could not complete the request")
 
@@ -240,11 +301,15 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "HubError",
+    "InvalidJson",
     "MediaType",
     "NotFound",
     "ServiceUnavailable",
     "Unauthorized",
+    "UnsupportedMediaType",
     "ValidationFailed",
+    "database_unavailable",
+    "is_database_outage",
     "problem",
     "provider_problem",
 ]

@@ -8,6 +8,7 @@ naming the variable.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import os
 import re
@@ -15,6 +16,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -64,6 +66,18 @@ class StripeSettings(msgspec.Struct, frozen=True):
     timeout_seconds: float = 20.0
     max_network_retries: int = 2
     client_cache_size: int = 1024
+    #: One overall deadline for a provider call, the SDK's retries included.
+    deadline_seconds: float = 25.0
+
+
+class LimitSettings(msgspec.Struct, frozen=True):
+    #: Requests a second one API key may make (bursts of twice that).
+    per_key: int = 50
+    #: Redis shared by every worker and machine; None keeps counters in each process.
+    redis_url: str | None = None
+
+    def __repr__(self) -> str:  # the URL may carry a password
+        return f"LimitSettings(per_key={self.per_key}, redis_url={'***' if self.redis_url else None})"
 
 
 class CacheSettings(msgspec.Struct, frozen=True):
@@ -118,6 +132,7 @@ class Settings(msgspec.Struct, frozen=True):
     cache: CacheSettings = CacheSettings()
     applier: ApplierSettings = msgspec.field(default_factory=ApplierSettings)
     notify: NotifySettings = NotifySettings()
+    limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -311,6 +326,39 @@ def load_notify_settings(env: Mapping[str, str], hub_env: str) -> NotifySettings
     )
 
 
+#: A platform token shorter than this is guessable, or a placeholder someone forgot.
+MIN_PLATFORM_TOKEN_CHARS = 32
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _prod_refusals(env: Mapping[str, str], platform_token: str) -> list[str]:
+    """What production refuses to start with. Each names the variable, never its value."""
+    refusals = []
+    if len(platform_token) < MIN_PLATFORM_TOKEN_CHARS:
+        refusals.append(f"HUB_PLATFORM_TOKEN must be at least {MIN_PLATFORM_TOKEN_CHARS} characters when HUB_ENV=prod")
+    public_url = env.get("HUB_PUBLIC_URL", "").strip()
+    parts = urlsplit(public_url) if public_url else None
+    if parts is None or not parts.hostname:
+        refusals.append("HUB_PUBLIC_URL must be set when HUB_ENV=prod (tenants' webhook URLs are built from it)")
+    elif parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        refusals.append("HUB_PUBLIC_URL must be an https:// URL when HUB_ENV=prod (http:// only for a loopback host)")
+    api_base = env.get("HUB_STRIPE_API_BASE", "").strip()
+    if api_base and not _is_loopback(urlsplit(api_base).hostname):
+        # Every tenant's secret key is sent there: only Stripe itself, or an emulator on this machine.
+        refusals.append("HUB_STRIPE_API_BASE may only point at a loopback host (an emulator) when HUB_ENV=prod")
+    return refusals
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     hub_env = env.get("HUB_ENV", "dev").strip().lower() or "dev"
@@ -331,6 +379,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     vault_raw = required("HUB_VAULT_KEYS", "vault_keys", generate_vault_key_entry)
     platform_token = required("HUB_PLATFORM_TOKEN", "platform_token", lambda: "hub_pt_" + secrets.token_urlsafe(32))
+    if hub_env == "prod" and (refusals := _prod_refusals(env, platform_token)):
+        raise ConfigError("; ".join(refusals))
     db_url = env.get("HUB_DATABASE_URL", "").strip()
     if not db_url:
         _make_home(home)
@@ -375,6 +425,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             emulator=emulator,
             timeout_seconds=env_number(env, "HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
             max_network_retries=env_number(env, "HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
+            deadline_seconds=env_number(env, "HUB_STRIPE_DEADLINE_SECONDS", 25.0, float, 0.001),
+        ),
+        limits=LimitSettings(
+            per_key=env_number(env, "HUB_RATE_LIMIT_PER_KEY", 50, int, 1),
+            redis_url=env.get("HUB_REDIS_URL", "").strip() or None,
         ),
         cache=CacheSettings(
             tenant_context_entries=env_number(env, "HUB_TENANT_CONTEXT_CACHE_SIZE", 10_000, int, 1),

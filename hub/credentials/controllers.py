@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, post, put
+from litestar import delete as http_delete  # the class's own ``delete`` handler shadows the name
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard
@@ -35,6 +36,12 @@ class CredentialsController(Controller):
     @delete("/credentials", status_code=204)
     async def delete(self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str) -> None:
         await service.delete_credentials(session, request.app.state.services, admin, provider)
+
+    @http_delete("/credentials/previous-webhook-secret", status_code=204)
+    async def end_rollover(
+        self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
+    ) -> None:
+        await service.end_rollover(session, request.app.state.services, admin, provider)
 
     @post("/health-check", status_code=200)
     async def health_check(

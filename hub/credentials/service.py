@@ -188,3 +188,26 @@ async def delete_credentials(
         details={"version": row.version},
     )
     await session.commit()
+
+
+async def end_rollover(session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str) -> None:
+    """Stop the previous webhook secret verifying now (it leaked, say), not at the end of the roll-over."""
+    provider = provider_named(services, provider_name)
+    row = await credential_row(session, who.tenant_id, provider.name, for_update=True)
+    if row is None:
+        raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
+    if row.previous_webhook_secret_ct is not None:
+        row.previous_webhook_secret_ct = None
+        row.previous_webhook_secret_expires_at = None
+        # A new version: every cache keyed by (tenant, version) drops the old secret with it.
+        row.version += 1
+        row.updated_at = utcnow()
+        audit.record(
+            session,
+            tenant_id=who.tenant_id,
+            actor=who.actor,
+            action="credentials.rollover_ended",
+            target=provider.name,
+            details={"version": row.version},
+        )
+    await session.commit()

@@ -3,6 +3,7 @@
 from hub.db.base import Base
 from hub.db.console import ConsoleSession
 from hub.db.events import WebhookEvent
+from hub.db.idempotency import IdempotencyRecord
 from hub.db.notifications import (
     NotificationAttempt,
     NotificationDelivery,
@@ -20,6 +21,7 @@ __all__ = [
     "CheckoutSession",
     "ConsoleSession",
     "Customer",
+    "IdempotencyRecord",
     "NotificationAttempt",
     "NotificationDelivery",
     "NotificationEndpoint",

@@ -74,7 +74,9 @@ class Customer(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(40))
-    provider_customer_id: Mapped[str] = mapped_column(String(255))
+    # Null between the row's insert and the provider's answer: the row is written first, so a
+    # request that cannot be stored never leaves a customer at the provider the hub does not know.
+    provider_customer_id: Mapped[str | None] = mapped_column(String(255), default=None)
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     name: Mapped[str | None] = mapped_column(String(200), default=None)
     metadata_: Mapped[dict] = mapped_column("metadata", default=dict)

@@ -3,6 +3,15 @@
 The hub knows the money it moved itself: the amount it captured (a partial capture releases
 the rest, and the emulator reports no captured amount) and the refunds it made (its refunds
 table). Provider news fills in what the hub did not do itself.
+
+The one refund accounting rule, used by the API paths, the webhook applier and sync:
+- ``amount_refunded`` is money returned to the customer: the sum of SUCCEEDED refunds. A pending
+  refund may still fail (a bank refusing it), so it is not counted as returned.
+- money HELD by refunds not known to have failed (pending, requires_action, succeeded) is what
+  may not be refunded again: ``refundable = amount_received - held``.
+- a paid payment's status follows its amounts: ``succeeded`` with nothing returned,
+  ``partially_refunded`` / ``refunded`` otherwise. Refund states only move forward, so a late or
+  repeated event cannot change the outcome; a refund that fails after all lowers the amount.
 """
 
 from __future__ import annotations
@@ -17,9 +26,10 @@ from providers.base.payments import PaymentSnapshot
 
 #: Refund states that hold money back from being refunded again.
 OPEN_REFUND = ("pending", "requires_action", "succeeded")
-#: Refund states counted as returned to the customer (a provider-confirmed pending refund counts:
-#: card refunds are final once accepted).
-COUNTED_REFUND = ("pending", "requires_action", "succeeded")
+#: Refund states counted as returned to the customer.
+COUNTED_REFUND = ("succeeded",)
+#: Statuses of a paid payment, whose refund part follows the amounts.
+PAID = frozenset({"succeeded", "partially_refunded", "refunded"})
 
 
 async def apply_snapshot(session: AsyncSession, payment: Payment, snap: PaymentSnapshot) -> None:
@@ -58,22 +68,32 @@ def _apply_snapshot(payment: Payment, snap: PaymentSnapshot) -> None:
 
 
 async def refund_totals(session: AsyncSession, payment_id: str) -> tuple[int, int]:
-    """(money counted as refunded, money held by refunds not known to have failed)."""
-    rows = (
-        await session.execute(
-            select(Refund.amount, Refund.status, Refund.provider_refund_id).where(Refund.payment_id == payment_id)
-        )
-    ).all()
-    counted = sum(a for a, s, pid in rows if s in COUNTED_REFUND and pid is not None)
-    held = sum(a for a, s, _ in rows if s in OPEN_REFUND)
+    """(money returned to the customer, money held by refunds not known to have failed)."""
+    await session.flush()
+    rows = (await session.execute(select(Refund.amount, Refund.status).where(Refund.payment_id == payment_id))).all()
+    counted = sum(a for a, s in rows if s in COUNTED_REFUND)
+    held = sum(a for a, s in rows if s in OPEN_REFUND)
     return counted, held
 
 
+async def refunded_amount(session: AsyncSession, payment_id: str) -> int:
+    """Money returned to the customer (``amount_refunded``), by the one rule above."""
+    counted, _ = await refund_totals(session, payment_id)
+    return counted
+
+
+def settle_refund_status(payment: Payment) -> None:
+    """Make a paid payment's status agree with its amounts (a failed refund lowers them)."""
+    if payment.status in PAID:
+        payment.status = refund_status(payment.amount_received, payment.amount_refunded) or "succeeded"
+    else:
+        new = refund_status(payment.amount_received, payment.amount_refunded)
+        if new and may_move(payment.status, new):
+            payment.status = new
+
+
 async def apply_refunds(session: AsyncSession, payment: Payment) -> None:
-    counted, _ = await refund_totals(session, payment.id)
     previous = payment.status
-    payment.amount_refunded = counted
-    new = refund_status(payment.amount_received, counted)
-    if new and may_move(payment.status, new):
-        payment.status = new
+    payment.amount_refunded = await refunded_amount(session, payment.id)
+    settle_refund_status(payment)
     await payment_changed(session, payment, previous)

@@ -27,6 +27,9 @@ def check_metadata(metadata: dict[str, str], param: str = "metadata") -> dict[st
     for key, value in metadata.items():
         if not key or len(key) > MAX_KEY_CHARS:
             raise ValidationFailed(f"metadata keys must be 1 to {MAX_KEY_CHARS} characters", param=f"{param}.{key}")
+        if "[" in key or "]" in key:
+            # Stripe refuses brackets in metadata keys (its form encoding uses them for nesting).
+            raise ValidationFailed("metadata keys may not contain '[' or ']'", param=param)
         if key.startswith(RESERVED_PREFIX):
             raise ValidationFailed(
                 f"metadata keys starting with {RESERVED_PREFIX!r} are reserved for the hub", param=f"{param}.{key}"
@@ -113,7 +116,11 @@ async def owned_customer(session: AsyncSession, tenant_id: str, customer_id: str
     customer = (
         await session.execute(
             select(Customer).where(
-                Customer.id == customer_id, Customer.tenant_id == tenant_id, Customer.provider == provider
+                Customer.id == customer_id,
+                Customer.tenant_id == tenant_id,
+                Customer.provider == provider,
+                # A customer whose creation at the provider never completed cannot be charged.
+                Customer.provider_customer_id.is_not(None),
             )
         )
     ).scalar_one_or_none()

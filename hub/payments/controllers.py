@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
+from hub.idempotency.route import REPLAYED, once
 from hub.payments import customers, refunds, schemas, service
 from hub.payments.idempotency import HEADER
 from hub.strict import require_strict
@@ -41,7 +42,9 @@ async def create_payment(
     payment, created = await service.create_payment(
         session, _services(request), storefront, data, request.headers.get(HEADER)
     )
-    return Response(payment, status_code=201 if created else 200)
+    if created:
+        return Response(payment, status_code=201)
+    return Response(payment, status_code=200, headers={REPLAYED: "true"})
 
 
 @get("/v1/payments", tags=TAGS, guards=[storefront_guard])
@@ -67,17 +70,31 @@ async def capture_payment(
     storefront: TenantPrincipal,
     payment_id: str,
     data: schemas.CaptureRequest | None = None,
-) -> schemas.Payment:
+) -> Response[schemas.Payment]:
     await require_strict(request, schemas.CaptureRequest)
     amount = data.amount if data is not None else None
-    return await service.capture_payment(session, _services(request), storefront, payment_id, amount)
+    return await once(
+        request,
+        storefront.tenant_id,
+        "payments.capture",
+        {"amount": amount},
+        lambda _: service.capture_payment(session, _services(request), storefront, payment_id, amount),
+        status_code=200,
+    )
 
 
 @post("/v1/payments/{payment_id:str}/cancel", tags=TAGS, guards=[storefront_guard], status_code=200)
 async def cancel_payment(
     request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str
-) -> schemas.Payment:
-    return await service.cancel_payment(session, _services(request), storefront, payment_id)
+) -> Response[schemas.Payment]:
+    return await once(
+        request,
+        storefront.tenant_id,
+        "payments.cancel",
+        {},
+        lambda _: service.cancel_payment(session, _services(request), storefront, payment_id),
+        status_code=200,
+    )
 
 
 @post("/v1/payments/{payment_id:str}/sync", tags=TAGS, guards=[storefront_guard], status_code=200)
@@ -94,9 +111,17 @@ async def create_refund(
     admin: TenantPrincipal,
     payment_id: str,
     data: schemas.RefundCreate | None = None,
-) -> schemas.Refund:
+) -> Response[schemas.Refund]:
     await require_strict(request, schemas.RefundCreate)
-    return await refunds.create_refund(session, _services(request), admin, payment_id, data or schemas.RefundCreate())
+    body = data or schemas.RefundCreate()
+    return await once(
+        request,
+        admin.tenant_id,
+        "payments.refunds",
+        body,
+        lambda seed: refunds.create_refund(session, _services(request), admin, payment_id, body, seed),
+        status_code=201,
+    )
 
 
 @get("/v1/payments/{payment_id:str}/refunds", tags=TAGS, guards=[storefront_guard])
@@ -107,8 +132,15 @@ async def list_refunds(session: AsyncSession, storefront: TenantPrincipal, payme
 @post("/v1/customers", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_customer(
     request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CustomerCreate
-) -> schemas.Customer:
-    return await customers.create_customer(session, _services(request), storefront, data)
+) -> Response[schemas.Customer]:
+    return await once(
+        request,
+        storefront.tenant_id,
+        "customers",
+        data,
+        lambda seed: customers.create_customer(session, _services(request), storefront, data, seed),
+        status_code=201,
+    )
 
 
 @get("/v1/customers/{customer_id:str}", tags=TAGS, guards=[storefront_guard])
@@ -119,9 +151,16 @@ async def get_customer(session: AsyncSession, storefront: TenantPrincipal, custo
 @post("/v1/checkout/sessions", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_checkout_session(
     request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CheckoutSessionCreate
-) -> schemas.CheckoutSession:
+) -> Response[schemas.CheckoutSession]:
     await require_strict(request, schemas.CheckoutSessionCreate)
-    return await customers.create_checkout_session(session, _services(request), storefront, data)
+    return await once(
+        request,
+        storefront.tenant_id,
+        "checkout.sessions",
+        data,
+        lambda seed: customers.create_checkout_session(session, _services(request), storefront, data, seed),
+        status_code=201,
+    )
 
 
 ROUTES: list = [

@@ -9,38 +9,61 @@ from hub.auth.principal import TenantPrincipal
 from hub.db.base import new_id, utcnow
 from hub.db.payments import CheckoutSession, Customer, Payment
 from hub.errors import NotFound
+from hub.idempotency.store import derived_id
 from hub.payments import common, idempotency, money, schemas
 from hub.services import Services
 from providers.base import payments as neutral
+from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
 
 
 async def create_customer(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.CustomerCreate
+    session: AsyncSession,
+    services: Services,
+    who: TenantPrincipal,
+    data: schemas.CustomerCreate,
+    seed: str | None = None,
 ) -> schemas.Customer:
+    """The row is written before the provider is called, so a request the hub cannot store never
+    leaves a customer at the provider; ``seed`` (from the Idempotency-Key) fixes its id."""
     metadata = common.check_metadata(data.metadata)
     provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    customer_id = new_id("cust")
-    snap = await provider.create_customer(
-        ctx,
-        neutral.CustomerCreate(
+    customer_id = derived_id(seed, "cust") if seed is not None else new_id("cust")
+    row = await session.get(Customer, customer_id) if seed is not None else None
+    if row is not None and row.tenant_id != who.tenant_id:
+        raise NotFound("No such customer")  # cannot happen (seeds are per tenant); never serve another's row
+    if row is None:
+        row = Customer(
+            id=customer_id,
+            tenant_id=who.tenant_id,
+            provider=provider.name,
             email=data.email,
             name=data.name,
-            metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_customer_id": customer_id},
-        ),
-        idempotency_key=idempotency.operation_key(customer_id, "customer"),
-    )
-    row = Customer(
-        id=customer_id,
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        provider_customer_id=snap.provider_customer_id,
-        email=data.email,
-        name=data.name,
-        metadata_=metadata,
-        created_at=utcnow(),
-    )
-    session.add(row)
+            metadata_=metadata,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        await session.commit()
+    elif row.provider_customer_id is not None:
+        await session.commit()
+        return common.customer_view(row)
+    try:
+        snap = await provider.create_customer(
+            ctx,
+            neutral.CustomerCreate(
+                email=row.email,
+                name=row.name,
+                metadata={**(row.metadata_ or {}), "hub_tenant_id": who.tenant_id, "hub_customer_id": row.id},
+            ),
+            idempotency_key=idempotency.operation_key(row.id, "customer"),
+        )
+    except (ProviderUnavailable, RateLimited):
+        raise  # it may exist at the provider: the row stays for a retry with the same key
+    except ProviderError:
+        await session.delete(row)
+        await session.commit()
+        raise
+    row.provider_customer_id = snap.provider_customer_id
     await session.commit()
     return common.customer_view(row)
 
@@ -56,8 +79,14 @@ async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id:
 
 
 async def create_checkout_session(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.CheckoutSessionCreate
+    session: AsyncSession,
+    services: Services,
+    who: TenantPrincipal,
+    data: schemas.CheckoutSessionCreate,
+    seed: str | None = None,
 ) -> schemas.CheckoutSession:
+    """``seed`` (from the Idempotency-Key) fixes the session's and payment's ids, so a retry asks the
+    provider for exactly the same session under the same provider idempotency key."""
     currency = money.normalize_currency(data.currency)
     total = 0
     for n, item in enumerate(data.line_items):
@@ -72,8 +101,15 @@ async def create_checkout_session(
         if data.customer_id
         else None
     )
+    if seed is not None:
+        payment_id, session_id = derived_id(seed, "pay"), derived_id(seed, "cs")
+        earlier = await session.get(CheckoutSession, session_id)
+        if earlier is not None and earlier.tenant_id == who.tenant_id:
+            await session.commit()
+            return _checkout_view(earlier)
+    else:
+        payment_id, session_id = new_id("pay"), new_id("cs")
     await session.commit()
-    payment_id, session_id = new_id("pay"), new_id("cs")
     hub_metadata = {**metadata, "hub_tenant_id": who.tenant_id, "hub_payment_id": payment_id}
     snap = await provider.create_checkout_session(
         ctx,
@@ -124,11 +160,15 @@ async def create_checkout_session(
     )
     session.add(row)
     await session.commit()
+    return _checkout_view(row)
+
+
+def _checkout_view(row: CheckoutSession) -> schemas.CheckoutSession:
     return schemas.CheckoutSession(
         id=row.id,
         provider=row.provider,
         url=row.url,
         provider_session_id=row.provider_session_id,
-        payment_id=payment_id,
-        created_at=now,
+        payment_id=row.payment_id,
+        created_at=row.created_at,
     )

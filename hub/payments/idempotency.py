@@ -13,18 +13,14 @@ from typing import Any
 
 import msgspec
 
-from hub.errors import ValidationFailed
+from hub.idempotency import store
 
-HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
+HEADER = store.HEADER
+MAX_KEY_LENGTH = store.MAX_KEY_LENGTH
 
 
 def check_key(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not raw.isprintable():
-        raise ValidationFailed(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters", param=HEADER)
-    return raw
+    return store.check_key(raw)
 
 
 def fingerprint(normalized_request: dict[str, Any]) -> str:

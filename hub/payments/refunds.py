@@ -15,6 +15,7 @@ from hub.auth.principal import TenantPrincipal
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.errors import Conflict, ValidationFailed
+from hub.idempotency.store import derived_id
 from hub.payments import common, idempotency, inflight, schemas
 from hub.payments.apply import apply_refunds, apply_snapshot, refund_totals
 from hub.services import Services
@@ -30,11 +31,29 @@ MAY_LAG = frozenset(
 
 
 async def create_refund(
-    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str, data: schemas.RefundCreate
+    session: AsyncSession,
+    services: Services,
+    who: TenantPrincipal,
+    payment_id: str,
+    data: schemas.RefundCreate,
+    seed: str | None = None,
 ) -> schemas.Refund:
+    """``seed`` (from the Idempotency-Key) fixes the refund's id, so a retry resumes the same refund."""
     payment = await common.owned_payment(session, who.tenant_id, payment_id)
     provider = common.provider_by_name(services, payment.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    refund_id = derived_id(seed, "ref") if seed is not None else new_id("ref")
+    earlier = await session.get(Refund, refund_id) if seed is not None else None
+    if earlier is not None and earlier.payment_id == payment.id:
+        if earlier.provider_refund_id is not None or earlier.status != "pending":
+            await session.commit()
+            return common.refund_view(earlier)
+        # An earlier attempt with this key asked the provider and never heard back: ask again,
+        # identically, under the same provider idempotency key.
+        if await inflight.claim(session, payment, "refund", statuses=REFUNDABLE) is None:
+            raise _busy()
+        await session.commit()
+        return await _ask_provider(session, provider, ctx, payment, earlier)
     if payment.status in MAY_LAG and payment.provider_payment_id is not None:
         await apply_snapshot(session, payment, await provider.get_payment(ctx, payment.provider_payment_id))
         await session.commit()
@@ -52,14 +71,10 @@ async def create_refund(
             f"amount must be at most the refundable {refundable}", code="amount_too_large", param="amount"
         )
     if await inflight.claim(session, payment, "refund", statuses=REFUNDABLE) is None:
-        raise Conflict(
-            "Another operation on this payment is in progress; retry later",
-            code="invalid_state",
-            headers={"Retry-After": "1"},
-        )
+        raise _busy()
     now = utcnow()
     refund = Refund(
-        id=new_id("ref"),
+        id=refund_id,
         tenant_id=payment.tenant_id,
         payment_id=payment.id,
         amount=amount,
@@ -70,12 +85,27 @@ async def create_refund(
     )
     session.add(refund)
     await session.commit()
+    return await _ask_provider(session, provider, ctx, payment, refund)
+
+
+def _busy() -> Conflict:
+    return Conflict(
+        "Another operation on this payment is in progress; retry later",
+        code="invalid_state",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _ask_provider(
+    session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment, refund: Refund
+) -> schemas.Refund:
+    """Create ``refund`` (a pending row, committed) at the provider under the payment's in-flight claim."""
     try:
         snap = await provider.create_refund(
             ctx,
             common.remote_id(payment),
-            amount,
-            reason=data.reason,
+            refund.amount,
+            reason=refund.reason,
             metadata={"hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id, "hub_refund_id": refund.id},
             idempotency_key=idempotency.operation_key(payment.id, "refund", refund.id),
         )

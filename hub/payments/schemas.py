@@ -89,7 +89,8 @@ class CustomerCreate(msgspec.Struct, forbid_unknown_fields=True):
 class Customer(msgspec.Struct):
     id: str
     provider: str
-    provider_customer_id: str
+    #: null only while the customer's creation at the provider has not completed
+    provider_customer_id: str | None
     email: str | None
     name: str | None
     metadata: Metadata

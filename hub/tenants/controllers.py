@@ -57,6 +57,12 @@ class TenantController(Controller):
     ) -> schemas.Tenant:
         return await service.set_status(session, tenant_id, "active", _public_url(request))
 
+    @post("/{tenant_id:str}/api-keys", status_code=201)
+    async def recover_api_key(
+        self, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str, data: schemas.ApiKeyCreate
+    ) -> schemas.ApiKeyCreated:
+        return await service.recover_api_key(session, tenant_id, data.scope)
+
 
 class ApiKeyController(Controller):
     path = "/v1/api-keys"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
 from hub.auth.keys import SCOPES, digest, new_token, token_prefix
 from hub.db.base import new_id, utcnow
 from hub.db.tenants import ApiKey, Tenant
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.tenants import schemas
 
 # The shape of ids made by hub.db.base.new_id. Anything else cannot exist, and some of it (a NUL
@@ -95,6 +95,13 @@ async def set_status(session: AsyncSession, tenant_id: str, status: str, public_
     return _view(tenant, public_url)
 
 
+async def recover_api_key(session: AsyncSession, tenant_id: str, scope: str) -> schemas.ApiKeyCreated:
+    """The platform issues a key for a tenant that lost its admin key (there is no other way back in)."""
+    if not well_formed_id(tenant_id) or await session.get(Tenant, tenant_id) is None:
+        raise NotFound("No such tenant")
+    return await create_api_key(session, tenant_id, scope, actor="platform")
+
+
 async def create_api_key(session: AsyncSession, tenant_id: str, scope: str, *, actor: str) -> schemas.ApiKeyCreated:
     if scope not in SCOPES:
         raise ValidationFailed("scope must be admin or storefront", param="scope")
@@ -131,6 +138,25 @@ async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str, *, 
     )
     if key is None:
         raise NotFound("No such API key")
+    if key.revoked_at is None and key.scope == "admin":
+        # The tenant row's lock serialises two admins revoking each other's keys at once.
+        await session.get(Tenant, tenant_id, with_for_update=True)
+        others = await session.scalar(
+            select(func.count())
+            .select_from(ApiKey)
+            .where(
+                ApiKey.tenant_id == tenant_id,
+                ApiKey.scope == "admin",
+                ApiKey.revoked_at.is_(None),
+                ApiKey.id != key.id,
+            )
+        )
+        if not others:
+            await session.rollback()
+            raise Conflict(
+                "This is the tenant's last active admin key: create another admin key first",
+                code="last_admin_key",
+            )
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(session, tenant_id=tenant_id, actor=actor, action="api_key.revoked", target=key.id)

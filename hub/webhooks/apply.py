@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.db.upsert import insert_ignoring_conflict
 from hub.notifications.outbox import payment_changed
+from hub.payments.apply import refunded_amount
 from hub.payments.status import may_move, refund_status
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
@@ -145,10 +146,4 @@ async def _record_refund(session: AsyncSession, payment: Payment, update: Refund
 
 
 async def _refunded_total(session: AsyncSession, payment_id: str) -> int:
-    await session.flush()
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Refund.amount), 0)).where(
-            Refund.payment_id == payment_id, Refund.status == "succeeded"
-        )
-    )
-    return int(total or 0)
+    return await refunded_amount(session, payment_id)

@@ -27,11 +27,15 @@ class ProviderOptions(msgspec.Struct, frozen=True):
     that one call) with ``(operation, outcome, seconds)``: ``operation`` a bounded name such as
     ``"POST /v1/payment_intents/{id}/capture"``, ``outcome`` one of ``ok``, ``client_error``,
     ``server_error``, ``unreachable``. The hub records its metrics through it; it must not raise.
+
+    ``deadline_seconds`` bounds one provider call as a whole, retries and their back-off included:
+    past it the plugin raises ``ProviderUnavailable``.
     """
 
     api_base: str | None = None
     timeout_seconds: float = 20.0
     max_network_retries: int = 2
+    deadline_seconds: float = 25.0
     client_cache_size: int = 1024
     http_transport: Any = None
     emulator: str | None = None

@@ -5,16 +5,19 @@ Never sets a ``stripe.*`` global: each tenant's key lives only in its own ``Stri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import stripe
+
+from providers.stripe.errors import DeadlineExceeded
 
 log = logging.getLogger("providers.stripe")
 
@@ -53,10 +56,13 @@ class SharedHTTPXClient(stripe.HTTPXClient):
         self,
         *,
         timeout: float,
+        deadline: float = 25.0,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 100,
         observer: CallObserver | None = None,
     ) -> None:
+        self.deadline = deadline
+        timeout = min(timeout, deadline)
         # A short connect timeout: an unreachable Stripe should fail fast, not hold a worker.
         timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
         # The SDK passes its ``_timeout`` on every request, overriding the client's own: give it
@@ -67,17 +73,35 @@ class SharedHTTPXClient(stripe.HTTPXClient):
         self._observer = observer
 
     async def request_with_retries_async(
-        self, method: str, url: str, headers: Any, post_data: Any = None, max_network_retries: Any = None, **kw: Any
-    ) -> Any:
-        """The SDK's call, retries included, timed once: one DEBUG line and one observation per API call."""
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        post_data: Any = None,
+        max_network_retries: int | None = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Any]:
+        """The SDK's call with its retries, under one overall deadline, timed once.
+
+        Per-attempt timeouts alone allow (timeout + back-off) x attempts, past what a storefront
+        or a load balancer waits; the caller gets a clear "unavailable" within the deadline instead.
+        The Stripe idempotency key makes a later retry of a call cut short here safe. Each call
+        writes one DEBUG line and one observation (the hub's metrics), retries included.
+        """
         started = time.perf_counter()
         status: int | None = None
         try:
-            result = await super().request_with_retries_async(
-                method, url, headers, post_data, max_network_retries, **kw
-            )
+            async with asyncio.timeout(self.deadline):
+                result = await super().request_with_retries_async(
+                    method, url, headers, post_data, max_network_retries, _usage=_usage
+                )
             status = result[1]
             return result
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"Stripe did not answer within the {self.deadline:g} s deadline", should_retry=False
+            ) from None
         finally:
             seconds = time.perf_counter() - started
             operation, outcome = operation_name(method, url), _outcome(status)
@@ -99,6 +123,7 @@ class StripeClientFactory:
         timeout: float,
         max_network_retries: int,
         cache_size: int,
+        deadline: float = 25.0,
         transport: httpx.AsyncBaseTransport | None = None,
         observer: CallObserver | None = None,
         max_connections: int = 100,
@@ -110,7 +135,7 @@ class StripeClientFactory:
         # version number (credentials deleted, then registered again) rebuild, never reuse.
         self._cache: OrderedDict[tuple[str, int], tuple[str, stripe.StripeClient]] = OrderedDict()
         self.http_client = SharedHTTPXClient(
-            timeout=timeout, transport=transport, observer=observer, max_connections=max_connections
+            timeout=timeout, deadline=deadline, transport=transport, observer=observer, max_connections=max_connections
         )
 
     def _build(self, secret_key: str) -> stripe.StripeClient:

@@ -16,6 +16,10 @@ from providers.base.errors import (
 from providers.base.secrets import mask_secrets
 
 
+class DeadlineExceeded(stripe.APIConnectionError):
+    """The call, retries included, ran past the overall deadline (raised by the shared HTTP client)."""
+
+
 def translate(exc: stripe.StripeError) -> ProviderError:
     err = getattr(exc, "error", None)
     message = mask_secrets(  # Stripe echoes keys in some messages
@@ -36,11 +40,17 @@ def translate(exc: stripe.StripeError) -> ProviderError:
         return InvalidCredentials("Stripe rejected the tenant's secret key", provider_code=code)
     if isinstance(exc, stripe.RateLimitError):
         return RateLimited("Stripe is rate-limiting this account; retry later", provider_code=code)
+    if isinstance(exc, DeadlineExceeded):
+        return ProviderUnavailable("Stripe did not answer within the hub's deadline", provider_code="deadline")
     if isinstance(exc, stripe.APIConnectionError):
         return ProviderUnavailable("Stripe could not be reached", provider_code=code)
     status = exc.http_status or 0
     if status >= 500 or status == 0:
         return ProviderUnavailable("Stripe answered with a server error", provider_code=code)
+    if isinstance(exc, stripe.APIError) and status < 400:
+        # A success status whose body could not be read (cut off on the way): Stripe may well have
+        # acted, so the outcome is unknown, never a refusal. The body is not echoed.
+        return ProviderUnavailable("Stripe's answer could not be read", provider_code=code)
     if code in {"payment_intent_unexpected_state", "charge_already_captured", "charge_already_refunded"}:
         return InvalidState(message, param=param, provider_code=code)
     if isinstance(exc, stripe.IdempotencyError):

@@ -27,6 +27,7 @@ class StripeProvider(StripePayments, StripeWebhooks, Provider):
             timeout=o.timeout_seconds,
             max_network_retries=o.max_network_retries,
             cache_size=o.client_cache_size,
+            deadline=o.deadline_seconds,
             transport=o.http_transport,
             observer=o.call_observer,
         )

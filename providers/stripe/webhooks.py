@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -27,6 +28,23 @@ if TYPE_CHECKING:
 
 #: Stripe's own default: a delivery signed more than 5 minutes ago is refused (replay window).
 TOLERANCE_SECONDS = 300
+#: Deliberately the same message whatever failed, and never the secret or the header.
+_REFUSED = (
+    "The Stripe-Signature does not match this tenant's webhook secret, "
+    f"or its timestamp is outside the {TOLERANCE_SECONDS} s tolerance"
+)
+
+
+def _from_the_future(signature: str, now: float, tolerance: int = TOLERANCE_SECONDS) -> bool:
+    """True when the header's ``t=`` lies more than the tolerance ahead (the SDK checks only the past)."""
+    for part in signature.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t":
+            try:
+                return int(value) > now + tolerance
+            except ValueError:
+                return False  # the SDK refuses a malformed header itself
+    return False
 
 
 def _is_event(event: Any) -> bool:
@@ -59,6 +77,8 @@ def verify_event(
         raise SignatureInvalid("The Stripe-Signature header is missing")
     if not secrets:
         raise SignatureInvalid("No webhook signing secret is set")
+    if _from_the_future(signature, time.time(), tolerance):
+        raise SignatureInvalid(mismatch)
     event = None
     for secret in secrets:
         try:
@@ -90,7 +110,7 @@ class StripeWebhooks:
             payload,
             headers.get("stripe-signature"),
             creds.webhook_secrets,
-            mismatch="The Stripe-Signature does not match this tenant's webhook secret, or its timestamp is too old",
+            mismatch=_REFUSED,
         )
         return VerifiedEvent(provider_event_id=data["id"], type=data["type"], body=data)
 

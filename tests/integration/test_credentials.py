@@ -215,7 +215,7 @@ async def test_refused_or_failed_replacement_keeps_the_stored_credentials(mocked
 async def test_malformed_json_is_400(mocked, stripe_mock, raw):
     tenant = await mocked.create_tenant()
     r = await mocked.request("PUT", URL, content=raw, headers={**tenant.admin, "content-type": "application/json"})
-    assert_problem(r, 400, "validation_error")
+    assert_problem(r, 400, "invalid_json")
     assert stripe_mock.requests == [] and await stored(mocked, tenant.id) == []
 
 

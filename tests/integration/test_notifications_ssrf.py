@@ -12,7 +12,8 @@ from tests.support.notifications import add_endpoint, eventually, notify_hub, re
 from tests.support.rawdb import execute
 
 BASE = "/v1/notification-endpoints"
-PROD = {"HUB_ENV": "prod"}  # HUB_NOTIFY_ALLOW_PRIVATE_URLS defaults to 0 there
+# HUB_NOTIFY_ALLOW_PRIVATE_URLS defaults to 0 there; prod also wants an https public URL.
+PROD = {"HUB_ENV": "prod", "HUB_PUBLIC_URL": "https://hub.test"}
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.support.inbox import wait_applied
-from tests.support.payments import Recorder, create_payment, recorded_hub, stripe_error, stripe_tenant
+from tests.support.payments import Recorder, create_payment, lose_answers, recorded_hub, stripe_tenant
 
 
 async def paid(hub, tenant, amount=2000):
@@ -98,18 +98,8 @@ async def test_the_refund_carries_the_hub_ids_and_reason_to_stripe(database_url,
 async def test_a_refund_whose_answer_was_lost_holds_the_money_until_sync_finds_it(database_url, emulator, tmp_path):
     # The refund reaches Stripe but its answer does not reach the hub (a 500 after the fact):
     # the pending refund keeps the money from being refunded twice, and sync finds it by metadata.
-    lose = {"left": 1}
     recorder = Recorder(emulator.url)
-    original = recorder._handle
-
-    async def lossy(request: httpx.Request) -> httpx.Response:
-        response = await original(request)
-        if request.method == "POST" and request.url.path == "/v1/refunds" and lose["left"]:
-            lose["left"] -= 1
-            return stripe_error(500, "api_error", "Something went wrong on Stripe's end.")
-        return response
-
-    recorder.transport = httpx.MockTransport(lossy)
+    lose_answers(recorder, "POST", "/v1/refunds")
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
         payment = await paid(hub, tenant)

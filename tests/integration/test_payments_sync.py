@@ -120,6 +120,17 @@ async def test_sync_finds_a_payment_whose_creation_answer_was_lost(database_url,
         assert state["query"] == f"metadata['hub_payment_id']:'{payment_id}'"
 
 
+CHECKOUT_BODY = {
+    "currency": "eur",
+    "success_url": "https://shop.example/ok",
+    "cancel_url": "https://shop.example/no",
+    "line_items": [
+        {"name": "Mug", "unit_amount": 1000, "quantity": 2},
+        {"name": "Tea", "unit_amount": 1500, "quantity": 1},
+    ],
+}
+
+
 def checkout_stripe(state: dict):
     """Stripe's Checkout Session and PaymentIntent answers (API reference shapes)."""
 
@@ -178,16 +189,7 @@ async def test_checkout_session_is_created_with_the_hub_ids_and_its_payment_is_s
     recorder = Recorder(emulator.url, answer=checkout_stripe(state))
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
-        body = {
-            "currency": "eur",
-            "success_url": "https://shop.example/ok",
-            "cancel_url": "https://shop.example/no",
-            "line_items": [
-                {"name": "Mug", "unit_amount": 1000, "quantity": 2},
-                {"name": "Tea", "unit_amount": 1500, "quantity": 1},
-            ],
-        }
-        r = await hub.request("POST", "/v1/checkout/sessions", json=body, headers=tenant.storefront)
+        r = await hub.request("POST", "/v1/checkout/sessions", json=CHECKOUT_BODY, headers=tenant.storefront)
         assert r.status_code == 201, r.text
         session = r.json()
         assert session["provider_session_id"] == "cs_test_a1"

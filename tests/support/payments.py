@@ -131,6 +131,21 @@ def stripe_error(status: int, type_: str, message: str, **fields: Any) -> httpx.
     return httpx.Response(status, json={"error": {"type": type_, "message": message, **fields}})
 
 
+def lose_answers(recorder: Recorder, method: str, path: str, times: int = 1) -> None:
+    """The request reaches Stripe (the emulator acts on it) but its answer is lost: a 500 after the fact."""
+    original = recorder._handle
+    left = {"n": times}
+
+    async def lossy(request: httpx.Request) -> httpx.Response:
+        response = await original(request)
+        if request.method == method and request.url.path == path and left["n"]:
+            left["n"] -= 1
+            return stripe_error(500, "api_error", "Something went wrong on Stripe's end.")
+        return response
+
+    recorder.transport = httpx.MockTransport(lossy)
+
+
 @asynccontextmanager
 async def recorded_hub(
     database_url: str, home: str, emulator_url: str, recorder: Recorder, **env: str

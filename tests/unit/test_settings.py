@@ -110,17 +110,65 @@ def test_prod_ignores_dev_secrets_kept_on_disk(tmp_path):
         load_settings({"HUB_ENV": "prod", "HUB_HOME": str(home), "HUB_PLATFORM_TOKEN": "hub_pt_given"})
 
 
+PROD_TOKEN = "hub_pt_" + "t" * 40
+
+
+def _prod(tmp_path, **extra: str | None) -> dict[str, str]:
+    env = {
+        "HUB_ENV": "prod",
+        "HUB_HOME": str(tmp_path / "h"),
+        "HUB_VAULT_KEYS": f"k1:{KEY_A}",
+        "HUB_PLATFORM_TOKEN": PROD_TOKEN,
+        "HUB_PUBLIC_URL": "https://hub.example.com",
+        "HUB_DATABASE_URL": "postgresql+asyncpg://x/y",
+    }
+    env.update(extra)  # type: ignore[arg-type]
+    return {k: v for k, v in env.items() if v is not None}
+
+
 def test_prod_starts_with_both_variables_set(tmp_path):
-    settings = load_settings(
-        {
-            "HUB_ENV": "prod",
-            "HUB_HOME": str(tmp_path / "h"),
-            "HUB_VAULT_KEYS": f"k1:{KEY_A}",
-            "HUB_PLATFORM_TOKEN": "hub_pt_given",
-            "HUB_DATABASE_URL": "postgresql+asyncpg://x/y",
-        }
-    )
+    settings = load_settings(_prod(tmp_path))
     assert settings.server.env == "prod" and settings.vault.active.key == bytes(range(32))
+
+
+@pytest.mark.parametrize(
+    ("extra", "variable", "value"),
+    [
+        ({"HUB_PLATFORM_TOKEN": "a"}, "HUB_PLATFORM_TOKEN", None),
+        ({"HUB_PLATFORM_TOKEN": "hub_pt_short-but-not-a"}, "HUB_PLATFORM_TOKEN", "hub_pt_short-but-not-a"),
+        ({"HUB_PUBLIC_URL": None}, "HUB_PUBLIC_URL", None),
+        ({"HUB_PUBLIC_URL": "http://hub.example.com"}, "HUB_PUBLIC_URL", "hub.example.com"),
+        ({"HUB_PUBLIC_URL": "hub.example.com"}, "HUB_PUBLIC_URL", None),
+        ({"HUB_STRIPE_API_BASE": "https://evil.example.net"}, "HUB_STRIPE_API_BASE", "evil.example.net"),
+        ({"HUB_STRIPE_API_BASE": "http://10.0.0.5:12111"}, "HUB_STRIPE_API_BASE", "10.0.0.5"),
+    ],
+)
+def test_prod_refuses_unsafe_settings_naming_the_variable_not_its_value(tmp_path, extra, variable, value):
+    with pytest.raises(ConfigError) as exc:
+        load_settings(_prod(tmp_path, **extra))
+    assert variable in str(exc.value)
+    if value is not None:
+        assert value not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"HUB_PUBLIC_URL": "http://127.0.0.1:8000"},
+        {"HUB_PUBLIC_URL": "http://localhost:8000"},
+        {"HUB_STRIPE_API_BASE": "http://127.0.0.1:12111"},
+        {"HUB_STRIPE_API_BASE": "http://[::1]:12111"},
+    ],
+)
+def test_prod_allows_loopback_hosts(tmp_path, extra):
+    assert load_settings(_prod(tmp_path, **extra)).server.env == "prod"
+
+
+def test_dev_keeps_its_lenient_defaults(tmp_path):
+    settings = load_settings(
+        {"HUB_HOME": str(tmp_path), "HUB_PLATFORM_TOKEN": "a", "HUB_STRIPE_API_BASE": "http://emulator.test:1"}
+    )
+    assert settings.server.env == "dev"
 
 
 def test_unknown_hub_env_is_refused():

@@ -1,0 +1,1 @@
+"""Idempotency-Key for every POST that creates something or moves money: one implementation for all routes."""

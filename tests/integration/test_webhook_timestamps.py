@@ -1,0 +1,39 @@
+"""Stripe's 300 s tolerance both ways: a signature dated too far in the FUTURE is refused too.
+
+The SDK checks only old timestamps; a delivery signed "a year from now" by a leaked secret
+would otherwise stay replayable for a year.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support import stripe_events as se
+from tests.support.payment_rows import table_snapshot
+
+SECRET = "whsec_tenantAsecret0001"
+
+
+@pytest.fixture
+async def tenant(hub):
+    t = await hub.create_tenant("A")
+    assert (await hub.register_stripe(t, webhook_secret=SECRET)).status_code == 200
+    return t
+
+
+@pytest.mark.parametrize("ahead", [301, 3600, 365 * 24 * 3600])
+async def test_a_timestamp_too_far_in_the_future_is_refused(hub, tenant, database_url, ahead):
+    body = se.encode(se.event("customer.created", {"id": "cus_x", "object": "customer", "metadata": {}}))
+    before = await table_snapshot(database_url, "webhook_events")
+    r = await se.deliver(hub.http, tenant.id, body, SECRET, timestamp=int(time.time()) + ahead)
+    assert r.status_code == 400 and r.json()["code"] == "signature_invalid", r.text
+    assert await table_snapshot(database_url, "webhook_events") == before
+
+
+async def test_a_timestamp_slightly_ahead_within_the_tolerance_is_accepted(hub, tenant):
+    # Clocks drift: Stripe's own tolerance applies in both directions.
+    body = se.encode(se.event("customer.created", {"id": "cus_y", "object": "customer", "metadata": {}}))
+    r = await se.deliver(hub.http, tenant.id, body, SECRET, timestamp=int(time.time()) + 240)
+    assert r.status_code == 200, r.text
