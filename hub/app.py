@@ -18,6 +18,7 @@ from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
 from hub.credentials.controllers import CredentialsController
+from hub.customers.controllers import ROUTES as CUSTOMER_ROUTES
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
@@ -85,6 +86,7 @@ def create_app(
             ApiKeyController,
             CredentialsController,
             *PAYMENT_ROUTES,
+            *CUSTOMER_ROUTES,
             *WEBHOOK_ROUTES,
             *BILLING_ROUTES,
         ],

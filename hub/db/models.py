@@ -3,6 +3,7 @@
 from hub.db.base import Base
 from hub.db.events import WebhookEvent
 from hub.db.payments import CheckoutSession, Customer, Payment, Refund
+from hub.db.recurring import Price, Product, RequestClaim, SetupIntent, Subscription
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
 
@@ -13,8 +14,13 @@ __all__ = [
     "CheckoutSession",
     "Customer",
     "Payment",
+    "Price",
+    "Product",
     "ProviderCredential",
     "Refund",
+    "RequestClaim",
+    "SetupIntent",
+    "Subscription",
     "Tenant",
     "TenantDataKey",
     "WebhookEvent",

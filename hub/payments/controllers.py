@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.payments import customers, refunds, schemas, service
+from hub.payments import checkout, refunds, schemas, service
 from hub.payments.idempotency import HEADER
 from hub.strict import require_strict
 
@@ -104,24 +104,12 @@ async def list_refunds(session: AsyncSession, storefront: TenantPrincipal, payme
     return await refunds.list_refunds(session, storefront, payment_id)
 
 
-@post("/v1/customers", tags=TAGS, guards=[storefront_guard], status_code=201)
-async def create_customer(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CustomerCreate
-) -> schemas.Customer:
-    return await customers.create_customer(session, _services(request), storefront, data)
-
-
-@get("/v1/customers/{customer_id:str}", tags=TAGS, guards=[storefront_guard])
-async def get_customer(session: AsyncSession, storefront: TenantPrincipal, customer_id: str) -> schemas.Customer:
-    return await customers.get_customer(session, storefront, customer_id)
-
-
 @post("/v1/checkout/sessions", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_checkout_session(
     request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CheckoutSessionCreate
 ) -> schemas.CheckoutSession:
     await require_strict(request, schemas.CheckoutSessionCreate)
-    return await customers.create_checkout_session(session, _services(request), storefront, data)
+    return await checkout.create_checkout_session(session, _services(request), storefront, data)
 
 
 ROUTES: list = [
@@ -133,7 +121,5 @@ ROUTES: list = [
     sync_payment,
     create_refund,
     list_refunds,
-    create_customer,
-    get_customer,
     create_checkout_session,
 ]

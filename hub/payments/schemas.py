@@ -23,6 +23,8 @@ class PaymentCreate(msgspec.Struct, forbid_unknown_fields=True):
     customer_id: Id | None = None
     payment_method: Id | None = None
     confirm: bool = False
+    #: Charge a saved payment method with the customer absent (needs customer_id and confirm).
+    off_session: bool = False
     metadata: Metadata = {}
     description: Text | None = None
     #: Which of the tenant's providers; needed only when it has credentials for several.

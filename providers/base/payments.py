@@ -26,6 +26,9 @@ STATUSES = (
     "refunded",
 )
 
+#: The decline of an off-session charge that needs the customer to authenticate (its own error code).
+AUTHENTICATION_REQUIRED = "authentication_required"
+
 #: Neutral refund statuses.
 REFUND_STATUSES = ("pending", "requires_action", "succeeded", "failed", "canceled")
 
@@ -65,6 +68,8 @@ class PaymentCreate(msgspec.Struct, frozen=True):
     payment_method: str | None = None
     confirm: bool = False
     description: str | None = None
+    #: The customer is not present (a saved card charged later): the provider must not ask them to act.
+    off_session: bool = False
 
 
 class RefundSnapshot(msgspec.Struct, frozen=True):
@@ -139,6 +144,9 @@ class PaymentDeclined(CardDeclined):
             param=param,
         )
         self.snapshot = snapshot
+        if decline_code == AUTHENTICATION_REQUIRED:
+            # Not a refusal of the card: the bank wants the customer back on session to authenticate.
+            self.code = AUTHENTICATION_REQUIRED
 
 
 class PaymentsAPI:

@@ -114,6 +114,8 @@ def payment_intent_params(data: PaymentCreate, *, emulator: bool) -> dict[str, A
         params["payment_method"] = data.payment_method
     if data.confirm:
         params["confirm"] = True
+    if data.off_session:
+        params["off_session"] = True
     if data.description:
         if emulator:
             metadata["hub_description"] = data.description[:500]

@@ -1,58 +1,15 @@
-"""Customers and hosted checkout sessions in the tenant's provider account."""
+"""Hosted checkout sessions in the tenant's provider account."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.db.base import new_id, utcnow
-from hub.db.payments import CheckoutSession, Customer, Payment
-from hub.errors import NotFound
+from hub.db.payments import CheckoutSession, Payment
 from hub.payments import common, idempotency, money, schemas
 from hub.services import Services
 from providers.base import payments as neutral
-
-
-async def create_customer(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.CustomerCreate
-) -> schemas.Customer:
-    metadata = common.check_metadata(data.metadata)
-    provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    customer_id = new_id("cust")
-    snap = await provider.create_customer(
-        ctx,
-        neutral.CustomerCreate(
-            email=data.email,
-            name=data.name,
-            metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_customer_id": customer_id},
-        ),
-        idempotency_key=idempotency.operation_key(customer_id, "customer"),
-    )
-    row = Customer(
-        id=customer_id,
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        provider_customer_id=snap.provider_customer_id,
-        email=data.email,
-        name=data.name,
-        metadata_=metadata,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    await session.commit()
-    return common.customer_view(row)
-
-
-async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id: str) -> schemas.Customer:
-    row = (
-        await session.execute(select(Customer).where(Customer.id == customer_id, Customer.tenant_id == who.tenant_id))
-    ).scalar_one_or_none()
-    await session.commit()
-    if row is None:
-        raise NotFound("No such customer")
-    return common.customer_view(row)
 
 
 async def create_checkout_session(

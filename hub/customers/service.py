@@ -1,0 +1,133 @@
+"""Customers in the tenant's provider account: create, read, list, update, delete.
+
+Another tenant's customer is "not found", never "forbidden". Provider calls happen outside
+any database transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.customers import schemas
+from hub.db.base import new_id, utcnow
+from hub.db.payments import Customer
+from hub.errors import NotFound
+from hub.payments import common
+from hub.recurring import claims
+from hub.services import Services
+from providers.base import payments as neutral
+from providers.base.customers import CustomerUpdate
+
+ROUTE_CREATE = "customers.create"
+
+
+async def create_customer(
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.CustomerCreate, key: str | None
+) -> tuple[schemas.Customer, bool]:
+    """The customer, and whether this request only replayed an earlier one with its Idempotency-Key."""
+    metadata = common.check_metadata(data.metadata)
+    provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    request = {"provider": provider.name, "email": data.email, "name": data.name, "metadata": metadata}
+    claim = await claims.claim(session, who.tenant_id, ROUTE_CREATE, key, request, new_id("cust"))
+    if claim.replay:
+        return await get_customer(session, who, claim.object_id), True
+    snap = await claims.call_provider(
+        session,
+        who.tenant_id,
+        claim,
+        provider.create_customer(
+            ctx,
+            neutral.CustomerCreate(
+                email=data.email,
+                name=data.name,
+                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_customer_id": claim.object_id},
+            ),
+            idempotency_key=claims.provider_key(claim.object_id, "customer"),
+        ),
+    )
+    row = Customer(
+        id=claim.object_id,
+        tenant_id=who.tenant_id,
+        provider=provider.name,
+        provider_customer_id=snap.provider_customer_id,
+        email=data.email,
+        name=data.name,
+        metadata_=metadata,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await claims.settle(session, who.tenant_id, claim, 201)
+    await session.commit()
+    return common.customer_view(row), False
+
+
+async def owned(session: AsyncSession, tenant_id: str, customer_id: str) -> Customer:
+    row = (
+        await session.execute(select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant_id))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("No such customer")
+    return row
+
+
+async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id: str) -> schemas.Customer:
+    row = await owned(session, who.tenant_id, customer_id)
+    await session.commit()
+    return common.customer_view(row)
+
+
+async def list_customers(
+    session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, email: str | None
+) -> schemas.CustomerList:
+    q = select(Customer).where(Customer.tenant_id == who.tenant_id).order_by(Customer.id.desc()).limit(limit + 1)
+    if email is not None:
+        q = q.where(Customer.email == email)
+    if starting_after is not None:
+        # Ids are time-ordered: "older than the cursor" is "id below the cursor".
+        q = q.where(Customer.id < starting_after)
+    rows = (await session.execute(q)).scalars().all()
+    await session.commit()
+    return schemas.CustomerList(data=[common.customer_view(c) for c in rows[:limit]], has_more=len(rows) > limit)
+
+
+async def update_customer(
+    session: AsyncSession, services: Services, who: TenantPrincipal, customer_id: str, data: schemas.CustomerUpdate
+) -> schemas.Customer:
+    metadata = common.check_metadata(data.metadata) if data.metadata is not None else None
+    row = await owned(session, who.tenant_id, customer_id)
+    provider = common.provider_by_name(services, row.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    sent = None
+    if metadata is not None:
+        # The provider merges metadata; a key set to "" is removed there. The hub's own keys stay.
+        sent = {**{k: "" for k in (row.metadata_ or {}) if k not in metadata}, **metadata}
+    # A fresh key per request: an identical later update must reach the provider again, while
+    # the SDK's own retries of this one share it.
+    await provider.update_customer(
+        ctx,
+        row.provider_customer_id,
+        CustomerUpdate(email=data.email, name=data.name, metadata=sent),
+        idempotency_key=claims.provider_key(new_id("upd"), "customer_update"),
+    )
+    row = await owned(session, who.tenant_id, customer_id)
+    if data.email is not None:
+        row.email = data.email
+    if data.name is not None:
+        row.name = data.name
+    if metadata is not None:
+        row.metadata_ = metadata
+    await session.commit()
+    return common.customer_view(row)
+
+
+async def delete_customer(session: AsyncSession, services: Services, who: TenantPrincipal, customer_id: str) -> None:
+    row = await owned(session, who.tenant_id, customer_id)
+    provider = common.provider_by_name(services, row.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    await provider.delete_customer(ctx, row.provider_customer_id)
+    row = await owned(session, who.tenant_id, customer_id)
+    await session.delete(row)
+    await session.commit()
