@@ -17,6 +17,7 @@ from hub.billing.client import EXTRAS_KEY as BILLING_KEY
 from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
+from hub.catalog.controllers import ROUTES as CATALOG_ROUTES
 from hub.credentials.controllers import CredentialsController
 from hub.customers.controllers import ROUTES as CUSTOMER_ROUTES
 from hub.db.engine import make_engine, make_sessionmaker
@@ -87,6 +88,7 @@ def create_app(
             CredentialsController,
             *PAYMENT_ROUTES,
             *CUSTOMER_ROUTES,
+            *CATALOG_ROUTES,
             *WEBHOOK_ROUTES,
             *BILLING_ROUTES,
         ],

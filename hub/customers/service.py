@@ -16,6 +16,7 @@ from hub.db.payments import Customer
 from hub.errors import NotFound
 from hub.payments import common
 from hub.recurring import claims
+from hub.recurring.pages import page
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.customers import CustomerUpdate
@@ -82,15 +83,11 @@ async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id:
 async def list_customers(
     session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, email: str | None
 ) -> schemas.CustomerList:
-    q = select(Customer).where(Customer.tenant_id == who.tenant_id).order_by(Customer.id.desc()).limit(limit + 1)
+    q = select(Customer).where(Customer.tenant_id == who.tenant_id)
     if email is not None:
         q = q.where(Customer.email == email)
-    if starting_after is not None:
-        # Ids are time-ordered: "older than the cursor" is "id below the cursor".
-        q = q.where(Customer.id < starting_after)
-    rows = (await session.execute(q)).scalars().all()
-    await session.commit()
-    return schemas.CustomerList(data=[common.customer_view(c) for c in rows[:limit]], has_more=len(rows) > limit)
+    rows, more = await page(session, Customer, q, limit=limit, starting_after=starting_after)
+    return schemas.CustomerList(data=[common.customer_view(c) for c in rows], has_more=more)
 
 
 async def update_customer(

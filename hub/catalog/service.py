@@ -1,0 +1,183 @@
+"""The tenant's catalogue at its provider: products, and one-off or recurring prices of them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.catalog import schemas
+from hub.db.base import new_id, utcnow
+from hub.db.recurring import Price, Product
+from hub.errors import NotFound
+from hub.payments import common, money
+from hub.recurring import claims
+from hub.recurring.pages import page
+from hub.services import Services
+from providers.base import recurring as neutral
+
+ROUTE_PRODUCT, ROUTE_PRICE = "products.create", "prices.create"
+
+
+def product_view(p: Product) -> schemas.Product:
+    return schemas.Product(
+        id=p.id,
+        provider=p.provider,
+        provider_product_id=p.provider_product_id,
+        name=p.name,
+        description=p.description,
+        active=p.active,
+        metadata=dict(p.metadata_ or {}),
+        created_at=p.created_at,
+    )
+
+
+def price_view(p: Price) -> schemas.Price:
+    recurring = (
+        schemas.Recurring(interval=p.interval, interval_count=p.interval_count or 1)  # type: ignore[arg-type]
+        if p.interval
+        else None
+    )
+    return schemas.Price(
+        id=p.id,
+        provider=p.provider,
+        provider_price_id=p.provider_price_id,
+        product_id=p.product_id,
+        currency=p.currency,
+        unit_amount=p.unit_amount,
+        recurring=recurring,
+        active=p.active,
+        created_at=p.created_at,
+    )
+
+
+async def _one(session: AsyncSession, model, tenant_id: str, object_id: str, what: str, param: str | None = None):
+    row = (
+        await session.execute(select(model).where(model.id == object_id, model.tenant_id == tenant_id))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No such {what}", param=param)
+    return row
+
+
+async def create_product(
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.ProductCreate, key: str | None
+) -> tuple[schemas.Product, bool]:
+    metadata = common.check_metadata(data.metadata)
+    provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    request = {"provider": provider.name, "name": data.name, "description": data.description, "metadata": metadata}
+    claim = await claims.claim(session, who.tenant_id, ROUTE_PRODUCT, key, request, new_id("prod"))
+    if claim.replay:
+        return product_view(await _one(session, Product, who.tenant_id, claim.object_id, "product")), True
+    snap = await claims.call_provider(
+        session,
+        who.tenant_id,
+        claim,
+        provider.create_product(
+            ctx,
+            neutral.ProductCreate(
+                name=data.name,
+                description=data.description,
+                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_product_id": claim.object_id},
+            ),
+            idempotency_key=claims.provider_key(claim.object_id, "product"),
+        ),
+    )
+    row = Product(
+        id=claim.object_id,
+        tenant_id=who.tenant_id,
+        provider=provider.name,
+        provider_product_id=snap.provider_product_id,
+        name=data.name,
+        description=data.description,
+        active=snap.active,
+        metadata_=metadata,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await claims.settle(session, who.tenant_id, claim, 201)
+    await session.commit()
+    return product_view(row), False
+
+
+async def create_price(
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PriceCreate, key: str | None
+) -> tuple[schemas.Price, bool]:
+    currency = money.normalize_currency(data.currency)
+    # A price is a unit, not a charge: the per-charge minimum applies to what is billed, not here.
+    money.check_amount(data.unit_amount, currency, param="unit_amount", minimum=False)
+    product = await _one(session, Product, who.tenant_id, data.product_id, "product", "product_id")
+    provider = common.provider_by_name(services, product.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    recurring = data.recurring
+    request = {
+        "product_id": product.id,
+        "currency": currency,
+        "unit_amount": data.unit_amount,
+        "recurring": [recurring.interval, recurring.interval_count] if recurring else None,
+    }
+    claim = await claims.claim(session, who.tenant_id, ROUTE_PRICE, key, request, new_id("price"))
+    if claim.replay:
+        return price_view(await _one(session, Price, who.tenant_id, claim.object_id, "price")), True
+    snap = await claims.call_provider(
+        session,
+        who.tenant_id,
+        claim,
+        provider.create_price(
+            ctx,
+            neutral.PriceCreate(
+                provider_product_id=product.provider_product_id,
+                currency=currency,
+                unit_amount=data.unit_amount,
+                recurring=neutral.Recurrence(recurring.interval, recurring.interval_count) if recurring else None,
+                metadata={"hub_tenant_id": who.tenant_id, "hub_price_id": claim.object_id},
+            ),
+            idempotency_key=claims.provider_key(claim.object_id, "price"),
+        ),
+    )
+    row = Price(
+        id=claim.object_id,
+        tenant_id=who.tenant_id,
+        provider=provider.name,
+        provider_price_id=snap.provider_price_id,
+        product_id=product.id,
+        currency=currency,
+        unit_amount=data.unit_amount,
+        interval=recurring.interval if recurring else None,
+        interval_count=recurring.interval_count if recurring else None,
+        active=snap.active,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await claims.settle(session, who.tenant_id, claim, 201)
+    await session.commit()
+    return price_view(row), False
+
+
+async def list_products(
+    session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None
+) -> schemas.ProductList:
+    rows, more = await page(
+        session,
+        Product,
+        select(Product).where(Product.tenant_id == who.tenant_id),
+        limit=limit,
+        starting_after=starting_after,
+    )
+    return schemas.ProductList(data=[product_view(p) for p in rows], has_more=more)
+
+
+async def list_prices(
+    session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, product_id: str | None
+) -> schemas.PriceList:
+    q = select(Price).where(Price.tenant_id == who.tenant_id)
+    if product_id is not None:
+        q = q.where(Price.product_id == product_id)
+    rows, more = await page(session, Price, q, limit=limit, starting_after=starting_after)
+    return schemas.PriceList(data=[price_view(p) for p in rows], has_more=more)
+
+
+async def owned_price(session: AsyncSession, tenant_id: str, price_id: str, param: str) -> Price:
+    price: Price = await _one(session, Price, tenant_id, price_id, "price", param)
+    return price
