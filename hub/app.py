@@ -27,6 +27,7 @@ from hub.logging import configure_logging
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
 from hub.services import Services
 from hub.settings import Settings, load_settings
+from hub.subscriptions.controllers import ROUTES as SUBSCRIPTION_ROUTES
 from hub.tenants.controllers import ApiKeyController, TenantController
 from hub.vault.keyring import Vault
 from hub.webhooks.controllers import ROUTES as WEBHOOK_ROUTES
@@ -89,6 +90,7 @@ def create_app(
             *PAYMENT_ROUTES,
             *CUSTOMER_ROUTES,
             *CATALOG_ROUTES,
+            *SUBSCRIPTION_ROUTES,
             *WEBHOOK_ROUTES,
             *BILLING_ROUTES,
         ],

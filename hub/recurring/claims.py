@@ -60,6 +60,24 @@ async def claim(
     if key is None:
         return Claim(object_id=object_id)
     fingerprint = idempotency.fingerprint(request)
+    # The claim is decided in a session of its own: a lost race rolls back there, never expiring
+    # the rows the caller has loaded. The caller holds no transaction (SQLite has one writer).
+    await session.commit()
+    async with _own(session) as own:
+        return await _decide(own, tenant_id, route, key, fingerprint, object_id)
+
+
+def _own(session: AsyncSession) -> AsyncSession:
+    return AsyncSession(session.bind, expire_on_commit=False)
+
+
+def _where(tenant_id: str, route: str, key: str) -> Any:
+    return and_(RequestClaim.tenant_id == tenant_id, RequestClaim.route == route, RequestClaim.idempotency_key == key)
+
+
+async def _decide(
+    session: AsyncSession, tenant_id: str, route: str, key: str, fingerprint: str, object_id: str
+) -> Claim:
     session.add(
         RequestClaim(
             tenant_id=tenant_id, route=route, idempotency_key=key, fingerprint=fingerprint, object_id=object_id
@@ -70,7 +88,7 @@ async def claim(
         return Claim(object_id=object_id, key=key, route=route)
     except IntegrityError:
         await session.rollback()
-    where = and_(RequestClaim.tenant_id == tenant_id, RequestClaim.route == route, RequestClaim.idempotency_key == key)
+    where = _where(tenant_id, route, key)
     found = (await session.execute(select(RequestClaim).where(where))).scalar_one()
     await session.commit()
     if found.fingerprint != fingerprint:
@@ -104,11 +122,7 @@ async def settle(session: AsyncSession, tenant_id: str, claim_: Claim, status: i
         return
     await session.execute(
         update(RequestClaim)
-        .where(
-            RequestClaim.tenant_id == tenant_id,
-            RequestClaim.route == claim_.route,
-            RequestClaim.idempotency_key == claim_.key,
-        )
+        .where(_where(tenant_id, claim_.route, claim_.key))
         .values(response_status=status)
         .execution_options(synchronize_session=False)
     )
@@ -118,15 +132,10 @@ async def release(session: AsyncSession, tenant_id: str, claim_: Claim) -> None:
     """Forget a claim whose request was refused before anything was made: the key may be used again."""
     if claim_.key is None:
         return
-    await session.rollback()
-    await session.execute(
-        delete(RequestClaim).where(
-            RequestClaim.tenant_id == tenant_id,
-            RequestClaim.route == claim_.route,
-            RequestClaim.idempotency_key == claim_.key,
-        )
-    )
     await session.commit()
+    async with _own(session) as own:
+        await own.execute(delete(RequestClaim).where(_where(tenant_id, claim_.route, claim_.key)))
+        await own.commit()
 
 
 def provider_key(object_id: str, operation: str, *detail: str) -> str:
@@ -145,18 +154,15 @@ async def call_provider(session: AsyncSession, tenant_id: str, claim_: Claim, ca
         return await call
     except (ProviderUnavailable, RateLimited):
         if claim_.key is not None:
-            await session.rollback()
-            await session.execute(
-                update(RequestClaim)
-                .where(
-                    RequestClaim.tenant_id == tenant_id,
-                    RequestClaim.route == claim_.route,
-                    RequestClaim.idempotency_key == claim_.key,
-                )
-                .values(claimed_at=datetime(2000, 1, 1, tzinfo=UTC))
-                .execution_options(synchronize_session=False)
-            )
             await session.commit()
+            async with _own(session) as own:
+                await own.execute(
+                    update(RequestClaim)
+                    .where(_where(tenant_id, claim_.route, claim_.key))
+                    .values(claimed_at=datetime(2000, 1, 1, tzinfo=UTC))
+                    .execution_options(synchronize_session=False)
+                )
+                await own.commit()
         raise
     except ProviderError:
         await release(session, tenant_id, claim_)

@@ -14,6 +14,7 @@ from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.db.upsert import insert_ignoring_conflict
 from hub.payments.status import may_move, refund_status
+from hub.subscriptions.apply import apply_recurring_event
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
 APPLIED, IGNORED = "applied", "ignored"
@@ -26,6 +27,9 @@ async def apply_event(
     session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent
 ) -> tuple[str, str | None]:
     """(outcome, payment id). ``ignored`` when the event is not about a payment this tenant owns."""
+    recurring = await apply_recurring_event(session, tenant_id, provider, event)
+    if recurring is not None:
+        return recurring
     if event.hub_tenant_id is not None and event.hub_tenant_id != tenant_id:
         # Stamped by the hub for another tenant: whatever this tenant's account says, not ours.
         return IGNORED, None

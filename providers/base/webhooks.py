@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from providers.base.customers import SetupIntentSnapshot
+from providers.base.recurring import SubscriptionSnapshot
+
 if TYPE_CHECKING:  # the provider module imports this one
     from providers.base.provider import TenantContext
 
@@ -58,6 +61,12 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     dispute_status: str | None = None
     last_error_code: str | None = None
     decline_code: str | None = None
+    #: The subscription as of this event (``as_of`` is the event's time), for subscription news.
+    subscription: SubscriptionSnapshot | None = None
+    #: A saved payment method's setup, for setup news.
+    setup_intent: SetupIntentSnapshot | None = None
+    #: ``metadata.hub_*_id`` the hub stamped on a non-payment object (subscription, invoice...).
+    hub_object_id: str | None = None
 
 
 class WebhookEndpoint(msgspec.Struct, frozen=True):

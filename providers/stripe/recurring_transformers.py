@@ -17,6 +17,7 @@ from providers.base.recurring import (
     SubscriptionCreate,
     SubscriptionSnapshot,
 )
+from providers.base.webhooks import ProviderEvent
 from providers.stripe.transformers import _id_of, _metadata, field
 
 _SETUP_STATUS = {
@@ -121,4 +122,40 @@ def subscription_from_stripe(sub: Any, *, as_of: int | None = None) -> Subscript
         cancel_at_period_end=bool(field(sub, "cancel_at_period_end", False)),
         latest_invoice=_id_of(field(sub, "latest_invoice")),
         metadata=_metadata(sub),
+    )
+
+
+# -- webhook events ------------------------------------------------------------------------
+
+#: Stripe event types about subscriptions and saved payment methods the hub applies.
+RECURRING_EVENTS = (
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "setup_intent.succeeded",
+)
+
+
+def recurring_event(event: Any) -> ProviderEvent | None:
+    """The neutral facts of a subscription or setup event; ``None`` for every other type."""
+    etype = str(field(event, "type"))
+    if etype not in RECURRING_EVENTS:
+        return None
+    obj = field(field(event, "data"), "object")
+    meta = _metadata(obj)
+    created = int(field(event, "created") or 0)
+    base: dict[str, Any] = {
+        "provider_event_id": str(field(event, "id")),
+        "type": etype,
+        "created": created,
+        "hub_tenant_id": meta.get("hub_tenant_id"),
+    }
+    if etype.startswith("customer.subscription."):
+        return ProviderEvent(
+            **base,
+            subscription=subscription_from_stripe(obj, as_of=created),
+            hub_object_id=meta.get("hub_subscription_id"),
+        )
+    return ProviderEvent(
+        **base, setup_intent=setup_intent_from_stripe(obj), hub_object_id=meta.get("hub_setup_intent_id")
     )

@@ -12,6 +12,7 @@ from providers.base.provider import TenantContext
 from providers.base.webhooks import ProviderEvent, WebhookEndpoint
 from providers.stripe.credentials import StripeCredentials
 from providers.stripe.errors import translate
+from providers.stripe.recurring_transformers import RECURRING_EVENTS, recurring_event
 from providers.stripe.transformers import HANDLED_EVENTS, event_from_stripe
 
 if TYPE_CHECKING:
@@ -70,13 +71,13 @@ class StripeWebhooks:
         data = event.to_dict()
         if not _is_event(data):
             raise SignatureInvalid("The body is not a Stripe event")
-        return event_from_stripe(data)
+        return recurring_event(data) or event_from_stripe(data)
 
     async def ensure_webhook_endpoint(
         self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
     ) -> WebhookEndpoint:
         endpoints = self.client(ctx).v1.webhook_endpoints
-        wanted = sorted(HANDLED_EVENTS)
+        wanted = sorted(HANDLED_EVENTS + RECURRING_EVENTS)
         try:
             existing = await _all_endpoints(endpoints)
             known = next((e for e in existing if known_endpoint_id and e["id"] == known_endpoint_id), None)

@@ -144,3 +144,47 @@ async def test_storefront_keys_create_and_read_but_only_admin_keys_change_or_del
     assert len(recorder.requests) == before
     assert (await hub.request("GET", "/v1/customers", headers=owner.storefront)).status_code == 200
     assert_problem(await hub.request("GET", "/v1/customers"), 401, "unauthorized")
+
+
+async def test_a_key_still_running_is_409_in_progress_and_one_whose_worker_died_is_taken_over(two_tenants, emulator):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from hub.db.base import new_id
+    from hub.db.recurring import RequestClaim
+    from hub.payments.idempotency import fingerprint
+    from tests.support.problem import db_session
+
+    hub, recorder, owner, owner_sk, _ = two_tenants
+    claimed = new_id("cust")  # the emulator keeps one store for every run: an id of this run only
+    body = {"email": "ana@example.com"}
+    request = {"provider": "stripe", "email": "ana@example.com", "name": None, "metadata": {}}
+    async with db_session(hub) as s:
+        s.add(
+            RequestClaim(
+                tenant_id=owner.id,
+                route="customers.create",
+                idempotency_key="running",
+                fingerprint=fingerprint(request),
+                object_id=claimed,
+                claimed_at=datetime.now(UTC),
+            )
+        )
+        await s.commit()
+    r = await post(hub, owner, "/v1/customers", body, key="running")
+    body_ = assert_problem(r, 409, "idempotency_in_progress")
+    assert r.headers["retry-after"] == "1" and body_["param"] == "Idempotency-Key"
+    assert recorder.calls("POST", "/v1/customers") == 0
+
+    async with db_session(hub) as s:
+        claim = (await s.execute(select(RequestClaim).where(RequestClaim.idempotency_key == "running"))).scalar_one()
+        claim.claimed_at = datetime.now(UTC) - timedelta(hours=1)
+        await s.commit()
+    r = await post(hub, owner, "/v1/customers", body, key="running")
+    assert r.status_code == 201, r.text
+    # The retry finishes the first request's work under its id (and so its Stripe idempotency key).
+    assert r.json()["id"] == claimed
+    assert len(emulator_objects(emulator, owner_sk, "/v1/customers", hub_customer_id=r.json()["id"])) == 1
+    again = await post(hub, owner, "/v1/customers", body, key="running")
+    assert again.json() == r.json() and again.headers["idempotent-replayed"] == "true"
