@@ -159,7 +159,7 @@ async def test_a_key_still_running_is_409_in_progress_and_one_whose_worker_died_
     hub, recorder, owner, owner_sk, _ = two_tenants
     claimed = new_id("cust")  # the emulator keeps one store for every run: an id of this run only
     body = {"email": "ana@example.com"}
-    request = {"provider": "stripe", "email": "ana@example.com", "name": None, "metadata": {}}
+    request: dict[str, object] = {"provider": "stripe", "email": "ana@example.com", "name": None, "metadata": {}}
     async with db_session(hub) as s:
         s.add(
             RequestClaim(
