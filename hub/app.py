@@ -23,7 +23,9 @@ from hub.customers.controllers import ROUTES as CUSTOMER_ROUTES
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
+from hub.invoices.controllers import ROUTES as INVOICE_ROUTES
 from hub.logging import configure_logging
+from hub.payment_links.controllers import ROUTES as PAYMENT_LINK_ROUTES
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
 from hub.services import Services
 from hub.settings import Settings, load_settings
@@ -91,6 +93,8 @@ def create_app(
             *CUSTOMER_ROUTES,
             *CATALOG_ROUTES,
             *SUBSCRIPTION_ROUTES,
+            *INVOICE_ROUTES,
+            *PAYMENT_LINK_ROUTES,
             *WEBHOOK_ROUTES,
             *BILLING_ROUTES,
         ],

@@ -3,7 +3,7 @@
 from hub.db.base import Base
 from hub.db.events import WebhookEvent
 from hub.db.payments import CheckoutSession, Customer, Payment, Refund
-from hub.db.recurring import Price, Product, RequestClaim, SetupIntent, Subscription
+from hub.db.recurring import Invoice, PaymentLink, Price, Product, RequestClaim, SetupIntent, Subscription
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
 
@@ -13,7 +13,9 @@ __all__ = [
     "Base",
     "CheckoutSession",
     "Customer",
+    "Invoice",
     "Payment",
+    "PaymentLink",
     "Price",
     "Product",
     "ProviderCredential",

@@ -14,7 +14,7 @@ from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.db.upsert import insert_ignoring_conflict
 from hub.payments.status import may_move, refund_status
-from hub.subscriptions.apply import apply_recurring_event
+from hub.recurring.apply import apply_recurring_event
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
 APPLIED, IGNORED = "applied", "ignored"

@@ -18,6 +18,55 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "invoices",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("provider_invoice_id", sa.String(length=255), nullable=False),
+        sa.Column("customer_id", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("amount_due", sa.BigInteger(), nullable=False),
+        sa.Column("amount_paid", sa.BigInteger(), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("hosted_invoice_url", sa.Text(), nullable=True),
+        sa.Column("due_date", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_invoices_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "provider",
+            "provider_invoice_id",
+            name=op.f("uq_invoices_tenant_id_provider_provider_invoice_id"),
+        ),
+    )
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index("ix_invoices_tenant_id_id", ["tenant_id", "id"], unique=False)
+
+    op.create_table(
+        "payment_links",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("provider_payment_link_id", sa.String(length=255), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("line_items", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_payment_links_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_links")),
+    )
+    with op.batch_alter_table("payment_links", schema=None) as batch_op:
+        batch_op.create_index("ix_payment_links_tenant_id_id", ["tenant_id", "id"], unique=False)
+
+    op.create_table(
         "products",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
@@ -157,3 +206,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_products_tenant_id_id")
 
     op.drop_table("products")
+    with op.batch_alter_table("payment_links", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_links_tenant_id_id")
+
+    op.drop_table("payment_links")
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoices_tenant_id_id")
+
+    op.drop_table("invoices")

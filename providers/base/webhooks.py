@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers.base.customers import SetupIntentSnapshot
+from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
 
 if TYPE_CHECKING:  # the provider module imports this one
@@ -65,6 +66,8 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     subscription: SubscriptionSnapshot | None = None
     #: A saved payment method's setup, for setup news.
     setup_intent: SetupIntentSnapshot | None = None
+    #: An invoice as of this event, for invoice news.
+    invoice: InvoiceSnapshot | None = None
     #: ``metadata.hub_*_id`` the hub stamped on a non-payment object (subscription, invoice...).
     hub_object_id: str | None = None
 

@@ -18,6 +18,7 @@ from providers.base.recurring import (
     SubscriptionSnapshot,
 )
 from providers.base.webhooks import ProviderEvent
+from providers.stripe.invoice_transformers import invoice_from_stripe
 from providers.stripe.transformers import _id_of, _metadata, field
 
 _SETUP_STATUS = {
@@ -133,14 +134,29 @@ RECURRING_EVENTS = (
     "customer.subscription.updated",
     "customer.subscription.deleted",
     "setup_intent.succeeded",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "invoice.voided",
+    "invoice.marked_uncollectible",
 )
 
 
 def recurring_event(event: Any) -> ProviderEvent | None:
-    """The neutral facts of a subscription or setup event; ``None`` for every other type."""
+    """The neutral facts of a subscription, invoice or setup event; ``None`` for every other type.
+
+    A signed event whose object has the wrong field types carries no facts (stored, changes nothing).
+    """
     etype = str(field(event, "type"))
     if etype not in RECURRING_EVENTS:
         return None
+    try:
+        return _facts(event, etype)
+    except (TypeError, ValueError):
+        return ProviderEvent(provider_event_id=str(field(event, "id")), type=etype, created=0)
+
+
+def _facts(event: Any, etype: str) -> ProviderEvent:
     obj = field(field(event, "data"), "object")
     meta = _metadata(obj)
     created = int(field(event, "created") or 0)
@@ -156,6 +172,8 @@ def recurring_event(event: Any) -> ProviderEvent | None:
             subscription=subscription_from_stripe(obj, as_of=created),
             hub_object_id=meta.get("hub_subscription_id"),
         )
+    if etype.startswith("invoice."):
+        return ProviderEvent(**base, invoice=invoice_from_stripe(obj), hub_object_id=meta.get("hub_invoice_id"))
     return ProviderEvent(
         **base, setup_intent=setup_intent_from_stripe(obj), hub_object_id=meta.get("hub_setup_intent_id")
     )

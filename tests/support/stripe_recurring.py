@@ -136,6 +136,9 @@ class StripeRecurring:
             elif f.get("cancel_at_period_end") == "true":
                 sub["cancel_at_period_end"] = True
             return httpx.Response(200, json=sub)
+        answer = self._invoices(request, path, f, now)
+        if answer is not None:
+            return answer
         return httpx.Response(
             404,
             json={
@@ -153,3 +156,84 @@ class StripeRecurring:
 
     def sent(self, method: str, path: str) -> list[dict[str, str]]:
         return [form(r) for r in self.requests if r.method == method and r.url.path == path]
+
+    # -- invoices and payment links -------------------------------------------------------------
+
+    def _invoices(self, request: httpx.Request, path: str, f: dict[str, str], now: int) -> httpx.Response | None:
+        if path == "/v1/invoices" and request.method == "POST":
+            return self._keep(
+                {
+                    "id": self._id("in"),
+                    "object": "invoice",
+                    "status": "draft",
+                    "customer": f["customer"],
+                    "currency": f["currency"],
+                    "collection_method": f["collection_method"],
+                    "auto_advance": f.get("auto_advance") == "true",
+                    "amount_due": 0,
+                    "amount_paid": 0,
+                    "amount_remaining": 0,
+                    "due_date": now + int(f["days_until_due"]) * 86400,
+                    "hosted_invoice_url": None,
+                    "lines": {"object": "list", "data": [], "has_more": False},
+                    "metadata": _meta(f),
+                    "created": now,
+                    "livemode": False,
+                }
+            )
+        if path == "/v1/invoiceitems" and request.method == "POST":
+            invoice = self.objects[f["invoice"]]
+            amount = int(f["unit_amount_decimal"]) * int(f.get("quantity", "1"))
+            item = {
+                "id": self._id("ii"),
+                "object": "invoiceitem",
+                "amount": amount,
+                "currency": f["currency"],
+                "description": f["description"],
+                "invoice": f["invoice"],
+                "quantity": int(f.get("quantity", "1")),
+            }
+            invoice["lines"]["data"].append(item)
+            invoice["amount_due"] += amount
+            invoice["amount_remaining"] += amount
+            return self._keep(item)
+        if path.startswith("/v1/invoices/"):
+            parts = path.split("/")
+            invoice = self.objects[parts[3]]
+            action = parts[4] if len(parts) > 4 else None
+            if action == "finalize":
+                invoice["status"] = "open"
+                invoice["hosted_invoice_url"] = f"https://invoice.stripe.com/i/acct_1Mock/test_{invoice['id']}"
+            elif action == "send" and invoice["status"] == "open":
+                pass  # Stripe emails the hosted page; nothing in the object changes
+            elif action == "void":
+                if invoice["status"] != "open":
+                    return httpx.Response(
+                        400,
+                        json={
+                            "error": {
+                                "type": "invalid_request_error",
+                                "code": "invoice_not_open",
+                                "message": "This invoice is not open.",
+                            }
+                        },
+                    )
+                invoice["status"] = "void"
+            return httpx.Response(200, json=invoice)
+        if path == "/v1/payment_links" and request.method == "POST":
+            return self._keep(
+                {
+                    "id": self._id("plink"),
+                    "object": "payment_link",
+                    "active": True,
+                    "url": f"https://buy.stripe.com/test_{next(self.ids):08d}",
+                    "metadata": _meta(f),
+                    "livemode": False,
+                }
+            )
+        if path.startswith("/v1/payment_links/") and request.method == "POST":
+            link = self.objects[path.split("/")[3]]
+            if "active" in f:
+                link["active"] = f["active"] == "true"
+            return httpx.Response(200, json=link)
+        return None

@@ -1,7 +1,8 @@
-"""Applying a provider event about a subscription or a saved payment method, under the row's lock.
+"""Applying a provider event about a subscription, an invoice or a saved payment method.
 
 One entry point for the webhook applier: ``apply_recurring_event`` returns ``None`` for an
-event that is not about these objects, so the applier goes on to payments.
+event that is not about these objects, so the applier goes on to payments. Each object is
+changed under its row lock (``FOR UPDATE`` on PostgreSQL), by its own status rules.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.base import utcnow
 from hub.db.recurring import SetupIntent, Subscription
+from hub.invoices.apply import apply_invoice
 from hub.subscriptions.status import apply_snapshot
 from providers.base.webhooks import ProviderEvent
 
@@ -20,12 +22,15 @@ APPLIED, IGNORED = "applied", "ignored"
 async def apply_recurring_event(
     session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent
 ) -> tuple[str, str | None] | None:
-    """(outcome, hub object id) for subscription and setup news; ``None`` for any other event."""
-    if event.subscription is None and event.setup_intent is None:
+    """(outcome, hub object id) for subscription, invoice and setup news; ``None`` for any other event."""
+    if event.subscription is None and event.setup_intent is None and event.invoice is None:
         return None
     if event.hub_tenant_id is not None and event.hub_tenant_id != tenant_id:
         # Stamped by the hub for another tenant: not this tenant's object, whatever its account says.
         return IGNORED, None
+    if event.invoice is not None:
+        invoice_id = await apply_invoice(session, tenant_id, provider, event.invoice)
+        return (APPLIED, invoice_id) if invoice_id else (IGNORED, None)
     if event.subscription is not None:
         sub = (
             await session.execute(

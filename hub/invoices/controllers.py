@@ -1,0 +1,71 @@
+"""Invoice routes. Storefront keys create and read; sending and voiding take an admin key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.dependencies import admin_guard, storefront_guard
+from hub.auth.principal import TenantPrincipal
+from hub.invoices import schemas, service
+from hub.payments.idempotency import HEADER
+from hub.recurring.http import answer
+from hub.strict import require_strict
+
+TAGS = ["invoices"]
+
+
+@post("/v1/invoices", tags=TAGS, guards=[storefront_guard], status_code=201)
+async def create_invoice(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.InvoiceCreate
+) -> Response[schemas.Invoice]:
+    await require_strict(request, schemas.InvoiceCreate)
+    body, replayed = await service.create_invoice(
+        session, request.app.state.services, storefront, data, request.headers.get(HEADER)
+    )
+    return answer(body, replayed=replayed)
+
+
+@get("/v1/invoices", tags=TAGS, guards=[storefront_guard])
+async def list_invoices(
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
+    customer_id: Annotated[str | None, Parameter(max_length=64)] = None,
+    status: schemas.Status | None = None,
+) -> schemas.InvoiceList:
+    return await service.list_invoices(
+        session, storefront, limit=limit, starting_after=starting_after, customer_id=customer_id, status=status
+    )
+
+
+@get("/v1/invoices/{invoice_id:str}", tags=TAGS, guards=[storefront_guard])
+async def get_invoice(session: AsyncSession, storefront: TenantPrincipal, invoice_id: str) -> schemas.Invoice:
+    return await service.get_invoice(session, storefront, invoice_id)
+
+
+@post("/v1/invoices/{invoice_id:str}/send", tags=TAGS, guards=[admin_guard], status_code=200)
+async def send_invoice(
+    request: Request, session: AsyncSession, admin: TenantPrincipal, invoice_id: str
+) -> Response[schemas.Invoice]:
+    body, replayed = await service.send_invoice(
+        session, request.app.state.services, admin, invoice_id, request.headers.get(HEADER)
+    )
+    return answer(body, replayed=replayed, status=200)
+
+
+@post("/v1/invoices/{invoice_id:str}/void", tags=TAGS, guards=[admin_guard], status_code=200)
+async def void_invoice(
+    request: Request, session: AsyncSession, admin: TenantPrincipal, invoice_id: str
+) -> Response[schemas.Invoice]:
+    body, replayed = await service.void_invoice(
+        session, request.app.state.services, admin, invoice_id, request.headers.get(HEADER)
+    )
+    return answer(body, replayed=replayed, status=200)
+
+
+ROUTES: list = [create_invoice, list_invoices, get_invoice, send_invoice, void_invoice]

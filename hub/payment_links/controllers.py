@@ -1,0 +1,55 @@
+"""Payment-link routes. Storefront keys create and read; deactivating takes an admin key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.dependencies import admin_guard, storefront_guard
+from hub.auth.principal import TenantPrincipal
+from hub.payment_links import schemas, service
+from hub.payments.idempotency import HEADER
+from hub.recurring.http import answer
+from hub.strict import require_strict
+
+TAGS = ["payment links"]
+
+
+@post("/v1/payment-links", tags=TAGS, guards=[storefront_guard], status_code=201)
+async def create_payment_link(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.PaymentLinkCreate
+) -> Response[schemas.PaymentLink]:
+    await require_strict(request, schemas.PaymentLinkCreate)
+    body, replayed = await service.create_payment_link(
+        session, request.app.state.services, storefront, data, request.headers.get(HEADER)
+    )
+    return answer(body, replayed=replayed)
+
+
+@get("/v1/payment-links", tags=TAGS, guards=[storefront_guard])
+async def list_payment_links(
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
+    active: bool | None = None,
+) -> schemas.PaymentLinkList:
+    return await service.list_payment_links(
+        session, storefront, limit=limit, starting_after=starting_after, active=active
+    )
+
+
+@post("/v1/payment-links/{link_id:str}/deactivate", tags=TAGS, guards=[admin_guard], status_code=200)
+async def deactivate_payment_link(
+    request: Request, session: AsyncSession, admin: TenantPrincipal, link_id: str
+) -> Response[schemas.PaymentLink]:
+    body, replayed = await service.deactivate_payment_link(
+        session, request.app.state.services, admin, link_id, request.headers.get(HEADER)
+    )
+    return answer(body, replayed=replayed, status=200)
+
+
+ROUTES: list = [create_payment_link, list_payment_links, deactivate_payment_link]

@@ -1,0 +1,125 @@
+"""Payment links: a shareable URL (WhatsApp, email) where anyone pays for catalogue prices."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.catalog.service import owned_price
+from hub.db.base import new_id, utcnow
+from hub.db.recurring import PaymentLink
+from hub.errors import NotFound, ValidationFailed
+from hub.payment_links import schemas
+from hub.payments import common
+from hub.recurring import claims
+from hub.recurring.pages import page
+from hub.services import Services
+from providers.base.invoices import PaymentLinkCreate, PaymentLinkLine
+
+ROUTE_CREATE, ROUTE_DEACTIVATE = "payment_links.create", "payment_links.deactivate"
+
+
+def view(row: PaymentLink) -> schemas.PaymentLink:
+    return schemas.PaymentLink(
+        id=row.id,
+        provider=row.provider,
+        provider_payment_link_id=row.provider_payment_link_id,
+        url=row.url,
+        active=row.active,
+        line_items=[schemas.LineItem(**i) for i in row.line_items or []],
+        created_at=row.created_at,
+    )
+
+
+async def owned(session: AsyncSession, tenant_id: str, link_id: str) -> PaymentLink:
+    row = (
+        await session.execute(select(PaymentLink).where(PaymentLink.id == link_id, PaymentLink.tenant_id == tenant_id))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("No such payment link")
+    return row
+
+
+async def create_payment_link(
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PaymentLinkCreate, key: str | None
+) -> tuple[schemas.PaymentLink, bool]:
+    lines: list[PaymentLinkLine] = []
+    providers = set()
+    for n, item in enumerate(data.line_items):
+        price = await owned_price(session, who.tenant_id, item.price_id, f"line_items.{n}.price_id")
+        providers.add(price.provider)
+        lines.append(PaymentLinkLine(provider_price_id=price.provider_price_id, quantity=item.quantity))
+    if len(providers) > 1:
+        raise ValidationFailed("All prices of a payment link must belong to one provider", param="line_items")
+    provider = common.provider_by_name(services, providers.pop())
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    hub_lines = [{"price_id": i.price_id, "quantity": i.quantity} for i in data.line_items]
+    claim = await claims.claim(session, who.tenant_id, ROUTE_CREATE, key, {"line_items": hub_lines}, new_id("plink"))
+    if claim.replay:
+        return view(await owned(session, who.tenant_id, claim.object_id)), True
+    snap = await claims.call_provider(
+        session,
+        who.tenant_id,
+        claim,
+        provider.create_payment_link(
+            ctx,
+            PaymentLinkCreate(
+                lines=tuple(lines), metadata={"hub_tenant_id": who.tenant_id, "hub_payment_link_id": claim.object_id}
+            ),
+            idempotency_key=claims.provider_key(claim.object_id, "payment_link"),
+        ),
+    )
+    now = utcnow()
+    row = PaymentLink(
+        id=claim.object_id,
+        tenant_id=who.tenant_id,
+        provider=provider.name,
+        provider_payment_link_id=snap.provider_payment_link_id,
+        url=snap.url,
+        active=snap.active,
+        line_items=hub_lines,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await claims.settle(session, who.tenant_id, claim, 201)
+    await session.commit()
+    return view(row), False
+
+
+async def list_payment_links(
+    session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, active: bool | None
+) -> schemas.PaymentLinkList:
+    q = select(PaymentLink).where(PaymentLink.tenant_id == who.tenant_id)
+    if active is not None:
+        q = q.where(PaymentLink.active == active)
+    rows, more = await page(session, PaymentLink, q, limit=limit, starting_after=starting_after)
+    return schemas.PaymentLinkList(data=[view(r) for r in rows], has_more=more)
+
+
+async def deactivate_payment_link(
+    session: AsyncSession, services: Services, who: TenantPrincipal, link_id: str, key: str | None
+) -> tuple[schemas.PaymentLink, bool]:
+    row = await owned(session, who.tenant_id, link_id)
+    provider = common.provider_by_name(services, row.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    claim = await claims.claim(session, who.tenant_id, ROUTE_DEACTIVATE, key, {"payment_link_id": link_id}, link_id)
+    if claim.replay:
+        return view(await owned(session, who.tenant_id, link_id)), True
+    row = await owned(session, who.tenant_id, link_id)
+    provider_id = row.provider_payment_link_id
+    await session.commit()
+    # Deactivating twice is harmless at the provider: no state check is needed first.
+    snap = await claims.call_provider(
+        session,
+        who.tenant_id,
+        claim,
+        provider.deactivate_payment_link(ctx, provider_id, idempotency_key=claims.provider_key(link_id, "deactivate")),
+    )
+    row = await owned(session, who.tenant_id, link_id)
+    row.active = snap.active
+    row.updated_at = utcnow()
+    await claims.settle(session, who.tenant_id, claim, 200)
+    await session.commit()
+    return view(row), False
