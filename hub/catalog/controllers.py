@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.catalog import schemas, service
-from hub.payments.idempotency import HEADER
-from hub.recurring.http import answer
+from hub.recurring.http import CREATE, LIST, IdempotencyKey, answer
 from hub.strict import require_strict
 
 TAGS = ["catalogue"]
@@ -20,35 +19,41 @@ Limit = Annotated[int, Parameter(ge=1, le=100)]
 Cursor = Annotated[str | None, Parameter(max_length=64)]
 
 
-@post("/v1/products", tags=TAGS, guards=[storefront_guard], status_code=201)
+@post("/v1/products", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
 async def create_product(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.ProductCreate
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    data: schemas.ProductCreate,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Product]:
     body, replayed = await service.create_product(
-        session, request.app.state.services, storefront, data, request.headers.get(HEADER)
+        session, request.app.state.services, storefront, data, idempotency_key
     )
     return answer(body, replayed=replayed)
 
 
-@get("/v1/products", tags=TAGS, guards=[storefront_guard])
+@get("/v1/products", tags=TAGS, guards=[storefront_guard], responses=LIST)
 async def list_products(
     session: AsyncSession, storefront: TenantPrincipal, limit: Limit = 20, starting_after: Cursor = None
 ) -> schemas.ProductList:
     return await service.list_products(session, storefront, limit=limit, starting_after=starting_after)
 
 
-@post("/v1/prices", tags=TAGS, guards=[storefront_guard], status_code=201)
+@post("/v1/prices", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
 async def create_price(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.PriceCreate
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    data: schemas.PriceCreate,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Price]:
     await require_strict(request, schemas.PriceCreate)
-    body, replayed = await service.create_price(
-        session, request.app.state.services, storefront, data, request.headers.get(HEADER)
-    )
+    body, replayed = await service.create_price(session, request.app.state.services, storefront, data, idempotency_key)
     return answer(body, replayed=replayed)
 
 
-@get("/v1/prices", tags=TAGS, guards=[storefront_guard])
+@get("/v1/prices", tags=TAGS, guards=[storefront_guard], responses=LIST)
 async def list_prices(
     session: AsyncSession,
     storefront: TenantPrincipal,

@@ -11,25 +11,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.payment_links import schemas, service
-from hub.payments.idempotency import HEADER
-from hub.recurring.http import answer
+from hub.recurring.http import ACTION, CREATE, LIST, IdempotencyKey, answer
 from hub.strict import require_strict
 
 TAGS = ["payment links"]
 
 
-@post("/v1/payment-links", tags=TAGS, guards=[storefront_guard], status_code=201)
+@post("/v1/payment-links", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
 async def create_payment_link(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.PaymentLinkCreate
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    data: schemas.PaymentLinkCreate,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.PaymentLink]:
     await require_strict(request, schemas.PaymentLinkCreate)
     body, replayed = await service.create_payment_link(
-        session, request.app.state.services, storefront, data, request.headers.get(HEADER)
+        session, request.app.state.services, storefront, data, idempotency_key
     )
     return answer(body, replayed=replayed)
 
 
-@get("/v1/payment-links", tags=TAGS, guards=[storefront_guard])
+@get("/v1/payment-links", tags=TAGS, guards=[storefront_guard], responses=LIST)
 async def list_payment_links(
     session: AsyncSession,
     storefront: TenantPrincipal,
@@ -42,12 +45,16 @@ async def list_payment_links(
     )
 
 
-@post("/v1/payment-links/{link_id:str}/deactivate", tags=TAGS, guards=[admin_guard], status_code=200)
+@post("/v1/payment-links/{link_id:str}/deactivate", tags=TAGS, guards=[admin_guard], status_code=200, responses=ACTION)
 async def deactivate_payment_link(
-    request: Request, session: AsyncSession, admin: TenantPrincipal, link_id: str
+    request: Request,
+    session: AsyncSession,
+    admin: TenantPrincipal,
+    link_id: str,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.PaymentLink]:
     body, replayed = await service.deactivate_payment_link(
-        session, request.app.state.services, admin, link_id, request.headers.get(HEADER)
+        session, request.app.state.services, admin, link_id, idempotency_key
     )
     return answer(body, replayed=replayed, status=200)
 

@@ -10,26 +10,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.payments.idempotency import HEADER
-from hub.recurring.http import answer
+from hub.recurring.http import ACTION, CREATE, LIST, READ, IdempotencyKey, answer
 from hub.strict import require_strict
 from hub.subscriptions import schemas, service
 
 TAGS = ["subscriptions"]
 
 
-@post("/v1/subscriptions", tags=TAGS, guards=[storefront_guard], status_code=201)
+@post("/v1/subscriptions", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
 async def create_subscription(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.SubscriptionCreate
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    data: schemas.SubscriptionCreate,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Subscription]:
     await require_strict(request, schemas.SubscriptionCreate)
     body, replayed = await service.create_subscription(
-        session, request.app.state.services, storefront, data, request.headers.get(HEADER)
+        session, request.app.state.services, storefront, data, idempotency_key
     )
     return answer(body, replayed=replayed)
 
 
-@get("/v1/subscriptions", tags=TAGS, guards=[storefront_guard])
+@get("/v1/subscriptions", tags=TAGS, guards=[storefront_guard], responses=LIST)
 async def list_subscriptions(
     session: AsyncSession,
     storefront: TenantPrincipal,
@@ -43,20 +46,23 @@ async def list_subscriptions(
     )
 
 
-@get("/v1/subscriptions/{subscription_id:str}", tags=TAGS, guards=[storefront_guard])
+@get("/v1/subscriptions/{subscription_id:str}", tags=TAGS, guards=[storefront_guard], responses=READ)
 async def get_subscription(
     session: AsyncSession, storefront: TenantPrincipal, subscription_id: str
 ) -> schemas.Subscription:
     return await service.get_subscription(session, storefront, subscription_id)
 
 
-@post("/v1/subscriptions/{subscription_id:str}/cancel", tags=TAGS, guards=[admin_guard], status_code=200)
+@post(
+    "/v1/subscriptions/{subscription_id:str}/cancel", tags=TAGS, guards=[admin_guard], status_code=200, responses=ACTION
+)
 async def cancel_subscription(
     request: Request,
     session: AsyncSession,
     admin: TenantPrincipal,
     subscription_id: str,
     data: schemas.CancelRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Subscription]:
     await require_strict(request, schemas.CancelRequest)
     body, replayed = await service.cancel_subscription(
@@ -65,7 +71,7 @@ async def cancel_subscription(
         admin,
         subscription_id,
         data or schemas.CancelRequest(),
-        request.headers.get(HEADER),
+        idempotency_key,
     )
     return answer(body, replayed=replayed, status=200)
 
