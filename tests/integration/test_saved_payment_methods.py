@@ -184,3 +184,38 @@ async def test_an_off_session_decline_that_needs_the_customer_is_402_authenticat
     kept = (await hub.request("GET", f"/v1/payments/{body['payment_id']}", headers=tenant.storefront)).json()
     assert kept["status"] == "failed" and kept["provider_payment_id"] == "pi_3MtwBwLkdIwHu7ix28a3tqPa"
     assert kept["last_error_code"] == "authentication_required"
+
+
+async def test_setup_intent_succeeded_marks_the_setup_done_once_whatever_comes_later(tenant_hub):
+    from sqlalchemy import select
+
+    from hub.db.recurring import SetupIntent
+    from tests.support import stripe_events as se
+    from tests.support.problem import db_rows
+
+    hub, _, hotel, _, other = tenant_hub
+    guest = await new_customer(hub, hotel)
+    si = (await post(hub, hotel, "/v1/setup-intents", {"customer_id": guest["id"]})).json()
+    obj = {
+        "id": si["provider_setup_intent_id"],
+        "object": "setup_intent",
+        "status": "succeeded",
+        "payment_method": "pm_1Saved",
+        "customer": guest["provider_customer_id"],
+        "metadata": {"hub_tenant_id": hotel.id, "hub_setup_intent_id": si["id"]},
+    }
+    done = se.event("setup_intent.succeeded", obj)
+    secret = "whsec_tenantsecret00001"
+    for evt in (done, done):
+        assert (await se.deliver(hub.http, hotel.id, se.encode(evt), secret)).status_code == 200
+    # The same object delivered to another tenant's endpoint is not that tenant's to apply.
+    assert (
+        await se.deliver(hub.http, other.id, se.encode(se.event("setup_intent.succeeded", obj)), secret)
+    ).status_code == 200
+    (row,) = await db_rows(hub, select(SetupIntent).where(SetupIntent.id == si["id"]))
+    assert (row.status, row.payment_method) == ("succeeded", "pm_1Saved")
+    events = (await hub.request("GET", "/v1/events", headers=hotel.admin)).json()["data"]
+    assert [(e["outcome"], e["deliveries"]) for e in events] == [("applied", 2)]
+    assert [e["outcome"] for e in (await hub.request("GET", "/v1/events", headers=other.admin)).json()["data"]] == [
+        "ignored"
+    ]
