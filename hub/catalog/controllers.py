@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.catalog import schemas, service
-from hub.recurring.http import CREATE, LIST, IdempotencyKey, answer
+from hub.recurring.http import CREATE, LIST, Cursor, IdempotencyKey, Limit, answer
 from hub.strict import require_strict
 
 TAGS = ["catalogue"]
-Limit = Annotated[int, Parameter(ge=1, le=100)]
-Cursor = Annotated[str | None, Parameter(max_length=64)]
 
 
 @post("/v1/products", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)

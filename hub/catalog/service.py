@@ -9,9 +9,9 @@ from hub.auth.principal import TenantPrincipal
 from hub.catalog import schemas
 from hub.db.base import new_id, utcnow
 from hub.db.recurring import Price, Product
-from hub.errors import NotFound
 from hub.payments import common, money
 from hub.recurring import claims
+from hub.recurring.objects import create_once, owned
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base import recurring as neutral
@@ -51,15 +51,6 @@ def price_view(p: Price) -> schemas.Price:
     )
 
 
-async def _one(session: AsyncSession, model, tenant_id: str, object_id: str, what: str, param: str | None = None):
-    row = (
-        await session.execute(select(model).where(model.id == object_id, model.tenant_id == tenant_id))
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"No such {what}", param=param)
-    return row
-
-
 async def create_product(
     session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.ProductCreate, key: str | None
 ) -> tuple[schemas.Product, bool]:
@@ -67,38 +58,36 @@ async def create_product(
     provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     request = {"provider": provider.name, "name": data.name, "description": data.description, "metadata": metadata}
-    claim = await claims.claim(session, who.tenant_id, ROUTE_PRODUCT, key, request, new_id("prod"))
-    if claim.replay:
-        return product_view(await _one(session, Product, who.tenant_id, claim.object_id, "product")), True
-    snap = await claims.call_provider(
+    row, replayed = await create_once(
         session,
+        Product,
         who.tenant_id,
-        claim,
-        provider.create_product(
+        route=ROUTE_PRODUCT,
+        key=key,
+        request=request,
+        new_id=new_id("prod"),
+        call=lambda hub_id: provider.create_product(
             ctx,
             neutral.ProductCreate(
                 name=data.name,
                 description=data.description,
-                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_product_id": claim.object_id},
+                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_product_id": hub_id},
             ),
-            idempotency_key=claims.provider_key(claim.object_id, "product"),
+            idempotency_key=claims.provider_key(hub_id, "product"),
+        ),
+        build=lambda hub_id, snap: Product(
+            id=hub_id,
+            tenant_id=who.tenant_id,
+            provider=provider.name,
+            provider_product_id=snap.provider_product_id,
+            name=data.name,
+            description=data.description,
+            active=snap.active,
+            metadata_=metadata,
+            created_at=utcnow(),
         ),
     )
-    row = Product(
-        id=claim.object_id,
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        provider_product_id=snap.provider_product_id,
-        name=data.name,
-        description=data.description,
-        active=snap.active,
-        metadata_=metadata,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    await claims.settle(session, who.tenant_id, claim, 201)
-    await session.commit()
-    return product_view(row), False
+    return product_view(row), replayed
 
 
 async def create_price(
@@ -107,7 +96,7 @@ async def create_price(
     currency = money.normalize_currency(data.currency)
     # A price is a unit, not a charge: the per-charge minimum applies to what is billed, not here.
     money.check_amount(data.unit_amount, currency, param="unit_amount", minimum=False)
-    product = await _one(session, Product, who.tenant_id, data.product_id, "product", "product_id")
+    product = await owned(session, Product, who.tenant_id, data.product_id, param="product_id")
     provider = common.provider_by_name(services, product.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     recurring = data.recurring
@@ -117,42 +106,41 @@ async def create_price(
         "unit_amount": data.unit_amount,
         "recurring": [recurring.interval, recurring.interval_count] if recurring else None,
     }
-    claim = await claims.claim(session, who.tenant_id, ROUTE_PRICE, key, request, new_id("price"))
-    if claim.replay:
-        return price_view(await _one(session, Price, who.tenant_id, claim.object_id, "price")), True
-    snap = await claims.call_provider(
+    product_id, provider_product_id = product.id, product.provider_product_id
+    row, replayed = await create_once(
         session,
+        Price,
         who.tenant_id,
-        claim,
-        provider.create_price(
+        route=ROUTE_PRICE,
+        key=key,
+        request=request,
+        new_id=new_id("price"),
+        call=lambda hub_id: provider.create_price(
             ctx,
             neutral.PriceCreate(
-                provider_product_id=product.provider_product_id,
+                provider_product_id=provider_product_id,
                 currency=currency,
                 unit_amount=data.unit_amount,
                 recurring=neutral.Recurrence(recurring.interval, recurring.interval_count) if recurring else None,
-                metadata={"hub_tenant_id": who.tenant_id, "hub_price_id": claim.object_id},
+                metadata={"hub_tenant_id": who.tenant_id, "hub_price_id": hub_id},
             ),
-            idempotency_key=claims.provider_key(claim.object_id, "price"),
+            idempotency_key=claims.provider_key(hub_id, "price"),
+        ),
+        build=lambda hub_id, snap: Price(
+            id=hub_id,
+            tenant_id=who.tenant_id,
+            provider=provider.name,
+            provider_price_id=snap.provider_price_id,
+            product_id=product_id,
+            currency=currency,
+            unit_amount=data.unit_amount,
+            interval=recurring.interval if recurring else None,
+            interval_count=recurring.interval_count if recurring else None,
+            active=snap.active,
+            created_at=utcnow(),
         ),
     )
-    row = Price(
-        id=claim.object_id,
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        provider_price_id=snap.provider_price_id,
-        product_id=product.id,
-        currency=currency,
-        unit_amount=data.unit_amount,
-        interval=recurring.interval if recurring else None,
-        interval_count=recurring.interval_count if recurring else None,
-        active=snap.active,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    await claims.settle(session, who.tenant_id, claim, 201)
-    await session.commit()
-    return price_view(row), False
+    return price_view(row), replayed
 
 
 async def list_products(
@@ -179,5 +167,4 @@ async def list_prices(
 
 
 async def owned_price(session: AsyncSession, tenant_id: str, price_id: str, param: str) -> Price:
-    price: Price = await _one(session, Price, tenant_id, price_id, "price", param)
-    return price
+    return await owned(session, Price, tenant_id, price_id, param=param)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.customers import saved_methods, schemas, service
-from hub.recurring.http import ACTION, CREATE, LIST, READ, IdempotencyKey, answer
+from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, IdempotencyKey, Limit, answer
 
 TAGS = ["customers"]
 
@@ -39,8 +39,8 @@ async def create_customer(
 async def list_customers(
     session: AsyncSession,
     storefront: TenantPrincipal,
-    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
+    limit: Limit = 20,
+    starting_after: Cursor = None,
     email: Annotated[str | None, Parameter(max_length=320)] = None,
 ) -> schemas.CustomerList:
     return await service.list_customers(session, storefront, limit=limit, starting_after=starting_after, email=email)

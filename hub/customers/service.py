@@ -13,9 +13,9 @@ from hub.auth.principal import TenantPrincipal
 from hub.customers import schemas
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Customer
-from hub.errors import NotFound
 from hub.payments import common
-from hub.recurring import claims
+from hub.recurring import claims, objects
+from hub.recurring.objects import create_once
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base import payments as neutral
@@ -32,46 +32,39 @@ async def create_customer(
     provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     request = {"provider": provider.name, "email": data.email, "name": data.name, "metadata": metadata}
-    claim = await claims.claim(session, who.tenant_id, ROUTE_CREATE, key, request, new_id("cust"))
-    if claim.replay:
-        return await get_customer(session, who, claim.object_id), True
-    snap = await claims.call_provider(
+    row, replayed = await create_once(
         session,
+        Customer,
         who.tenant_id,
-        claim,
-        provider.create_customer(
+        route=ROUTE_CREATE,
+        key=key,
+        request=request,
+        new_id=new_id("cust"),
+        call=lambda hub_id: provider.create_customer(
             ctx,
             neutral.CustomerCreate(
                 email=data.email,
                 name=data.name,
-                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_customer_id": claim.object_id},
+                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_customer_id": hub_id},
             ),
-            idempotency_key=claims.provider_key(claim.object_id, "customer"),
+            idempotency_key=claims.provider_key(hub_id, "customer"),
+        ),
+        build=lambda hub_id, snap: Customer(
+            id=hub_id,
+            tenant_id=who.tenant_id,
+            provider=provider.name,
+            provider_customer_id=snap.provider_customer_id,
+            email=data.email,
+            name=data.name,
+            metadata_=metadata,
+            created_at=utcnow(),
         ),
     )
-    row = Customer(
-        id=claim.object_id,
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        provider_customer_id=snap.provider_customer_id,
-        email=data.email,
-        name=data.name,
-        metadata_=metadata,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    await claims.settle(session, who.tenant_id, claim, 201)
-    await session.commit()
-    return common.customer_view(row), False
+    return common.customer_view(row), replayed
 
 
-async def owned(session: AsyncSession, tenant_id: str, customer_id: str) -> Customer:
-    row = (
-        await session.execute(select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant_id))
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("No such customer")
-    return row
+async def owned(session: AsyncSession, tenant_id: str, customer_id: str, param: str | None = None) -> Customer:
+    return await objects.owned(session, Customer, tenant_id, customer_id, param=param)
 
 
 async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id: str) -> schemas.Customer:

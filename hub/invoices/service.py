@@ -14,11 +14,11 @@ from hub.auth.principal import TenantPrincipal
 from hub.customers.service import owned as owned_customer
 from hub.db.base import new_id, utcnow
 from hub.db.recurring import Invoice
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict
 from hub.invoices import schemas
 from hub.invoices.status import FINAL, apply_snapshot
 from hub.payments import common, money
-from hub.recurring import claims
+from hub.recurring import claims, objects
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base.invoices import InvoiceCreate, InvoiceLine, InvoiceSnapshot
@@ -46,12 +46,7 @@ def view(row: Invoice) -> schemas.Invoice:
 
 
 async def owned(session: AsyncSession, tenant_id: str, invoice_id: str) -> Invoice:
-    row = (
-        await session.execute(select(Invoice).where(Invoice.id == invoice_id, Invoice.tenant_id == tenant_id))
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("No such invoice")
-    return row
+    return await objects.owned(session, Invoice, tenant_id, invoice_id)
 
 
 async def create_invoice(
@@ -74,52 +69,56 @@ async def create_invoice(
         "days_until_due": data.days_until_due,
         "send": data.send,
     }
-    claim = await claims.claim(session, who.tenant_id, ROUTE_CREATE, key, request, new_id("inv"))
-    if claim.replay:
-        return view(await owned(session, who.tenant_id, claim.object_id)), True
-    snap = await claims.call_provider(
+    customer_id, provider_customer_id = customer.id, customer.provider_customer_id
+
+    def build(hub_id: str, snap: InvoiceSnapshot) -> Invoice:
+        now = utcnow()
+        row = Invoice(
+            id=hub_id,
+            tenant_id=who.tenant_id,
+            provider=provider.name,
+            provider_invoice_id=snap.provider_invoice_id,
+            customer_id=customer_id,
+            status="draft",
+            currency=currency,
+            amount_due=snap.amount_due,
+            amount_paid=0,
+            items=lines,
+            created_at=now,
+            updated_at=now,
+        )
+        apply_snapshot(row, snap)
+        return row
+
+    # The draft exists at the provider once created: the key answers with it even if sending fails.
+    row, replayed = await objects.create_once(
         session,
+        Invoice,
         who.tenant_id,
-        claim,
-        provider.create_invoice(
+        route=ROUTE_CREATE,
+        key=key,
+        request=request,
+        new_id=new_id("inv"),
+        call=lambda hub_id: provider.create_invoice(
             ctx,
             InvoiceCreate(
-                provider_customer_id=customer.provider_customer_id,
+                provider_customer_id=provider_customer_id,
                 currency=currency,
                 lines=tuple(InvoiceLine(i.description, i.amount, i.quantity) for i in data.items),
                 days_until_due=data.days_until_due,
-                metadata={"hub_tenant_id": who.tenant_id, "hub_invoice_id": claim.object_id},
+                metadata={"hub_tenant_id": who.tenant_id, "hub_invoice_id": hub_id},
             ),
-            idempotency_key=claims.provider_key(claim.object_id, "invoice"),
+            idempotency_key=claims.provider_key(hub_id, "invoice"),
         ),
+        build=build,
     )
-    now = utcnow()
-    row = Invoice(
-        id=claim.object_id,
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        provider_invoice_id=snap.provider_invoice_id,
-        customer_id=customer.id,
-        status="draft",
-        currency=currency,
-        amount_due=snap.amount_due,
-        amount_paid=0,
-        items=lines,
-        created_at=now,
-        updated_at=now,
-    )
-    apply_snapshot(row, snap)
-    session.add(row)
-    # The draft exists at the provider from here on: the key answers with it even if sending fails.
-    await claims.settle(session, who.tenant_id, claim, 201)
-    await session.commit()
-    if data.send:
+    if data.send and not replayed:
         snap = await provider.send_invoice(
             ctx, row.provider_invoice_id, idempotency_key=claims.provider_key(row.id, "send")
         )
         apply_snapshot(row, snap)
         await session.commit()
-    return view(row), False
+    return view(row), replayed
 
 
 async def _act(
@@ -132,31 +131,32 @@ async def _act(
     operation: str,
     call: Callable[[Provider, TenantContext, str, str], Awaitable[InvoiceSnapshot]],
 ) -> tuple[schemas.Invoice, bool]:
-    """Send or void: claim the key, refuse a final invoice, call the provider, apply its answer."""
+    """Send or void: refuse a final invoice, call the provider, apply its answer."""
     row = await owned(session, who.tenant_id, invoice_id)
     provider = common.provider_by_name(services, row.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    claim = await claims.claim(session, who.tenant_id, route, key, {"invoice_id": row.id}, row.id)
-    if claim.replay:
-        return view(await owned(session, who.tenant_id, claim.object_id)), True
-    row = await owned(session, who.tenant_id, invoice_id)
-    if row.status in FINAL:
-        await claims.release(session, who.tenant_id, claim)
-        raise Conflict(f"An invoice in status {row.status} cannot be {operation}", code="invalid_state")
-    provider_id = row.provider_invoice_id
-    await session.commit()
-    snap = await claims.call_provider(
+
+    def check(inv: Invoice) -> None:
+        if inv.status in FINAL:
+            raise Conflict(f"An invoice in status {inv.status} cannot be {operation}", code="invalid_state")
+
+    def apply(inv: Invoice, snap: InvoiceSnapshot) -> None:
+        apply_snapshot(inv, snap)
+        inv.updated_at = utcnow()
+
+    row, replayed = await objects.act_once(
         session,
+        Invoice,
         who.tenant_id,
-        claim,
-        call(provider, ctx, provider_id, claims.provider_key(invoice_id, operation)),
+        invoice_id,
+        route=route,
+        key=key,
+        request={"invoice_id": invoice_id},
+        check=check,
+        call=lambda inv: call(provider, ctx, inv.provider_invoice_id, claims.provider_key(invoice_id, operation)),
+        apply=apply,
     )
-    row = await owned(session, who.tenant_id, invoice_id)
-    apply_snapshot(row, snap)
-    row.updated_at = utcnow()
-    await claims.settle(session, who.tenant_id, claim, 200)
-    await session.commit()
-    return view(row), False
+    return view(row), replayed
 
 
 async def send_invoice(

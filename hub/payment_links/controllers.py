@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.payment_links import schemas, service
-from hub.recurring.http import ACTION, CREATE, LIST, IdempotencyKey, answer
+from hub.recurring.http import ACTION, CREATE, LIST, Cursor, IdempotencyKey, Limit, answer
 from hub.strict import require_strict
 
 TAGS = ["payment links"]
@@ -36,8 +33,8 @@ async def create_payment_link(
 async def list_payment_links(
     session: AsyncSession,
     storefront: TenantPrincipal,
-    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
+    limit: Limit = 20,
+    starting_after: Cursor = None,
     active: bool | None = None,
 ) -> schemas.PaymentLinkList:
     return await service.list_payment_links(

@@ -9,13 +9,13 @@ from hub.auth.principal import TenantPrincipal
 from hub.catalog.service import owned_price
 from hub.db.base import new_id, utcnow
 from hub.db.recurring import PaymentLink
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import ValidationFailed
 from hub.payment_links import schemas
 from hub.payments import common
-from hub.recurring import claims
+from hub.recurring import claims, objects
 from hub.recurring.pages import page
 from hub.services import Services
-from providers.base.invoices import PaymentLinkCreate, PaymentLinkLine
+from providers.base.invoices import PaymentLinkCreate, PaymentLinkLine, PaymentLinkSnapshot
 
 ROUTE_CREATE, ROUTE_DEACTIVATE = "payment_links.create", "payment_links.deactivate"
 
@@ -33,12 +33,7 @@ def view(row: PaymentLink) -> schemas.PaymentLink:
 
 
 async def owned(session: AsyncSession, tenant_id: str, link_id: str) -> PaymentLink:
-    row = (
-        await session.execute(select(PaymentLink).where(PaymentLink.id == link_id, PaymentLink.tenant_id == tenant_id))
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("No such payment link")
-    return row
+    return await objects.owned(session, PaymentLink, tenant_id, link_id)
 
 
 async def create_payment_link(
@@ -55,37 +50,39 @@ async def create_payment_link(
     provider = common.provider_by_name(services, providers.pop())
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     hub_lines = [{"price_id": i.price_id, "quantity": i.quantity} for i in data.line_items]
-    claim = await claims.claim(session, who.tenant_id, ROUTE_CREATE, key, {"line_items": hub_lines}, new_id("plink"))
-    if claim.replay:
-        return view(await owned(session, who.tenant_id, claim.object_id)), True
-    snap = await claims.call_provider(
+
+    def build(hub_id: str, snap: PaymentLinkSnapshot) -> PaymentLink:
+        now = utcnow()
+        return PaymentLink(
+            id=hub_id,
+            tenant_id=who.tenant_id,
+            provider=provider.name,
+            provider_payment_link_id=snap.provider_payment_link_id,
+            url=snap.url,
+            active=snap.active,
+            line_items=hub_lines,
+            created_at=now,
+            updated_at=now,
+        )
+
+    row, replayed = await objects.create_once(
         session,
+        PaymentLink,
         who.tenant_id,
-        claim,
-        provider.create_payment_link(
+        route=ROUTE_CREATE,
+        key=key,
+        request={"line_items": hub_lines},
+        new_id=new_id("plink"),
+        call=lambda hub_id: provider.create_payment_link(
             ctx,
             PaymentLinkCreate(
-                lines=tuple(lines), metadata={"hub_tenant_id": who.tenant_id, "hub_payment_link_id": claim.object_id}
+                lines=tuple(lines), metadata={"hub_tenant_id": who.tenant_id, "hub_payment_link_id": hub_id}
             ),
-            idempotency_key=claims.provider_key(claim.object_id, "payment_link"),
+            idempotency_key=claims.provider_key(hub_id, "payment_link"),
         ),
+        build=build,
     )
-    now = utcnow()
-    row = PaymentLink(
-        id=claim.object_id,
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        provider_payment_link_id=snap.provider_payment_link_id,
-        url=snap.url,
-        active=snap.active,
-        line_items=hub_lines,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    await claims.settle(session, who.tenant_id, claim, 201)
-    await session.commit()
-    return view(row), False
+    return view(row), replayed
 
 
 async def list_payment_links(
@@ -104,22 +101,24 @@ async def deactivate_payment_link(
     row = await owned(session, who.tenant_id, link_id)
     provider = common.provider_by_name(services, row.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    claim = await claims.claim(session, who.tenant_id, ROUTE_DEACTIVATE, key, {"payment_link_id": link_id}, link_id)
-    if claim.replay:
-        return view(await owned(session, who.tenant_id, link_id)), True
-    row = await owned(session, who.tenant_id, link_id)
-    provider_id = row.provider_payment_link_id
-    await session.commit()
-    # Deactivating twice is harmless at the provider: no state check is needed first.
-    snap = await claims.call_provider(
+
+    def apply(link: PaymentLink, snap: PaymentLinkSnapshot) -> None:
+        link.active = snap.active
+        link.updated_at = utcnow()
+
+    # Deactivating twice is harmless at the provider: nothing is refused before the call.
+    row, replayed = await objects.act_once(
         session,
+        PaymentLink,
         who.tenant_id,
-        claim,
-        provider.deactivate_payment_link(ctx, provider_id, idempotency_key=claims.provider_key(link_id, "deactivate")),
+        link_id,
+        route=ROUTE_DEACTIVATE,
+        key=key,
+        request={"payment_link_id": link_id},
+        check=lambda link: None,
+        call=lambda link: provider.deactivate_payment_link(
+            ctx, link.provider_payment_link_id, idempotency_key=claims.provider_key(link_id, "deactivate")
+        ),
+        apply=apply,
     )
-    row = await owned(session, who.tenant_id, link_id)
-    row.active = snap.active
-    row.updated_at = utcnow()
-    await claims.settle(session, who.tenant_id, claim, 200)
-    await session.commit()
-    return view(row), False
+    return view(row), replayed

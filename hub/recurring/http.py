@@ -27,6 +27,10 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+#: Page size and cursor (an id) of every list.
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+Cursor = Annotated[str | None, Parameter(max_length=64)]
+
 _WHY = {
     400: "Malformed JSON (invalid_json), or the provider refused the request (provider_error, with provider_code)",
     401: "Missing, unknown or revoked API key (unauthorized)",

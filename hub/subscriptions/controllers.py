@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.recurring.http import ACTION, CREATE, LIST, READ, IdempotencyKey, answer
+from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, IdempotencyKey, Limit, answer
 from hub.strict import require_strict
 from hub.subscriptions import schemas, service
 
@@ -36,9 +33,9 @@ async def create_subscription(
 async def list_subscriptions(
     session: AsyncSession,
     storefront: TenantPrincipal,
-    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Parameter(max_length=64)] = None,
-    customer_id: Annotated[str | None, Parameter(max_length=64)] = None,
+    limit: Limit = 20,
+    starting_after: Cursor = None,
+    customer_id: Cursor = None,
     status: schemas.Status | None = None,
 ) -> schemas.SubscriptionList:
     return await service.list_subscriptions(

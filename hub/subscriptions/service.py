@@ -17,9 +17,9 @@ from hub.catalog.service import owned_price
 from hub.customers.service import owned as owned_customer
 from hub.db.base import new_id, utcnow
 from hub.db.recurring import Subscription
-from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.errors import Conflict, ValidationFailed
 from hub.payments import common
-from hub.recurring import claims
+from hub.recurring import claims, objects
 from hub.recurring.pages import page
 from hub.services import Services
 from hub.subscriptions import schemas
@@ -47,14 +47,7 @@ def view(row: Subscription) -> schemas.Subscription:
 
 
 async def owned(session: AsyncSession, tenant_id: str, subscription_id: str) -> Subscription:
-    row = (
-        await session.execute(
-            select(Subscription).where(Subscription.id == subscription_id, Subscription.tenant_id == tenant_id)
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("No such subscription")
-    return row
+    return await objects.owned(session, Subscription, tenant_id, subscription_id)
 
 
 def _answered_now(snap: neutral.SubscriptionSnapshot) -> neutral.SubscriptionSnapshot:
@@ -85,45 +78,49 @@ async def create_subscription(
         "trial_days": data.trial_days,
         "metadata": metadata,
     }
-    claim = await claims.claim(session, who.tenant_id, ROUTE_CREATE, key, request, new_id("sub"))
-    if claim.replay:
-        return view(await owned(session, who.tenant_id, claim.object_id)), True
-    snap = await claims.call_provider(
+    customer_id, provider_customer_id = customer.id, customer.provider_customer_id
+
+    def build(hub_id: str, snap: neutral.SubscriptionSnapshot) -> Subscription:
+        now = utcnow()
+        row = Subscription(
+            id=hub_id,
+            tenant_id=who.tenant_id,
+            provider=provider.name,
+            provider_subscription_id=snap.provider_subscription_id,
+            customer_id=customer_id,
+            status=snap.status,
+            status_as_of=0,
+            items=hub_items,
+            cancel_at_period_end=False,
+            metadata_=metadata,
+            created_at=now,
+            updated_at=now,
+        )
+        apply_snapshot(row, _answered_now(snap))
+        return row
+
+    row, replayed = await objects.create_once(
         session,
+        Subscription,
         who.tenant_id,
-        claim,
-        provider.create_subscription(
+        route=ROUTE_CREATE,
+        key=key,
+        request=request,
+        new_id=new_id("sub"),
+        call=lambda hub_id: provider.create_subscription(
             ctx,
             neutral.SubscriptionCreate(
-                provider_customer_id=customer.provider_customer_id,
+                provider_customer_id=provider_customer_id,
                 items=tuple(items),
-                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_subscription_id": claim.object_id},
+                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_subscription_id": hub_id},
                 payment_method=data.payment_method,
                 trial_days=data.trial_days,
             ),
-            idempotency_key=claims.provider_key(claim.object_id, "subscription"),
+            idempotency_key=claims.provider_key(hub_id, "subscription"),
         ),
+        build=build,
     )
-    now = utcnow()
-    row = Subscription(
-        id=claim.object_id,
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        provider_subscription_id=snap.provider_subscription_id,
-        customer_id=customer.id,
-        status=snap.status,
-        status_as_of=0,
-        items=hub_items,
-        cancel_at_period_end=False,
-        metadata_=metadata,
-        created_at=now,
-        updated_at=now,
-    )
-    apply_snapshot(row, _answered_now(snap))
-    session.add(row)
-    await claims.settle(session, who.tenant_id, claim, 201)
-    await session.commit()
-    return view(row), False
+    return view(row), replayed
 
 
 async def get_subscription(session: AsyncSession, who: TenantPrincipal, subscription_id: str) -> schemas.Subscription:
@@ -161,29 +158,30 @@ async def cancel_subscription(
     row = await owned(session, who.tenant_id, subscription_id)
     provider = common.provider_by_name(services, row.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    request = {"subscription_id": row.id, "at_period_end": data.at_period_end}
-    claim = await claims.claim(session, who.tenant_id, ROUTE_CANCEL, key, request, row.id)
-    if claim.replay:
-        return view(await owned(session, who.tenant_id, row.id)), True
-    row = await owned(session, who.tenant_id, subscription_id)
-    if row.status in ENDED:
-        await claims.release(session, who.tenant_id, claim)
-        raise Conflict(f"A subscription in status {row.status} cannot be canceled", code="invalid_state")
-    await session.commit()
-    snap = await claims.call_provider(
+
+    def check(sub: Subscription) -> None:
+        if sub.status in ENDED:
+            raise Conflict(f"A subscription in status {sub.status} cannot be canceled", code="invalid_state")
+
+    def apply(sub: Subscription, snap: neutral.SubscriptionSnapshot) -> None:
+        apply_snapshot(sub, _answered_now(snap))
+        sub.updated_at = utcnow()
+
+    row, replayed = await objects.act_once(
         session,
+        Subscription,
         who.tenant_id,
-        claim,
-        provider.cancel_subscription(
+        subscription_id,
+        route=ROUTE_CANCEL,
+        key=key,
+        request={"subscription_id": subscription_id, "at_period_end": data.at_period_end},
+        check=check,
+        call=lambda sub: provider.cancel_subscription(
             ctx,
-            row.provider_subscription_id,
+            sub.provider_subscription_id,
             at_period_end=data.at_period_end,
-            idempotency_key=claims.provider_key(row.id, "cancel", str(data.at_period_end)),
+            idempotency_key=claims.provider_key(sub.id, "cancel", str(data.at_period_end)),
         ),
+        apply=apply,
     )
-    row = await owned(session, who.tenant_id, subscription_id)
-    apply_snapshot(row, _answered_now(snap))
-    row.updated_at = utcnow()
-    await claims.settle(session, who.tenant_id, claim, 200)
-    await session.commit()
-    return view(row), False
+    return view(row), replayed
