@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
@@ -146,23 +145,16 @@ async def create_price(
 async def list_products(
     session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None
 ) -> schemas.ProductList:
-    rows, more = await page(
-        session,
-        Product,
-        select(Product).where(Product.tenant_id == who.tenant_id),
-        limit=limit,
-        starting_after=starting_after,
-    )
+    rows, more = await page(session, Product, who.tenant_id, limit=limit, starting_after=starting_after)
     return schemas.ProductList(data=[product_view(p) for p in rows], has_more=more)
 
 
 async def list_prices(
     session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, product_id: str | None
 ) -> schemas.PriceList:
-    q = select(Price).where(Price.tenant_id == who.tenant_id)
-    if product_id is not None:
-        q = q.where(Price.product_id == product_id)
-    rows, more = await page(session, Price, q, limit=limit, starting_after=starting_after)
+    rows, more = await page(
+        session, Price, who.tenant_id, limit=limit, starting_after=starting_after, product_id=product_id
+    )
     return schemas.PriceList(data=[price_view(p) for p in rows], has_more=more)
 
 

@@ -6,7 +6,6 @@ any database transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
@@ -76,10 +75,7 @@ async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id:
 async def list_customers(
     session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, email: str | None
 ) -> schemas.CustomerList:
-    q = select(Customer).where(Customer.tenant_id == who.tenant_id)
-    if email is not None:
-        q = q.where(Customer.email == email)
-    rows, more = await page(session, Customer, q, limit=limit, starting_after=starting_after)
+    rows, more = await page(session, Customer, who.tenant_id, limit=limit, starting_after=starting_after, email=email)
     return schemas.CustomerList(data=[common.customer_view(c) for c in rows], has_more=more)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
@@ -204,10 +203,13 @@ async def list_invoices(
     customer_id: str | None,
     status: str | None,
 ) -> schemas.InvoiceList:
-    q = select(Invoice).where(Invoice.tenant_id == who.tenant_id)
-    if customer_id is not None:
-        q = q.where(Invoice.customer_id == customer_id)
-    if status is not None:
-        q = q.where(Invoice.status == status)
-    rows, more = await page(session, Invoice, q, limit=limit, starting_after=starting_after)
+    rows, more = await page(
+        session,
+        Invoice,
+        who.tenant_id,
+        limit=limit,
+        starting_after=starting_after,
+        customer_id=customer_id,
+        status=status,
+    )
     return schemas.InvoiceList(data=[view(r) for r in rows], has_more=more)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
@@ -88,10 +87,9 @@ async def create_payment_link(
 async def list_payment_links(
     session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, active: bool | None
 ) -> schemas.PaymentLinkList:
-    q = select(PaymentLink).where(PaymentLink.tenant_id == who.tenant_id)
-    if active is not None:
-        q = q.where(PaymentLink.active == active)
-    rows, more = await page(session, PaymentLink, q, limit=limit, starting_after=starting_after)
+    rows, more = await page(
+        session, PaymentLink, who.tenant_id, limit=limit, starting_after=starting_after, active=active
+    )
     return schemas.PaymentLinkList(data=[view(r) for r in rows], has_more=more)
 
 

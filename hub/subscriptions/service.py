@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
@@ -138,12 +137,15 @@ async def list_subscriptions(
     customer_id: str | None,
     status: str | None,
 ) -> schemas.SubscriptionList:
-    q = select(Subscription).where(Subscription.tenant_id == who.tenant_id)
-    if customer_id is not None:
-        q = q.where(Subscription.customer_id == customer_id)
-    if status is not None:
-        q = q.where(Subscription.status == status)
-    rows, more = await page(session, Subscription, q, limit=limit, starting_after=starting_after)
+    rows, more = await page(
+        session,
+        Subscription,
+        who.tenant_id,
+        limit=limit,
+        starting_after=starting_after,
+        customer_id=customer_id,
+        status=status,
+    )
     return schemas.SubscriptionList(data=[view(r) for r in rows], has_more=more)
 
 
