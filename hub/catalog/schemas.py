@@ -7,14 +7,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hub.payments.schemas import Currency, Id, Metadata, ProviderName, Text
+from hub.payments.schemas import Currency, Metadata, ProviderName
+from hub.recurring.fields import Description, Name, Ref
 
 Interval = Literal["day", "week", "month", "year"]
 
 
 class ProductCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=250)]
-    description: Text | None = None
+    name: Name
+    description: Description | None = None
     metadata: Metadata = {}
     provider: ProviderName | None = None
 
@@ -42,7 +43,7 @@ class Recurring(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PriceCreate(msgspec.Struct, forbid_unknown_fields=True):
-    product_id: Id
+    product_id: Ref
     currency: Currency
     unit_amount: int
     recurring: Recurring | None = None

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.customers import saved_methods, schemas, service
-from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, IdempotencyKey, Limit, answer
+from hub.recurring.http import ACTION, CREATE, LIST, PLAIN, READ, Cursor, IdempotencyKey, Limit, answer
 
 TAGS = ["customers"]
 
@@ -41,7 +41,7 @@ async def list_customers(
     storefront: TenantPrincipal,
     limit: Limit = 20,
     starting_after: Cursor = None,
-    email: Annotated[str | None, Parameter(max_length=320)] = None,
+    email: Annotated[str | None, Parameter(max_length=320, pattern=PLAIN)] = None,
 ) -> schemas.CustomerList:
     return await service.list_customers(session, storefront, limit=limit, starting_after=starting_after, email=email)
 

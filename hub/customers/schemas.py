@@ -7,10 +7,17 @@ from typing import Annotated
 
 import msgspec
 
-from hub.payments.schemas import Customer, CustomerCreate, Id, Metadata
+from hub.payments.schemas import Customer, Metadata, ProviderName
+from hub.recurring.fields import Email, Ref
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class CustomerCreate(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email | None = None
+    name: Name | None = None
+    metadata: Metadata = {}
+    provider: ProviderName | None = None
 
 
 class CustomerUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,7 +34,7 @@ class CustomerList(msgspec.Struct):
 
 
 class SetupIntentCreate(msgspec.Struct, forbid_unknown_fields=True):
-    customer_id: Id
+    customer_id: Ref
 
 
 class SetupIntent(msgspec.Struct):

@@ -7,20 +7,21 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hub.payments.schemas import Currency, Id
+from hub.payments.schemas import Currency
+from hub.recurring.fields import Description, Ref
 
 Status = Literal["draft", "open", "paid", "void", "uncollectible"]
 
 
 class Line(msgspec.Struct, forbid_unknown_fields=True):
-    description: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    description: Annotated[Description, msgspec.Meta(min_length=1)]
     #: Unit amount in the currency's minor unit.
     amount: int
     quantity: Annotated[int, msgspec.Meta(ge=1, le=9999)] = 1
 
 
 class InvoiceCreate(msgspec.Struct, forbid_unknown_fields=True):
-    customer_id: Id
+    customer_id: Ref
     currency: Currency
     items: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=100)]
     days_until_due: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import msgspec
 
-from hub.payments.schemas import Id
+from hub.recurring.fields import Ref
 
 
 class LineItem(msgspec.Struct, forbid_unknown_fields=True):
-    price_id: Id
+    price_id: Ref
     quantity: Annotated[int, msgspec.Meta(ge=1, le=999)] = 1
 
 

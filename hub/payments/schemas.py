@@ -81,13 +81,6 @@ class RefundList(msgspec.Struct):
     data: list[Refund]
 
 
-class CustomerCreate(msgspec.Struct, forbid_unknown_fields=True):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    metadata: Metadata = {}
-    provider: ProviderName | None = None
-
-
 class Customer(msgspec.Struct):
     id: str
     provider: str

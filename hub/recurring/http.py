@@ -28,8 +28,10 @@ IdempotencyKey = Annotated[
 ]
 
 #: Page size and cursor (an id) of every list.
+#: No control characters in a query value (PostgreSQL refuses a NUL in text): 422 before the database.
+PLAIN = r"^[^\x00-\x1f\x7f]*$"
 Limit = Annotated[int, Parameter(ge=1, le=100)]
-Cursor = Annotated[str | None, Parameter(max_length=64)]
+Cursor = Annotated[str | None, Parameter(max_length=64, pattern=PLAIN)]
 
 _WHY = {
     400: "Malformed JSON (invalid_json), or the provider refused the request (provider_error, with provider_code)",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import NotFound
 from hub.recurring import claims
+from hub.tenants.service import well_formed_id
 
 Row = TypeVar("Row")
 Snap = TypeVar("Snap")
@@ -26,11 +27,17 @@ async def owned(
 ) -> Row:
     """The tenant's object; another tenant's is 'not found', never 'forbidden'."""
     m: Any = model
+    if not well_formed_id(object_id):
+        # Not one of the hub's ids (a NUL byte, say, which PostgreSQL would refuse): nothing to find.
+        raise NotFound(f"No such {_name(m)}", param=param)
     row = (await session.execute(select(m).where(m.id == object_id, m.tenant_id == tenant_id))).scalar_one_or_none()
     if row is None:
-        name = str(m.__tablename__).rstrip("s").replace("_", " ")
-        raise NotFound(f"No such {name}", param=param)
+        raise NotFound(f"No such {_name(m)}", param=param)
     return row
+
+
+def _name(model: Any) -> str:
+    return str(model.__tablename__).rstrip("s").replace("_", " ")
 
 
 async def create_once(

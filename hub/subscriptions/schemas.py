@@ -7,20 +7,21 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hub.payments.schemas import Id, Metadata
+from hub.payments.schemas import Metadata
+from hub.recurring.fields import Ref
 
 Status = Literal["incomplete", "incomplete_expired", "trialing", "active", "past_due", "unpaid", "canceled", "paused"]
 
 
 class Item(msgspec.Struct, forbid_unknown_fields=True):
-    price_id: Id
+    price_id: Ref
     quantity: Annotated[int, msgspec.Meta(ge=1, le=9999)] = 1
 
 
 class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
-    customer_id: Id
+    customer_id: Ref
     items: Annotated[list[Item], msgspec.Meta(min_length=1, max_length=20)]
-    payment_method: Id | None = None
+    payment_method: Ref | None = None
     trial_days: Annotated[int, msgspec.Meta(ge=1, le=730)] | None = None
     metadata: Metadata = {}
 
