@@ -73,4 +73,17 @@ async def cancel_subscription(
     return answer(body, replayed=replayed, status=200)
 
 
-ROUTES: list = [create_subscription, list_subscriptions, get_subscription, cancel_subscription]
+@post(
+    "/v1/subscriptions/{subscription_id:str}/sync",
+    tags=TAGS,
+    guards=[storefront_guard],
+    status_code=200,
+    responses=ACTION,
+)
+async def sync_subscription(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, subscription_id: str
+) -> schemas.Subscription:
+    return await service.sync_subscription(session, request.app.state.services, storefront, subscription_id)
+
+
+ROUTES: list = [create_subscription, list_subscriptions, get_subscription, cancel_subscription, sync_subscription]

@@ -187,3 +187,19 @@ async def cancel_subscription(
         apply=apply,
     )
     return view(row), replayed
+
+
+async def sync_subscription(
+    session: AsyncSession, services: Services, who: TenantPrincipal, subscription_id: str
+) -> schemas.Subscription:
+    """Re-read the subscription from the provider and apply it (the repair for news the hub missed,
+    e.g. an event that arrived before the create call had written the subscription)."""
+    row = await owned(session, who.tenant_id, subscription_id)
+    provider = common.provider_by_name(services, row.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    snap = await provider.get_subscription(ctx, row.provider_subscription_id)
+    row = await owned(session, who.tenant_id, subscription_id)
+    if apply_snapshot(row, _answered_now(snap)):
+        row.updated_at = utcnow()
+    await session.commit()
+    return view(row)

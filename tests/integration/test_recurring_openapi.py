@@ -19,6 +19,7 @@ ROUTES = {
     ("/v1/subscriptions", "get"): False,
     ("/v1/subscriptions/{subscription_id}", "get"): False,
     ("/v1/subscriptions/{subscription_id}/cancel", "post"): True,
+    ("/v1/subscriptions/{subscription_id}/sync", "post"): False,
     ("/v1/invoices", "post"): True,
     ("/v1/invoices", "get"): False,
     ("/v1/invoices/{invoice_id}", "get"): False,

@@ -301,3 +301,17 @@ async def _stripe_price(hub, tenant) -> dict:
     )
     assert r.status_code == 201, r.text
     return r.json()
+
+
+async def test_sync_re_reads_a_subscription_the_hub_missed_news_of(gym, emulator):
+    import httpx
+
+    hub, _, owner, sk, other, price, member = gym
+    sub = (await subscribe(hub, owner, price, member, payment_method="pm_card_visa")).json()
+    assert sub["status"] == "active"
+    # Canceled at Stripe directly (the dashboard, say), and the event never reached the hub.
+    httpx.delete(f"{emulator.url}/v1/subscriptions/{sub['provider_subscription_id']}", auth=(sk, ""), timeout=10)
+    assert_problem(await post(hub, other, f"/v1/subscriptions/{sub['id']}/sync", None), 404, "not_found")
+    r = await post(hub, owner, f"/v1/subscriptions/{sub['id']}/sync", None)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "canceled"
