@@ -199,6 +199,7 @@ HANDLED_EVENTS = (
     "charge.dispute.created",
     "charge.dispute.updated",
     "charge.dispute.closed",
+    "checkout.session.completed",
 )
 
 _REFUND_STATUS = {
@@ -273,6 +274,10 @@ def event_from_stripe(event: Any) -> ProviderEvent:
             last_error_code=snap.last_error_code,
             decline_code=snap.decline_code,
         )
+    if etype == "checkout.session.completed":
+        # The session names the payment it made: links the hub's checkout payment to it (its
+        # status comes with the payment's own events, or a sync).
+        return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")))
     if etype == "charge.refunded":
         received, returned = _charge_money(obj)
         return ProviderEvent(
