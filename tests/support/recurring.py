@@ -1,4 +1,4 @@
-"""Helpers for the customer, catalogue and subscription tests."""
+"""Steps shared by the customer, catalogue, subscription and saved-card tests."""
 
 from __future__ import annotations
 
