@@ -43,32 +43,14 @@ class StripeInvoices:
         self: StripeHost, ctx: TenantContext, provider_invoice_id: str, *, idempotency_key: str
     ) -> InvoiceSnapshot:
         invoices = self.client(ctx).v1.invoices
-        try:
-            invoice = await invoices.retrieve_async(provider_invoice_id)
-            if invoice["status"] == "draft":
-                invoice = await invoices.finalize_invoice_async(
-                    provider_invoice_id, {}, {"idempotency_key": f"{idempotency_key}-finalize"}
-                )
-            invoice = await invoices.send_invoice_async(provider_invoice_id, {}, {"idempotency_key": idempotency_key})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
-        return rtx.invoice_from_stripe(invoice)
+        return await _finalized_then(invoices, invoices.send_invoice_async, provider_invoice_id, idempotency_key)
 
     async def void_invoice(
         self: StripeHost, ctx: TenantContext, provider_invoice_id: str, *, idempotency_key: str
     ) -> InvoiceSnapshot:
+        # Stripe voids only finalized invoices (a draft would be deleted, losing its record).
         invoices = self.client(ctx).v1.invoices
-        try:
-            invoice = await invoices.retrieve_async(provider_invoice_id)
-            if invoice["status"] == "draft":
-                # Stripe voids only finalized invoices (a draft would be deleted, losing its record).
-                await invoices.finalize_invoice_async(
-                    provider_invoice_id, {"auto_advance": False}, {"idempotency_key": f"{idempotency_key}-finalize"}
-                )
-            invoice = await invoices.void_invoice_async(provider_invoice_id, {}, {"idempotency_key": idempotency_key})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
-        return rtx.invoice_from_stripe(invoice)
+        return await _finalized_then(invoices, invoices.void_invoice_async, provider_invoice_id, idempotency_key)
 
     async def create_payment_link(
         self: StripeHost, ctx: TenantContext, data: PaymentLinkCreate, *, idempotency_key: str
@@ -96,3 +78,18 @@ class StripeInvoices:
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return rtx.payment_link_from_stripe(link)
+
+
+async def _finalized_then(invoices: Any, action: Any, invoice_id: str, idempotency_key: str) -> InvoiceSnapshot:
+    """Finalize the invoice if it is still a draft (never auto-advanced: the hub decides), then act on it."""
+    try:
+        invoice = await invoices.retrieve_async(invoice_id)
+        if invoice["status"] == "draft":
+            params: Any = {"auto_advance": False}
+            await invoices.finalize_invoice_async(
+                invoice_id, params, {"idempotency_key": f"{idempotency_key}-finalize"}
+            )
+        invoice = await action(invoice_id, {}, {"idempotency_key": idempotency_key})
+    except stripe.StripeError as exc:
+        raise translate(exc) from None
+    return rtx.invoice_from_stripe(invoice)
