@@ -21,23 +21,28 @@ from hub.boundary import logsafe
 from hub.boundary.ratelimit import Limits, rate_limit_middleware
 from hub.boundary.requests import check_request
 from hub.boundary.responses import api_headers
+from hub.catalog.controllers import ROUTES as CATALOG_ROUTES
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
 from hub.credentials.cache import TenantContexts
 from hub.credentials.controllers import CredentialsController
 from hub.credentials.webhook_health import SignatureFailures
+from hub.customers.controllers import ROUTES as CUSTOMER_ROUTES
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
+from hub.invoices.controllers import ROUTES as INVOICE_ROUTES
 from hub.logging import configure_logging
 from hub.notifications.controllers import NotificationEndpointController
 from hub.notifications.dispatcher import Dispatcher
 from hub.observability import metrics, requests
 from hub.observability.controllers import metrics as metrics_route
 from hub.openapi import openapi_config
+from hub.payment_links.controllers import ROUTES as PAYMENT_LINK_ROUTES
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
 from hub.services import Services
 from hub.settings import Settings, load_settings
+from hub.subscriptions.controllers import ROUTES as SUBSCRIPTION_ROUTES
 from hub.tenants.controllers import ApiKeyController, TenantController
 from hub.vault.keyring import Vault
 from hub.webhooks.applier import Applier
@@ -136,6 +141,11 @@ def create_app(
             CredentialsController,
             NotificationEndpointController,
             *PAYMENT_ROUTES,
+            *CUSTOMER_ROUTES,
+            *CATALOG_ROUTES,
+            *SUBSCRIPTION_ROUTES,
+            *INVOICE_ROUTES,
+            *PAYMENT_LINK_ROUTES,
             *WEBHOOK_ROUTES,
             *BILLING_ROUTES,
             console_router(settings.auth.platform_token, secure_cookies=settings.server.env == "prod"),

@@ -60,6 +60,11 @@ IDEMPOTENCY_KEY = {
 }
 
 
+def _takes_idempotency_key(path: str) -> bool:
+    """Every POST but the webhooks (signed, deduplicated by event id) and sync (a read of the provider)."""
+    return not path.startswith(("/v1/webhooks/", "/v1/platform/billing/webhook")) and not path.endswith("/sync")
+
+
 def _statuses(method: str, path: str, authenticated: bool, has_parameters: bool) -> list[int]:
     codes = {503}
     if has_parameters or method in _WITH_BODY:
@@ -111,10 +116,11 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
             authenticated = route is not None and _authenticated(route, upper)
             if authenticated:
                 operation["security"] = [{SECURITY_SCHEME: []}]
-            if upper == "POST" and not path.startswith(("/v1/webhooks/", "/v1/platform/billing/webhook")):
-                params = operation.setdefault("parameters", [])
-                if not any(p.get("name", "").lower() == "idempotency-key" for p in params):
-                    params.append(dict(IDEMPOTENCY_KEY))
+            params = operation.setdefault("parameters", [])
+            # A route may declare the header itself: one documented form, the hub's, replaces it.
+            params[:] = [p for p in params if p.get("name", "").lower() != "idempotency-key"]
+            if upper == "POST" and _takes_idempotency_key(path):
+                params.append(dict(IDEMPOTENCY_KEY))
             has_parameters = any(p.get("in") in ("query", "path") for p in operation.get("parameters", []))
             responses = operation["responses"]
             for code in [c for c in responses if c[:1] in "45"]:

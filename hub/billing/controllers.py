@@ -24,8 +24,8 @@ async def create_subscription(
     session: AsyncSession,
     platform: PlatformPrincipal,
     tenant_id: str,
-    data: schemas.SubscriptionCreate,
-) -> Response[schemas.Subscription]:
+    data: schemas.PlatformSubscriptionCreate,
+) -> Response[schemas.PlatformSubscription]:
     subscription, created = await subscriptions.create_subscription(session, billing_of(request), tenant_id, data)
     return Response(subscription, status_code=201 if created else 200)
 
@@ -33,7 +33,7 @@ async def create_subscription(
 @get("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, guards=[platform_guard])
 async def get_subscription(
     request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
-) -> schemas.Subscription:
+) -> schemas.PlatformSubscription:
     billing_of(request)
     return await subscriptions.get_subscription(session, tenant_id)
 

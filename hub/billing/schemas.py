@@ -22,7 +22,7 @@ class PlanList(msgspec.Struct):
     data: list[Plan]
 
 
-class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
+class PlatformSubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
     plan: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     # A PaymentMethod the platform collected from the tenant (e.g. with Stripe.js); it becomes
     # the customer's default for invoices. Test mode accepts Stripe's test ids (pm_card_visa).
@@ -31,7 +31,7 @@ class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
     )
 
 
-class Subscription(msgspec.Struct):
+class PlatformSubscription(msgspec.Struct):
     id: str
     tenant_id: str
     plan: str | None

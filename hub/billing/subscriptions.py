@@ -44,8 +44,8 @@ def list_plans(billing: Billing) -> schemas.PlanList:
     )
 
 
-def view(row: BillingSubscription) -> schemas.Subscription:
-    return schemas.Subscription(
+def view(row: BillingSubscription) -> schemas.PlatformSubscription:
+    return schemas.PlatformSubscription(
         id=row.id,
         tenant_id=row.tenant_id,
         plan=row.plan_id,
@@ -78,7 +78,7 @@ async def _current(session: AsyncSession, tenant_id: str) -> BillingSubscription
     ).scalar_one_or_none()
 
 
-async def get_subscription(session: AsyncSession, tenant_id: str) -> schemas.Subscription:
+async def get_subscription(session: AsyncSession, tenant_id: str) -> schemas.PlatformSubscription:
     await _tenant(session, tenant_id)
     row = await _current(session, tenant_id)
     if row is None:
@@ -87,8 +87,8 @@ async def get_subscription(session: AsyncSession, tenant_id: str) -> schemas.Sub
 
 
 async def create_subscription(
-    session: AsyncSession, billing: Billing, tenant_id: str, data: schemas.SubscriptionCreate
-) -> tuple[schemas.Subscription, bool]:
+    session: AsyncSession, billing: Billing, tenant_id: str, data: schemas.PlatformSubscriptionCreate
+) -> tuple[schemas.PlatformSubscription, bool]:
     """Subscribe the tenant to a plan; ``(subscription, created)``.
 
     The same plan again returns the live subscription (nothing new at Stripe); another plan

@@ -11,6 +11,7 @@ from hub.db.notifications import (
     NotificationMessage,
 )
 from hub.db.payments import CheckoutSession, Customer, Payment, Refund
+from hub.db.recurring import Invoice, PaymentLink, Price, Product, RequestClaim, SetupIntent, Subscription
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
 
@@ -22,13 +23,20 @@ __all__ = [
     "ConsoleSession",
     "Customer",
     "IdempotencyRecord",
+    "Invoice",
     "NotificationAttempt",
     "NotificationDelivery",
     "NotificationEndpoint",
     "NotificationMessage",
     "Payment",
+    "PaymentLink",
+    "Price",
+    "Product",
     "ProviderCredential",
     "Refund",
+    "RequestClaim",
+    "SetupIntent",
+    "Subscription",
     "Tenant",
     "TenantDataKey",
     "WebhookEvent",

@@ -41,6 +41,8 @@ class Payment(Base):
     # what the first attempt asked (a provider refuses the same key with other parameters).
     payment_method: Mapped[str | None] = mapped_column(String(255), default=None)
     confirm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Charged without the customer present (a saved card): the provider must not ask them to act.
+    off_session: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_error_code: Mapped[str | None] = mapped_column(String(80), default=None)
     decline_code: Mapped[str | None] = mapped_column(String(80), default=None)
     dispute_status: Mapped[str | None] = mapped_column(String(40), default=None)

@@ -112,6 +112,16 @@ def remote_id(payment: Payment) -> str:
     return payment.provider_payment_id
 
 
+def remote_customer_id(customer: Customer) -> str:
+    """The provider's id of a customer; one whose creation never reached the provider cannot be used."""
+    if customer.provider_customer_id is None:
+        raise Conflict(
+            "The customer was never created at its provider: retry its creation with the same Idempotency-Key",
+            code="invalid_state",
+        )
+    return customer.provider_customer_id
+
+
 async def owned_customer(session: AsyncSession, tenant_id: str, customer_id: str, provider: str) -> Customer:
     customer = (
         await session.execute(

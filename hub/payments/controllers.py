@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.idempotency.route import REPLAYED, once
-from hub.payments import customers, refunds, schemas, service
+from hub.payments import checkout, refunds, schemas, service
 from hub.payments.idempotency import HEADER
 from hub.strict import require_strict
 
@@ -129,25 +129,6 @@ async def list_refunds(session: AsyncSession, storefront: TenantPrincipal, payme
     return await refunds.list_refunds(session, storefront, payment_id)
 
 
-@post("/v1/customers", tags=TAGS, guards=[storefront_guard], status_code=201)
-async def create_customer(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CustomerCreate
-) -> Response[schemas.Customer]:
-    return await once(
-        request,
-        storefront.tenant_id,
-        "customers",
-        data,
-        lambda seed: customers.create_customer(session, _services(request), storefront, data, seed),
-        status_code=201,
-    )
-
-
-@get("/v1/customers/{customer_id:str}", tags=TAGS, guards=[storefront_guard])
-async def get_customer(session: AsyncSession, storefront: TenantPrincipal, customer_id: str) -> schemas.Customer:
-    return await customers.get_customer(session, storefront, customer_id)
-
-
 @post("/v1/checkout/sessions", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_checkout_session(
     request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CheckoutSessionCreate
@@ -158,7 +139,7 @@ async def create_checkout_session(
         storefront.tenant_id,
         "checkout.sessions",
         data,
-        lambda seed: customers.create_checkout_session(session, _services(request), storefront, data, seed),
+        lambda seed: checkout.create_checkout_session(session, _services(request), storefront, data, seed),
         status_code=201,
     )
 
@@ -172,7 +153,5 @@ ROUTES: list = [
     sync_payment,
     create_refund,
     list_refunds,
-    create_customer,
-    get_customer,
     create_checkout_session,
 ]

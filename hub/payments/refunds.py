@@ -123,6 +123,10 @@ async def _ask_provider(
         raise
     for attempt in range(2):
         try:
+            # The payment row first, as the webhook applier takes it before it records a refund:
+            # the same lock order on both paths, so a refund webhook racing this answer waits
+            # (or is waited for) instead of deadlocking.
+            await session.refresh(payment, with_for_update=True)
             kept = await _attach(session, refund, snap)
             await apply_refunds(session, payment)
             inflight.release(payment)

@@ -23,6 +23,8 @@ class PaymentCreate(msgspec.Struct, forbid_unknown_fields=True):
     customer_id: Id | None = None
     payment_method: Id | None = None
     confirm: bool = False
+    #: Charge a saved payment method with the customer absent (needs customer_id and confirm).
+    off_session: bool = False
     metadata: Metadata = {}
     description: Text | None = None
     #: Which of the tenant's providers; needed only when it has credentials for several.
@@ -77,13 +79,6 @@ class Refund(msgspec.Struct):
 
 class RefundList(msgspec.Struct):
     data: list[Refund]
-
-
-class CustomerCreate(msgspec.Struct, forbid_unknown_fields=True):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    metadata: Metadata = {}
-    provider: ProviderName | None = None
 
 
 class Customer(msgspec.Struct):

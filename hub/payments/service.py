@@ -75,6 +75,8 @@ async def create_payment(
     metadata = common.check_metadata(data.metadata)
     if data.confirm and not data.payment_method:
         raise ValidationFailed("confirm needs a payment_method", param="payment_method")
+    if data.off_session and not (data.confirm and data.customer_id):
+        raise ValidationFailed("off_session needs customer_id, payment_method and confirm: true", param="off_session")
     provider, stored = common.stored_provider(services, who, data.provider)
     request = {
         "provider": provider.name,
@@ -84,6 +86,8 @@ async def create_payment(
         "customer_id": data.customer_id,
         "payment_method": data.payment_method,
         "confirm": data.confirm,
+        # Absent unless set, so fingerprints of keys stored before the field existed still match.
+        **({"off_session": True} if data.off_session else {}),
         "metadata": metadata,
         "description": data.description,
     }
@@ -125,6 +129,7 @@ async def create_payment(
         request_fingerprint=fingerprint,
         payment_method=data.payment_method,
         confirm=data.confirm,
+        off_session=data.off_session,
         pending_op="create",
         pending_since=now,
         amount_capturable=0,
@@ -205,6 +210,7 @@ def _order(payment: Payment, provider_customer_id: str | None) -> neutral.Paymen
         payment_method=payment.payment_method,
         confirm=payment.confirm,
         description=payment.description,
+        off_session=payment.off_session,
     )
 
 

@@ -33,7 +33,7 @@ from hub.db.base import utcnow
 from hub.db.events import WebhookEvent
 from hub.observability.metrics import count_webhook_event, observe_apply_lag
 from hub.settings import ApplierSettings
-from hub.webhooks.apply import IGNORED, apply_events
+from hub.webhooks.apply import IGNORED, apply_events, apply_recurring, is_recurring
 from hub.webhooks.store import FAILED, PENDING, REASON_WIDTH
 from providers.base.webhooks import ProviderEvent
 
@@ -117,6 +117,7 @@ class Applier:
                 return 0, None
             batch = _Batch(self.settings.max_attempts)
             groups: dict[GroupKey, list[tuple[Any, ProviderEvent]]] = defaultdict(list)
+            others: list[tuple[Any, ProviderEvent]] = []  # subscription, invoice, setup news: one at a time
             for row in rows:
                 try:
                     event = _decode(row.payload or b"")
@@ -124,7 +125,9 @@ class Applier:
                     # Written by a hub version that reads it differently (a rolling deploy): retry, then fail.
                     batch.failed([row], exc)
                     continue
-                if event.provider_payment_id is None:
+                if is_recurring(event):
+                    others.append((row, event))
+                elif event.provider_payment_id is None:
                     batch.done(row, IGNORED, None)
                 else:
                     groups[(row.tenant_id, row.provider, event.provider_payment_id)].append((row, event))
@@ -138,6 +141,14 @@ class Applier:
                     continue
                 for (row, _), (outcome, payment_id) in zip(members, results, strict=True):
                     batch.done(row, outcome, payment_id)
+            for row, event in others:
+                try:
+                    async with session.begin_nested():
+                        outcome, object_id = await apply_recurring(session, row.tenant_id, row.provider, event)
+                except Exception as exc:
+                    batch.failed([row], exc)
+                    continue
+                batch.done(row, outcome, object_id)
             # One executemany by primary key for every event of the batch.
             await session.execute(update(WebhookEvent), batch.updates)
         batch.observe()  # committed: count outcomes and the lag from receipt to application

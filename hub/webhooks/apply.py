@@ -19,6 +19,7 @@ from hub.db.upsert import insert_ignoring_conflict
 from hub.notifications.outbox import payment_changed
 from hub.payments.apply import refunded_amount
 from hub.payments.status import may_move, refund_status
+from hub.recurring.apply import apply_recurring_event
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
 APPLIED, IGNORED = "applied", "ignored"
@@ -43,6 +44,18 @@ async def apply_events(
     await _fold_into_payment(session, payment, ours)
     applied = {id(e) for e in ours}
     return [(APPLIED, payment.id) if id(e) in applied else (IGNORED, None) for e in events]
+
+
+def is_recurring(event: ProviderEvent) -> bool:
+    """News of a subscription, an invoice or a saved payment method's setup (hub.recurring applies it)."""
+    return event.subscription is not None or event.invoice is not None or event.setup_intent is not None
+
+
+async def apply_recurring(
+    session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent
+) -> tuple[str, str | None]:
+    """(outcome, hub object id) of one subscription, invoice or setup event."""
+    return await apply_recurring_event(session, tenant_id, provider, event) or (IGNORED, None)
 
 
 def _locator(events: Sequence[ProviderEvent], tenant_id: str) -> ProviderEvent:

@@ -68,6 +68,12 @@ class CardDeclined(ProviderError):
         self.provider_object_id = provider_object_id
 
 
+class NotSupported(ProviderError):
+    """The provider plugin does not offer this operation (the hub answers 501)."""
+
+    code = "not_supported"
+
+
 class RateLimited(ProviderError):
     """The provider is rate-limiting this account."""
 

@@ -12,6 +12,9 @@ from providers.base.errors import CardDeclined
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
 
+#: The decline of an off-session charge that needs the customer to authenticate (its own error code).
+AUTHENTICATION_REQUIRED = "authentication_required"
+
 
 class PaymentSnapshot(msgspec.Struct, frozen=True):
     """A payment as the provider reports it at one moment (an API answer or an event's object).
@@ -50,6 +53,8 @@ class PaymentCreate(msgspec.Struct, frozen=True):
     payment_method: str | None = None
     confirm: bool = False
     description: str | None = None
+    #: The customer is not present (a saved card charged later): the provider must not ask them to act.
+    off_session: bool = False
 
 
 class RefundSnapshot(msgspec.Struct, frozen=True):
@@ -125,6 +130,9 @@ class PaymentDeclined(CardDeclined):
             param=param,
         )
         self.snapshot = snapshot
+        if decline_code == AUTHENTICATION_REQUIRED:
+            # Not a refusal of the card: the bank wants the customer back on session to authenticate.
+            self.code = AUTHENTICATION_REQUIRED
 
 
 class PaymentsAPI:

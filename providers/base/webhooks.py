@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from providers.base.customers import SetupIntentSnapshot
 from providers.base.errors import EventNotUnderstood
+from providers.base.invoices import InvoiceSnapshot
+from providers.base.recurring import SubscriptionSnapshot
 
 if TYPE_CHECKING:  # the provider module imports this one
     from providers.base.provider import TenantContext
@@ -70,6 +73,15 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     dispute_status: Code | None = None
     last_error_code: Code | None = None
     decline_code: Code | None = None
+
+    #: The subscription as of this event (``as_of`` is the event's time), for subscription news.
+    subscription: SubscriptionSnapshot | None = None
+    #: A saved payment method's setup, for setup news.
+    setup_intent: SetupIntentSnapshot | None = None
+    #: An invoice as of this event, for invoice news.
+    invoice: InvoiceSnapshot | None = None
+    #: ``metadata.hub_*_id`` the hub stamped on a non-payment object (subscription, invoice...).
+    hub_object_id: Ref | None = None
 
 
 class VerifiedEvent(msgspec.Struct, frozen=True):

@@ -11,12 +11,15 @@ from providers.base.provider import Provider, ProviderOptions, TenantContext
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 from providers.stripe.client import StripeClientFactory
 from providers.stripe.credentials import StripeCredentials, parse_credentials
+from providers.stripe.customers import StripeCustomers
 from providers.stripe.errors import translate
+from providers.stripe.invoices import StripeInvoices
 from providers.stripe.payments import StripePayments
+from providers.stripe.recurring import StripeRecurring
 from providers.stripe.webhooks import StripeWebhooks
 
 
-class StripeProvider(StripePayments, StripeWebhooks, Provider):
+class StripeProvider(StripePayments, StripeCustomers, StripeRecurring, StripeInvoices, StripeWebhooks, Provider):
     name = "stripe"
 
     def __init__(self, options: ProviderOptions | None = None) -> None:

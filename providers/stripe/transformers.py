@@ -132,6 +132,8 @@ def payment_intent_params(data: PaymentCreate, *, emulator: bool) -> dict[str, A
         params["payment_method"] = data.payment_method
     if data.confirm:
         params["confirm"] = True
+    if data.off_session:
+        params["off_session"] = True
     if data.description:
         if emulator:
             metadata["hub_description"] = data.description[:500]
@@ -215,6 +217,7 @@ HANDLED_EVENTS = (
     "charge.dispute.created",
     "charge.dispute.updated",
     "charge.dispute.closed",
+    "checkout.session.completed",
 )
 
 _REFUND_STATUS = {
@@ -288,6 +291,10 @@ def event_from_stripe(event: Any) -> ProviderEvent:
             last_error_code=snap.last_error_code,
             decline_code=snap.decline_code,
         )
+    if etype == "checkout.session.completed":
+        # The session names the payment it made: links the hub's checkout payment to it (its
+        # status comes with the payment's own events, or a sync).
+        return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")))
     if etype == "charge.refunded":
         received, returned = _charge_money(obj)
         return ProviderEvent(

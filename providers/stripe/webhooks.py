@@ -21,10 +21,14 @@ from providers.base.webhooks import (
 )
 from providers.stripe.credentials import StripeCredentials
 from providers.stripe.errors import translate
+from providers.stripe.recurring_transformers import RECURRING_EVENTS, recurring_event
 from providers.stripe.transformers import HANDLED_EVENTS, FieldError, event_from_stripe
 
 if TYPE_CHECKING:
     from providers.stripe.host import StripeHost
+
+#: Every event the hub applies: the endpoint it keeps at Stripe subscribes to these.
+SUBSCRIBED_EVENTS = tuple(sorted(set(HANDLED_EVENTS) | set(RECURRING_EVENTS)))
 
 #: Stripe's own default: a delivery signed more than 5 minutes ago is refused (replay window).
 TOLERANCE_SECONDS = 300
@@ -117,7 +121,7 @@ class StripeWebhooks:
     def interpret_webhook(self, event: VerifiedEvent) -> ProviderEvent:
         name = event.type[:80]  # named in the reason; the type itself may be anything signed
         try:
-            parsed = event_from_stripe(event.body)
+            parsed = recurring_event(event.body) or event_from_stripe(event.body)
         except FieldError as exc:
             raise EventNotUnderstood(f"The {name} event does not read as Stripe documents it: {exc}") from None
         except (TypeError, ValueError, AttributeError, KeyError):
@@ -141,7 +145,7 @@ class StripeWebhooks:
                 if keep.get("status") != "enabled":
                     repair["disabled"] = False
                 if missing_events(keep):
-                    repair["enabled_events"] = sorted(set(keep.get("enabled_events") or []) | set(HANDLED_EVENTS))
+                    repair["enabled_events"] = sorted(set(keep.get("enabled_events") or []) | set(SUBSCRIBED_EVENTS))
                 if keep.get("url") != url:
                     repair["url"] = url
                 if repair:
@@ -149,7 +153,7 @@ class StripeWebhooks:
                 return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if repair else "reused")
             params: Any = {
                 "url": url,
-                "enabled_events": sorted(HANDLED_EVENTS),
+                "enabled_events": list(SUBSCRIBED_EVENTS),
                 "api_version": stripe.api_version,
                 "description": "Payment hub: payment status updates",
                 "metadata": {"hub_tenant_id": ctx.tenant_id},
@@ -213,7 +217,7 @@ def match_endpoint(
 def missing_events(endpoint: dict[str, Any]) -> tuple[str, ...]:
     """The handled event types the endpoint does not send (none when it sends everything, ``*``)."""
     enabled = set(endpoint.get("enabled_events") or [])
-    return () if "*" in enabled else tuple(sorted(set(HANDLED_EVENTS) - enabled))
+    return () if "*" in enabled else tuple(sorted(set(SUBSCRIBED_EVENTS) - enabled))
 
 
 def _path(url: str | None) -> str:

@@ -175,9 +175,16 @@ async def test_keys_are_kept_a_day_then_purged(database_url, emulator, tmp_path)
     recorder = Recorder(emulator.url)
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
         tenant, _ = await stripe_tenant(hub)
+        paid = await create_payment(hub, tenant, payment_method="pm_card_visa", confirm=True)
+        assert paid.status_code == 201, paid.text
         for key in ("old", "new"):
-            r = await hub.request("POST", "/v1/customers", json={}, headers=_with_key(tenant.storefront, key))
-            assert r.status_code == 201
+            r = await hub.request(
+                "POST",
+                f"/v1/payments/{paid.json()['id']}/refunds",
+                json={"amount": 100},
+                headers=_with_key(tenant.admin, key),
+            )
+            assert r.status_code == 201, r.text
     engine = make_engine(database_url)
     try:
         async with make_sessionmaker(engine)() as session:

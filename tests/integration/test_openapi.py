@@ -16,7 +16,13 @@ from tests.support.hub import PLATFORM_TOKEN
 from tests.support.process import HubProcess
 
 UNAUTHENTICATED = {"/health", "/health/ready", "/v1/webhooks/{provider}/{tenant_id}", "/v1/platform/billing/webhook"}
-NO_IDEMPOTENCY = {"/v1/webhooks/{provider}/{tenant_id}", "/v1/platform/billing/webhook"}
+#: Signed and deduplicated by event id; sync re-reads the provider and creates nothing.
+NO_IDEMPOTENCY = {
+    "/v1/webhooks/{provider}/{tenant_id}",
+    "/v1/platform/billing/webhook",
+    "/v1/payments/{payment_id}/sync",
+    "/v1/subscriptions/{subscription_id}/sync",
+}
 
 
 @pytest.fixture

@@ -101,3 +101,25 @@ async def test_a_tenant_with_two_providers_names_the_one_it_wants(fakepay_instal
         )
         r = await create_payment(hub, tenant, provider="nopay")
         assert r.status_code == 404 and r.json()["param"] == "provider"
+
+
+async def test_operations_a_plugin_does_not_offer_are_501_not_supported_and_change_nothing(
+    fakepay_installed, database_url, emulator, tmp_path
+):
+    recorder = Recorder(emulator.url)
+    async with recorded_hub(database_url, str(tmp_path / "home"), emulator.url, recorder) as hub:
+        tenant = await hub.create_tenant("Fake shop")
+        await register_fakepay(hub, tenant)
+        r = await hub.request("POST", "/v1/customers", json={"name": "Ana"}, headers=tenant.storefront)
+        assert r.status_code == 201, r.text
+        customer = r.json()
+        r = await hub.request("PATCH", f"/v1/customers/{customer['id']}", json={"name": "Bo"}, headers=tenant.admin)
+        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        r = await hub.request("POST", "/v1/setup-intents", json={"customer_id": customer["id"]}, headers=tenant.admin)
+        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        r = await hub.request("POST", "/v1/products", json={"name": "Gym"}, headers=tenant.admin)
+        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        got = (await hub.request("GET", f"/v1/customers/{customer['id']}", headers=tenant.admin)).json()
+        assert got["name"] == "Ana"
+        assert (await hub.request("GET", "/v1/products", headers=tenant.admin)).json()["data"] == []
+        assert recorder.requests == []

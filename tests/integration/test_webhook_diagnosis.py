@@ -15,7 +15,7 @@ import pytest
 
 from hub.credentials.webhook_health import WRITE_INTERVAL, SignatureFailures
 from hub.db.engine import make_engine, make_sessionmaker
-from providers.stripe.transformers import HANDLED_EVENTS
+from providers.stripe.webhooks import SUBSCRIBED_EVENTS as HANDLED_EVENTS
 from tests.support import stripe_events as se
 from tests.support.credentials import stored
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -34,3 +36,12 @@ async def wait_applied(database_url: str, tenant_id: str | None = None, within: 
         if time.monotonic() > deadline:
             raise AssertionError(f"{left} webhook event(s) still pending after {within} s")
         await asyncio.sleep(0.02)
+
+
+async def delivered(hub: Any, tenant_id: str, body: bytes, secret: str) -> httpx.Response:
+    """Deliver a signed event to ``hub`` (a HubClient), then wait until the tenant has none pending."""
+    from tests.support import stripe_events as se
+
+    response = await se.deliver(hub.http, tenant_id, body, secret)
+    await wait_applied(hub.settings.database.url, tenant_id)
+    return response

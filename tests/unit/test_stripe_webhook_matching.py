@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.stripe.transformers import HANDLED_EVENTS
+from providers.stripe.webhooks import SUBSCRIBED_EVENTS as HANDLED_EVENTS
 from providers.stripe.webhooks import match_endpoint, missing_events
 
 HUB = "https://hub.example.com/v1/webhooks/stripe/ten_1"

@@ -1,81 +1,16 @@
-"""Customers and hosted checkout sessions in the tenant's provider account."""
+"""Hosted checkout sessions in the tenant's provider account."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.db.base import new_id, utcnow
-from hub.db.payments import CheckoutSession, Customer, Payment
-from hub.errors import NotFound
+from hub.db.payments import CheckoutSession, Payment
 from hub.idempotency.store import derived_id
 from hub.payments import common, idempotency, money, schemas
 from hub.services import Services
 from providers.base import payments as neutral
-from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
-
-
-async def create_customer(
-    session: AsyncSession,
-    services: Services,
-    who: TenantPrincipal,
-    data: schemas.CustomerCreate,
-    seed: str | None = None,
-) -> schemas.Customer:
-    """The row is written before the provider is called, so a request the hub cannot store never
-    leaves a customer at the provider; ``seed`` (from the Idempotency-Key) fixes its id."""
-    metadata = common.check_metadata(data.metadata)
-    provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    customer_id = derived_id(seed, "cust") if seed is not None else new_id("cust")
-    row = await session.get(Customer, customer_id) if seed is not None else None
-    if row is not None and row.tenant_id != who.tenant_id:
-        raise NotFound("No such customer")  # cannot happen (seeds are per tenant); never serve another's row
-    if row is None:
-        row = Customer(
-            id=customer_id,
-            tenant_id=who.tenant_id,
-            provider=provider.name,
-            email=data.email,
-            name=data.name,
-            metadata_=metadata,
-            created_at=utcnow(),
-        )
-        session.add(row)
-        await session.commit()
-    elif row.provider_customer_id is not None:
-        await session.commit()
-        return common.customer_view(row)
-    try:
-        snap = await provider.create_customer(
-            ctx,
-            neutral.CustomerCreate(
-                email=row.email,
-                name=row.name,
-                metadata={**(row.metadata_ or {}), "hub_tenant_id": who.tenant_id, "hub_customer_id": row.id},
-            ),
-            idempotency_key=idempotency.operation_key(row.id, "customer"),
-        )
-    except (ProviderUnavailable, RateLimited):
-        raise  # it may exist at the provider: the row stays for a retry with the same key
-    except ProviderError:
-        await session.delete(row)
-        await session.commit()
-        raise
-    row.provider_customer_id = snap.provider_customer_id
-    await session.commit()
-    return common.customer_view(row)
-
-
-async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id: str) -> schemas.Customer:
-    row = (
-        await session.execute(select(Customer).where(Customer.id == customer_id, Customer.tenant_id == who.tenant_id))
-    ).scalar_one_or_none()
-    await session.commit()
-    if row is None:
-        raise NotFound("No such customer")
-    return common.customer_view(row)
 
 
 async def create_checkout_session(

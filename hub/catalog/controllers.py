@@ -1,0 +1,64 @@
+"""Catalogue routes: products and prices. Storefront keys create and read, like admin keys."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.dependencies import storefront_guard
+from hub.auth.principal import TenantPrincipal
+from hub.catalog import schemas, service
+from hub.recurring.http import CREATE, LIST, Cursor, IdempotencyKey, Limit, answer
+from hub.strict import require_strict
+
+TAGS = ["catalogue"]
+
+
+@post("/v1/products", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
+async def create_product(
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    data: schemas.ProductCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[schemas.Product]:
+    body, replayed = await service.create_product(
+        session, request.app.state.services, storefront, data, idempotency_key
+    )
+    return answer(body, replayed=replayed)
+
+
+@get("/v1/products", tags=TAGS, guards=[storefront_guard], responses=LIST)
+async def list_products(
+    session: AsyncSession, storefront: TenantPrincipal, limit: Limit = 20, starting_after: Cursor = None
+) -> schemas.ProductList:
+    return await service.list_products(session, storefront, limit=limit, starting_after=starting_after)
+
+
+@post("/v1/prices", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
+async def create_price(
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    data: schemas.PriceCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[schemas.Price]:
+    await require_strict(request, schemas.PriceCreate)
+    body, replayed = await service.create_price(session, request.app.state.services, storefront, data, idempotency_key)
+    return answer(body, replayed=replayed)
+
+
+@get("/v1/prices", tags=TAGS, guards=[storefront_guard], responses=LIST)
+async def list_prices(
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    limit: Limit = 20,
+    starting_after: Cursor = None,
+    product_id: Cursor = None,
+) -> schemas.PriceList:
+    return await service.list_prices(
+        session, storefront, limit=limit, starting_after=starting_after, product_id=product_id
+    )
+
+
+ROUTES: list = [create_product, list_products, create_price, list_prices]

@@ -1,0 +1,95 @@
+"""Customer and saved-payment-method routes: parse, call one service function, return a Struct.
+
+Storefront keys create and read; changing or deleting a customer takes an admin key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, Response, delete, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.dependencies import admin_guard, storefront_guard
+from hub.auth.principal import TenantPrincipal
+from hub.customers import saved_methods, schemas, service
+from hub.recurring.http import ACTION, CREATE, LIST, PLAIN, READ, Cursor, IdempotencyKey, Limit, answer
+
+TAGS = ["customers"]
+
+
+def _services(request: Request):
+    return request.app.state.services
+
+
+@post("/v1/customers", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
+async def create_customer(
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    data: schemas.CustomerCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[schemas.Customer]:
+    body, replayed = await service.create_customer(session, _services(request), storefront, data, idempotency_key)
+    return answer(body, replayed=replayed)
+
+
+@get("/v1/customers", tags=TAGS, guards=[storefront_guard], responses=LIST)
+async def list_customers(
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    limit: Limit = 20,
+    starting_after: Cursor = None,
+    email: Annotated[str | None, Parameter(max_length=320, pattern=PLAIN)] = None,
+) -> schemas.CustomerList:
+    return await service.list_customers(session, storefront, limit=limit, starting_after=starting_after, email=email)
+
+
+@get("/v1/customers/{customer_id:str}", tags=TAGS, guards=[storefront_guard], responses=READ)
+async def get_customer(session: AsyncSession, storefront: TenantPrincipal, customer_id: str) -> schemas.Customer:
+    return await service.get_customer(session, storefront, customer_id)
+
+
+@patch("/v1/customers/{customer_id:str}", tags=TAGS, guards=[admin_guard], responses=ACTION)
+async def update_customer(
+    request: Request, session: AsyncSession, admin: TenantPrincipal, customer_id: str, data: schemas.CustomerUpdate
+) -> schemas.Customer:
+    return await service.update_customer(session, _services(request), admin, customer_id, data)
+
+
+@delete("/v1/customers/{customer_id:str}", tags=TAGS, guards=[admin_guard], status_code=204, responses=ACTION)
+async def delete_customer(request: Request, session: AsyncSession, admin: TenantPrincipal, customer_id: str) -> None:
+    await service.delete_customer(session, _services(request), admin, customer_id)
+
+
+@get("/v1/customers/{customer_id:str}/payment-methods", tags=TAGS, guards=[storefront_guard], responses=CREATE)
+async def list_payment_methods(
+    request: Request, session: AsyncSession, storefront: TenantPrincipal, customer_id: str
+) -> schemas.PaymentMethodList:
+    return await saved_methods.list_payment_methods(session, _services(request), storefront, customer_id)
+
+
+@post("/v1/setup-intents", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
+async def create_setup_intent(
+    request: Request,
+    session: AsyncSession,
+    storefront: TenantPrincipal,
+    data: schemas.SetupIntentCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[schemas.SetupIntent]:
+    body, replayed = await saved_methods.create_setup_intent(
+        session, _services(request), storefront, data, idempotency_key
+    )
+    return answer(body, replayed=replayed)
+
+
+ROUTES: list = [
+    create_customer,
+    list_customers,
+    get_customer,
+    update_customer,
+    delete_customer,
+    list_payment_methods,
+    create_setup_intent,
+]

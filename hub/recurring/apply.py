@@ -1,0 +1,71 @@
+"""Applying a provider event about a subscription, an invoice or a saved payment method.
+
+One entry point for the webhook applier: ``apply_recurring_event`` returns ``None`` for an
+event that is not about these objects, so the applier goes on to payments. Each object is
+changed under its row lock (``FOR UPDATE`` on PostgreSQL), by its own status rules.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.db.base import utcnow
+from hub.db.recurring import SetupIntent, Subscription
+from hub.invoices.apply import apply_invoice
+from hub.subscriptions.status import apply_snapshot
+from providers.base.webhooks import ProviderEvent
+
+APPLIED, IGNORED = "applied", "ignored"
+
+
+async def apply_recurring_event(
+    session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent
+) -> tuple[str, str | None] | None:
+    """(outcome, hub object id) for subscription, invoice and setup news; ``None`` for any other event."""
+    if event.subscription is None and event.setup_intent is None and event.invoice is None:
+        return None
+    if event.hub_tenant_id is not None and event.hub_tenant_id != tenant_id:
+        # Stamped by the hub for another tenant: not this tenant's object, whatever its account says.
+        return IGNORED, None
+    if event.invoice is not None:
+        invoice_id = await apply_invoice(session, tenant_id, provider, event.invoice)
+        return (APPLIED, invoice_id) if invoice_id else (IGNORED, None)
+    if event.subscription is not None:
+        sub = (
+            await session.execute(
+                select(Subscription)
+                .where(
+                    Subscription.tenant_id == tenant_id,
+                    Subscription.provider == provider,
+                    Subscription.provider_subscription_id == event.subscription.provider_subscription_id,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if sub is None:
+            return IGNORED, None
+        apply_snapshot(sub, event.subscription)
+        sub.updated_at = utcnow()
+        await session.flush()
+        return APPLIED, sub.id
+    assert event.setup_intent is not None
+    setup = (
+        await session.execute(
+            select(SetupIntent)
+            .where(
+                SetupIntent.tenant_id == tenant_id,
+                SetupIntent.provider == provider,
+                SetupIntent.provider_setup_intent_id == event.setup_intent.provider_setup_intent_id,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if setup is None:
+        return IGNORED, None
+    # "succeeded" is the setup's last word: nothing later takes it back.
+    setup.status = "succeeded" if event.setup_intent.status == "succeeded" else setup.status
+    setup.payment_method = event.setup_intent.payment_method or setup.payment_method
+    setup.updated_at = utcnow()
+    await session.flush()
+    return APPLIED, setup.id

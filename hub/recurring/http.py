@@ -1,0 +1,66 @@
+"""What the customer, catalogue, subscription, invoice and payment-link routes share at the HTTP edge:
+the Idempotency-Key header, the answer to a replayed request, and the errors each route documents.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+
+from litestar import Response
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from hub.errors import PROBLEM_JSON, Problem
+
+T = TypeVar("T")
+
+REPLAYED = "Idempotent-Replayed"
+
+#: The header as a documented parameter; its format is checked by the service (422 with param).
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="1-255 printable characters; the same key and body replay the first answer "
+        "(Idempotent-Replayed: true), another body is 409 idempotency_conflict.",
+    ),
+]
+
+#: Page size and cursor (an id) of every list.
+#: No control characters in a query value (PostgreSQL refuses a NUL in text): 422 before the database.
+PLAIN = r"^[^\x00-\x1f\x7f]*$"
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+Cursor = Annotated[str | None, Parameter(max_length=64, pattern=PLAIN)]
+
+_WHY = {
+    400: "Malformed JSON (invalid_json), or the provider refused the request (provider_error, with provider_code)",
+    401: "Missing, unknown or revoked API key (unauthorized)",
+    402: "The card was declined (card_declined, authentication_required)",
+    403: "The key's scope may not do this, or the tenant is suspended (forbidden, tenant_suspended)",
+    404: "No such object for this tenant (not_found)",
+    409: "idempotency_conflict, idempotency_in_progress, or invalid_state",
+    422: "Invalid body, query or amount (validation_error, amount_too_small, amount_too_large, unsupported_currency)",
+    429: "Rate limited (rate_limited)",
+    501: "The tenant's provider does not offer this (not_supported)",
+    503: "The provider or the database cannot be reached (provider_unavailable, database_unavailable)",
+}
+_ALWAYS = (400, 401, 403, 422, 429, 503)
+
+
+def errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem+json answers a route may give, for the OpenAPI document."""
+    return {
+        s: ResponseSpec(data_container=Problem, description=_WHY[s], media_type=PROBLEM_JSON, generate_examples=False)
+        for s in sorted({*_ALWAYS, *statuses})
+    }
+
+
+#: A read of one object; a list; a create, or an action on an object, that reaches the provider.
+READ, LIST = errors(404), errors()
+CREATE = ACTION = errors(402, 404, 409, 501)
+
+
+def answer(body: T, *, replayed: bool, status: int = 201) -> Response[T]:
+    """The first answer's status, with ``Idempotent-Replayed: true`` when this request only repeated it."""
+    return Response(body, status_code=status, headers={REPLAYED: "true"} if replayed else None)

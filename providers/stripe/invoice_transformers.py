@@ -1,0 +1,59 @@
+"""Stripe <-> neutral shapes for invoices and payment links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.base.invoices import InvoiceCreate, InvoiceLine, InvoiceSnapshot, PaymentLinkSnapshot
+from providers.stripe.transformers import _metadata, field
+
+_INVOICE_STATUS = {s: s for s in ("draft", "open", "paid", "void", "uncollectible")}
+
+
+def invoice_params(data: InvoiceCreate) -> dict[str, Any]:
+    return {
+        "customer": data.provider_customer_id,
+        "currency": data.currency,
+        # Stripe emails the hosted page and the customer pays there; nothing is charged automatically.
+        "collection_method": "send_invoice",
+        "days_until_due": data.days_until_due,
+        # The hub decides when the draft is finalized and sent (``send``), not Stripe's timer.
+        "auto_advance": False,
+        # Only the lines of this request, never the customer's other pending items.
+        "pending_invoice_items_behavior": "exclude",
+        "metadata": dict(data.metadata),
+    }
+
+
+def invoice_item_params(data: InvoiceCreate, line: InvoiceLine, *, invoice_id: str) -> dict[str, Any]:
+    return {
+        "customer": data.provider_customer_id,
+        "invoice": invoice_id,
+        "currency": data.currency,
+        "description": line.description,
+        "unit_amount_decimal": str(line.amount),
+        "quantity": line.quantity,
+        "metadata": {k: v for k, v in data.metadata.items() if k.startswith("hub_")},
+    }
+
+
+def invoice_from_stripe(invoice: Any) -> InvoiceSnapshot:
+    due = field(invoice, "due_date")
+    return InvoiceSnapshot(
+        provider_invoice_id=str(field(invoice, "id")),
+        status=_INVOICE_STATUS.get(str(field(invoice, "status") or ""), "draft"),
+        amount_due=int(field(invoice, "amount_due") or 0),
+        amount_paid=int(field(invoice, "amount_paid") or 0),
+        currency=str(field(invoice, "currency") or "").lower(),
+        hosted_invoice_url=field(invoice, "hosted_invoice_url"),
+        due_date=int(due) if due is not None else None,
+        metadata=_metadata(invoice),
+    )
+
+
+def payment_link_from_stripe(link: Any) -> PaymentLinkSnapshot:
+    return PaymentLinkSnapshot(
+        provider_payment_link_id=str(field(link, "id")),
+        url=str(field(link, "url") or ""),
+        active=bool(field(link, "active", True)),
+    )
