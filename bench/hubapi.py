@@ -28,14 +28,17 @@ def _check(r: httpx.Response, expected: int) -> httpx.Response:
     return r
 
 
-async def register(http: httpx.AsyncClient, name: str) -> Tenant:
-    """A tenant with credentials pointed at the stand-in, registered WITH a webhook secret."""
+async def register(http: httpx.AsyncClient, name: str, platform_token: str = PLATFORM_TOKEN) -> Tenant:
+    """A tenant with credentials pointed at the stand-in, registered WITH a webhook secret (so the
+    hub needs no webhook-endpoint calls at Stripe)."""
     r = _check(
-        await http.post("/v1/tenants", json={"name": name}, headers={"Authorization": f"Bearer {PLATFORM_TOKEN}"}),
+        await http.post("/v1/tenants", json={"name": name}, headers={"Authorization": f"Bearer {platform_token}"}),
         201,
     )
     body = r.json()
-    tenant = Tenant(body["id"], body["api_keys"]["admin"], body["api_keys"]["storefront"], "whsec_" + secrets.token_hex(16))
+    tenant = Tenant(
+        body["id"], body["api_keys"]["admin"], body["api_keys"]["storefront"], "whsec_" + secrets.token_hex(16)
+    )
     suffix = secrets.token_hex(12)
     _check(
         await http.put(
@@ -73,7 +76,9 @@ async def gather_limited(count: int, concurrency: int, make: Callable[[int], Awa
     return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
-async def pending_events(http: httpx.AsyncClient, tenant: Tenant, still_pending: set[str] | None) -> tuple[set[str], int]:
+async def pending_events(
+    http: httpx.AsyncClient, tenant: Tenant, still_pending: set[str] | None
+) -> tuple[set[str], int]:
     """Events with outcome ``pending``, walking ``GET /v1/events`` newest first; and how many were read.
 
     An event's outcome only moves forward, so after the first full walk a walk may stop once it
@@ -86,7 +91,9 @@ async def pending_events(http: httpx.AsyncClient, tenant: Tenant, still_pending:
         params: dict[str, str | int] = {"limit": 100}
         if cursor:
             params["starting_after"] = cursor
-        r = _check(await http.get("/v1/events", params=params, headers={"Authorization": f"Bearer {tenant.admin}"}), 200)
+        r = _check(
+            await http.get("/v1/events", params=params, headers={"Authorization": f"Bearer {tenant.admin}"}), 200
+        )
         page = r.json()
         for event in page["data"]:
             seen += 1
@@ -99,14 +106,14 @@ async def pending_events(http: httpx.AsyncClient, tenant: Tenant, still_pending:
         cursor = page["data"][-1]["id"]
 
 
-async def drain_seconds(url: str, tenant: Tenant, load_ended: float, timeout: float = 120) -> tuple[float, int]:
+async def drain_seconds(url: str, tenant: Tenant, load_ended: float, give_up_after: float = 120) -> tuple[float, int]:
     """Seconds from the end of the load until a walk of the event list finds nothing pending
     (measured at the end of that walk: an upper bound), and the number of events stored."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         pending, total = await pending_events(http, tenant, None)
         while pending:
-            if time.monotonic() - load_ended > timeout:
-                raise RuntimeError(f"{len(pending)} events still pending {timeout:.0f} s after the load")
+            if time.monotonic() - load_ended > give_up_after:
+                raise RuntimeError(f"{len(pending)} events still pending {give_up_after:.0f} s after the load")
             await asyncio.sleep(0.02)
             pending, _ = await pending_events(http, tenant, pending)
         return time.monotonic() - load_ended, total

@@ -52,7 +52,7 @@ def wrk(url: str, requests_file: Path, *, connections: int, seconds: int) -> Loa
     )
 
 
-def _client(stripe_url: str) -> stripe.StripeClient:
+def direct_client(stripe_url: str) -> stripe.StripeClient:
     return stripe.StripeClient(
         "sk_test_benchdirect0000000000",
         base_addresses={"api": stripe_url},
@@ -61,20 +61,20 @@ def _client(stripe_url: str) -> stripe.StripeClient:
     )
 
 
-async def _create(client: stripe.StripeClient) -> None:
+async def direct_create(client: stripe.StripeClient) -> stripe.PaymentIntent:
     params: Any = {"amount": 2000, "currency": "usd", "capture_method": "automatic", "metadata": {"order": "bench"}}
-    await client.v1.payment_intents.create_async(params, {"idempotency_key": str(uuid.uuid4())})
+    return await client.v1.payment_intents.create_async(params, {"idempotency_key": str(uuid.uuid4())})
 
 
 async def sdk_latency(stripe_url: str, seconds: float) -> Load:
     """Direct ``StripeClient`` creates at concurrency 1: p50/p99 of each call."""
-    client = _client(stripe_url)
-    await _create(client)  # connection and SDK warm-up, as wrk's first requests warm the hub
+    client = direct_client(stripe_url)
+    await direct_create(client)  # connection and SDK warm-up, as wrk's first requests warm the hub
     times: list[float] = []
     stop = time.monotonic() + seconds
     while time.monotonic() < stop:
         start = time.perf_counter()
-        await _create(client)
+        await direct_create(client)
         times.append(time.perf_counter() - start)
     times.sort()
     return Load(
@@ -89,15 +89,15 @@ async def sdk_latency(stripe_url: str, seconds: float) -> Load:
 
 async def sdk_throughput(stripe_url: str, seconds: float, concurrency: int = 32) -> Load:
     """Direct ``StripeClient`` creates from ``concurrency`` tasks at once: calls per second."""
-    client = _client(stripe_url)
-    await asyncio.gather(*(_create(client) for _ in range(concurrency)))
+    client = direct_client(stripe_url)
+    await asyncio.gather(*(direct_create(client) for _ in range(concurrency)))
     done = 0
     stop = time.monotonic() + seconds
 
     async def worker() -> None:
         nonlocal done
         while time.monotonic() < stop:
-            await _create(client)
+            await direct_create(client)
             done += 1
 
     start = time.monotonic()
