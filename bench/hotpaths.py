@@ -336,12 +336,15 @@ def main() -> None:
             rows += bench.tenant_figures(dbs[0])
     finally:
         standin.stop()
-    print(f"Machine: {machine(dbs)}; load average {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after")
+        for path in tmp.glob("*.requests"):  # tens of MB each; the logs stay
+            path.unlink()
+    print(f"Machine: {machine(dbs)}; load average {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after\n")
     print(
         f"Mode: {mode_name} ({mode.seconds} s per wrk figure, wrk -t2 -c32 unless c=1; "
         f"{mode.tenants:,} tenants); took {time.monotonic() - started:.0f} s\n"
     )
     print(table(rows))
+    print()
     for note in bench.notes:
         print(f"- {note}")
 
