@@ -52,12 +52,9 @@ def wrk(url: str, requests_file: Path, *, connections: int, seconds: int) -> Loa
     )
 
 
-def direct_client(stripe_url: str) -> stripe.StripeClient:
+def direct_client(stripe_url: str, http: stripe.HTTPXClient) -> stripe.StripeClient:
     return stripe.StripeClient(
-        "sk_test_benchdirect0000000000",
-        base_addresses={"api": stripe_url},
-        http_client=stripe.HTTPXClient(),
-        max_network_retries=0,
+        "sk_test_benchdirect0000000000", base_addresses={"api": stripe_url}, http_client=http, max_network_retries=0
     )
 
 
@@ -68,7 +65,14 @@ async def direct_create(client: stripe.StripeClient) -> stripe.PaymentIntent:
 
 async def sdk_latency(stripe_url: str, seconds: float) -> Load:
     """Direct ``StripeClient`` creates at concurrency 1: p50/p99 of each call."""
-    client = direct_client(stripe_url)
+    http = stripe.HTTPXClient()
+    try:
+        return await _latency(direct_client(stripe_url, http), seconds)
+    finally:
+        await http.close_async()
+
+
+async def _latency(client: stripe.StripeClient, seconds: float) -> Load:
     await direct_create(client)  # connection and SDK warm-up, as wrk's first requests warm the hub
     times: list[float] = []
     stop = time.monotonic() + seconds
@@ -89,7 +93,14 @@ async def sdk_latency(stripe_url: str, seconds: float) -> Load:
 
 async def sdk_throughput(stripe_url: str, seconds: float, concurrency: int = 32) -> Load:
     """Direct ``StripeClient`` creates from ``concurrency`` tasks at once: calls per second."""
-    client = direct_client(stripe_url)
+    http = stripe.HTTPXClient()
+    try:
+        return await _throughput(direct_client(stripe_url, http), seconds, concurrency)
+    finally:
+        await http.close_async()
+
+
+async def _throughput(client: stripe.StripeClient, seconds: float, concurrency: int) -> Load:
     await asyncio.gather(*(direct_create(client) for _ in range(concurrency)))
     done = 0
     stop = time.monotonic() + seconds

@@ -33,7 +33,8 @@ async def hub_on_standin(database_url: str, hub_home: Path, standin):
 
 
 async def test_the_standin_answers_a_create_payment_through_stripe_python(standin):
-    client = loadgen.direct_client(standin.url)
+    http = stripe.HTTPXClient()
+    client = loadgen.direct_client(standin.url, http)
     pi = await loadgen.direct_create(client)
     assert pi.object == "payment_intent" and pi.id.startswith("pi_")
     assert (pi.amount, pi.currency, pi.status, pi.metadata["order"]) == (
@@ -46,6 +47,7 @@ async def test_the_standin_answers_a_create_payment_through_stripe_python(standi
     assert again.id == pi.id and again.client_secret == pi.client_secret
     with pytest.raises(stripe.InvalidRequestError):  # an unknown call fails loudly, never a silent success
         await client.v1.refunds.create_async({"payment_intent": pi.id})
+    await http.close_async()
 
 
 async def test_the_hub_registers_and_creates_payments_against_the_standin(hub_on_standin):
