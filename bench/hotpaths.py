@@ -319,7 +319,7 @@ def main() -> None:
     workers = [int(w) for w in args.workers.split(",")]
     started, load_before = time.monotonic(), os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
-    print(f"benchmark ({mode_name}): logs and request files under {tmp}", file=sys.stderr)
+    print(f"benchmark ({mode_name}): logs under {tmp}", file=sys.stderr)
     standin = procs.standin(tmp).start()
     try:
         bench = Bench(mode, tmp, standin.url)
