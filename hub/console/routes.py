@@ -13,7 +13,6 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie, ResponseHeader
-from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
@@ -21,14 +20,19 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.console import pages, sessions
+from hub.console import notifications, pages, sessions
+from hub.console.common import NotSignedIn
+from hub.console.common import admin as _admin
+from hub.console.common import form_text as _form_text
+from hub.console.common import page as _page
+from hub.console.common import services_of as _services
+from hub.console.common import with_status as _status
 from hub.console.csrf import csrf_config
 from hub.credentials import diagnosis
 from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
 from hub.errors import HubError
 from hub.payments import refunds, schemas, service
-from hub.services import Services
 from hub.tenants import service as tenants
 from providers.base.errors import ProviderError
 
@@ -41,14 +45,6 @@ CSP = (
 )
 
 
-class NotSignedIn(NotAuthorizedException):
-    """No valid console session: the browser is sent to the sign-in page."""
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services
-
-
 def _limiter(request: Request) -> sessions.AttemptLimiter:
     """Per app (so per worker process): failed sign-ins are counted where they arrive."""
     state = request.app.state
@@ -59,29 +55,6 @@ def _limiter(request: Request) -> sessions.AttemptLimiter:
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-async def _admin(request: Request, session: AsyncSession) -> TenantPrincipal:
-    who = await sessions.current(session, request.cookies.get(sessions.COOKIE))
-    if who is None:
-        raise NotSignedIn()
-    return who
-
-
-def _page(name: str, who: TenantPrincipal | None, **context: Any) -> Template:
-    return Template(template_name=name, context={"who": who, **context})
-
-
-def _status(page: Template, status_code: int, headers: dict[str, str] | None = None) -> Template:
-    page.status_code = status_code
-    for name, value in (headers or {}).items():
-        page.headers[name] = value
-    return page
-
-
-def _form_text(form: Any, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
 
 
 # -- sign-in -------------------------------------------------------------------------------
@@ -380,6 +353,7 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             keys_page,
             keys_create,
             keys_revoke,
+            *notifications.ROUTES,
             static,
         ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(services_settings_secret, secure_cookies))],

@@ -10,6 +10,7 @@ temporary folder, or under ``HUB_CONSOLE_SCREENSHOTS`` when that is set.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -162,6 +163,11 @@ async def test_a_tenant_admin_connects_stripe_and_captures_and_refunds_in_the_br
     await page.get_by_role("link", name="API keys").click()
     await expect(page.get_by_role("button", name="Create key")).to_be_visible()
     await shots.seen("api-keys")
+    await page.get_by_role("link", name="Notifications").click()
+    await page.get_by_label("Endpoint URL").fill("https://shop.example/hooks/payments")
+    await page.get_by_role("button", name="Add endpoint").click()
+    await expect(page.get_by_label("Signing secret")).to_have_value(re.compile(r"^whsec_"))
+    await shots.seen("notifications")
 
     # CSRF: a form post from this very browser session, without the token, is refused.
     status = await page.evaluate(

@@ -147,3 +147,31 @@ async def test_another_tenants_payment_is_not_found(hub):
     await _signed_in(hub)
     page = await hub.request("GET", f"/console/payments/{r.json()['id']}")
     assert page.status_code == 404
+
+
+async def test_notification_endpoints_from_the_console_show_each_secret_once(hub):
+    tenant = await _signed_in(hub)
+    token = await _csrf(hub, "/console/notifications")
+    form = {"url": "https://shop.example/hooks", "enabled_events": "payment.succeeded", "_csrf_token": token}
+    r = await hub.request("POST", "/console/notifications", data=form)
+    assert r.status_code == 200, r.text
+    secret = re.search(r'id="new_secret" type="text" readonly value="(whsec_[^"]+)"', r.text)
+    assert secret, "the new endpoint's secret is shown once, on the answer to its creation"
+    [endpoint] = (await hub.request("GET", "/v1/notification-endpoints", headers=tenant.admin)).json()["data"]
+    page = await hub.request("GET", f"/console/notifications/{endpoint['id']}")
+    assert page.status_code == 200 and secret.group(1) not in page.text
+    assert (await hub.request("GET", "/console/notifications")).text.count(secret.group(1)) == 0
+    rotated = await hub.request("POST", f"/console/notifications/{endpoint['id']}/rotate", data={"_csrf_token": token})
+    assert rotated.status_code == 200 and 'id="rotated_secret"' in rotated.text
+    assert secret.group(1) not in rotated.text
+    gone = await hub.request(
+        "POST", f"/console/notifications/{endpoint['id']}/delete", data={"_csrf_token": token}, follow_redirects=False
+    )
+    assert gone.status_code in (302, 303)
+    assert (await hub.request("GET", "/v1/notification-endpoints", headers=tenant.admin)).json()["data"] == []
+    other = await hub.create_tenant("Other")
+    theirs = await hub.request(
+        "POST", "/v1/notification-endpoints", json={"url": "https://other.example/h"}, headers=other.admin
+    )
+    assert theirs.status_code == 201, theirs.text
+    assert (await hub.request("GET", f"/console/notifications/{theirs.json()['id']}")).status_code == 404
