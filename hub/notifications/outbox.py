@@ -35,7 +35,25 @@ NOTIFIED_STATUSES = (
 )
 DISPUTE_UPDATED = "payment.dispute_updated"
 PING = "ping"
-EVENT_TYPES = (*(f"payment.{s}" for s in NOTIFIED_STATUSES), DISPUTE_UPDATED, PING)
+#: A subscription is announced moving into any of its statuses (the provider's own names).
+SUBSCRIPTION_STATUSES = (
+    "incomplete",
+    "incomplete_expired",
+    "trialing",
+    "active",
+    "past_due",
+    "unpaid",
+    "paused",
+    "canceled",
+)
+INVOICE_TYPES = ("invoice.paid", "invoice.payment_failed")
+EVENT_TYPES = (
+    *(f"payment.{s}" for s in NOTIFIED_STATUSES),
+    DISPUTE_UPDATED,
+    *(f"subscription.{s}" for s in SUBSCRIPTION_STATUSES),
+    *INVOICE_TYPES,
+    PING,
+)
 
 #: Set on a session whose transaction added due deliveries: its commit wakes the dispatchers.
 WAKE = "hub.notifications.recorded"
@@ -132,6 +150,23 @@ async def payment_changed(session: AsyncSession, payment: Payment, previous_stat
         )
         if message is not None:
             session.info.setdefault(_BODIES, []).append((message, payment, publishable_key))
+
+
+async def object_changed(session: AsyncSession, tenant_id: str, type_: str, data: Any) -> None:
+    """Add the message of a change to another of the tenant's objects (a subscription, an invoice).
+
+    ``data`` is the object as the API shows it, frozen now: unlike a payment, nothing later in
+    the transaction touches it again. One indexed read when the tenant has no endpoint.
+    """
+    endpoints = (
+        await session.execute(
+            select(NotificationEndpoint.id, NotificationEndpoint.enabled_events).where(
+                NotificationEndpoint.tenant_id == tenant_id, NotificationEndpoint.status == "enabled"
+            )
+        )
+    ).all()
+    if endpoints:
+        record(session, tenant_id, type_, data, [(e.id, e.enabled_events) for e in endpoints])
 
 
 def record(

@@ -11,8 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.base import utcnow
-from hub.db.recurring import SetupIntent, Subscription
+from hub.db.recurring import Invoice, SetupIntent, Subscription
 from hub.invoices.apply import apply_invoice
+from hub.invoices.service import view as invoice_view
+from hub.notifications.outbox import INVOICE_TYPES, SUBSCRIPTION_STATUSES, object_changed
+from hub.subscriptions.service import view as subscription_view
 from hub.subscriptions.status import apply_snapshot
 from providers.base.webhooks import ProviderEvent
 
@@ -30,7 +33,13 @@ async def apply_recurring_event(
         return IGNORED, None
     if event.invoice is not None:
         invoice_id = await apply_invoice(session, tenant_id, provider, event.invoice)
-        return (APPLIED, invoice_id) if invoice_id else (IGNORED, None)
+        if invoice_id is None:
+            return IGNORED, None
+        if event.type in INVOICE_TYPES:  # the news itself (each event is applied once)
+            invoice = await session.get(Invoice, invoice_id)
+            if invoice is not None:
+                await object_changed(session, tenant_id, event.type, invoice_view(invoice))
+        return APPLIED, invoice_id
     if event.subscription is not None:
         sub = (
             await session.execute(
@@ -45,9 +54,11 @@ async def apply_recurring_event(
         ).scalar_one_or_none()
         if sub is None:
             return IGNORED, None
-        apply_snapshot(sub, event.subscription)
+        moved = apply_snapshot(sub, event.subscription)
         sub.updated_at = utcnow()
         await session.flush()
+        if moved and sub.status in SUBSCRIPTION_STATUSES:
+            await object_changed(session, tenant_id, f"subscription.{sub.status}", subscription_view(sub))
         return APPLIED, sub.id
     assert event.setup_intent is not None
     setup = (

@@ -185,3 +185,29 @@ async def test_a_signed_invoice_event_with_wrong_field_types_is_stored_and_chang
     evt = se.event("invoice.paid", obj)
     assert (await delivered(hub, owner.id, se.encode(evt), WEBHOOK_SECRET)).status_code == 200
     assert (await hub.request("GET", f"/v1/invoices/{inv['id']}", headers=owner.admin)).json()["status"] == "open"
+
+
+async def test_invoice_paid_and_payment_failed_are_announced_once_each(billing):
+    hub, _, owner, _, guest = billing
+    endpoint = await hub.request(
+        "POST", "/v1/notification-endpoints", json={"url": "http://127.0.0.1:9/hooks"}, headers=owner.admin
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    inv = (await create(hub, owner, guest, send=True)).json()
+    obj = {
+        "id": inv["provider_invoice_id"],
+        "object": "invoice",
+        "currency": "usd",
+        "amount_due": 25500,
+        "amount_paid": 0,
+        "metadata": {"hub_tenant_id": owner.id, "hub_invoice_id": inv["id"]},
+        "status": "open",
+    }
+    failed = se.event("invoice.payment_failed", obj)
+    paid = se.event("invoice.paid", {**obj, "status": "paid", "amount_paid": 25500})
+    for evt in (failed, paid, paid):  # the repeat is one event, applied and announced once
+        assert (await delivered(hub, owner.id, se.encode(evt), WEBHOOK_SECRET)).status_code == 200
+    deliveries = (
+        await hub.request("GET", f"/v1/notification-endpoints/{endpoint.json()['id']}/deliveries", headers=owner.admin)
+    ).json()["data"]
+    assert sorted(d["type"] for d in deliveries) == ["invoice.paid", "invoice.payment_failed"]

@@ -316,3 +316,25 @@ async def test_sync_re_reads_a_subscription_the_hub_missed_news_of(gym, emulator
     r = await post(hub, owner, f"/v1/subscriptions/{sub['id']}/sync", None)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "canceled"
+
+
+async def test_a_subscription_moving_status_is_announced_to_the_tenants_endpoints(gym):
+    hub, _, owner, _, _, price, member = gym
+    endpoint = await hub.request(
+        "POST",
+        "/v1/notification-endpoints",
+        json={"url": "http://127.0.0.1:9/hooks", "enabled_events": ["subscription.active", "subscription.past_due"]},
+        headers=owner.admin,
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    sub = (await subscribe(hub, owner, price, member, trial_days=7)).json()
+    now = int(time.time()) + 5
+    for status, at in (("active", now), ("active", now + 1), ("past_due", now + 2), ("trialing", now - 5)):
+        await _send(
+            hub, owner, se.event("customer.subscription.updated", _sub_object(sub, owner.id, status), created=at)
+        )
+    deliveries = (
+        await hub.request("GET", f"/v1/notification-endpoints/{endpoint.json()['id']}/deliveries", headers=owner.admin)
+    ).json()["data"]
+    # Each move once (a repeat and a late, older status are not news); nothing else subscribed to.
+    assert sorted(d["type"] for d in deliveries) == ["subscription.active", "subscription.past_due"]
