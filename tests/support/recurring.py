@@ -32,10 +32,23 @@ async def new_customer(hub: HubClient, tenant: TenantHandle, **body: Any) -> dic
 
 
 def emulator_objects(emulator: Emulator, secret_key: str, path: str, **metadata: str) -> list[dict[str, Any]]:
-    """Every object of a list endpoint at the emulator whose metadata holds ``metadata``."""
-    r = httpx.get(f"{emulator.url}{path}", params={"limit": 100}, auth=(secret_key, ""), timeout=10)
-    r.raise_for_status()
-    return [o for o in r.json()["data"] if all((o.get("metadata") or {}).get(k) == v for k, v in metadata.items())]
+    """Every object of a list endpoint at the emulator whose metadata holds ``metadata``.
+
+    Every page: the emulator keeps one store for the whole run (both databases' halves), so
+    after a hundred objects the one a test made is no longer on the first page.
+    """
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100}
+    with httpx.Client(base_url=emulator.url, auth=(secret_key, ""), timeout=10) as client:
+        while True:
+            r = client.get(path, params=params)
+            r.raise_for_status()
+            page = r.json()
+            data = page["data"]
+            found += [o for o in data if all((o.get("metadata") or {}).get(k) == v for k, v in metadata.items())]
+            if not page.get("has_more") or not data:
+                return found
+            params["starting_after"] = data[-1]["id"]
 
 
 def emulator_status(emulator: Emulator, secret_key: str, path: str) -> int:
