@@ -29,6 +29,8 @@ log = logging.getLogger("hub.ratelimit")
 
 #: Failed authentications one client address may have in a minute.
 AUTH_FAILURES = 30
+#: Failed console sign-ins one client address may have in a minute (a person at a form types slower).
+SIGN_IN_FAILURES = 10
 UNLIMITED = ("/v1/webhooks/", "/v1/platform/billing/webhook")
 
 
@@ -46,6 +48,7 @@ class Limits:
         self.limiter = MovingWindowRateLimiter(storage)
         self.per_key: RateLimitItem = RateLimitItemPerSecond(2 * per_key, 2, namespace="hub-key")
         self.auth_failures: RateLimitItem = RateLimitItemPerMinute(AUTH_FAILURES, namespace="hub-authfail")
+        self.sign_in_failures: RateLimitItem = RateLimitItemPerMinute(SIGN_IN_FAILURES, namespace="hub-signin")
 
     async def _allowed(self, item: RateLimitItem, identity: str, *, hit: bool) -> float | None:
         """None when allowed; else the seconds until it is. Fails open when the storage is down."""
@@ -70,6 +73,21 @@ class Limits:
 
     async def failed_authentication(self, address: str) -> None:
         await self._allowed(self.auth_failures, address, hit=True)
+
+    async def sign_in_wait(self, address: str) -> int | None:
+        """Seconds ``address`` must wait before another console sign-in; None when it may try now."""
+        wait = await self._allowed(self.sign_in_failures, address, hit=False)
+        return None if wait is None else math.ceil(wait)
+
+    async def failed_sign_in(self, address: str) -> None:
+        await self._allowed(self.sign_in_failures, address, hit=True)
+
+    async def signed_in(self, address: str) -> None:
+        """A successful sign-in forgets the address's failures."""
+        try:
+            await self.limiter.clear(self.sign_in_failures, address)
+        except Exception as exc:
+            log.warning("rate limit storage unavailable (%s); sign-in failures not cleared", type(exc).__name__)
 
 
 def _limited(detail: str, wait: float) -> RateLimited:

@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
+from hub.boundary.ratelimit import Limits
 from hub.console import notifications, pages, sessions
 from hub.console.common import NotSignedIn
 from hub.console.common import admin as _admin
@@ -45,12 +46,9 @@ CSP = (
 )
 
 
-def _limiter(request: Request) -> sessions.AttemptLimiter:
-    """Per app (so per worker process): failed sign-ins are counted where they arrive."""
-    state = request.app.state
-    if "console_limiter" not in state:
-        state["console_limiter"] = sessions.AttemptLimiter()
-    return state["console_limiter"]
+def _limits(request: Request) -> Limits:
+    """The API's limits (in-process, or in Redis shared by every worker): sign-ins count there too."""
+    return request.app.state.limits
 
 
 def _client(request: Request) -> str:
@@ -68,17 +66,17 @@ async def login_page() -> Template:
 @post("/login")
 async def login(request: Request, session: AsyncSession) -> Response[Any]:
     client = _client(request)
-    wait = _limiter(request).retry_after(client)
-    if wait:
+    wait = await _limits(request).sign_in_wait(client)
+    if wait is not None:
         error = f"Too many failed sign-ins. Try again in {wait} seconds."
         return _status(_page("login.html", None, error=error), 429, {"Retry-After": str(wait)})
     form = await request.form()
     try:
         token, _ = await sessions.sign_in(session, _form_text(form, "api_key"))
     except sessions.SignInRefused as exc:
-        _limiter(request).failed(client)
+        await _limits(request).failed_sign_in(client)
         return _status(_page("login.html", None, error=str(exc)), 401)
-    _limiter(request).succeeded(client)
+    await _limits(request).signed_in(client)
     prod = _services(request).settings.server.env == "prod"
     cookie = Cookie(
         key=sessions.COOKIE,

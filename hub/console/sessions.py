@@ -7,8 +7,6 @@ revoking the key (or suspending the tenant) ends every session opened with it at
 from __future__ import annotations
 
 import secrets
-import time
-from collections import deque
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -92,29 +90,3 @@ async def sign_out(session: AsyncSession, cookie: str | None) -> None:
     if cookie and len(cookie) <= 128:
         await session.execute(delete(ConsoleSession).where(ConsoleSession.id == digest(cookie)))
         await session.commit()
-
-
-class AttemptLimiter:
-    """Failed sign-ins per client address: at most ``limit`` in ``window`` seconds (in-process)."""
-
-    def __init__(self, limit: int = 10, window: float = 60.0, max_clients: int = 10_000) -> None:
-        self.limit, self.window, self.max_clients = limit, window, max_clients
-        self._failures: dict[str, deque[float]] = {}
-
-    def retry_after(self, client: str) -> int:
-        """Seconds until ``client`` may try again; 0 when it may now."""
-        seen = self._failures.get(client)
-        now = time.monotonic()
-        while seen and now - seen[0] > self.window:
-            seen.popleft()
-        if not seen or len(seen) < self.limit:
-            return 0
-        return max(1, int(self.window - (now - seen[0])) + 1)
-
-    def failed(self, client: str) -> None:
-        if client not in self._failures and len(self._failures) >= self.max_clients:
-            self._failures.pop(next(iter(self._failures)))  # oldest client first: bounded memory
-        self._failures.setdefault(client, deque()).append(time.monotonic())
-
-    def succeeded(self, client: str) -> None:
-        self._failures.pop(client, None)
