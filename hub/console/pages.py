@@ -16,23 +16,14 @@ from hub.credentials.loader import CredentialsMissing
 from hub.db.events import WebhookEvent
 from hub.errors import HubError
 from hub.payments import schemas
+from hub.payments.refunds import REFUNDABLE
+from hub.payments.service import CANCELABLE
+from hub.payments.status import STATUSES
 from hub.services import Services
 from providers.base.errors import ProviderError
 
-PAYMENT_STATUSES = (
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-    "processing",
-    "requires_capture",
-    "succeeded",
-    "canceled",
-    "failed",
-    "partially_refunded",
-    "refunded",
-)
-CANCELABLE = {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture", "processing"}
-REFUNDABLE = {"succeeded", "partially_refunded"}
+#: The buttons follow the payments module's own rules, so the console never offers what the API refuses.
+PAYMENT_STATUSES = STATUSES
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 #: What a shop owner reads for the provider's error codes (the code itself is shown beside it).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
@@ -13,20 +13,9 @@ from hub.auth.principal import TenantPrincipal
 from hub.idempotency.route import REPLAYED, once
 from hub.payments import checkout, refunds, schemas, service
 from hub.payments.idempotency import HEADER
+from hub.payments.status import Status
 from hub.strict import require_strict
 
-Status = Literal[
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-    "processing",
-    "requires_capture",
-    "succeeded",
-    "canceled",
-    "failed",
-    "partially_refunded",
-    "refunded",
-]
 TAGS = ["storefront: payments"]
 
 

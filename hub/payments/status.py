@@ -6,6 +6,23 @@ Ranks give the partial order; terminal states never move except along the refund
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
+#: The provider-neutral payment statuses, as the API names them.
+Status = Literal[
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+    "requires_capture",
+    "succeeded",
+    "canceled",
+    "failed",
+    "partially_refunded",
+    "refunded",
+]
+STATUSES: tuple[str, ...] = get_args(Status)
+
 _RANK = {
     "requires_payment_method": 0,
     "requires_confirmation": 1,
