@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.catalog import schemas, service
-from hub.recurring.http import CREATE, LIST, Cursor, IdempotencyKey, Limit, answer
+from hub.idempotency.route import once
+from hub.recurring.http import CREATE, LIST, Cursor, Limit
 from hub.strict import require_strict
 
 TAGS = ["catalogue"]
@@ -20,12 +21,15 @@ async def create_product(
     session: AsyncSession,
     storefront: TenantPrincipal,
     data: schemas.ProductCreate,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Product]:
-    body, replayed = await service.create_product(
-        session, request.app.state.services, storefront, data, idempotency_key
+    return await once(
+        request,
+        storefront.tenant_id,
+        service.ROUTE_PRODUCT,
+        data,
+        lambda attempt: service.create_product(session, request.app.state.services, storefront, data, attempt),
+        status_code=201,
     )
-    return answer(body, replayed=replayed)
 
 
 @get("/v1/products", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -41,11 +45,16 @@ async def create_price(
     session: AsyncSession,
     storefront: TenantPrincipal,
     data: schemas.PriceCreate,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Price]:
     await require_strict(request, schemas.PriceCreate)
-    body, replayed = await service.create_price(session, request.app.state.services, storefront, data, idempotency_key)
-    return answer(body, replayed=replayed)
+    return await once(
+        request,
+        storefront.tenant_id,
+        service.ROUTE_PRICE,
+        data,
+        lambda attempt: service.create_price(session, request.app.state.services, storefront, data, attempt),
+        status_code=201,
+    )
 
 
 @get("/v1/prices", tags=TAGS, guards=[storefront_guard], responses=LIST)

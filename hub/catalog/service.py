@@ -6,11 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.catalog import schemas
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.recurring import Price, Product
+from hub.idempotency import store
+from hub.idempotency.attempt import Attempt
 from hub.payments import common, money
-from hub.recurring import claims
-from hub.recurring.objects import create_once, owned
+from hub.recurring.objects import answer, created, owned
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base import recurring as neutral
@@ -51,20 +52,16 @@ def price_view(p: Price) -> schemas.Price:
 
 
 async def create_product(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.ProductCreate, key: str | None
-) -> tuple[schemas.Product, bool]:
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.ProductCreate, attempt: Attempt
+) -> schemas.Product:
     metadata = common.check_metadata(data.metadata)
     provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    request = {"provider": provider.name, "name": data.name, "description": data.description, "metadata": metadata}
-    row, replayed = await create_once(
+    row = await created(
         session,
         Product,
-        who.tenant_id,
-        route=ROUTE_PRODUCT,
-        key=key,
-        request=request,
-        new_id=new_id("prod"),
+        attempt,
+        prefix="prod",
         call=lambda hub_id: provider.create_product(
             ctx,
             neutral.ProductCreate(
@@ -72,7 +69,7 @@ async def create_product(
                 description=data.description,
                 metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_product_id": hub_id},
             ),
-            idempotency_key=claims.provider_key(hub_id, "product"),
+            idempotency_key=store.provider_key(hub_id, "product"),
         ),
         build=lambda hub_id, snap: Product(
             id=hub_id,
@@ -86,12 +83,12 @@ async def create_product(
             created_at=utcnow(),
         ),
     )
-    return product_view(row), replayed
+    return await answer(session, attempt, row, product_view)
 
 
 async def create_price(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PriceCreate, key: str | None
-) -> tuple[schemas.Price, bool]:
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PriceCreate, attempt: Attempt
+) -> schemas.Price:
     currency = money.normalize_currency(data.currency)
     # A price is a unit, not a charge: the per-charge minimum applies to what is billed, not here.
     money.check_amount(data.unit_amount, currency, param="unit_amount", minimum=False)
@@ -99,21 +96,12 @@ async def create_price(
     provider = common.provider_by_name(services, product.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     recurring = data.recurring
-    request = {
-        "product_id": product.id,
-        "currency": currency,
-        "unit_amount": data.unit_amount,
-        "recurring": [recurring.interval, recurring.interval_count] if recurring else None,
-    }
     product_id, provider_product_id = product.id, product.provider_product_id
-    row, replayed = await create_once(
+    row = await created(
         session,
         Price,
-        who.tenant_id,
-        route=ROUTE_PRICE,
-        key=key,
-        request=request,
-        new_id=new_id("price"),
+        attempt,
+        prefix="price",
         call=lambda hub_id: provider.create_price(
             ctx,
             neutral.PriceCreate(
@@ -123,7 +111,7 @@ async def create_price(
                 recurring=neutral.Recurrence(recurring.interval, recurring.interval_count) if recurring else None,
                 metadata={"hub_tenant_id": who.tenant_id, "hub_price_id": hub_id},
             ),
-            idempotency_key=claims.provider_key(hub_id, "price"),
+            idempotency_key=store.provider_key(hub_id, "price"),
         ),
         build=lambda hub_id, snap: Price(
             id=hub_id,
@@ -139,7 +127,7 @@ async def create_price(
             created_at=utcnow(),
         ),
     )
-    return price_view(row), replayed
+    return await answer(session, attempt, row, price_view)
 
 
 async def list_products(

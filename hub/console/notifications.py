@@ -50,7 +50,7 @@ async def notifications_create(request: Request, session: AsyncSession) -> Templ
         data = msgspec.convert(
             {"url": url, "enabled_events": events, "description": description}, schemas.EndpointCreate
         )
-        created, _ = await notifications.create_endpoint(session, services_of(request), who, data, None)
+        created = await notifications.create_endpoint(session, services_of(request), who, data)
     except msgspec.ValidationError as exc:
         return with_status(await _list_page(session, who, error=f"Check the form: {exc}", form=kept), 422)
     except HubError as exc:

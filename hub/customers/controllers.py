@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.customers import saved_methods, schemas, service
-from hub.recurring.http import ACTION, CREATE, LIST, PLAIN, READ, Cursor, IdempotencyKey, Limit, answer
+from hub.idempotency.route import once
+from hub.recurring.http import ACTION, CREATE, LIST, PLAIN, READ, Cursor, Limit
 
 TAGS = ["customers"]
 
@@ -29,10 +30,16 @@ async def create_customer(
     session: AsyncSession,
     storefront: TenantPrincipal,
     data: schemas.CustomerCreate,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Customer]:
-    body, replayed = await service.create_customer(session, _services(request), storefront, data, idempotency_key)
-    return answer(body, replayed=replayed)
+    return await once(
+        request,
+        storefront.tenant_id,
+        service.ROUTE_CREATE,
+        data,
+        lambda attempt: service.create_customer(session, _services(request), storefront, data, attempt),
+        status_code=201,
+        joined=True,
+    )
 
 
 @get("/v1/customers", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -76,12 +83,15 @@ async def create_setup_intent(
     session: AsyncSession,
     storefront: TenantPrincipal,
     data: schemas.SetupIntentCreate,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.SetupIntent]:
-    body, replayed = await saved_methods.create_setup_intent(
-        session, _services(request), storefront, data, idempotency_key
+    return await once(
+        request,
+        storefront.tenant_id,
+        saved_methods.ROUTE_CREATE,
+        data,
+        lambda attempt: saved_methods.create_setup_intent(session, _services(request), storefront, data, attempt),
+        status_code=201,
     )
-    return answer(body, replayed=replayed)
 
 
 ROUTES: list = [

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import TenantPrincipal
 from hub.customers import schemas
 from hub.customers.service import owned
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.recurring import SetupIntent
+from hub.idempotency import store
+from hub.idempotency.attempt import Attempt
 from hub.payments import common
-from hub.recurring import claims
-from hub.recurring.objects import create_once
+from hub.recurring.objects import answer, created
 from hub.services import Services
 from providers.base.customers import SetupIntentCreate, SetupIntentSnapshot
 
@@ -35,12 +36,14 @@ def _view(row: SetupIntent, publishable_key: str | None) -> schemas.SetupIntent:
 
 
 async def create_setup_intent(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.SetupIntentCreate, key: str | None
-) -> tuple[schemas.SetupIntent, bool]:
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.SetupIntentCreate, attempt: Attempt
+) -> schemas.SetupIntent:
     customer = await owned(session, who.tenant_id, data.customer_id, param="customer_id")
     provider = common.provider_by_name(services, customer.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     customer_id, provider_customer_id = customer.id, common.remote_customer_id(customer)
+    publishable_key = (await common.publishable_keys(session, who.tenant_id)).get(provider.name)
+    await session.commit()
 
     def build(hub_id: str, snap: SetupIntentSnapshot) -> SetupIntent:
         now = utcnow()
@@ -57,27 +60,22 @@ async def create_setup_intent(
             updated_at=now,
         )
 
-    row, replayed = await create_once(
+    row = await created(
         session,
         SetupIntent,
-        who.tenant_id,
-        route=ROUTE_CREATE,
-        key=key,
-        request={"customer_id": customer_id},
-        new_id=new_id("seti"),
+        attempt,
+        prefix="seti",
         call=lambda hub_id: provider.create_setup_intent(
             ctx,
             SetupIntentCreate(
                 provider_customer_id=provider_customer_id,
                 metadata={"hub_tenant_id": who.tenant_id, "hub_setup_intent_id": hub_id},
             ),
-            idempotency_key=claims.provider_key(hub_id, "setup_intent"),
+            idempotency_key=store.provider_key(hub_id, "setup_intent"),
         ),
         build=build,
     )
-    keys = await common.publishable_keys(session, who.tenant_id)
-    await session.commit()
-    return _view(row, keys.get(row.provider)), replayed
+    return await answer(session, attempt, row, lambda r: _view(r, publishable_key))
 
 
 async def list_payment_methods(

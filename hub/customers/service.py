@@ -12,54 +12,67 @@ from hub.auth.principal import TenantPrincipal
 from hub.customers import schemas
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Customer
+from hub.idempotency import store
+from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt
 from hub.payments import common
-from hub.recurring import claims, objects
-from hub.recurring.objects import create_once
+from hub.recurring import objects
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.customers import CustomerUpdate
+from providers.base.errors import ProviderError
 
 ROUTE_CREATE = "customers.create"
 
 
 async def create_customer(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.CustomerCreate, key: str | None
-) -> tuple[schemas.Customer, bool]:
-    """The customer, and whether this request only replayed an earlier one with its Idempotency-Key."""
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.CustomerCreate, attempt: Attempt
+) -> schemas.Customer:
+    """The row is written before the provider is called (with the Idempotency-Key's claim, in one
+    transaction), so a request the hub cannot store never leaves a customer at the provider that
+    the hub does not know; its id comes from the key's seed, so a retry resumes the same customer."""
     metadata = common.check_metadata(data.metadata)
     provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    request = {"provider": provider.name, "email": data.email, "name": data.name, "metadata": metadata}
-    row, replayed = await create_once(
-        session,
-        Customer,
-        who.tenant_id,
-        route=ROUTE_CREATE,
-        key=key,
-        request=request,
-        new_id=new_id("cust"),
-        call=lambda hub_id: provider.create_customer(
-            ctx,
-            neutral.CustomerCreate(
-                email=data.email,
-                name=data.name,
-                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_customer_id": hub_id},
-            ),
-            idempotency_key=claims.provider_key(hub_id, "customer"),
-        ),
-        build=lambda hub_id, snap: Customer(
-            id=hub_id,
+    row = await session.get(Customer, attempt.object_id("cust")) if attempt.resumed else None
+    if row is None:
+        row = Customer(
+            id=attempt.object_id("cust"),
             tenant_id=who.tenant_id,
             provider=provider.name,
-            provider_customer_id=snap.provider_customer_id,
             email=data.email,
             name=data.name,
             metadata_=metadata,
             created_at=utcnow(),
-        ),
-    )
-    return common.customer_view(row), replayed
+        )
+        await attempt.join(session)
+        session.add(row)
+        await session.commit()
+    elif row.provider_customer_id is not None:
+        # The answer reached the row but not the key (its worker died in between).
+        return await objects.answer(session, attempt, row, common.customer_view)
+    try:
+        snap = await provider.create_customer(
+            ctx,
+            neutral.CustomerCreate(
+                email=row.email,
+                name=row.name,
+                metadata={**(row.metadata_ or {}), "hub_tenant_id": who.tenant_id, "hub_customer_id": row.id},
+            ),
+            idempotency_key=store.provider_key(row.id, "customer"),
+        )
+    except OUTCOME_UNKNOWN:
+        if attempt.key is None:
+            # Nothing can resume it (no key): a row the provider may never have heard of is not kept.
+            await session.delete(row)
+            await session.commit()
+        raise  # with a key, the row stays for the retry, which asks under the same provider key
+    except ProviderError:
+        await session.delete(row)
+        await session.commit()
+        raise
+    row.provider_customer_id = snap.provider_customer_id
+    return await objects.answer(session, attempt, row, common.customer_view)
 
 
 async def owned(session: AsyncSession, tenant_id: str, customer_id: str, param: str | None = None) -> Customer:
@@ -96,7 +109,7 @@ async def update_customer(
         ctx,
         common.remote_customer_id(row),
         CustomerUpdate(email=data.email, name=data.name, metadata=sent),
-        idempotency_key=claims.provider_key(new_id("upd"), "customer_update"),
+        idempotency_key=store.provider_key(new_id("upd"), "customer_update"),
     )
     row = await owned(session, who.tenant_id, customer_id)
     if data.email is not None:

@@ -11,7 +11,7 @@ from hub.db.notifications import (
     NotificationMessage,
 )
 from hub.db.payments import CheckoutSession, Customer, Payment, Refund
-from hub.db.recurring import Invoice, PaymentLink, Price, Product, RequestClaim, SetupIntent, Subscription
+from hub.db.recurring import Invoice, PaymentLink, Price, Product, SetupIntent, Subscription
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
 
@@ -34,7 +34,6 @@ __all__ = [
     "Product",
     "ProviderCredential",
     "Refund",
-    "RequestClaim",
     "SetupIntent",
     "Subscription",
     "Tenant",

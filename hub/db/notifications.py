@@ -17,7 +17,6 @@ from hub.db.base import Base, utcnow
 class NotificationEndpoint(Base):
     __tablename__ = "notification_endpoints"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "idempotency_key"),
         # The one read every payment change makes: this tenant's enabled endpoints.
         Index("ix_notification_endpoints_tenant_id_status", "tenant_id", "status"),
     )
@@ -32,8 +31,6 @@ class NotificationEndpoint(Base):
     secret: Mapped[bytes] = mapped_column(LargeBinary)
     previous_secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
-    request_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -13,8 +13,6 @@ from hub.db.base import Base, utcnow
 class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
-        # The database, not a lock in memory, decides an Idempotency-Key race between workers.
-        UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_payments_tenant_id_id", "tenant_id", "id"),
         Index("ix_payments_provider_payment", "provider", "provider_payment_id"),
         Index("ix_payments_tenant_id_status_id", "tenant_id", "status", "id"),
@@ -35,8 +33,6 @@ class Payment(Base):
     customer_id: Mapped[str | None] = mapped_column(String(40), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     metadata_: Mapped[dict] = mapped_column("metadata", default=dict)
-    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
-    request_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     # Kept so that a creation retried under the same provider idempotency key asks for exactly
     # what the first attempt asked (a provider refuses the same key with other parameters).
     payment_method: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -1,4 +1,4 @@
-"""Saved payment methods, the catalogue, subscriptions, invoices, payment links, and request claims.
+"""Saved payment methods, the catalogue, subscriptions, invoices and payment links.
 
 Provider-neutral like the payment tables: each row holds the provider's opaque id and the
 facts the hub reports, never a provider's wire shape.
@@ -12,28 +12,6 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, utcnow
-
-
-class RequestClaim(Base):
-    """One ``Idempotency-Key`` of one tenant on one route, and the hub object it made or acted on.
-
-    The unique constraint decides a race between workers. ``object_id`` is chosen when the key is
-    first claimed, so a retry after an unknown outcome asks the provider again under the same
-    provider idempotency key (derived from that id) and lands on the same provider object.
-    """
-
-    __tablename__ = "request_claims"
-    __table_args__ = (UniqueConstraint("tenant_id", "route", "idempotency_key"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    route: Mapped[str] = mapped_column(String(60))
-    idempotency_key: Mapped[str] = mapped_column(String(255))
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    object_id: Mapped[str] = mapped_column(String(40))
-    #: None while the first request runs; the HTTP status it answered once done.
-    response_status: Mapped[int | None] = mapped_column(Integer, default=None)
-    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SetupIntent(Base):

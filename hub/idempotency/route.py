@@ -1,30 +1,48 @@
-"""Running one route's work at most once per Idempotency-Key, and replaying its response."""
+"""Running one route's work at most once per Idempotency-Key, and replaying its response.
+
+Every route that honours the header goes through :func:`once`; the work it runs gets an
+:class:`Attempt`, from which it takes the ids of what it creates (the same on every attempt
+with the key) and, on the hot paths, the claim and the stored answer as statements of its own
+transactions.
+
+What becomes of the key when the work fails:
+- the provider refused (a ``ProviderError`` other than unavailable or rate-limited): nothing
+  exists anywhere, so the key is forgotten and may be used again, with any body;
+- the card was declined: the provider keeps the failed attempt, so the decline is the answer
+  and is replayed like a success;
+- anything else (the provider's outcome is unknown, the hub refused, the database failed): the
+  key reopens, and a retry with the same request takes over at once under the same seed, so it
+  lands on the objects and the provider idempotency keys of this attempt.
+A worker that dies leaves its claim running until the lease (see ``store.lease_for``) ends.
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 
-from hub.idempotency import store
+from hub.errors import PROBLEM_JSON
+from hub.idempotency import sealed, store
+from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt, Taken, problem_of
+from hub.services import Services
+from providers.base.errors import CardDeclined, ProviderError
 
 log = logging.getLogger("hub.idempotency")
 
 REPLAYED = "Idempotent-Replayed"
-#: Provider calls one request may make in a row (a re-read, then the operation).
-CALLS_PER_REQUEST = 2
-#: Time around the provider calls (database round trips, scheduling).
-MARGIN = timedelta(seconds=10)
+#: One new key in this many (per worker) also deletes the records past retention (an indexed
+#: range delete), so the table stays about a day of keys without a separate job.
+PURGE_EVERY = 200
+_NEW_KEYS = "idempotency.new_keys"
 
 
-def lease_for(request: Request) -> timedelta:
-    """How long a running request keeps its key: past this its worker is presumed dead."""
-    deadline = request.app.state.services.settings.stripe.deadline_seconds
-    return timedelta(seconds=deadline * CALLS_PER_REQUEST) + MARGIN
+def _services(request: Request) -> Services:
+    return request.app.state.services
 
 
 async def once(
@@ -32,38 +50,97 @@ async def once(
     tenant_id: str,
     route: str,
     body: Any,
-    run: Callable[[str | None], Awaitable[msgspec.Struct]],
+    run: Callable[[Attempt], Awaitable[msgspec.Struct]],
     *,
     status_code: int,
+    joined: bool = False,
+    secret: bool = False,
 ) -> Response[Any]:
-    """Run ``run(seed)`` unless this (tenant, route, Idempotency-Key) already ran.
+    """Run ``run(attempt)`` unless this (tenant, route, Idempotency-Key) already ran.
 
-    ``seed`` is None without a key; with one it is the same on every attempt, and the work
-    derives the ids of what it creates from it (``store.derived_id``), so a retry after an
-    unknown outcome lands on the same objects, here and at the provider.
+    ``joined``: the work puts the claim in its first transaction (``attempt.join``) instead of
+    :func:`once` committing it first, and the answer in its last (``attempt.settle``).
+    ``secret``: the answer holds a secret shown once, so it is stored sealed by the vault.
     """
     key = store.check_key(request.headers.get(store.HEADER))
     if key is None:
-        return Response(await run(None), status_code=status_code)
-    sessions = request.app.state.services.sessions
-    found = await store.claim(
-        sessions, tenant_id, route, key, store.fingerprint(request.url.path, body), lease_for(request)
-    )
-    if isinstance(found, store.Stored):
-        return Response(
-            content=found.body,
-            status_code=found.status_code,
-            media_type="application/json",
-            headers={REPLAYED: "true"},
-        )
-    try:
-        result = await run(found.seed)
-    except Exception:
+        return Response(await run(Attempt(tenant_id, route)), status_code=status_code)
+    services = _services(request)
+    sessions, lease = services.sessions, store.lease_for(services.settings)
+    attempt = Attempt(tenant_id, route, key, store.fingerprint(request.url.path, body), lease)
+    if not joined:
+        found = await store.claim(sessions, tenant_id, route, key, attempt.fingerprint, lease)
+        if isinstance(found, store.Stored):
+            return await _replay(services, tenant_id, route, key, found, secret)
+        attempt.hold(found)
+    while True:
         try:
-            await store.reopen(sessions, tenant_id, route, key, found)
-        except Exception as exc:  # the database may be what failed; the lease then runs out by itself
-            log.warning("could not reopen an idempotency key after a failure (%s)", type(exc).__name__)
-        raise
-    content = msgspec.json.encode(result)
-    await store.finish(sessions, tenant_id, route, key, found, status_code, content)
+            result = await run(attempt)
+            break
+        except Taken:
+            found = await store.decide(sessions, tenant_id, route, key, attempt.fingerprint, lease)
+            if isinstance(found, store.Stored):
+                return await _replay(services, tenant_id, route, key, found, secret)
+            attempt.hold(found)
+        except Exception as exc:
+            stored = await _after_failure(services, attempt, exc)
+            if stored is not None:
+                return await _replay(services, tenant_id, route, key, stored, secret)
+            raise
+    if attempt.settled is not None:
+        content = attempt.settled[1]
+    else:
+        content = msgspec.json.encode(result)
+        assert attempt.claimed is not None
+        kept = await sealed.seal(services, tenant_id, route, key, content) if secret else content
+        await store.finish(sessions, tenant_id, route, key, attempt.claimed, status_code, kept)
+    if attempt.claimed is not None and not attempt.claimed.resumed:
+        await _upkeep(services)
     return Response(content=content, status_code=status_code, media_type="application/json")
+
+
+async def _after_failure(services: Services, attempt: Attempt, exc: Exception) -> store.Stored | None:
+    """Settle the key after ``exc``; returns a stored answer to replay instead, if there is one."""
+    sessions, claimed, key = services.sessions, attempt.claimed, attempt.key
+    assert key is not None
+    if claimed is None:
+        # Failed before its claim (a joined route): a request that already finished with this key
+        # is still replayed, e.g. after the customer it named was deleted since.
+        return await store.peek(sessions, attempt.tenant_id, attempt.route, key, attempt.fingerprint)
+    if attempt.settled is not None:
+        return None
+    try:
+        if isinstance(exc, CardDeclined):
+            status_code, problem = problem_of(exc)
+            await store.finish(sessions, attempt.tenant_id, attempt.route, key, claimed, status_code, problem)
+        elif isinstance(exc, ProviderError) and not isinstance(exc, OUTCOME_UNKNOWN):
+            await store.forget(sessions, attempt.tenant_id, attempt.route, key, claimed)
+        else:
+            await store.reopen(sessions, attempt.tenant_id, attempt.route, key, claimed)
+    except Exception as failure:  # the database may be what failed; the lease then runs out by itself
+        log.warning("could not settle an idempotency key after a failure (%s)", type(failure).__name__)
+    return None
+
+
+async def _replay(
+    services: Services, tenant_id: str, route: str, key: str, stored: store.Stored, secret: bool
+) -> Response[Any]:
+    body = await sealed.unseal(services, tenant_id, route, key, stored.body) if secret else stored.body
+    return Response(
+        content=body,
+        status_code=stored.status_code,
+        media_type=PROBLEM_JSON if stored.status_code >= 400 else "application/json",
+        headers={REPLAYED: "true"},
+    )
+
+
+async def _upkeep(services: Services) -> None:
+    """Every PURGE_EVERY-th new key of this worker also purges the expired ones."""
+    counter = services.extras.setdefault(_NEW_KEYS, itertools.count(1))
+    if next(counter) % PURGE_EVERY:
+        return
+    try:
+        async with services.sessions() as session:
+            await store.purge(session)
+    except Exception as exc:  # housekeeping: the next turn tries again
+        log.warning("could not purge expired idempotency keys (%s)", type(exc).__name__)

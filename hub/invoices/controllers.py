@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
+from hub.idempotency.route import once
 from hub.invoices import schemas, service
-from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, IdempotencyKey, Limit, answer
+from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, Limit
 from hub.strict import require_strict
 
 TAGS = ["invoices"]
@@ -20,13 +21,16 @@ async def create_invoice(
     session: AsyncSession,
     storefront: TenantPrincipal,
     data: schemas.InvoiceCreate,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Invoice]:
     await require_strict(request, schemas.InvoiceCreate)
-    body, replayed = await service.create_invoice(
-        session, request.app.state.services, storefront, data, idempotency_key
+    return await once(
+        request,
+        storefront.tenant_id,
+        service.ROUTE_CREATE,
+        data,
+        lambda attempt: service.create_invoice(session, request.app.state.services, storefront, data, attempt),
+        status_code=201,
     )
-    return answer(body, replayed=replayed)
 
 
 @get("/v1/invoices", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -54,10 +58,15 @@ async def send_invoice(
     session: AsyncSession,
     admin: TenantPrincipal,
     invoice_id: str,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Invoice]:
-    body, replayed = await service.send_invoice(session, request.app.state.services, admin, invoice_id, idempotency_key)
-    return answer(body, replayed=replayed, status=200)
+    return await once(
+        request,
+        admin.tenant_id,
+        service.ROUTE_SEND,
+        None,
+        lambda attempt: service.send_invoice(session, request.app.state.services, admin, invoice_id, attempt),
+        status_code=200,
+    )
 
 
 @post("/v1/invoices/{invoice_id:str}/void", tags=TAGS, guards=[admin_guard], status_code=200, responses=ACTION)
@@ -66,10 +75,15 @@ async def void_invoice(
     session: AsyncSession,
     admin: TenantPrincipal,
     invoice_id: str,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Invoice]:
-    body, replayed = await service.void_invoice(session, request.app.state.services, admin, invoice_id, idempotency_key)
-    return answer(body, replayed=replayed, status=200)
+    return await once(
+        request,
+        admin.tenant_id,
+        service.ROUTE_VOID,
+        None,
+        lambda attempt: service.void_invoice(session, request.app.state.services, admin, invoice_id, attempt),
+        status_code=200,
+    )
 
 
 ROUTES: list = [create_invoice, list_invoices, get_invoice, send_invoice, void_invoice]

@@ -11,15 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.customers.service import owned as owned_customer
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.recurring import Invoice
 from hub.errors import Conflict
+from hub.idempotency import store
+from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt
 from hub.invoices import schemas
 from hub.invoices.status import FINAL, apply_snapshot
 from hub.payments import common, money
-from hub.recurring import claims, objects
+from hub.recurring import objects
 from hub.recurring.pages import page
 from hub.services import Services
+from providers.base.errors import ProviderError
 from providers.base.invoices import InvoiceCreate, InvoiceLine, InvoiceSnapshot
 from providers.base.provider import Provider, TenantContext
 
@@ -49,8 +52,8 @@ async def owned(session: AsyncSession, tenant_id: str, invoice_id: str) -> Invoi
 
 
 async def create_invoice(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.InvoiceCreate, key: str | None
-) -> tuple[schemas.Invoice, bool]:
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.InvoiceCreate, attempt: Attempt
+) -> schemas.Invoice:
     currency = money.normalize_currency(data.currency)
     total = 0
     for n, line in enumerate(data.items):
@@ -61,13 +64,6 @@ async def create_invoice(
     provider = common.provider_by_name(services, customer.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     lines = [{"description": i.description, "amount": i.amount, "quantity": i.quantity} for i in data.items]
-    request = {
-        "customer_id": customer.id,
-        "currency": currency,
-        "items": lines,
-        "days_until_due": data.days_until_due,
-        "send": data.send,
-    }
     customer_id, provider_customer_id = customer.id, common.remote_customer_id(customer)
 
     def build(hub_id: str, snap: InvoiceSnapshot) -> Invoice:
@@ -89,15 +85,11 @@ async def create_invoice(
         apply_snapshot(row, snap)
         return row
 
-    # The draft exists at the provider once created: the key answers with it even if sending fails.
-    row, replayed = await objects.create_once(
+    row = await objects.created(
         session,
         Invoice,
-        who.tenant_id,
-        route=ROUTE_CREATE,
-        key=key,
-        request=request,
-        new_id=new_id("inv"),
+        attempt,
+        prefix="inv",
         call=lambda hub_id: provider.create_invoice(
             ctx,
             InvoiceCreate(
@@ -107,17 +99,26 @@ async def create_invoice(
                 days_until_due=data.days_until_due,
                 metadata={"hub_tenant_id": who.tenant_id, "hub_invoice_id": hub_id},
             ),
-            idempotency_key=claims.provider_key(hub_id, "invoice"),
+            idempotency_key=store.provider_key(hub_id, "invoice"),
         ),
         build=build,
     )
-    if data.send and not replayed:
-        snap = await provider.send_invoice(
-            ctx, row.provider_invoice_id, idempotency_key=claims.provider_key(row.id, "send")
-        )
-        apply_snapshot(row, snap)
+    if data.send and row.status == "draft":
+        # The draft is kept first: a retry with the key after a failed send sends this one.
         await session.commit()
-    return view(row), replayed
+        try:
+            snap = await provider.send_invoice(
+                ctx, row.provider_invoice_id, idempotency_key=store.provider_key(row.id, "send")
+            )
+        except ProviderError as exc:
+            if not isinstance(exc, OUTCOME_UNKNOWN):
+                # Refused, with the draft made (here and at the provider): the key answers with this
+                # refusal from now on rather than making a second draft.
+                await attempt.settle_error(session, exc)
+                await session.commit()
+            raise
+        apply_snapshot(row, snap)
+    return await objects.answer(session, attempt, row, view)
 
 
 async def _act(
@@ -125,11 +126,10 @@ async def _act(
     services: Services,
     who: TenantPrincipal,
     invoice_id: str,
-    key: str | None,
-    route: str,
+    attempt: Attempt,
     operation: str,
     call: Callable[[Provider, TenantContext, str, str], Awaitable[InvoiceSnapshot]],
-) -> tuple[schemas.Invoice, bool]:
+) -> schemas.Invoice:
     """Send or void: refuse a final invoice, call the provider, apply its answer."""
     row = await owned(session, who.tenant_id, invoice_id)
     provider = common.provider_by_name(services, row.provider)
@@ -143,46 +143,41 @@ async def _act(
         apply_snapshot(inv, snap)
         inv.updated_at = utcnow()
 
-    row, replayed = await objects.act_once(
+    row = await objects.acted(
         session,
         Invoice,
         who.tenant_id,
         invoice_id,
-        route=route,
-        key=key,
-        request={"invoice_id": invoice_id},
         check=check,
-        call=lambda inv: call(provider, ctx, inv.provider_invoice_id, claims.provider_key(invoice_id, operation)),
+        call=lambda inv: call(provider, ctx, inv.provider_invoice_id, store.provider_key(invoice_id, operation)),
         apply=apply,
     )
-    return view(row), replayed
+    return await objects.answer(session, attempt, row, view, status=200)
 
 
 async def send_invoice(
-    session: AsyncSession, services: Services, who: TenantPrincipal, invoice_id: str, key: str | None
-) -> tuple[schemas.Invoice, bool]:
+    session: AsyncSession, services: Services, who: TenantPrincipal, invoice_id: str, attempt: Attempt
+) -> schemas.Invoice:
     return await _act(
         session,
         services,
         who,
         invoice_id,
-        key,
-        ROUTE_SEND,
+        attempt,
         "sent",
         lambda p, ctx, pid, k: p.send_invoice(ctx, pid, idempotency_key=k),
     )
 
 
 async def void_invoice(
-    session: AsyncSession, services: Services, who: TenantPrincipal, invoice_id: str, key: str | None
-) -> tuple[schemas.Invoice, bool]:
+    session: AsyncSession, services: Services, who: TenantPrincipal, invoice_id: str, attempt: Attempt
+) -> schemas.Invoice:
     return await _act(
         session,
         services,
         who,
         invoice_id,
-        key,
-        ROUTE_VOID,
+        attempt,
         "voided",
         lambda p, ctx, pid, k: p.void_invoice(ctx, pid, idempotency_key=k),
     )

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
+from hub.idempotency.route import once
 from hub.notifications import schemas, service
-from hub.payments.idempotency import HEADER
 from hub.strict import require_strict
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
@@ -28,10 +28,16 @@ class NotificationEndpointController(Controller):
         self, request: Request, session: AsyncSession, admin: TenantPrincipal, data: schemas.EndpointCreate
     ) -> Response[schemas.EndpointCreated]:
         await require_strict(request, schemas.EndpointCreate)
-        created, new = await service.create_endpoint(
-            session, request.app.state.services, admin, data, request.headers.get(HEADER)
+        # The answer holds the signing secret, shown once: stored sealed by the vault for a replay.
+        return await once(
+            request,
+            admin.tenant_id,
+            service.ROUTE_CREATE,
+            data,
+            lambda attempt: service.create_endpoint(session, request.app.state.services, admin, data, attempt),
+            status_code=201,
+            secret=True,
         )
-        return Response(created, status_code=201 if new else 200)
 
     @get("/")
     async def list(

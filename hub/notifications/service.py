@@ -9,17 +9,16 @@ from datetime import timedelta
 
 import msgspec
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
 from hub.auth.principal import TenantPrincipal
 from hub.credentials.loader import vault_unavailable
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.notifications import NotificationDelivery, NotificationEndpoint
 from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.idempotency.attempt import Attempt
 from hub.notifications import keys, network, outbox, schemas, signing
-from hub.payments import idempotency
 from hub.services import Services
 from hub.tenants.service import well_formed_id
 from hub.vault.keyring import VaultError
@@ -27,6 +26,7 @@ from hub.vault.keyring import VaultError
 #: How long a rotated-out secret keeps signing (both signatures are sent meanwhile).
 OVERLAP = timedelta(hours=24)
 MAX_ENDPOINTS = 20
+ROUTE_CREATE = "notification_endpoints.create"
 SUBSCRIBABLE = frozenset({"*", *(t for t in outbox.EVENT_TYPES if t != outbox.PING)})
 
 
@@ -91,10 +91,11 @@ async def create_endpoint(
     services: Services,
     who: TenantPrincipal,
     data: schemas.EndpointCreate,
-    idempotency_key: str | None,
-) -> tuple[schemas.EndpointCreated, bool]:
-    """The endpoint with its secret, and whether this request created it (201) or replayed it (200)."""
-    key = idempotency.check_key(idempotency_key)
+    attempt: Attempt | None = None,
+) -> schemas.EndpointCreated:
+    """The endpoint with its secret; ``attempt`` (the Idempotency-Key) fixes its id, so a retry
+    after a failure finds the endpoint the first attempt may have stored."""
+    attempt = attempt or Attempt(who.tenant_id, ROUTE_CREATE)
     events = _events(data.enabled_events)
     if data.description is not None and not data.description.isprintable():
         raise ValidationFailed("description may not hold control characters", param="description")
@@ -106,11 +107,10 @@ async def create_endpoint(
         )
     except network.UnusableUrl as exc:
         raise ValidationFailed(str(exc), param="url") from None
-    fingerprint = idempotency.fingerprint({"url": url, "enabled_events": events, "description": data.description})
-    if key is not None:
-        existing = await _by_key(session, who.tenant_id, key)
-        if existing is not None:
-            return await _replay(session, services, existing, fingerprint), False
+    if attempt.resumed:
+        earlier = await session.get(NotificationEndpoint, attempt.object_id("nep"))
+        if earlier is not None and earlier.tenant_id == who.tenant_id:
+            return await _shown_again(session, services, earlier)
     count = await session.scalar(
         select(func.count()).select_from(NotificationEndpoint).where(NotificationEndpoint.tenant_id == who.tenant_id)
     )
@@ -123,14 +123,12 @@ async def create_endpoint(
     secret = signing.new_secret()
     now = utcnow()
     endpoint = NotificationEndpoint(
-        id=new_id("nep"),
+        id=attempt.object_id("nep"),
         tenant_id=who.tenant_id,
         url=url,
         description=data.description,
         enabled_events=events,
         status="enabled",
-        idempotency_key=key,
-        request_fingerprint=fingerprint,
         created_at=now,
         updated_at=now,
     )
@@ -144,37 +142,14 @@ async def create_endpoint(
         target=endpoint.id,
         details={"enabled_events": events},
     )
-    try:
-        await session.commit()
-    except IntegrityError:
-        # Another request with the same Idempotency-Key won the insert: its endpoint decides.
-        await session.rollback()
-        existing = await _by_key(session, who.tenant_id, key) if key else None
-        if existing is None:
-            raise
-        return await _replay(session, services, existing, fingerprint), False
-    return _created(endpoint, secret), True
+    await session.commit()
+    return _created(endpoint, secret)
 
 
-async def _by_key(session: AsyncSession, tenant_id: str, key: str) -> NotificationEndpoint | None:
-    return (
-        await session.execute(
-            select(NotificationEndpoint).where(
-                NotificationEndpoint.tenant_id == tenant_id, NotificationEndpoint.idempotency_key == key
-            )
-        )
-    ).scalar_one_or_none()
-
-
-async def _replay(
-    session: AsyncSession, services: Services, endpoint: NotificationEndpoint, fingerprint: str
+async def _shown_again(
+    session: AsyncSession, services: Services, endpoint: NotificationEndpoint
 ) -> schemas.EndpointCreated:
-    if endpoint.request_fingerprint != fingerprint:
-        raise Conflict(
-            "This Idempotency-Key was used with a different request",
-            code="idempotency_conflict",
-            param=idempotency.HEADER,
-        )
+    """An endpoint an earlier attempt with the key stored but never answered with: show its secret."""
     try:
         current = (await keys.endpoint_keys(session, services.vault, endpoint, utcnow()))[0]
     except (VaultError, LookupError):

@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
+from hub.idempotency.route import once
 from hub.payment_links import schemas, service
-from hub.recurring.http import ACTION, CREATE, LIST, Cursor, IdempotencyKey, Limit, answer
+from hub.recurring.http import ACTION, CREATE, LIST, Cursor, Limit
 from hub.strict import require_strict
 
 TAGS = ["payment links"]
@@ -20,13 +21,16 @@ async def create_payment_link(
     session: AsyncSession,
     storefront: TenantPrincipal,
     data: schemas.PaymentLinkCreate,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.PaymentLink]:
     await require_strict(request, schemas.PaymentLinkCreate)
-    body, replayed = await service.create_payment_link(
-        session, request.app.state.services, storefront, data, idempotency_key
+    return await once(
+        request,
+        storefront.tenant_id,
+        service.ROUTE_CREATE,
+        data,
+        lambda attempt: service.create_payment_link(session, request.app.state.services, storefront, data, attempt),
+        status_code=201,
     )
-    return answer(body, replayed=replayed)
 
 
 @get("/v1/payment-links", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -48,12 +52,15 @@ async def deactivate_payment_link(
     session: AsyncSession,
     admin: TenantPrincipal,
     link_id: str,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.PaymentLink]:
-    body, replayed = await service.deactivate_payment_link(
-        session, request.app.state.services, admin, link_id, idempotency_key
+    return await once(
+        request,
+        admin.tenant_id,
+        service.ROUTE_DEACTIVATE,
+        None,
+        lambda attempt: service.deactivate_payment_link(session, request.app.state.services, admin, link_id, attempt),
+        status_code=200,
     )
-    return answer(body, replayed=replayed, status=200)
 
 
 ROUTES: list = [create_payment_link, list_payment_links, deactivate_payment_link]

@@ -6,12 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.catalog.service import owned_price
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.recurring import PaymentLink
 from hub.errors import ValidationFailed
+from hub.idempotency import store
+from hub.idempotency.attempt import Attempt
 from hub.payment_links import schemas
 from hub.payments import common
-from hub.recurring import claims, objects
+from hub.recurring import objects
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base.invoices import PaymentLinkCreate, PaymentLinkLine, PaymentLinkSnapshot
@@ -36,8 +38,8 @@ async def owned(session: AsyncSession, tenant_id: str, link_id: str) -> PaymentL
 
 
 async def create_payment_link(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PaymentLinkCreate, key: str | None
-) -> tuple[schemas.PaymentLink, bool]:
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PaymentLinkCreate, attempt: Attempt
+) -> schemas.PaymentLink:
     lines: list[PaymentLinkLine] = []
     providers = set()
     for n, item in enumerate(data.line_items):
@@ -64,24 +66,21 @@ async def create_payment_link(
             updated_at=now,
         )
 
-    row, replayed = await objects.create_once(
+    row = await objects.created(
         session,
         PaymentLink,
-        who.tenant_id,
-        route=ROUTE_CREATE,
-        key=key,
-        request={"line_items": hub_lines},
-        new_id=new_id("plink"),
+        attempt,
+        prefix="plink",
         call=lambda hub_id: provider.create_payment_link(
             ctx,
             PaymentLinkCreate(
                 lines=tuple(lines), metadata={"hub_tenant_id": who.tenant_id, "hub_payment_link_id": hub_id}
             ),
-            idempotency_key=claims.provider_key(hub_id, "payment_link"),
+            idempotency_key=store.provider_key(hub_id, "payment_link"),
         ),
         build=build,
     )
-    return view(row), replayed
+    return await objects.answer(session, attempt, row, view)
 
 
 async def list_payment_links(
@@ -94,8 +93,8 @@ async def list_payment_links(
 
 
 async def deactivate_payment_link(
-    session: AsyncSession, services: Services, who: TenantPrincipal, link_id: str, key: str | None
-) -> tuple[schemas.PaymentLink, bool]:
+    session: AsyncSession, services: Services, who: TenantPrincipal, link_id: str, attempt: Attempt
+) -> schemas.PaymentLink:
     row = await owned(session, who.tenant_id, link_id)
     provider = common.provider_by_name(services, row.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
@@ -105,18 +104,15 @@ async def deactivate_payment_link(
         link.updated_at = utcnow()
 
     # Deactivating twice is harmless at the provider: nothing is refused before the call.
-    row, replayed = await objects.act_once(
+    row = await objects.acted(
         session,
         PaymentLink,
         who.tenant_id,
         link_id,
-        route=ROUTE_DEACTIVATE,
-        key=key,
-        request={"payment_link_id": link_id},
         check=lambda link: None,
         call=lambda link: provider.deactivate_payment_link(
-            ctx, link.provider_payment_link_id, idempotency_key=claims.provider_key(link_id, "deactivate")
+            ctx, link.provider_payment_link_id, idempotency_key=store.provider_key(link_id, "deactivate")
         ),
         apply=apply,
     )
-    return view(row), replayed
+    return await objects.answer(session, attempt, row, view, status=200)

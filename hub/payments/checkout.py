@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.payments import CheckoutSession, Payment
-from hub.idempotency.store import derived_id
-from hub.payments import common, idempotency, money, schemas
+from hub.idempotency import store
+from hub.idempotency.attempt import Attempt
+from hub.payments import common, money, schemas
 from hub.services import Services
 from providers.base import payments as neutral
 
@@ -18,9 +19,9 @@ async def create_checkout_session(
     services: Services,
     who: TenantPrincipal,
     data: schemas.CheckoutSessionCreate,
-    seed: str | None = None,
+    attempt: Attempt,
 ) -> schemas.CheckoutSession:
-    """``seed`` (from the Idempotency-Key) fixes the session's and payment's ids, so a retry asks the
+    """``attempt`` (the Idempotency-Key) fixes the session's and payment's ids, so a retry asks the
     provider for exactly the same session under the same provider idempotency key."""
     currency = money.normalize_currency(data.currency)
     total = 0
@@ -36,14 +37,12 @@ async def create_checkout_session(
         if data.customer_id
         else None
     )
-    if seed is not None:
-        payment_id, session_id = derived_id(seed, "pay"), derived_id(seed, "cs")
+    payment_id, session_id = attempt.object_id("pay"), attempt.object_id("cs")
+    if attempt.resumed:
         earlier = await session.get(CheckoutSession, session_id)
         if earlier is not None and earlier.tenant_id == who.tenant_id:
             await session.commit()
             return _checkout_view(earlier)
-    else:
-        payment_id, session_id = new_id("pay"), new_id("cs")
     await session.commit()
     hub_metadata = {**metadata, "hub_tenant_id": who.tenant_id, "hub_payment_id": payment_id}
     snap = await provider.create_checkout_session(
@@ -60,7 +59,7 @@ async def create_checkout_session(
             ),
             provider_customer_id=customer.provider_customer_id if customer else None,
         ),
-        idempotency_key=idempotency.operation_key(session_id, "checkout"),
+        idempotency_key=store.provider_key(session_id, "checkout"),
     )
     now = utcnow()
     # The payment exists at the provider once the customer submits the page; sync finds it

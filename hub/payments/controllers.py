@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.idempotency.route import REPLAYED, once
+from hub.idempotency.route import once
 from hub.payments import checkout, refunds, schemas, service
-from hub.payments.idempotency import HEADER
 from hub.payments.status import Status
 from hub.strict import require_strict
 
@@ -28,12 +27,16 @@ async def create_payment(
     request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.PaymentCreate
 ) -> Response[schemas.Payment]:
     await require_strict(request, schemas.PaymentCreate)
-    payment, created = await service.create_payment(
-        session, _services(request), storefront, data, request.headers.get(HEADER)
+    # The hot path: the key's claim shares the payment row's insert, its answer the row's update.
+    return await once(
+        request,
+        storefront.tenant_id,
+        "payments.create",
+        data,
+        lambda attempt: service.create_payment(session, _services(request), storefront, data, attempt),
+        status_code=201,
+        joined=True,
     )
-    if created:
-        return Response(payment, status_code=201)
-    return Response(payment, status_code=200, headers={REPLAYED: "true"})
 
 
 @get("/v1/payments", tags=TAGS, guards=[storefront_guard])
@@ -108,7 +111,7 @@ async def create_refund(
         admin.tenant_id,
         "payments.refunds",
         body,
-        lambda seed: refunds.create_refund(session, _services(request), admin, payment_id, body, seed),
+        lambda attempt: refunds.create_refund(session, _services(request), admin, payment_id, body, attempt),
         status_code=201,
     )
 
@@ -128,7 +131,7 @@ async def create_checkout_session(
         storefront.tenant_id,
         "checkout.sessions",
         data,
-        lambda seed: checkout.create_checkout_session(session, _services(request), storefront, data, seed),
+        lambda attempt: checkout.create_checkout_session(session, _services(request), storefront, data, attempt),
         status_code=201,
     )
 

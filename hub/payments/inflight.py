@@ -4,6 +4,10 @@ A conditional UPDATE sets ``pending_op`` only where none is set (or the one set 
 the lease), so of two racing requests, on any number of workers, exactly one changes the
 row and goes on to the provider; the other is told the payment is busy. No lock is held
 while the provider is called.
+
+The lease is the one an Idempotency-Key claim has (``store.lease_for``: the provider deadline
+times the calls of one request, plus a margin): a marker older than that belongs to a worker
+that died, and the next request takes over instead of waiting minutes.
 """
 
 from __future__ import annotations
@@ -17,14 +21,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.base import utcnow
 from hub.db.payments import Payment
-
-#: Longer than the provider's worst case (timeout x attempts + backoff): a marker this old
-#: belongs to a worker that died, and a later request may take over.
-LEASE = timedelta(minutes=5)
+from hub.errors import Conflict
+from hub.idempotency.store import retry_after
 
 
-def is_stale(since: datetime | None, now: datetime | None = None) -> bool:
-    return since is None or since < (now or utcnow()) - LEASE
+def is_stale(since: datetime | None, lease: timedelta, now: datetime | None = None) -> bool:
+    return since is None or since < (now or utcnow()) - lease
+
+
+def busy(payment: Payment, lease: timedelta) -> Conflict:
+    """Another request holds the payment: come back when its lease would end (at most a few seconds)."""
+    held = 0.0
+    if payment.pending_op is not None and payment.pending_since is not None:
+        held = (payment.pending_since + lease - utcnow()).total_seconds()
+    return Conflict(
+        "Another operation on this payment is in progress, or its state changed; retry later",
+        code="invalid_state",
+        headers={"Retry-After": retry_after(held)},
+    )
 
 
 async def claim(
@@ -32,6 +46,7 @@ async def claim(
     payment: Payment,
     operation: str,
     *,
+    lease: timedelta,
     statuses: Iterable[str] | None = None,
     require_no_provider_id: bool = False,
 ) -> datetime | None:
@@ -41,7 +56,7 @@ async def claim(
     conditions = [
         Payment.id == payment.id,
         Payment.tenant_id == payment.tenant_id,
-        or_(Payment.pending_op.is_(None), Payment.pending_since < now - LEASE),
+        or_(Payment.pending_op.is_(None), Payment.pending_since < now - lease),
     ]
     if statuses is not None:
         conditions.append(Payment.status.in_(list(statuses)))

@@ -7,6 +7,8 @@ for refund twice, and a refund whose answer was lost is found again by its metad
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +17,9 @@ from hub.auth.principal import TenantPrincipal
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.errors import Conflict, ValidationFailed
-from hub.idempotency.store import derived_id
-from hub.payments import common, idempotency, inflight, schemas
+from hub.idempotency import store
+from hub.idempotency.attempt import Attempt
+from hub.payments import common, inflight, schemas
 from hub.payments.apply import apply_refunds, apply_snapshot, refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
@@ -36,22 +39,23 @@ async def create_refund(
     who: TenantPrincipal,
     payment_id: str,
     data: schemas.RefundCreate,
-    seed: str | None = None,
+    attempt: Attempt | None = None,
 ) -> schemas.Refund:
-    """``seed`` (from the Idempotency-Key) fixes the refund's id, so a retry resumes the same refund."""
+    """``attempt`` (the Idempotency-Key) fixes the refund's id, so a retry resumes the same refund."""
     payment = await common.owned_payment(session, who.tenant_id, payment_id)
     provider = common.provider_by_name(services, payment.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    refund_id = derived_id(seed, "ref") if seed is not None else new_id("ref")
-    earlier = await session.get(Refund, refund_id) if seed is not None else None
+    lease = store.lease_for(services.settings)
+    refund_id = attempt.object_id("ref") if attempt is not None else new_id("ref")
+    earlier = await session.get(Refund, refund_id) if attempt is not None and attempt.resumed else None
     if earlier is not None and earlier.payment_id == payment.id:
         if earlier.provider_refund_id is not None or earlier.status != "pending":
             await session.commit()
             return common.refund_view(earlier)
         # An earlier attempt with this key asked the provider and never heard back: ask again,
         # identically, under the same provider idempotency key.
-        if await inflight.claim(session, payment, "refund", statuses=REFUNDABLE) is None:
-            raise _busy()
+        if await inflight.claim(session, payment, "refund", lease=lease, statuses=REFUNDABLE) is None:
+            raise inflight.busy(payment, lease)
         await session.commit()
         return await _ask_provider(session, provider, ctx, payment, earlier)
     if payment.status in MAY_LAG and payment.provider_payment_id is not None:
@@ -70,8 +74,8 @@ async def create_refund(
         raise ValidationFailed(
             f"amount must be at most the refundable {refundable}", code="amount_too_large", param="amount"
         )
-    if await inflight.claim(session, payment, "refund", statuses=REFUNDABLE) is None:
-        raise _busy()
+    if await inflight.claim(session, payment, "refund", lease=lease, statuses=REFUNDABLE) is None:
+        raise inflight.busy(payment, lease)
     now = utcnow()
     refund = Refund(
         id=refund_id,
@@ -88,14 +92,6 @@ async def create_refund(
     return await _ask_provider(session, provider, ctx, payment, refund)
 
 
-def _busy() -> Conflict:
-    return Conflict(
-        "Another operation on this payment is in progress; retry later",
-        code="invalid_state",
-        headers={"Retry-After": "1"},
-    )
-
-
 async def _ask_provider(
     session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment, refund: Refund
 ) -> schemas.Refund:
@@ -107,7 +103,7 @@ async def _ask_provider(
             refund.amount,
             reason=refund.reason,
             metadata={"hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id, "hub_refund_id": refund.id},
-            idempotency_key=idempotency.operation_key(payment.id, "refund", refund.id),
+            idempotency_key=store.provider_key(payment.id, "refund", refund.id),
         )
     except (ProviderUnavailable, RateLimited) as exc:
         # It may have happened: the pending row keeps the money held until sync finds out.
@@ -172,8 +168,11 @@ async def list_refunds(session: AsyncSession, who: TenantPrincipal, payment_id: 
     return schemas.RefundList(data=[common.refund_view(r) for r in rows])
 
 
-async def repair_refunds(session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment) -> None:
-    """Bring the hub's refund rows up to the provider's: statuses, and refunds whose answer was lost."""
+async def repair_refunds(
+    session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment, lease: timedelta
+) -> None:
+    """Bring the hub's refund rows up to the provider's: statuses, and refunds whose answer was lost
+    (``lease``: how long the request that asked for one may still be running)."""
     rows = (await session.execute(select(Refund).where(Refund.payment_id == payment.id))).scalars().all()
     if not any(r.status in ("pending", "requires_action") for r in rows):
         return
@@ -188,6 +187,6 @@ async def repair_refunds(session: AsyncSession, provider: Provider, ctx: TenantC
         if snap is not None:
             row.provider_refund_id = snap.provider_refund_id
             row.status = snap.status
-        elif row.provider_refund_id is None and inflight.is_stale(row.created_at):
+        elif row.provider_refund_id is None and inflight.is_stale(row.created_at, lease):
             # Asked long ago and unknown to the provider: that refund never happened.
             row.status = "failed"

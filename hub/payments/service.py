@@ -1,45 +1,41 @@
 """Payment rules: create (money, idempotency), read, list, capture, cancel, sync.
 
 Every provider call happens outside any database transaction; the row is claimed first
-(the unique idempotency key on create, the in-flight marker afterwards) and written after.
+(on create, the Idempotency-Key's claim shares the row's insert; afterwards, the in-flight
+marker) and written after.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.payments import CheckoutSession, Payment
-from hub.errors import Conflict, NotFound, ValidationFailed
-from hub.payments import common, idempotency, inflight, money, schemas
+from hub.errors import Conflict, ValidationFailed
+from hub.idempotency import store
+from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt
+from hub.payments import common, inflight, money, schemas
 from hub.payments.apply import apply_refunds, apply_snapshot, set_status
 from hub.payments.refunds import repair_refunds
 from hub.services import Services
 from providers.base import payments as neutral
-from providers.base.errors import CardDeclined, ProviderError, ProviderUnavailable, RateLimited
+from providers.base.errors import CardDeclined, ProviderError
 from providers.base.provider import Provider, TenantContext
 
 #: Statuses in which the hub's view may lag the provider's (the customer acts through Stripe.js);
 #: an operation that needs a later status re-reads the payment before refusing.
 BEFORE_AUTHORIZATION = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing"})
+#: How long after a creation the provider's search surely finds its object (Stripe's search lags
+#: about a minute): a payment it cannot find this long after its last attempt never existed there.
+SEARCHABLE_AFTER = timedelta(minutes=5)
 CANCELABLE = frozenset(
     {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture", "failed"}
 )
-#: Errors after which the provider may or may not have acted: the row stays for a retry or sync.
-OUTCOME_UNKNOWN = (ProviderUnavailable, RateLimited)
-
-
-def busy(payment: Payment) -> Conflict:
-    return Conflict(
-        "Another operation on this payment is in progress, or its state changed; retry later",
-        code="invalid_state",
-        headers={"Retry-After": "1"},
-    )
 
 
 def not_in_state(payment: Payment, operation: str) -> Conflict:
@@ -62,14 +58,10 @@ async def _view(session: AsyncSession, payment: Payment) -> schemas.Payment:
 
 
 async def create_payment(
-    session: AsyncSession,
-    services: Services,
-    who: TenantPrincipal,
-    data: schemas.PaymentCreate,
-    idempotency_key: str | None,
-) -> tuple[schemas.Payment, bool]:
-    """Returns the payment and whether this request created it (201) or replayed it (200)."""
-    key = idempotency.check_key(idempotency_key)
+    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PaymentCreate, attempt: Attempt
+) -> schemas.Payment:
+    """Create the payment under ``attempt`` (its Idempotency-Key), whose seed names the row, so a
+    retry after an unknown outcome resumes the same row and provider idempotency key."""
     currency = money.normalize_currency(data.currency)
     money.check_amount(data.amount, currency)
     metadata = common.check_metadata(data.metadata)
@@ -78,44 +70,21 @@ async def create_payment(
     if data.off_session and not (data.confirm and data.customer_id):
         raise ValidationFailed("off_session needs customer_id, payment_method and confirm: true", param="off_session")
     provider, stored = common.stored_provider(services, who, data.provider)
-    request = {
-        "provider": provider.name,
-        "amount": data.amount,
-        "currency": currency,
-        "capture_method": data.capture_method,
-        "customer_id": data.customer_id,
-        "payment_method": data.payment_method,
-        "confirm": data.confirm,
-        # Absent unless set, so fingerprints of keys stored before the field existed still match.
-        **({"off_session": True} if data.off_session else {}),
-        "metadata": metadata,
-        "description": data.description,
-    }
-    fingerprint = idempotency.fingerprint(request)
-    if stored is None and key is not None:
-        # No credentials (any more): a payment made earlier with this key is still replayed.
-        existing = await _by_key(session, who.tenant_id, key)
-        if existing is not None:
-            return await _replay(session, services, provider, existing, fingerprint)
     # From the process's cache, checked against the credentials row and version the authenticating read saw.
     ctx = await services.tenant_contexts.for_request(provider, who.tenant_id, stored)
-    # One short transaction: the customer check and the payment row, whose unique
-    # (tenant, Idempotency-Key) is the idempotency claim. A replay learns so from the conflict.
-    try:
-        customer = (
-            await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
-            if data.customer_id
-            else None
-        )
-    except NotFound:
-        await session.rollback()
-        existing = await _by_key(session, who.tenant_id, key) if key else None
-        if existing is None:
-            raise
-        return await _replay(session, services, provider, existing, fingerprint)
+    if attempt.resumed:
+        earlier = await session.get(Payment, attempt.object_id("pay"))
+        if earlier is not None:
+            return await _resume(session, services, provider, ctx, earlier, attempt)
+    # One short transaction: the customer check, the Idempotency-Key's claim and the payment row.
+    customer = (
+        await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
+        if data.customer_id
+        else None
+    )
     now = utcnow()
     payment = Payment(
-        id=new_id("pay"),
+        id=attempt.object_id("pay"),
         tenant_id=who.tenant_id,
         provider=provider.name,
         status="requires_payment_method",
@@ -125,8 +94,6 @@ async def create_payment(
         customer_id=customer.id if customer else None,
         description=data.description,
         metadata_=metadata,
-        idempotency_key=key,
-        request_fingerprint=fingerprint,
         payment_method=data.payment_method,
         confirm=data.confirm,
         off_session=data.off_session,
@@ -138,55 +105,35 @@ async def create_payment(
         created_at=now,
         updated_at=now,
     )
+    await attempt.join(session)
     session.add(payment)
-    try:
-        await session.commit()
-    except IntegrityError:
-        # The same (tenant, Idempotency-Key) exists (a replay, or another worker won): its row decides.
-        await session.rollback()
-        existing = await _by_key(session, who.tenant_id, key) if key else None
-        if existing is None:
-            raise
-        return await _replay(session, services, provider, existing, fingerprint)
+    await session.commit()
     order = _order(payment, customer.provider_customer_id if customer else None)
-    await _run_create(session, provider, ctx, payment, order)  # the one transaction after the call
-    return common.payment_view(payment, ctx.credentials.publishable_key), True
+    # The one transaction after the call: the row and the key's stored answer.
+    return await _run_create(session, provider, ctx, payment, order, attempt)
 
 
-async def _by_key(session: AsyncSession, tenant_id: str, key: str) -> Payment | None:
-    return (
-        await session.execute(select(Payment).where(Payment.tenant_id == tenant_id, Payment.idempotency_key == key))
-    ).scalar_one_or_none()
-
-
-async def _replay(
-    session: AsyncSession, services: Services, provider: Provider, payment: Payment, fingerprint: str
-) -> tuple[schemas.Payment, bool]:
-    if payment.request_fingerprint != fingerprint:
-        raise Conflict(
-            "This Idempotency-Key was used with a different request",
-            code="idempotency_conflict",
-            param=idempotency.HEADER,
-        )
+async def _resume(
+    session: AsyncSession,
+    services: Services,
+    provider: Provider,
+    ctx: TenantContext,
+    payment: Payment,
+    attempt: Attempt,
+) -> schemas.Payment:
+    """An earlier attempt with this key made the row; its outcome at the provider is unknown (the
+    provider was unavailable, or its worker died). Ask again under the same provider idempotency key,
+    which answers with what the first attempt created, if anything."""
+    publishable_key = ctx.credentials.publishable_key
     if payment.provider_payment_id is not None or payment.status == "failed":
-        return await _view(session, payment), False
-    if payment.pending_op is not None and not inflight.is_stale(payment.pending_since):
-        raise Conflict(
-            "A request with this Idempotency-Key is still in progress; retry later",
-            code="idempotency_in_progress",
-            param=idempotency.HEADER,
-            headers={"Retry-After": "1"},
-        )
-    # The earlier attempt's outcome is unknown (provider unavailable, or its worker died): run it
-    # again under the same provider idempotency key, which returns what the first one created.
-    ctx = await common.tenant_context(session, services, provider, payment.tenant_id)
-    if await inflight.claim(session, payment, "create", require_no_provider_id=True) is None:
-        raise Conflict(
-            "A request with this Idempotency-Key is still in progress; retry later",
-            code="idempotency_in_progress",
-            param=idempotency.HEADER,
-            headers={"Retry-After": "1"},
-        )
+        # The answer reached the row (a webhook, a sync) but not the key.
+        view = common.payment_view(payment, publishable_key)
+        await attempt.settle(session, 201, view)
+        await session.commit()
+        return view
+    lease = store.lease_for(services.settings)
+    if await inflight.claim(session, payment, "create", lease=lease, require_no_provider_id=True) is None:
+        raise store.in_progress(lease.total_seconds())
     await session.commit()
     customer = (
         await common.owned_customer(session, payment.tenant_id, payment.customer_id, provider.name)
@@ -195,8 +142,7 @@ async def _replay(
     )
     await session.commit()
     order = _order(payment, customer.provider_customer_id if customer else None)
-    await _run_create(session, provider, ctx, payment, order)
-    return await _view(session, payment), False
+    return await _run_create(session, provider, ctx, payment, order, attempt)
 
 
 def _order(payment: Payment, provider_customer_id: str | None) -> neutral.PaymentCreate:
@@ -215,14 +161,18 @@ def _order(payment: Payment, provider_customer_id: str | None) -> neutral.Paymen
 
 
 async def _run_create(
-    session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment, order: neutral.PaymentCreate
-) -> None:
+    session: AsyncSession,
+    provider: Provider,
+    ctx: TenantContext,
+    payment: Payment,
+    order: neutral.PaymentCreate,
+    attempt: Attempt,
+) -> schemas.Payment:
     try:
-        snap = await provider.create_payment(
-            ctx, order, idempotency_key=idempotency.create_key(payment.tenant_id, payment.idempotency_key, payment.id)
-        )
+        snap = await provider.create_payment(ctx, order, idempotency_key=store.provider_key(payment.id, "pay"))
     except CardDeclined as exc:
-        # The attempt exists at the provider: keep it as failed; the customer may retry another card.
+        # The attempt exists at the provider: keep it as failed; the customer may retry another card
+        # (under another key: this one answers with the decline).
         snapshot = exc.snapshot if isinstance(exc, neutral.PaymentDeclined) else None
         if snapshot is not None:
             await apply_snapshot(session, payment, snapshot)
@@ -232,8 +182,9 @@ async def _run_create(
             await set_status(session, payment, "failed")
         payment.last_error_code, payment.decline_code = exc.code, exc.decline_code
         inflight.release(payment)
+        await attempt.settle_error(session, tag(exc, payment))
         await session.commit()
-        raise tag(exc, payment) from None
+        raise exc from None
     except OUTCOME_UNKNOWN as exc:
         payment.last_error_code = exc.code
         inflight.release(payment)
@@ -246,7 +197,11 @@ async def _run_create(
         raise
     await apply_snapshot(session, payment, snap)
     inflight.release(payment)
+    await session.flush()  # updated_at is set by the flush: the answer shows what is stored
+    view = common.payment_view(payment, ctx.credentials.publishable_key)
+    await attempt.settle(session, 201, view)
     await session.commit()
+    return view
 
 
 # -- read ---------------------------------------------------------------------------------
@@ -327,8 +282,9 @@ async def capture_payment(
                 code="amount_too_large",
                 param="amount",
             )
-    if await inflight.claim(session, payment, "capture", statuses={"requires_capture"}) is None:
-        raise busy(payment)
+    lease = store.lease_for(services.settings)
+    if await inflight.claim(session, payment, "capture", lease=lease, statuses={"requires_capture"}) is None:
+        raise inflight.busy(payment, lease)
     await session.commit()
     captured = amount if amount is not None else payment.amount_capturable
     snap = await _call_claimed(
@@ -338,7 +294,7 @@ async def capture_payment(
             ctx,
             common.remote_id(payment),
             amount,
-            idempotency_key=idempotency.operation_key(payment.id, "capture", str(captured)),
+            idempotency_key=store.provider_key(payment.id, "capture", str(captured)),
         ),
     )
     # The hub records what it captured: the emulator does not report a partial capture.
@@ -356,14 +312,15 @@ async def cancel_payment(
     await _refresh(session, provider, ctx, payment)
     if payment.status not in CANCELABLE or payment.provider_payment_id is None:
         raise not_in_state(payment, "canceled")
-    if await inflight.claim(session, payment, "cancel", statuses=CANCELABLE) is None:
-        raise busy(payment)
+    lease = store.lease_for(services.settings)
+    if await inflight.claim(session, payment, "cancel", lease=lease, statuses=CANCELABLE) is None:
+        raise inflight.busy(payment, lease)
     await session.commit()
     snap = await _call_claimed(
         session,
         payment,
         provider.cancel_payment(
-            ctx, payment.provider_payment_id, idempotency_key=idempotency.operation_key(payment.id, "cancel")
+            ctx, payment.provider_payment_id, idempotency_key=store.provider_key(payment.id, "cancel")
         ),
     )
     await apply_snapshot(session, payment, snap)
@@ -380,18 +337,19 @@ async def sync_payment(
 ) -> schemas.Payment:
     """Re-read the payment (and its refunds) from the provider and apply it, forward only."""
     payment, provider, ctx = await _prepare(session, services, who, payment_id)
-    if payment.pending_op is not None and not inflight.is_stale(payment.pending_since):
-        raise busy(payment)
+    lease = store.lease_for(services.settings)
+    if payment.pending_op is not None and not inflight.is_stale(payment.pending_since, lease):
+        raise inflight.busy(payment, lease)
     snap, conclusive = await _current(session, provider, ctx, payment)
     await session.commit()
     if snap is not None:
         await apply_snapshot(session, payment, snap)
-        if inflight.is_stale(payment.pending_since):
+        if inflight.is_stale(payment.pending_since, lease):
             inflight.release(payment)
     elif (
         conclusive
-        and inflight.is_stale(payment.pending_since)
-        and inflight.is_stale(payment.updated_at)
+        and inflight.is_stale(payment.pending_since, lease)
+        and inflight.is_stale(payment.updated_at, SEARCHABLE_AFTER)
         and _never_created(payment)
     ):
         # Nothing exists at the provider long after the creation attempt: it never happened.
@@ -400,7 +358,7 @@ async def sync_payment(
         inflight.release(payment)
     await session.commit()
     if payment.provider_payment_id is not None:
-        await repair_refunds(session, provider, ctx, payment)
+        await repair_refunds(session, provider, ctx, payment, lease)
         await apply_refunds(session, payment)
         await session.commit()
     return await _view(session, payment)

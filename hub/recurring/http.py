@@ -1,31 +1,16 @@
 """What the customer, catalogue, subscription, invoice and payment-link routes share at the HTTP edge:
-the Idempotency-Key header, the answer to a replayed request, and the errors each route documents.
+page parameters and the errors each route documents. (The Idempotency-Key header is read and
+answered by ``hub.idempotency.route.once``, the same for every route.)
 """
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from litestar import Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from hub.errors import PROBLEM_JSON, Problem
-
-T = TypeVar("T")
-
-REPLAYED = "Idempotent-Replayed"
-
-#: The header as a documented parameter; its format is checked by the service (422 with param).
-IdempotencyKey = Annotated[
-    str | None,
-    Parameter(
-        header="Idempotency-Key",
-        required=False,
-        description="1-255 printable characters; the same key and body replay the first answer "
-        "(Idempotent-Replayed: true), another body is 409 idempotency_conflict.",
-    ),
-]
 
 #: Page size and cursor (an id) of every list.
 #: No control characters in a query value (PostgreSQL refuses a NUL in text): 422 before the database.
@@ -59,8 +44,3 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
 #: A read of one object; a list; a create, or an action on an object, that reaches the provider.
 READ, LIST = errors(404), errors()
 CREATE = ACTION = errors(402, 404, 409, 501)
-
-
-def answer(body: T, *, replayed: bool, status: int = 201) -> Response[T]:
-    """The first answer's status, with ``Idempotent-Replayed: true`` when this request only repeated it."""
-    return Response(body, status_code=status, headers={REPLAYED: "true"} if replayed else None)

@@ -1,9 +1,11 @@
-"""The life of a tenant's provider-backed object, shared by customers, the catalogue,
-subscriptions, invoices and payment links: find it (another tenant's is "not found"), create it
-once per Idempotency-Key, and act on it once per key.
+"""The life of a tenant's provider-backed object, shared by setup intents, the catalogue,
+subscriptions, invoices and payment links: find it (another tenant's is "not found"), create it,
+act on it.
 
-Each is: claim the key, replay a finished request, otherwise call the provider outside any
-transaction, then write the result and settle the claim in one transaction.
+Their routes run through ``hub.idempotency.route.once``, which claims the Idempotency-Key; here
+the provider is called outside any transaction, with an idempotency key derived from the object's
+id (from the key's seed, so a retry lands on the same object), and the row is written in one
+transaction with the key's stored answer.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import NotFound
-from hub.recurring import claims
+from hub.idempotency.attempt import Attempt
 from hub.tenants.service import well_formed_id
 
 Row = TypeVar("Row")
 Snap = TypeVar("Snap")
+View = TypeVar("View", bound=msgspec.Struct)
 
 
 async def owned(
@@ -40,60 +44,56 @@ def _name(model: Any) -> str:
     return str(model.__tablename__).rstrip("s").replace("_", " ")
 
 
-async def create_once(
+async def created(
     session: AsyncSession,
     model: type[Row],
-    tenant_id: str,
+    attempt: Attempt,
     *,
-    route: str,
-    key: str | None,
-    request: dict[str, Any],
-    new_id: str,
+    prefix: str,
     call: Callable[[str], Awaitable[Snap]],
     build: Callable[[str, Snap], Row],
-) -> tuple[Row, bool]:
-    """Create at the provider with ``call(hub_id)`` and store ``build(hub_id, answer)``; returns the row
-    and whether this request only replayed an earlier one with the same key."""
-    claim = await claims.claim(session, tenant_id, route, key, request, new_id)
-    if claim.replay:
-        return await owned(session, model, tenant_id, claim.object_id), True
-    snap = await claims.call_provider(session, tenant_id, claim, call(claim.object_id))
-    row = build(claim.object_id, snap)
+) -> Row:
+    """The object this request creates: the one an earlier attempt with its key made, or a new one
+    made at the provider with ``call(hub_id)`` and added as ``build(hub_id, answer)``, uncommitted,
+    so that :func:`answer` stores the row and the key's answer in one transaction."""
+    hub_id = attempt.object_id(prefix)
+    if attempt.resumed:
+        earlier = await session.get(model, hub_id)
+        if earlier is not None:
+            return earlier
+    snap = await call(hub_id)
+    row = build(hub_id, snap)
     session.add(row)
-    await claims.settle(session, tenant_id, claim, 201)
-    await session.commit()
-    return row, False
+    return row
 
 
-async def act_once(
+async def acted(
     session: AsyncSession,
     model: type[Row],
     tenant_id: str,
     object_id: str,
     *,
-    route: str,
-    key: str | None,
-    request: dict[str, Any],
     check: Callable[[Row], None],
     call: Callable[[Row], Awaitable[Snap]],
     apply: Callable[[Row, Snap], None],
-) -> tuple[Row, bool]:
+) -> Row:
     """Run one provider operation on the tenant's object: ``check`` may refuse it (nothing is sent),
-    ``apply`` records the provider's answer. Returns the row and whether this was a replay."""
-    await owned(session, model, tenant_id, object_id)
-    claim = await claims.claim(session, tenant_id, route, key, request, object_id)
-    if claim.replay:
-        return await owned(session, model, tenant_id, object_id), True
+    ``apply`` records the provider's answer on the row, uncommitted (see :func:`answer`)."""
     row = await owned(session, model, tenant_id, object_id)
-    try:
-        check(row)
-    except Exception:
-        await claims.release(session, tenant_id, claim)
-        raise
+    check(row)
     await session.commit()
-    snap = await claims.call_provider(session, tenant_id, claim, call(row))
+    snap = await call(row)
     row = await owned(session, model, tenant_id, object_id)
     apply(row, snap)
-    await claims.settle(session, tenant_id, claim, 200)
+    return row
+
+
+async def answer(
+    session: AsyncSession, attempt: Attempt, row: Row, view: Callable[[Row], View], *, status: int = 201
+) -> View:
+    """Commit the work's rows with ``view(row)`` as its key's stored answer."""
+    await session.flush()  # an update time is set by the flush: the answer shows what is stored
+    body = view(row)
+    await attempt.settle(session, status, body)
     await session.commit()
-    return row, False
+    return body

@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, IdempotencyKey, Limit, answer
+from hub.idempotency.route import once
+from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, Limit
 from hub.strict import require_strict
 from hub.subscriptions import schemas, service
 
@@ -20,13 +21,16 @@ async def create_subscription(
     session: AsyncSession,
     storefront: TenantPrincipal,
     data: schemas.SubscriptionCreate,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Subscription]:
     await require_strict(request, schemas.SubscriptionCreate)
-    body, replayed = await service.create_subscription(
-        session, request.app.state.services, storefront, data, idempotency_key
+    return await once(
+        request,
+        storefront.tenant_id,
+        service.ROUTE_CREATE,
+        data,
+        lambda attempt: service.create_subscription(session, request.app.state.services, storefront, data, attempt),
+        status_code=201,
     )
-    return answer(body, replayed=replayed)
 
 
 @get("/v1/subscriptions", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -59,18 +63,19 @@ async def cancel_subscription(
     admin: TenantPrincipal,
     subscription_id: str,
     data: schemas.CancelRequest | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response[schemas.Subscription]:
     await require_strict(request, schemas.CancelRequest)
-    body, replayed = await service.cancel_subscription(
-        session,
-        request.app.state.services,
-        admin,
-        subscription_id,
-        data or schemas.CancelRequest(),
-        idempotency_key,
+    body = data or schemas.CancelRequest()
+    return await once(
+        request,
+        admin.tenant_id,
+        service.ROUTE_CANCEL,
+        body,
+        lambda attempt: service.cancel_subscription(
+            session, request.app.state.services, admin, subscription_id, body, attempt
+        ),
+        status_code=200,
     )
-    return answer(body, replayed=replayed, status=200)
 
 
 @post(

@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import TenantPrincipal
 from hub.catalog.service import owned_price
 from hub.customers.service import owned as owned_customer
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.recurring import Subscription
 from hub.errors import Conflict, ValidationFailed
+from hub.idempotency import store
+from hub.idempotency.attempt import Attempt
 from hub.payments import common
-from hub.recurring import claims, objects
+from hub.recurring import objects
 from hub.recurring.pages import page
 from hub.services import Services
 from hub.subscriptions import schemas
@@ -55,8 +57,12 @@ def _answered_now(snap: neutral.SubscriptionSnapshot) -> neutral.SubscriptionSna
 
 
 async def create_subscription(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.SubscriptionCreate, key: str | None
-) -> tuple[schemas.Subscription, bool]:
+    session: AsyncSession,
+    services: Services,
+    who: TenantPrincipal,
+    data: schemas.SubscriptionCreate,
+    attempt: Attempt,
+) -> schemas.Subscription:
     metadata = common.check_metadata(data.metadata)
     customer = await owned_customer(session, who.tenant_id, data.customer_id)
     items: list[neutral.SubscriptionItem] = []
@@ -70,13 +76,6 @@ async def create_subscription(
     provider = common.provider_by_name(services, customer.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     hub_items = [{"price_id": i.price_id, "quantity": i.quantity} for i in data.items]
-    request = {
-        "customer_id": customer.id,
-        "items": hub_items,
-        "payment_method": data.payment_method,
-        "trial_days": data.trial_days,
-        "metadata": metadata,
-    }
     customer_id, provider_customer_id = customer.id, common.remote_customer_id(customer)
 
     def build(hub_id: str, snap: neutral.SubscriptionSnapshot) -> Subscription:
@@ -98,14 +97,11 @@ async def create_subscription(
         apply_snapshot(row, _answered_now(snap))
         return row
 
-    row, replayed = await objects.create_once(
+    row = await objects.created(
         session,
         Subscription,
-        who.tenant_id,
-        route=ROUTE_CREATE,
-        key=key,
-        request=request,
-        new_id=new_id("sub"),
+        attempt,
+        prefix="sub",
         call=lambda hub_id: provider.create_subscription(
             ctx,
             neutral.SubscriptionCreate(
@@ -115,11 +111,11 @@ async def create_subscription(
                 payment_method=data.payment_method,
                 trial_days=data.trial_days,
             ),
-            idempotency_key=claims.provider_key(hub_id, "subscription"),
+            idempotency_key=store.provider_key(hub_id, "subscription"),
         ),
         build=build,
     )
-    return view(row), replayed
+    return await objects.answer(session, attempt, row, view)
 
 
 async def get_subscription(session: AsyncSession, who: TenantPrincipal, subscription_id: str) -> schemas.Subscription:
@@ -155,8 +151,8 @@ async def cancel_subscription(
     who: TenantPrincipal,
     subscription_id: str,
     data: schemas.CancelRequest,
-    key: str | None,
-) -> tuple[schemas.Subscription, bool]:
+    attempt: Attempt,
+) -> schemas.Subscription:
     row = await owned(session, who.tenant_id, subscription_id)
     provider = common.provider_by_name(services, row.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
@@ -169,24 +165,21 @@ async def cancel_subscription(
         apply_snapshot(sub, _answered_now(snap))
         sub.updated_at = utcnow()
 
-    row, replayed = await objects.act_once(
+    row = await objects.acted(
         session,
         Subscription,
         who.tenant_id,
         subscription_id,
-        route=ROUTE_CANCEL,
-        key=key,
-        request={"subscription_id": subscription_id, "at_period_end": data.at_period_end},
         check=check,
         call=lambda sub: provider.cancel_subscription(
             ctx,
             sub.provider_subscription_id,
             at_period_end=data.at_period_end,
-            idempotency_key=claims.provider_key(sub.id, "cancel", str(data.at_period_end)),
+            idempotency_key=store.provider_key(sub.id, "cancel", str(data.at_period_end)),
         ),
         apply=apply,
     )
-    return view(row), replayed
+    return await objects.answer(session, attempt, row, view, status=200)
 
 
 async def sync_subscription(

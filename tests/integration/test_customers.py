@@ -147,44 +147,39 @@ async def test_storefront_keys_create_and_read_but_only_admin_keys_change_or_del
 
 
 async def test_a_key_still_running_is_409_in_progress_and_one_whose_worker_died_is_taken_over(two_tenants, emulator):
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import select
 
-    from hub.db.base import new_id
-    from hub.db.recurring import RequestClaim
-    from hub.payments.idempotency import fingerprint
-    from tests.support.problem import db_session
+    from hub.db.payments import Customer
+    from tests.support.idempotency import key_left_running
+    from tests.support.payments import stripe_error
+    from tests.support.problem import db_rows
 
     hub, recorder, owner, owner_sk, _ = two_tenants
-    claimed = new_id("cust")  # the emulator keeps one store for every run: an id of this run only
     body = {"email": "ana@example.com"}
-    request: dict[str, object] = {"provider": "stripe", "email": "ana@example.com", "name": None, "metadata": {}}
-    async with db_session(hub) as s:
-        s.add(
-            RequestClaim(
-                tenant_id=owner.id,
-                route="customers.create",
-                idempotency_key="running",
-                fingerprint=fingerprint(request),
-                object_id=claimed,
-                claimed_at=datetime.now(UTC),
-            )
-        )
-        await s.commit()
-    r = await post(hub, owner, "/v1/customers", body, key="running")
-    body_ = assert_problem(r, 409, "idempotency_in_progress")
-    assert r.headers["retry-after"] == "1" and body_["param"] == "Idempotency-Key"
-    assert recorder.calls("POST", "/v1/customers") == 0
+    # The first request writes its row and claim, then never hears from Stripe (which did not act);
+    # its worker dies before it can reopen the key.
+    recorder.answer = lambda request: stripe_error(500, "api_error", "Something went wrong.")
+    first = await post(hub, owner, "/v1/customers", body, key="running")
+    assert_problem(first, 503, "provider_unavailable")
+    recorder.answer = None
+    (pending,) = await db_rows(hub, select(Customer).where(Customer.tenant_id == owner.id))
+    assert pending.provider_customer_id is None  # written before Stripe was called
+    await key_left_running(hub, owner.id, "customers.create", "running", lease_left=timedelta(seconds=30))
 
-    async with db_session(hub) as s:
-        claim = (await s.execute(select(RequestClaim).where(RequestClaim.idempotency_key == "running"))).scalar_one()
-        claim.claimed_at = datetime.now(UTC) - timedelta(hours=1)
-        await s.commit()
     r = await post(hub, owner, "/v1/customers", body, key="running")
-    assert r.status_code == 201, r.text
-    # The retry finishes the first request's work under its id (and so its Stripe idempotency key).
-    assert r.json()["id"] == claimed
-    assert len(emulator_objects(emulator, owner_sk, "/v1/customers", hub_customer_id=r.json()["id"])) == 1
+    assert_problem(r, 409, "idempotency_in_progress", param="Idempotency-Key")
+    assert 1 <= int(r.headers["retry-after"]) <= 5
+    assert recorder.calls("POST", "/v1/customers") == 1
+
+    await key_left_running(hub, owner.id, "customers.create", "running", lease_left=-timedelta(seconds=1))
+    r = await post(hub, owner, "/v1/customers", body, key="running")
+    assert r.status_code == 201 and "idempotent-replayed" not in r.headers, r.text
+    # The retry finishes the first request's work: its row, and its Stripe idempotency key.
+    assert r.json()["id"] == pending.id
+    keys = recorder.idempotency_keys("POST", "/v1/customers")
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    assert len(emulator_objects(emulator, owner_sk, "/v1/customers", hub_customer_id=pending.id)) == 1
     again = await post(hub, owner, "/v1/customers", body, key="running")
-    assert again.json() == r.json() and again.headers["idempotent-replayed"] == "true"
+    assert again.content == r.content and again.headers["idempotent-replayed"] == "true"

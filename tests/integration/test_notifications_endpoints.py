@@ -58,8 +58,8 @@ async def test_idempotency_key_replays_the_creation_and_refuses_another_body(nhu
     first = await nhub.request("POST", BASE, json={"url": "https://example.com/x"}, headers=headers)
     again = await nhub.request("POST", BASE, json={"url": "https://example.com/x"}, headers=headers)
     other = await nhub.request("POST", BASE, json={"url": "https://example.com/y"}, headers=headers)
-    assert (first.status_code, again.status_code) == (201, 200)
-    assert again.json() == first.json()
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
     assert (other.status_code, other.json()["code"]) == (409, "idempotency_conflict")
     assert len((await nhub.request("GET", BASE, headers=tenant.admin)).json()["data"]) == 1
 

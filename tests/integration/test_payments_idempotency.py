@@ -16,13 +16,14 @@ from tests.support.payments import (
 )
 
 
-async def test_same_key_and_body_returns_the_same_payment_and_creates_one_payment_intent(hub, emulator):
+async def test_same_key_and_body_replays_the_first_answer_and_creates_one_payment_intent(hub, emulator):
     tenant, sk = await stripe_tenant(hub)
     first = await create_payment(hub, tenant, idempotency_key="order-1", metadata={"order": "1"})
     second = await create_payment(hub, tenant, idempotency_key="order-1", metadata={"order": "1"})
-    assert first.status_code == 201 and second.status_code == 200, second.text
-    assert second.json()["id"] == first.json()["id"]
-    assert second.json()["provider_payment_id"] == first.json()["provider_payment_id"]
+    # The first response again: its status (201) and its very body, marked as a replay.
+    assert first.status_code == second.status_code == 201, second.text
+    assert second.content == first.content and second.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
     assert len(emulator_intents(emulator, sk, hub_tenant_id=tenant.id)) == 1
 
 
@@ -62,16 +63,17 @@ async def test_two_workers_racing_with_one_key_create_one_payment_intent(databas
             create_payment(one, tenant, idempotency_key="race"), create_payment(two, tenant, idempotency_key="race")
         )
         codes = sorted([r1.status_code, r2.status_code])
-        assert codes in ([200, 201], [201, 409]), (r1.text, r2.text)
-        loser = r1 if r1.status_code != 201 else r2
-        winner = r2 if loser is r1 else r1
+        assert codes in ([201, 201], [201, 409]), (r1.text, r2.text)
+        winner = r1 if r1.status_code == 201 and "idempotent-replayed" not in r1.headers else r2
+        loser = r2 if winner is r1 else r1
         if loser.status_code == 409:
             assert loser.json()["code"] == "idempotency_in_progress"
-            # Once the winner is done, the same request replays its payment.
+            # Once the winner is done, the same request replays its answer.
             again = await create_payment(two, tenant, idempotency_key="race")
-            assert again.status_code == 200 and again.json()["id"] == winner.json()["id"]
+            assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+            assert again.content == winner.content
         else:
-            assert loser.json()["id"] == winner.json()["id"]
+            assert loser.content == winner.content and loser.headers["idempotent-replayed"] == "true"
         assert recorder.calls("POST", "/v1/payment_intents") == 1
         intents = emulator_intents(emulator, sk, hub_tenant_id=tenant.id)
         assert [pi["metadata"]["hub_payment_id"] for pi in intents] == [winner.json()["id"]]
@@ -110,7 +112,7 @@ async def test_a_retry_after_stripe_failed_reuses_the_payment_and_the_stripe_key
         assert first.status_code == 503 and first.json()["code"] == "provider_unavailable", first.text
         payment_id = first.json()["payment_id"]
         second = await create_payment(hub, tenant, idempotency_key="retry-me")
-        assert second.status_code in (200, 201), second.text
+        assert second.status_code == 201 and "idempotent-replayed" not in second.headers, second.text
         assert second.json()["id"] == payment_id and second.json()["provider_payment_id"]
     keys = recorder.idempotency_keys("POST", "/v1/payment_intents")
     assert len(keys) == 2 and keys[0] == keys[1]

@@ -69,7 +69,8 @@ async def test_a_second_provider_serves_a_tenant_through_the_same_routes(
             idempotency_key="fp-1",
             metadata={"order": "9"},
         )
-        assert again.status_code == 200 and again.json()["id"] == payment["id"]
+        assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+        assert again.json() == payment
         r = await hub.request(
             "POST", f"/v1/payments/{payment['id']}/capture", json={"amount": 4000}, headers=tenant.storefront
         )

@@ -13,34 +13,65 @@ from tests.support.payments import create_payment, stripe_tenant
 from tests.support.statements import count_statements
 
 
-def per_transaction(hub: HubClient, postgresql: int) -> int:
-    """``postgresql`` statements in ``postgresql // 3`` short transactions; SQLite lists one more each."""
-    return postgresql if hub.settings.database.url.startswith("postgresql") else postgresql + postgresql // 3
+def round_trips(hub: HubClient, statements: int, transactions: int) -> int:
+    """``statements`` (BEGIN and COMMIT included) in ``transactions``; SQLite lists one BEGIN more each."""
+    return statements if hub.settings.database.url.startswith("postgresql") else statements + transactions
+
+
+def _kinds(seen) -> list[str]:
+    """The statements that do the work, with their table: ``INSERT payments``…"""
+    kinds = []
+    for s in seen.seen:
+        words = s.split()
+        if words[0] == "SELECT":
+            kinds.append("SELECT")
+        elif words[0] in {"INSERT", "UPDATE"}:
+            kinds.append(f"{words[0]} {words[2] if words[0] == 'INSERT' else words[1]}")
+    return kinds
 
 
 async def test_create_payment_with_a_warm_cache_is_one_read_then_one_transaction_either_side_of_stripe(hub):
     tenant, _ = await stripe_tenant(hub)
     await warm(hub, tenant.id)
     with count_statements(hub.http.app.state.services.engine) as seen:
-        r = await create_payment(hub, tenant, idempotency_key="order-1")
+        r = await create_payment(hub, tenant)
     assert r.status_code == 201, r.text
     # BEGIN, the authenticating read (key, tenant status, credentials version), COMMIT;
-    # BEGIN, INSERT payment (the idempotency claim), COMMIT; Stripe; BEGIN, UPDATE payment, COMMIT.
-    assert seen.count == per_transaction(hub, 9), str(seen)
-    kinds = [s.split()[0] for s in seen.seen if s.split()[0] in {"SELECT", "INSERT", "UPDATE"}]
-    assert kinds == ["SELECT", "INSERT", "UPDATE"], str(seen)
+    # BEGIN, INSERT payment, COMMIT; Stripe; BEGIN, UPDATE payment, COMMIT.
+    assert seen.count == round_trips(hub, 9, transactions=3), str(seen)
+    assert _kinds(seen) == ["SELECT", "INSERT payments", "UPDATE payments"], str(seen)
 
 
-async def test_a_replayed_create_is_the_read_the_refused_claim_and_the_first_requests_row(hub):
+async def test_a_keyed_create_adds_the_claim_and_the_answer_as_statements_not_transactions(hub):
+    tenant, _ = await stripe_tenant(hub)
+    await warm(hub, tenant.id)
+    with count_statements(hub.http.app.state.services.engine) as seen:
+        r = await create_payment(hub, tenant, idempotency_key="order-1")
+    assert r.status_code == 201, r.text
+    # The same three transactions as without a key, each side of Stripe one statement longer:
+    # the Idempotency-Key's claim is inserted with the payment row (a taken key fails there, before
+    # Stripe), and the answer to replay is stored with the row's update. 9 + 2 = 11.
+    assert seen.count == round_trips(hub, 11, transactions=3), str(seen)
+    assert _kinds(seen) == [
+        "SELECT",
+        "INSERT idempotency_records",
+        "INSERT payments",
+        "UPDATE payments",
+        "UPDATE idempotency_records",
+    ], str(seen)
+
+
+async def test_a_replayed_create_is_the_read_the_refused_claim_and_the_stored_answer(hub):
     tenant, _ = await stripe_tenant(hub)
     await warm(hub, tenant.id)
     first = await create_payment(hub, tenant, idempotency_key="order-1")
     with count_statements(hub.http.app.state.services.engine) as seen:
         again = await create_payment(hub, tenant, idempotency_key="order-1")
-    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
-    # The read; the refused claim (INSERT, ROLLBACK); the first request's row and its view.
-    kinds = [s.split()[0] for s in seen.seen if s.split()[0] in {"SELECT", "INSERT", "UPDATE"}]
-    assert kinds == ["SELECT", "INSERT", "SELECT", "SELECT"], str(seen)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    # The read; the refused claim (BEGIN, INSERT, ROLLBACK); the stored answer (BEGIN, SELECT, COMMIT).
+    assert _kinds(seen) == ["SELECT", "INSERT idempotency_records", "SELECT"], str(seen)
+    assert seen.count == round_trips(hub, 9, transactions=3), str(seen)
 
 
 async def test_an_authenticated_get_is_the_authenticating_read_and_the_row(hub):
@@ -49,7 +80,7 @@ async def test_an_authenticated_get_is_the_authenticating_read_and_the_row(hub):
     with count_statements(hub.http.app.state.services.engine) as seen:
         r = await hub.request("GET", f"/v1/payments/{payment['id']}", headers=tenant.storefront)
     assert r.status_code == 200 and r.json()["publishable_key"] == payment["publishable_key"]
-    assert seen.count == per_transaction(hub, 6), str(seen)
+    assert seen.count == round_trips(hub, 6, transactions=2), str(seen)
 
 
 async def test_a_warm_webhook_context_lookup_sends_no_statement(hub):
