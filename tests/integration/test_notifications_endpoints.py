@@ -52,7 +52,7 @@ async def test_storefront_keys_may_not_manage_endpoints(nhub):
     assert r.status_code == 403
 
 
-async def test_idempotency_key_replays_the_creation_and_refuses_another_body(nhub):
+async def test_idempotency_key_replays_the_creation_and_refuses_another_body(nhub, database_url):
     tenant = await nhub.create_tenant()
     headers = {**tenant.admin, "Idempotency-Key": "ep-1"}
     first = await nhub.request("POST", BASE, json={"url": "https://example.com/x"}, headers=headers)
@@ -62,6 +62,8 @@ async def test_idempotency_key_replays_the_creation_and_refuses_another_body(nhu
     assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
     assert (other.status_code, other.json()["code"]) == (409, "idempotency_conflict")
     assert len((await nhub.request("GET", BASE, headers=tenant.admin)).json()["data"]) == 1
+    # The answer kept for replays holds the secret, sealed like the endpoint's own copy.
+    assert not found(raw_contents(database_url), first.json()["secret"])
 
 
 async def test_delete_removes_the_endpoint(nhub):

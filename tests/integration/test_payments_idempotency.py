@@ -147,3 +147,35 @@ async def test_a_stripe_refusal_stores_nothing_and_frees_the_key(database_url, e
         assert (await hub.request("GET", "/v1/payments", headers=tenant.storefront)).json()["data"] == []
         r = await create_payment(hub, tenant, idempotency_key="fix-and-retry", amount=3000)
         assert r.status_code == 201, r.text
+
+
+async def test_a_declined_creation_replays_its_decline_and_asks_stripe_once(database_url, emulator, tmp_path):
+    # The decline is the first answer: Stripe keeps the failed PaymentIntent, so the same key and
+    # body answer the same 402 again instead of trying the card a second time.
+    recorder = Recorder(emulator.url)
+    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+        tenant, sk = await stripe_tenant(hub)
+        body = {"payment_method": "pm_card_chargeCustomerFail", "confirm": True, "idempotency_key": "declined-1"}
+        first = await create_payment(hub, tenant, **body)
+        assert first.status_code == 402 and first.json()["code"] == "card_declined", first.text
+        again = await create_payment(hub, tenant, **body)
+        assert (again.status_code, again.content) == (402, first.content)
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.headers["content-type"].startswith("application/problem+json")
+        assert recorder.calls("POST", "/v1/payment_intents") == 1
+        assert len(emulator_intents(emulator, sk, hub_payment_id=first.json()["payment_id"])) == 1
+
+
+async def test_a_finished_key_still_replays_after_the_tenants_credentials_are_removed(hub):
+    tenant, _ = await stripe_tenant(hub)
+    first = await create_payment(hub, tenant, idempotency_key="before-removal")
+    assert first.status_code == 201, first.text
+    r = await hub.request("DELETE", "/v1/providers/stripe/credentials", headers=tenant.admin)
+    assert r.status_code == 204, r.text
+    again = await create_payment(hub, tenant, idempotency_key="before-removal")
+    assert (again.status_code, again.content) == (201, first.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    # Another body with the key is still a conflict; without a key, the missing credentials speak.
+    other = await create_payment(hub, tenant, idempotency_key="before-removal", amount=2001)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
+    assert (await create_payment(hub, tenant)).json()["code"] == "credentials_missing"
