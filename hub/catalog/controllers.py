@@ -24,6 +24,7 @@ async def create_product(
 ) -> Response[schemas.Product]:
     return await once(
         request,
+        session,
         storefront.tenant_id,
         service.ROUTE_PRODUCT,
         data,
@@ -49,6 +50,7 @@ async def create_price(
     await require_strict(request, schemas.PriceCreate)
     return await once(
         request,
+        session,
         storefront.tenant_id,
         service.ROUTE_PRICE,
         data,

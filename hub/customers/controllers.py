@@ -33,6 +33,7 @@ async def create_customer(
 ) -> Response[schemas.Customer]:
     return await once(
         request,
+        session,
         storefront.tenant_id,
         service.ROUTE_CREATE,
         data,
@@ -86,6 +87,7 @@ async def create_setup_intent(
 ) -> Response[schemas.SetupIntent]:
     return await once(
         request,
+        session,
         storefront.tenant_id,
         saved_methods.ROUTE_CREATE,
         data,

@@ -25,8 +25,9 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.errors import PROBLEM_JSON
+from hub.errors import PROBLEM_JSON, HubError
 from hub.idempotency import sealed, store
 from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt, Taken, problem_of
 from hub.services import Services
@@ -47,6 +48,7 @@ def _services(request: Request) -> Services:
 
 async def once(
     request: Request,
+    session: AsyncSession,
     tenant_id: str,
     route: str,
     body: Any,
@@ -57,6 +59,9 @@ async def once(
     secret: bool = False,
 ) -> Response[Any]:
     """Run ``run(attempt)`` unless this (tenant, route, Idempotency-Key) already ran.
+
+    ``session`` is the request's own: the work's transaction is over before the key is written
+    in another (SQLite has one writer at a time).
 
     ``joined``: the work puts the claim in its first transaction (``attempt.join``) instead of
     :func:`once` committing it first, and the answer in its last (``attempt.settle``).
@@ -69,6 +74,7 @@ async def once(
     sessions, lease = services.sessions, store.lease_for(services.settings)
     attempt = Attempt(tenant_id, route, key, store.fingerprint(request.url.path, body), lease)
     if not joined:
+        await _end(session, commit=True)
         found = await store.claim(sessions, tenant_id, route, key, attempt.fingerprint, lease)
         if isinstance(found, store.Stored):
             return await _replay(services, tenant_id, route, key, found, secret)
@@ -83,6 +89,7 @@ async def once(
                 return await _replay(services, tenant_id, route, key, found, secret)
             attempt.hold(found)
         except Exception as exc:
+            await _end(session, commit=False)
             stored = await _after_failure(services, attempt, exc)
             if stored is not None:
                 return await _replay(services, tenant_id, route, key, stored, secret)
@@ -90,13 +97,26 @@ async def once(
     if attempt.settled is not None:
         content = attempt.settled[1]
     else:
+        await _end(session, commit=True)
         content = msgspec.json.encode(result)
-        assert attempt.claimed is not None
-        kept = await sealed.seal(services, tenant_id, route, key, content) if secret else content
-        await store.finish(sessions, tenant_id, route, key, attempt.claimed, status_code, kept)
+        if attempt.claimed is not None:  # (a joined work that never claimed has nothing to store)
+            kept = await sealed.seal(services, tenant_id, route, key, content) if secret else content
+            await store.finish(sessions, tenant_id, route, key, attempt.claimed, status_code, kept)
     if attempt.claimed is not None and not attempt.claimed.resumed:
         await _upkeep(services)
     return Response(content=content, status_code=status_code, media_type="application/json")
+
+
+async def _end(session: AsyncSession, *, commit: bool) -> None:
+    """Close a transaction the work left open: after a failure its writes are void."""
+    if not session.in_transaction():
+        return
+    try:
+        await (session.commit() if commit else session.rollback())
+    except Exception as exc:  # the connection may be what failed; the pool discards it
+        log.warning("could not end the request's transaction (%s)", type(exc).__name__)
+        if commit:
+            raise
 
 
 async def _after_failure(services: Services, attempt: Attempt, exc: Exception) -> store.Stored | None:
@@ -106,7 +126,13 @@ async def _after_failure(services: Services, attempt: Attempt, exc: Exception) -
     if claimed is None:
         # Failed before its claim (a joined route): a request that already finished with this key
         # is still replayed, e.g. after the customer it named was deleted since.
-        return await store.peek(sessions, attempt.tenant_id, attempt.route, key, attempt.fingerprint)
+        try:
+            return await store.peek(sessions, attempt.tenant_id, attempt.route, key, attempt.fingerprint)
+        except HubError:
+            raise  # another body with the key: the conflict is the answer
+        except Exception as failure:  # the database may be what failed: the first error is the answer
+            log.warning("could not look up an idempotency key after a failure (%s)", type(failure).__name__)
+            return None
     if attempt.settled is not None:
         return None
     try:

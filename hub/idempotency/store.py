@@ -176,10 +176,9 @@ async def decide(
             await session.execute(_pk(delete(IdempotencyRecord), tenant_id, route, key))
             await session.commit()
             return await claim(sessions, tenant_id, route, key, fingerprint, lease)
-        if row.fingerprint != fingerprint:
-            raise conflict()
-        if row.state == "done" and row.status_code is not None and row.response is not None:
-            return Stored(status_code=row.status_code, body=row.response)
+        stored = _answer(row, fingerprint)
+        if stored is not None:
+            return stored
         if row.state == "running" and row.lease_until is not None and row.lease_until > now:
             raise in_progress((row.lease_until - now).total_seconds())
         # The last attempt failed, or its worker died: take over, exactly one of the racers.
@@ -203,6 +202,11 @@ async def peek(
         await session.commit()
     if row is None or row.created_at < utcnow() - RETENTION:
         return None
+    return _answer(row, fingerprint)
+
+
+def _answer(row: IdempotencyRecord, fingerprint: str) -> Stored | None:
+    """The stored answer of the request that finished with this key; another body is a conflict."""
     if row.fingerprint != fingerprint:
         raise conflict()
     if row.state == "done" and row.status_code is not None and row.response is not None:

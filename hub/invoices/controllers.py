@@ -25,6 +25,7 @@ async def create_invoice(
     await require_strict(request, schemas.InvoiceCreate)
     return await once(
         request,
+        session,
         storefront.tenant_id,
         service.ROUTE_CREATE,
         data,
@@ -61,6 +62,7 @@ async def send_invoice(
 ) -> Response[schemas.Invoice]:
     return await once(
         request,
+        session,
         admin.tenant_id,
         service.ROUTE_SEND,
         None,
@@ -78,6 +80,7 @@ async def void_invoice(
 ) -> Response[schemas.Invoice]:
     return await once(
         request,
+        session,
         admin.tenant_id,
         service.ROUTE_VOID,
         None,

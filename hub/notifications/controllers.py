@@ -31,6 +31,7 @@ class NotificationEndpointController(Controller):
         # The answer holds the signing secret, shown once: stored sealed by the vault for a replay.
         return await once(
             request,
+            session,
             admin.tenant_id,
             service.ROUTE_CREATE,
             data,

@@ -25,6 +25,7 @@ async def create_payment_link(
     await require_strict(request, schemas.PaymentLinkCreate)
     return await once(
         request,
+        session,
         storefront.tenant_id,
         service.ROUTE_CREATE,
         data,
@@ -55,6 +56,7 @@ async def deactivate_payment_link(
 ) -> Response[schemas.PaymentLink]:
     return await once(
         request,
+        session,
         admin.tenant_id,
         service.ROUTE_DEACTIVATE,
         None,

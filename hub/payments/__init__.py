@@ -1,1 +1,1 @@
-"""Storefront routes, the payment service, status rules, idempotency."""
+"""Storefront routes, the payment service, money and status rules, the in-flight marker."""

@@ -30,6 +30,7 @@ async def create_payment(
     # The hot path: the key's claim shares the payment row's insert, its answer the row's update.
     return await once(
         request,
+        session,
         storefront.tenant_id,
         "payments.create",
         data,
@@ -67,6 +68,7 @@ async def capture_payment(
     amount = data.amount if data is not None else None
     return await once(
         request,
+        session,
         storefront.tenant_id,
         "payments.capture",
         {"amount": amount},
@@ -81,6 +83,7 @@ async def cancel_payment(
 ) -> Response[schemas.Payment]:
     return await once(
         request,
+        session,
         storefront.tenant_id,
         "payments.cancel",
         {},
@@ -108,6 +111,7 @@ async def create_refund(
     body = data or schemas.RefundCreate()
     return await once(
         request,
+        session,
         admin.tenant_id,
         "payments.refunds",
         body,
@@ -128,6 +132,7 @@ async def create_checkout_session(
     await require_strict(request, schemas.CheckoutSessionCreate)
     return await once(
         request,
+        session,
         storefront.tenant_id,
         "checkout.sessions",
         data,

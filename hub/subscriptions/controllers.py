@@ -25,6 +25,7 @@ async def create_subscription(
     await require_strict(request, schemas.SubscriptionCreate)
     return await once(
         request,
+        session,
         storefront.tenant_id,
         service.ROUTE_CREATE,
         data,
@@ -68,6 +69,7 @@ async def cancel_subscription(
     body = data or schemas.CancelRequest()
     return await once(
         request,
+        session,
         admin.tenant_id,
         service.ROUTE_CANCEL,
         body,

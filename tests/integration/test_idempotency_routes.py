@@ -214,3 +214,24 @@ async def test_a_replayed_payment_creation_says_so(hub):
     assert first.status_code == 201 and "idempotent-replayed" not in first.headers
     assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
     assert again.content == first.content
+
+
+async def test_a_request_the_hub_refuses_leaves_its_key_to_the_same_request(database_url, tmp_path):
+    # A refusal by the hub itself (here a void of an invoice already void) is no answer to keep:
+    # the same request with the key runs again, and is refused again, at once and on every database.
+    from tests.support.recurring import new_customer, post
+    from tests.support.stripe_mock import StripeMock, hub_over
+    from tests.support.stripe_recurring import StripeRecurring
+
+    fake = StripeRecurring()
+    async with hub_over(StripeMock(fake.handle), database_url, str(tmp_path)) as hub:
+        tenant, _ = await stripe_tenant(hub)
+        guest = await new_customer(hub, tenant)
+        body = {"customer_id": guest["id"], "currency": "usd", "items": [{"description": "Room", "amount": 1000}]}
+        invoice = (await post(hub, tenant, "/v1/invoices", {**body, "send": True})).json()
+        path = f"/v1/invoices/{invoice['id']}/void"
+        assert (await post(hub, tenant, path, None, scope="admin")).status_code == 200
+        for _ in range(2):
+            r = await post(hub, tenant, path, None, key="void-again", scope="admin")
+            assert r.status_code == 409 and r.json()["code"] == "invalid_state", r.text
+            assert "idempotent-replayed" not in r.headers
