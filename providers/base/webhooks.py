@@ -17,18 +17,17 @@ from providers.base.customers import SetupIntentSnapshot
 from providers.base.errors import EventNotUnderstood
 from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
+from providers.base.types import MAX_AMOUNT as MAX_AMOUNT  # re-exported: plugins and tests name it here
+from providers.base.types import Amount
 
 if TYPE_CHECKING:  # the provider module imports this one
     from providers.base.provider import TenantContext
 
-#: The largest amount (minor units) an event may carry: every JSON reader still holds it exactly.
-MAX_AMOUNT = 2**53 - 1
 #: The longest gateway id an event may carry (the width of the hub's id columns).
 MAX_ID_LENGTH = 255
 #: The longest machine code (status, error or decline code, refund reason) an event may carry.
 MAX_CODE_LENGTH = 80
 
-Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 Ref = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
 Code = Annotated[str, msgspec.Meta(max_length=MAX_CODE_LENGTH)]
