@@ -17,8 +17,8 @@ from hub.db.base import new_id, utcnow
 from hub.db.payments import CheckoutSession, Payment
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.payments import common, idempotency, inflight, money, schemas
-from hub.payments.apply import apply_refunds, apply_snapshot, set_status
-from hub.payments.refunds import repair_refunds
+from hub.payments.apply import apply_snapshot, set_status
+from hub.payments.refunds import sync_refunds
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.errors import CardDeclined, ProviderError, ProviderUnavailable, RateLimited
@@ -400,8 +400,7 @@ async def sync_payment(
         inflight.release(payment)
     await session.commit()
     if payment.provider_payment_id is not None:
-        await repair_refunds(session, provider, ctx, payment)
-        await apply_refunds(session, payment)
+        await sync_refunds(session, provider, ctx, payment)
         await session.commit()
     return await _view(session, payment)
 
