@@ -13,16 +13,17 @@ What the hub keeps, each piece by a rule that no late or repeated news can undo:
   the earliest provider time (epoch seconds; an event's ``created``, or the hub's clock when an
   API answer told it) at which it was known in that state;
 - the provider's cumulative refunded figure (``provider_refunded``: a charge's
-  ``amount_refunded``, which counts the refunds not known to have failed, pending ones included),
+  ``amount_refunded``: the refunds not known to have failed, pending ones possibly among them),
   with the provider time it was true at (``provider_refunded_at``). Only a newer figure replaces
   it; of two figures of the same second, the larger. It stands for the refunds the hub has no row
   for (made in the Stripe Dashboard, or whose own events have not arrived yet).
 
 The one refund accounting rule (``totals``):
 - the rows the figure may count are every row except those known to have failed or been
-  canceled before the figure's time (strictly before: a failure in the same second may still be
-  in it, so it is taken out, and the hub never claims more than it is sure of). What the figure
-  holds beyond those rows is *unexplained*: refunds without a row;
+  canceled before the figure's time. Strictly before: a row that failed in the same second as the
+  figure may still be counted in it, so it is deducted from the figure, and the hub claims less
+  rather than more. What the figure holds beyond those rows is *unexplained*: refunds without a
+  row;
 - ``amount_refunded`` (money returned to the customer) = the SUCCEEDED rows + the unexplained
   part. A pending refund may still fail, so it is not counted as returned; a refund that fails,
   even after succeeding, stops counting whatever figure came before;

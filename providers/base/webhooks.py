@@ -1,8 +1,9 @@
 """Neutral webhook event types, and the webhook part of the provider contract.
 
 A plugin turns its gateway's signed notification into a ``ProviderEvent``: what happened to
-which payment, as facts the hub can apply in any order (statuses it ranks, cumulative amounts
-it takes the maximum of). The hub never sees the gateway's wire shapes.
+which payment, as facts the hub can apply in any order (statuses it ranks, refund states that
+only move forward, cumulative figures it orders by the event's time). The hub never sees the
+gateway's wire shapes.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     """A verified webhook event, reduced to the facts the hub applies.
 
     Every field but the identity ones is optional: ``None`` means "this event says nothing
-    about it", never "zero". Amounts are cumulative totals as of the event, so applying the
-    larger of stored and reported is right whatever order events arrive in.
+    about it", never "zero". Amounts are cumulative totals as of ``created``: the hub keeps the
+    larger amount received, and the newest refunded figure (hub.payments.apply).
     """
 
     provider_event_id: Ident
@@ -64,7 +65,9 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     status: Code | None = None
     amount_capturable: Amount | None = None
     amount_received: Amount | None = None
-    #: Money actually returned to the customer so far (never a released, uncaptured remainder).
+    #: The provider's cumulative refunded figure as of ``created``: refunds not known to have
+    #: failed, pending ones possibly among them (never a released, uncaptured remainder). The hub counts it
+    #: only for refunds it has no row for, and only the newest figure.
     amount_refunded: Amount | None = None
     refund: RefundUpdate | None = None
     #: The dispute's own life, kept beside the payment's status: needs_response, under_review, won,

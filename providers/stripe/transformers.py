@@ -292,9 +292,11 @@ def _id_of(value: Any) -> str | None:
 
 
 def _charge_money(charge: Any) -> tuple[int | None, int | None]:
-    """(amount received, amount returned to the customer) of a charge.
+    """(amount received, cumulative refunded figure) of a charge.
 
-    Stripe counts the remainder released by a partial capture inside ``amount_refunded``
+    The figure is Stripe's ``amount_refunded`` as of the event: the refunds not known to have
+    failed (the hub's rule does not depend on whether pending ones are among them). Stripe also
+    counts the remainder released by a partial capture inside ``amount_refunded``
     (amount 2000, captured 1500 -> amount_refunded 500 before any refund): that part never
     reached the merchant and is not a refund, so it is taken out.
     """
