@@ -97,7 +97,7 @@ async def refund_totals(session: AsyncSession, payment: Payment) -> Totals:
     rows = await session.execute(
         select(Refund.amount, Refund.status, Refund.status_at).where(Refund.payment_id == payment.id)
     )
-    return totals(rows.tuples(), payment.provider_refunded, payment.provider_refunded_at)
+    return totals(((a, s, t) for a, s, t in rows), payment.provider_refunded, payment.provider_refunded_at)
 
 
 # -- what is kept ---------------------------------------------------------------------------
