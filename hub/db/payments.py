@@ -42,6 +42,10 @@ class Payment(Base):
     last_error_code: Mapped[str | None] = mapped_column(String(80), default=None)
     decline_code: Mapped[str | None] = mapped_column(String(80), default=None)
     dispute_status: Mapped[str | None] = mapped_column(String(40), default=None)
+    # The provider's cumulative refunded figure (a charge's amount_refunded) and the provider time
+    # (epoch seconds) it was true at: only newer news replaces it (hub.payments.apply).
+    provider_refunded: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    provider_refunded_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # The operation (create, capture, cancel, refund) a worker is running at the provider now.
     # Set by a conditional UPDATE, so of two racing workers exactly one reaches the provider;
     # pending_since lets a later request take over from a worker that died mid-call.
@@ -61,6 +65,8 @@ class Refund(Base):
     provider_refund_id: Mapped[str | None] = mapped_column(String(255), default=None)
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(40))
+    # The earliest provider time (epoch seconds) the refund was known in its status (hub.payments.apply).
+    status_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
     reason: Mapped[str | None] = mapped_column(String(80), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

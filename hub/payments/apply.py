@@ -1,52 +1,217 @@
-"""Applying what a provider reports to the hub's payment row, never moving its status backwards.
+"""The one accounting module: how provider news becomes a payment's amounts and status.
 
-The hub knows the money it moved itself: the amount it captured (a partial capture releases
-the rest, and the emulator reports no captured amount) and the refunds it made (its refunds
-table). Provider news fills in what the hub did not do itself.
+Every path that learns something from the provider comes here: the API's answers (create,
+capture, cancel, refund), the webhook applier (``hub.webhooks.apply`` only finds and locks the
+payment) and sync. Nothing else derives a payment's amounts or status.
 
-The one refund accounting rule, used by the API paths, the webhook applier and sync:
-- ``amount_refunded`` is money returned to the customer: the sum of SUCCEEDED refunds. A pending
-  refund may still fail (a bank refusing it), so it is not counted as returned.
-- money HELD by refunds not known to have failed (pending, requires_action, succeeded) is what
-  may not be refunded again: ``refundable = amount_received - held``.
+What the hub keeps, each piece by a rule that no late or repeated news can undo:
+- the amount received: the amount the hub captured itself (a partial capture releases the rest,
+  and the emulator reports no captured amount), else the provider's, which only grows;
+- one refund row per provider refund, made by the API or recorded from the provider's news. Its
+  state only moves forward, in Stripe's lifecycle order: pending < requires_action < succeeded
+  < failed < canceled (a succeeded refund may still fail: a bank refusing it). ``status_at`` is
+  the earliest provider time (epoch seconds; an event's ``created``, or the hub's clock when an
+  API answer told it) at which it was known in that state;
+- the provider's cumulative refunded figure (``provider_refunded``: a charge's
+  ``amount_refunded``: the refunds not known to have failed, pending ones possibly among them),
+  with the provider time it was true at (``provider_refunded_at``). Only a newer figure replaces
+  it; of two figures of the same second, the larger. It stands for the refunds the hub has no row
+  for (made in the Stripe Dashboard, or whose own events have not arrived yet).
+
+The one refund accounting rule (``totals``):
+- the rows the figure may count are every row except those known to have failed or been
+  canceled before the figure's time. Strictly before: a row that failed in the same second as the
+  figure may still be counted in it, so it is deducted from the figure, and the hub claims less
+  rather than more. What the figure holds beyond those rows is *unexplained*: refunds without a
+  row;
+- ``amount_refunded`` (money returned to the customer) = the SUCCEEDED rows + the unexplained
+  part. A pending refund may still fail, so it is not counted as returned; a refund that fails,
+  even after succeeding, stops counting whatever figure came before;
+- money HELD (which may not be refunded again) = rows not known to have failed (pending,
+  requires_action, succeeded) + the unexplained part: ``refundable = amount_received - held``;
 - a paid payment's status follows its amounts: ``succeeded`` with nothing returned,
-  ``partially_refunded`` / ``refunded`` otherwise. Refund states only move forward, so a late or
-  repeated event cannot change the outcome; a refund that fails after all lowers the amount.
+  ``partially_refunded`` / ``refunded`` otherwise, so it moves back when a refund fails. Before
+  it is paid, statuses only move forward (``hub.payments.status``).
+
+The amounts are a function of what is kept, and what is kept does not depend on the order news
+arrived in, so any order and any repeats of the same news end in the same payment.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+from typing import NamedTuple
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
+from hub.db.upsert import insert_ignoring_conflict
 from hub.notifications.outbox import payment_changed
 from hub.payments.status import may_move, refund_status
 from providers.base.payments import PaymentSnapshot
+from providers.base.webhooks import ProviderEvent, RefundUpdate
 
-#: Refund states that hold money back from being refunded again.
+#: A refund's states in the order they may move (Stripe's lifecycle); an unknown state is pending.
+REFUND_ORDER = {"pending": 0, "requires_action": 1, "succeeded": 2, "failed": 3, "canceled": 4}
+#: Refund states that hold money back from being refunded again (and that may still change).
 OPEN_REFUND = ("pending", "requires_action", "succeeded")
 #: Refund states counted as returned to the customer.
 COUNTED_REFUND = ("succeeded",)
 #: Statuses of a paid payment, whose refund part follows the amounts.
 PAID = frozenset({"succeeded", "partially_refunded", "refunded"})
+_DISPUTE_ORDER = {"needs_response": 0, "under_review": 1, "won": 2, "lost": 2, "closed": 2}
+
+
+def clock() -> int:
+    """Now, in the provider's unit (epoch seconds): the time of news the hub got from an API answer."""
+    return int(time.time())
+
+
+class Totals(NamedTuple):
+    returned: int  # amount_refunded
+    held: int  # not refundable again
+
+
+def totals(rows: Iterable[tuple[int, str, int | None]], figure: int | None, figure_at: int | None) -> Totals:
+    """The one rule (module docstring): ``rows`` are (amount, status, status_at) of the refund rows."""
+    rows = list(rows)
+    returned = sum(amount for amount, status, _ in rows if status in COUNTED_REFUND)
+    held = sum(amount for amount, status, _ in rows if status in OPEN_REFUND)
+    unexplained = 0
+    if figure is not None:
+        explained = sum(amount for amount, status, at in rows if not _ended_before(status, at, figure_at))
+        unexplained = max(0, figure - explained)
+    return Totals(returned + unexplained, held + unexplained)
+
+
+def _ended_before(status: str, at: int | None, figure_at: int | None) -> bool:
+    # A row without a time (written before times were kept) may be in the figure.
+    return status not in OPEN_REFUND and at is not None and figure_at is not None and at < figure_at
+
+
+async def refund_totals(session: AsyncSession, payment: Payment) -> Totals:
+    await session.flush()
+    rows = await session.execute(
+        select(Refund.amount, Refund.status, Refund.status_at).where(Refund.payment_id == payment.id)
+    )
+    return totals(((a, s, t) for a, s, t in rows), payment.provider_refunded, payment.provider_refunded_at)
+
+
+# -- what is kept ---------------------------------------------------------------------------
+
+
+def advance_refund(refund: Refund, status: str, at: int) -> None:
+    """Move ``refund`` to ``status`` if that is forward; ``at`` is the provider time of the news."""
+    status = status if status in REFUND_ORDER else "pending"
+    if REFUND_ORDER[status] > REFUND_ORDER.get(refund.status, 0):
+        refund.status, refund.status_at = status, at
+    elif status == refund.status and (refund.status_at is None or at < refund.status_at):
+        refund.status_at = at  # the earliest time it was known so, whatever order news came in
+
+
+async def record_refund(session: AsyncSession, payment: Payment, update: RefundUpdate, at: int) -> None:
+    """The provider's news of one refund of ``payment``: a new row, or its row moved forward."""
+    now = utcnow()
+    status = update.status if update.status in REFUND_ORDER else "pending"
+    # The refund may already be known (the hub created it, or earlier news told of it).
+    await session.execute(
+        insert_ignoring_conflict(
+            session,
+            Refund,
+            ["tenant_id", "provider_refund_id"],
+            id=new_id("ref"),
+            tenant_id=payment.tenant_id,
+            payment_id=payment.id,
+            provider_refund_id=update.provider_refund_id,
+            amount=update.amount,
+            status=status,
+            status_at=at,
+            reason=update.reason,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    refund = (
+        await session.execute(
+            select(Refund)
+            .where(Refund.tenant_id == payment.tenant_id, Refund.provider_refund_id == update.provider_refund_id)
+            .with_for_update()
+        )
+    ).scalar_one()
+    if refund.payment_id != payment.id:
+        return
+    advance_refund(refund, status, at)
+    refund.amount = update.amount
+
+
+def note_provider_refunded(payment: Payment, amount: int, at: int) -> bool:
+    """Keep the provider's cumulative figure if it is newer (same second: larger); True if kept."""
+    kept = payment.provider_refunded
+    if kept is not None and (at, amount) <= (payment.provider_refunded_at or 0, kept):
+        return False
+    payment.provider_refunded, payment.provider_refunded_at = amount, at
+    return True
+
+
+# -- the payment ----------------------------------------------------------------------------
+
+
+def settle_status(payment: Payment) -> None:
+    """Make the status agree with the amounts: exactly for a paid payment, forward only before."""
+    new = refund_status(payment.amount_received, payment.amount_refunded)
+    if payment.status in PAID:
+        payment.status = new or "succeeded"
+    elif new is not None and may_move(payment.status, new):
+        payment.status = new
+
+
+async def recount(session: AsyncSession, payment: Payment) -> None:
+    """``amount_refunded`` from the refund rows and the provider's figure, and the status with it."""
+    payment.amount_refunded = (await refund_totals(session, payment)).returned
+    settle_status(payment)
+
+
+async def apply_refunds(session: AsyncSession, payment: Payment) -> None:
+    """Recount after the refund rows changed (API, sync), and record the notifications a move causes."""
+    previous = payment.status
+    await recount(session, payment)
+    await payment_changed(session, payment, previous)
+
+
+def apply_event(payment: Payment, event: ProviderEvent) -> bool:
+    """Fold one event's payment facts in (not its refund: ``record_refund``); True if a recount is due.
+
+    Call ``settle_status`` once all the news is in.
+    """
+    if event.amount_received is not None:
+        payment.amount_received = max(payment.amount_received, event.amount_received)
+    if event.status is not None:
+        moved = may_move(payment.status, event.status)
+        if moved:
+            payment.status = event.status
+            if event.status == "failed":
+                payment.last_error_code = event.last_error_code
+                payment.decline_code = event.decline_code
+        if (moved or payment.status == event.status) and event.amount_capturable is not None:
+            # Only a current snapshot says what is capturable now; an older one is history.
+            payment.amount_capturable = event.amount_capturable
+    if payment.status != "requires_capture":
+        payment.amount_capturable = 0
+    if event.dispute_status is not None:
+        current = payment.dispute_status
+        if current is None or _DISPUTE_ORDER.get(event.dispute_status, 0) > _DISPUTE_ORDER.get(current, 0):
+            payment.dispute_status = event.dispute_status
+    if event.amount_refunded is not None:
+        return note_provider_refunded(payment, event.amount_refunded, event.created)
+    return False
 
 
 async def apply_snapshot(session: AsyncSession, payment: Payment, snap: PaymentSnapshot) -> None:
-    """Apply the provider's view, and record the notifications a move causes (same transaction)."""
+    """Apply the provider's current view (an API answer), and record the notifications a move causes."""
     previous = payment.status
-    _apply_snapshot(payment, snap)
-    await payment_changed(session, payment, previous)
-
-
-async def set_status(session: AsyncSession, payment: Payment, status: str) -> None:
-    """A status the hub concludes itself (a declined creation, one that never happened)."""
-    previous = payment.status
-    payment.status = status
-    await payment_changed(session, payment, previous)
-
-
-def _apply_snapshot(payment: Payment, snap: PaymentSnapshot) -> None:
     if payment.provider_payment_id is None:
         payment.provider_payment_id = snap.provider_payment_id
     if payment.client_secret is None and snap.client_secret:
@@ -54,46 +219,20 @@ def _apply_snapshot(payment: Payment, snap: PaymentSnapshot) -> None:
     if payment.amount_received == 0 and snap.amount_received > 0:
         # Captured outside the hub (automatic capture, the provider's dashboard): take its word.
         payment.amount_received = snap.amount_received
-    new = snap.status
-    if new == "succeeded":
-        new = refund_status(payment.amount_received, payment.amount_refunded) or new
-    if may_move(payment.status, new):
-        payment.status = new
+    if may_move(payment.status, snap.status):
+        payment.status = snap.status
+    settle_status(payment)
     payment.amount_capturable = (
         (snap.amount_capturable or payment.amount) if payment.status == "requires_capture" else 0
     )
     if snap.last_error_code:
         payment.last_error_code = snap.last_error_code
         payment.decline_code = snap.decline_code
+    await payment_changed(session, payment, previous)
 
 
-async def refund_totals(session: AsyncSession, payment_id: str) -> tuple[int, int]:
-    """(money returned to the customer, money held by refunds not known to have failed)."""
-    await session.flush()
-    rows = (await session.execute(select(Refund.amount, Refund.status).where(Refund.payment_id == payment_id))).all()
-    counted = sum(a for a, s in rows if s in COUNTED_REFUND)
-    held = sum(a for a, s in rows if s in OPEN_REFUND)
-    return counted, held
-
-
-async def refunded_amount(session: AsyncSession, payment_id: str) -> int:
-    """Money returned to the customer (``amount_refunded``), by the one rule above."""
-    counted, _ = await refund_totals(session, payment_id)
-    return counted
-
-
-def settle_refund_status(payment: Payment) -> None:
-    """Make a paid payment's status agree with its amounts (a failed refund lowers them)."""
-    if payment.status in PAID:
-        payment.status = refund_status(payment.amount_received, payment.amount_refunded) or "succeeded"
-    else:
-        new = refund_status(payment.amount_received, payment.amount_refunded)
-        if new and may_move(payment.status, new):
-            payment.status = new
-
-
-async def apply_refunds(session: AsyncSession, payment: Payment) -> None:
+async def set_status(session: AsyncSession, payment: Payment, status: str) -> None:
+    """A status the hub concludes itself (a declined creation, one that never happened)."""
     previous = payment.status
-    payment.amount_refunded = await refunded_amount(session, payment.id)
-    settle_refund_status(payment)
+    payment.status = status
     await payment_changed(session, payment, previous)

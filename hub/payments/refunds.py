@@ -7,6 +7,7 @@ for refund twice, and a refund whose answer was lost is found again by its metad
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.payments import common, inflight, schemas
-from hub.payments.apply import apply_refunds, apply_snapshot, refund_totals
+from hub.payments.apply import OPEN_REFUND, advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
 from providers.base.payments import RefundSnapshot
@@ -63,8 +64,7 @@ async def create_refund(
         await session.commit()
     if payment.status not in REFUNDABLE:
         raise Conflict(f"A payment in status {payment.status} cannot be refunded", code="invalid_state")
-    _, held = await refund_totals(session, payment.id)
-    refundable = payment.amount_received - held
+    refundable = payment.amount_received - (await refund_totals(session, payment)).held
     if data.amount is not None and data.amount <= 0:
         raise ValidationFailed("amount must be a positive integer", code="amount_too_small", param="amount")
     if refundable <= 0:
@@ -150,7 +150,7 @@ async def _attach(session: AsyncSession, refund: Refund, snap: RefundSnapshot) -
     ).scalar_one_or_none()
     if recorded is None:
         refund.provider_refund_id = snap.provider_refund_id
-        refund.status = snap.status
+        advance_refund(refund, snap.status, clock())
         return refund
     recorded.reason = recorded.reason or refund.reason
     await session.delete(refund)
@@ -168,25 +168,48 @@ async def list_refunds(session: AsyncSession, who: TenantPrincipal, payment_id: 
     return schemas.RefundList(data=[common.refund_view(r) for r in rows])
 
 
-async def repair_refunds(
+async def sync_refunds(
     session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment, lease: timedelta
 ) -> None:
-    """Bring the hub's refund rows up to the provider's: statuses, and refunds whose answer was lost
-    (``lease``: how long the request that asked for one may still be running)."""
-    rows = (await session.execute(select(Refund).where(Refund.payment_id == payment.id))).scalars().all()
-    if not any(r.status in ("pending", "requires_action") for r in rows):
-        return
-    await session.commit()
-    remote = await provider.list_refunds(ctx, common.remote_id(payment))
+    """Bring the refund rows up to the provider's (forward only, as any news), then recount (sync).
+
+    The provider is asked when a row may still change: a pending one (its answer may have been
+    lost), or a succeeded one (a bank may still refuse it). A refund it lists that the hub has no
+    row for is left to the provider's cumulative figure: the emulator lists the remainder a
+    partial capture released as a refund, and that is no refund. ``lease``: how long the request
+    that asked for a refund may still be running.
+    """
+    statuses = (await session.execute(select(Refund.status).where(Refund.payment_id == payment.id))).scalars().all()
+    remote = None
+    if any(s in OPEN_REFUND for s in statuses):
+        await session.commit()
+        remote = await provider.list_refunds(ctx, common.remote_id(payment))
+    # The payment row first, as the webhook applier takes it before its refunds (one lock order).
+    await session.refresh(payment, with_for_update=True)
+    if remote is not None:
+        rows = (
+            (
+                await session.execute(
+                    select(Refund).where(Refund.payment_id == payment.id).execution_options(populate_existing=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        _advance(rows, remote, clock(), lease)
+    await apply_refunds(session, payment)
+
+
+def _advance(rows: Sequence[Refund], remote: list[RefundSnapshot], now: int, lease: timedelta) -> None:
     by_provider_id = {r.provider_refund_id: r for r in remote}
     by_hub_id = {r.metadata.get("hub_refund_id"): r for r in remote if r.metadata.get("hub_refund_id")}
     for row in rows:
-        if row.status not in ("pending", "requires_action"):
+        if row.status not in OPEN_REFUND:
             continue
         snap = by_provider_id.get(row.provider_refund_id) if row.provider_refund_id else by_hub_id.get(row.id)
         if snap is not None:
             row.provider_refund_id = snap.provider_refund_id
-            row.status = snap.status
+            advance_refund(row, snap.status, now)
         elif row.provider_refund_id is None and inflight.is_stale(row.created_at, lease):
             # Asked long ago and unknown to the provider: that refund never happened.
-            row.status = "failed"
+            advance_refund(row, "failed", now)

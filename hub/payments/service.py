@@ -20,8 +20,8 @@ from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt
 from hub.payments import common, inflight, money, schemas
-from hub.payments.apply import apply_refunds, apply_snapshot, set_status
-from hub.payments.refunds import repair_refunds
+from hub.payments.apply import apply_snapshot, set_status
+from hub.payments.refunds import sync_refunds
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.errors import CardDeclined, ProviderError
@@ -358,8 +358,7 @@ async def sync_payment(
         inflight.release(payment)
     await session.commit()
     if payment.provider_payment_id is not None:
-        await repair_refunds(session, provider, ctx, payment, lease)
-        await apply_refunds(session, payment)
+        await sync_refunds(session, provider, ctx, payment, lease)
         await session.commit()
     return await _view(session, payment)
 

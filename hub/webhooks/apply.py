@@ -1,9 +1,10 @@
 """Applying verified provider events to the tenant's payment, under the payment's row lock.
 
-Order-safe by construction: statuses only move forward (hub.payments.status), amounts are
-cumulative and only grow, refunds and disputes keep their own forward-only state. So any
-order, and any number of repeats, of the same set of events ends in the same payment, and
-several events of one payment fold into one row update.
+This module finds the payment an event is about (and refuses another tenant's); what the news
+does to the payment's amounts and status is the accounting module's (``hub.payments.apply``),
+the same functions the API paths and sync use. Its rules keep every piece of news by a
+forward-only or newest-wins rule, so any order, and any number of repeats, of the same set of
+events ends in the same payment, and several events of one payment fold into one row update.
 """
 
 from __future__ import annotations
@@ -13,19 +14,14 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db.base import new_id, utcnow
-from hub.db.payments import Payment, Refund
-from hub.db.upsert import insert_ignoring_conflict
+from hub.db.base import utcnow
+from hub.db.payments import Payment
 from hub.notifications.outbox import payment_changed
-from hub.payments.apply import refunded_amount
-from hub.payments.status import may_move, refund_status
+from hub.payments.apply import apply_event, record_refund, recount, settle_status
 from hub.recurring.apply import apply_recurring_event
-from providers.base.webhooks import ProviderEvent, RefundUpdate
+from providers.base.webhooks import ProviderEvent
 
 APPLIED, IGNORED = "applied", "ignored"
-
-_REFUND_RANK = {"pending": 0, "succeeded": 1, "failed": 2, "canceled": 2}
-_DISPUTE_RANK = {"needs_response": 0, "under_review": 1, "won": 2, "lost": 2, "closed": 2}
 
 
 async def apply_events(
@@ -64,14 +60,22 @@ def _locator(events: Sequence[ProviderEvent], tenant_id: str) -> ProviderEvent:
 
 
 async def _fold_into_payment(session: AsyncSession, payment: Payment, events: Sequence[ProviderEvent]) -> None:
-    """The one place a payment row is written from provider events (one UPDATE for all of them)."""
-    refunds = [e.refund for e in events if e.refund is not None]
-    for refund in refunds:
-        await _record_refund(session, payment, refund)
-    if refunds:
-        payment.amount_refunded = max(payment.amount_refunded, await _refunded_total(session, payment.id))
+    """Apply the events by the accounting module's rules (one UPDATE of the payment for all of them).
+
+    A refund event records its refund; a cumulative figure is kept if it is the newest. Only then
+    are the refund rows read again, to recount: events that carry neither cost no refund query.
+    """
+    due = False
+    for event in events:
+        if event.refund is not None:
+            await record_refund(session, payment, event.refund, event.created)
+            due = True
     for event in sorted(events, key=lambda e: e.created):
-        _apply_to_payment(payment, event)
+        due = apply_event(payment, event) or due
+    if due:
+        await recount(session, payment)
+    else:
+        settle_status(payment)
     payment.updated_at = utcnow()
     await payment_changed(session, payment)
     await session.flush()
@@ -96,67 +100,3 @@ async def _locked_payment(session: AsyncSession, tenant_id: str, provider: str, 
     if found is not None:
         found.provider_payment_id = event.provider_payment_id
     return found
-
-
-def _apply_to_payment(payment: Payment, event: ProviderEvent) -> None:
-    if event.amount_received is not None:
-        payment.amount_received = max(payment.amount_received, event.amount_received)
-    if event.amount_refunded is not None:
-        payment.amount_refunded = max(payment.amount_refunded, event.amount_refunded)
-    if event.status is not None:
-        moved = may_move(payment.status, event.status)
-        if moved:
-            payment.status = event.status
-            if event.status == "failed":
-                payment.last_error_code = event.last_error_code
-                payment.decline_code = event.decline_code
-        if (moved or payment.status == event.status) and event.amount_capturable is not None:
-            # Only a current snapshot says what is capturable now; an older one is history.
-            payment.amount_capturable = event.amount_capturable
-    refunded = refund_status(payment.amount_received, payment.amount_refunded)
-    if refunded is not None and may_move(payment.status, refunded):
-        payment.status = refunded
-    if payment.status != "requires_capture":
-        payment.amount_capturable = 0
-    if event.dispute_status is not None:
-        current = payment.dispute_status
-        if current is None or _DISPUTE_RANK.get(event.dispute_status, 0) > _DISPUTE_RANK.get(current, 0):
-            payment.dispute_status = event.dispute_status
-
-
-async def _record_refund(session: AsyncSession, payment: Payment, update: RefundUpdate) -> None:
-    now = utcnow()
-    # The refund may already be known (the hub created it, or an earlier event told of it).
-    await session.execute(
-        insert_ignoring_conflict(
-            session,
-            Refund,
-            ["tenant_id", "provider_refund_id"],
-            id=new_id("ref"),
-            tenant_id=payment.tenant_id,
-            payment_id=payment.id,
-            provider_refund_id=update.provider_refund_id,
-            amount=update.amount,
-            status=update.status,
-            reason=update.reason,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    refund = (
-        await session.execute(
-            select(Refund)
-            .where(Refund.tenant_id == payment.tenant_id, Refund.provider_refund_id == update.provider_refund_id)
-            .with_for_update()
-        )
-    ).scalar_one()
-    if refund.payment_id != payment.id:
-        return
-    if _REFUND_RANK.get(update.status, 0) > _REFUND_RANK.get(refund.status, 0):
-        refund.status = update.status
-        refund.updated_at = now
-    refund.amount = update.amount
-
-
-async def _refunded_total(session: AsyncSession, payment_id: str) -> int:
-    return await refunded_amount(session, payment_id)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers.base.errors import NotSupported
+from providers.base.types import Amount
 
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
@@ -38,12 +39,12 @@ class InvoiceSnapshot(msgspec.Struct, frozen=True):
 
     provider_invoice_id: str
     status: str
-    amount_due: int
-    amount_paid: int
+    amount_due: Amount
+    amount_paid: Amount
     currency: str
     hosted_invoice_url: str | None = None
     #: Epoch seconds.
-    due_date: int | None = None
+    due_date: Amount | None = None
     metadata: dict[str, str] = {}
 
 

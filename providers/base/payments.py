@@ -20,7 +20,8 @@ class PaymentSnapshot(msgspec.Struct, frozen=True):
     """A payment as the provider reports it at one moment (an API answer or an event's object).
 
     ``amount_refunded`` is money actually returned to the customer (sum of refunds), not an
-    amount released by a partial capture.
+    amount released by a partial capture. The hub does not apply it: it counts refunds from
+    their own records and events (hub.payments.apply).
     """
 
     provider_payment_id: str

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers.base.errors import NotSupported
+from providers.base.types import Amount
 
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
@@ -78,8 +79,8 @@ class SubscriptionSnapshot(msgspec.Struct, frozen=True):
 
     provider_subscription_id: str
     status: str
-    as_of: int
-    current_period_end: int | None = None
+    as_of: Amount
+    current_period_end: Amount | None = None
     cancel_at_period_end: bool = False
     latest_invoice: str | None = None
     metadata: dict[str, str] = {}

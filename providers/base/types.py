@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+#: The largest amount (minor units) or time an event may carry: every JSON reader still holds it exactly.
+MAX_AMOUNT = 2**53 - 1
+
+#: A non-negative integer within ``MAX_AMOUNT``: amounts in minor units, epoch seconds. Enforced
+#: where a struct is converted (``providers.base.webhooks.checked``), not by the plain constructor.
+Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 
 
 class CredentialsInput(msgspec.Struct, frozen=True):

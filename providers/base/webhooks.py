@@ -1,8 +1,9 @@
 """Neutral webhook event types, and the webhook part of the provider contract.
 
 A plugin turns its gateway's signed notification into a ``ProviderEvent``: what happened to
-which payment, as facts the hub can apply in any order (statuses it ranks, cumulative amounts
-it takes the maximum of). The hub never sees the gateway's wire shapes.
+which payment, as facts the hub can apply in any order (statuses it ranks, refund states that
+only move forward, cumulative figures it orders by the event's time). The hub never sees the
+gateway's wire shapes.
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ from providers.base.customers import SetupIntentSnapshot
 from providers.base.errors import EventNotUnderstood
 from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
+from providers.base.types import MAX_AMOUNT as MAX_AMOUNT  # re-exported: plugins and tests name it here
+from providers.base.types import Amount
 
 if TYPE_CHECKING:  # the provider module imports this one
     from providers.base.provider import TenantContext
 
-#: The largest amount (minor units) an event may carry: every JSON reader still holds it exactly.
-MAX_AMOUNT = 2**53 - 1
 #: The longest gateway id an event may carry (the width of the hub's id columns).
 MAX_ID_LENGTH = 255
 #: The longest machine code (status, error or decline code, refund reason) an event may carry.
 MAX_CODE_LENGTH = 80
 
-Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 Ref = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
 Code = Annotated[str, msgspec.Meta(max_length=MAX_CODE_LENGTH)]
@@ -47,8 +47,8 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     """A verified webhook event, reduced to the facts the hub applies.
 
     Every field but the identity ones is optional: ``None`` means "this event says nothing
-    about it", never "zero". Amounts are cumulative totals as of the event, so applying the
-    larger of stored and reported is right whatever order events arrive in.
+    about it", never "zero". Amounts are cumulative totals as of ``created``: the hub keeps the
+    larger amount received, and the newest refunded figure (hub.payments.apply).
     """
 
     provider_event_id: Ident
@@ -65,7 +65,9 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     status: Code | None = None
     amount_capturable: Amount | None = None
     amount_received: Amount | None = None
-    #: Money actually returned to the customer so far (never a released, uncaptured remainder).
+    #: The provider's cumulative refunded figure as of ``created``: refunds not known to have
+    #: failed, pending ones possibly among them (never a released, uncaptured remainder). The hub counts it
+    #: only for refunds it has no row for, and only the newest figure.
     amount_refunded: Amount | None = None
     refund: RefundUpdate | None = None
     #: The dispute's own life, kept beside the payment's status: needs_response, under_review, won,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base.invoices import InvoiceCreate, InvoiceLine, InvoiceSnapshot, PaymentLinkSnapshot
-from providers.stripe.transformers import _metadata, field
+from providers.stripe.transformers import _ident, _int, _metadata, _opt_int, _text, field
 
 _INVOICE_STATUS = {s: s for s in ("draft", "open", "paid", "void", "uncollectible")}
 
@@ -38,15 +38,15 @@ def invoice_item_params(data: InvoiceCreate, line: InvoiceLine, *, invoice_id: s
 
 
 def invoice_from_stripe(invoice: Any) -> InvoiceSnapshot:
-    due = field(invoice, "due_date")
+    """Read strictly: a field of the wrong type raises ``FieldError`` naming it (never coerced)."""
     return InvoiceSnapshot(
-        provider_invoice_id=str(field(invoice, "id")),
-        status=_INVOICE_STATUS.get(str(field(invoice, "status") or ""), "draft"),
-        amount_due=int(field(invoice, "amount_due") or 0),
-        amount_paid=int(field(invoice, "amount_paid") or 0),
-        currency=str(field(invoice, "currency") or "").lower(),
-        hosted_invoice_url=field(invoice, "hosted_invoice_url"),
-        due_date=int(due) if due is not None else None,
+        provider_invoice_id=_ident(invoice),
+        status=_INVOICE_STATUS.get(_text(invoice, "status") or "", "draft"),
+        amount_due=_int(invoice, "amount_due"),
+        amount_paid=_int(invoice, "amount_paid"),
+        currency=(_text(invoice, "currency") or "").lower(),
+        hosted_invoice_url=_text(invoice, "hosted_invoice_url"),
+        due_date=_opt_int(invoice, "due_date"),
         metadata=_metadata(invoice),
     )
 

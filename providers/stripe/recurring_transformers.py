@@ -19,7 +19,7 @@ from providers.base.recurring import (
 )
 from providers.base.webhooks import ProviderEvent
 from providers.stripe.invoice_transformers import invoice_from_stripe
-from providers.stripe.transformers import _id_of, _metadata, field
+from providers.stripe.transformers import _flag, _ident, _int, _metadata, _opt_int, _ref, _text, field
 
 _SETUP_STATUS = {
     "requires_payment_method": "requires_payment_method",
@@ -36,11 +36,12 @@ _SUBSCRIPTION_STATUS = {
 
 
 def setup_intent_from_stripe(si: Any) -> SetupIntentSnapshot:
+    """Read strictly (FieldError names a field of the wrong type), as every object of an event is."""
     return SetupIntentSnapshot(
-        provider_setup_intent_id=str(field(si, "id")),
-        status=_SETUP_STATUS.get(str(field(si, "status") or ""), "requires_payment_method"),
-        client_secret=field(si, "client_secret"),
-        payment_method=_id_of(field(si, "payment_method")),
+        provider_setup_intent_id=_ident(si),
+        status=_SETUP_STATUS.get(_text(si, "status") or "", "requires_payment_method"),
+        client_secret=_text(si, "client_secret"),
+        payment_method=_ref(si, "payment_method"),
     )
 
 
@@ -105,23 +106,23 @@ def subscription_params(data: SubscriptionCreate, *, emulator: bool) -> dict[str
 
 
 def _period_end(sub: Any) -> int | None:
-    end = field(sub, "current_period_end")
+    end = _opt_int(sub, "current_period_end")
     if end is None:
         # Since API 2025-03-31 the period belongs to each item.
-        ends = [field(i, "current_period_end") for i in field(field(sub, "items"), "data") or []]
+        ends = [_opt_int(i, "current_period_end") for i in field(field(sub, "items"), "data") or []]
         end = max((e for e in ends if e is not None), default=None)
-    return int(end) if end is not None else None
+    return end
 
 
 def subscription_from_stripe(sub: Any, *, as_of: int | None = None) -> SubscriptionSnapshot:
     """``as_of`` is the time of the fact (an event's ``created``); the object's own ``created`` otherwise."""
     return SubscriptionSnapshot(
-        provider_subscription_id=str(field(sub, "id")),
-        status=_SUBSCRIPTION_STATUS.get(str(field(sub, "status") or ""), "incomplete"),
-        as_of=int(as_of if as_of is not None else field(sub, "created") or 0),
+        provider_subscription_id=_ident(sub),
+        status=_SUBSCRIPTION_STATUS.get(_text(sub, "status") or "", "incomplete"),
+        as_of=as_of if as_of is not None else _int(sub, "created"),
         current_period_end=_period_end(sub),
-        cancel_at_period_end=bool(field(sub, "cancel_at_period_end", False)),
-        latest_invoice=_id_of(field(sub, "latest_invoice")),
+        cancel_at_period_end=_flag(sub, "cancel_at_period_end"),
+        latest_invoice=_ref(sub, "latest_invoice"),
         metadata=_metadata(sub),
     )
 
@@ -145,21 +146,16 @@ RECURRING_EVENTS = (
 def recurring_event(event: Any) -> ProviderEvent | None:
     """The neutral facts of a subscription, invoice or setup event; ``None`` for every other type.
 
-    A signed event whose object has the wrong field types carries no facts (stored, changes nothing).
+    A field whose type is not the one Stripe documents raises ``FieldError`` naming it, as for
+    payment events: the hub keeps such an event as failed with that reason, never as an event
+    without facts (which would read as "nothing happened").
     """
     etype = str(field(event, "type"))
     if etype not in RECURRING_EVENTS:
         return None
-    try:
-        return _facts(event, etype)
-    except (TypeError, ValueError):
-        return ProviderEvent(provider_event_id=str(field(event, "id")), type=etype, created=0)
-
-
-def _facts(event: Any, etype: str) -> ProviderEvent:
     obj = field(field(event, "data"), "object")
     meta = _metadata(obj)
-    created = int(field(event, "created") or 0)
+    created = _int(event, "created")
     base: dict[str, Any] = {
         "provider_event_id": str(field(event, "id")),
         "type": etype,

@@ -70,6 +70,50 @@ def _int(obj: Any, key: str) -> int:
     return value
 
 
+def _opt_int(obj: Any, key: str) -> int | None:
+    """An integer field that may be absent or null (a due date, a period end); never coerced."""
+    return None if _get(obj, key) is None else _int(obj, key)
+
+
+def _text(obj: Any, key: str) -> str | None:
+    """A string field (a status, a URL); absent or null is None. Anything else is refused."""
+    value = _get(obj, key)
+    if value is None or isinstance(value, str):
+        return value
+    raise FieldError(f"`{key}` is not a string")
+
+
+def _flag(obj: Any, key: str) -> bool:
+    """A boolean field; absent or null is False. A string such as "yes" is refused, not read as true."""
+    value = _get(obj, key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise FieldError(f"`{key}` is not a boolean")
+    return value
+
+
+def _ident(obj: Any, key: str = "id") -> str:
+    """The object's own id: a non-empty string."""
+    value = _text(obj, key)
+    if not value:
+        raise FieldError(f"`{key}` is not a non-empty string")
+    return value
+
+
+def _ref(obj: Any, key: str) -> str | None:
+    """A reference to another object: its id, or the object expanded (with a string id); absent is None."""
+    value = _get(obj, key)
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, (int, float, bool, list)):
+        raise FieldError(f"`{key}` is not an id or an object")
+    ident = _get(value, "id")
+    if not isinstance(ident, str):
+        raise FieldError(f"`{key}` is not an id or an object")
+    return ident
+
+
 def _metadata(obj: Any) -> dict[str, str]:
     raw = _get(obj, "metadata") or {}
     if hasattr(raw, "to_dict"):
@@ -248,9 +292,11 @@ def _id_of(value: Any) -> str | None:
 
 
 def _charge_money(charge: Any) -> tuple[int | None, int | None]:
-    """(amount received, amount returned to the customer) of a charge.
+    """(amount received, cumulative refunded figure) of a charge.
 
-    Stripe counts the remainder released by a partial capture inside ``amount_refunded``
+    The figure is Stripe's ``amount_refunded`` as of the event: the refunds not known to have
+    failed (the hub's rule does not depend on whether pending ones are among them). Stripe also
+    counts the remainder released by a partial capture inside ``amount_refunded``
     (amount 2000, captured 1500 -> amount_refunded 500 before any refund): that part never
     reached the merchant and is not a refund, so it is taken out.
     """

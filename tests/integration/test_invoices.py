@@ -185,6 +185,13 @@ async def test_a_signed_invoice_event_with_wrong_field_types_is_stored_and_chang
     evt = se.event("invoice.paid", obj)
     assert (await delivered(hub, owner.id, se.encode(evt), WEBHOOK_SECRET)).status_code == 200
     assert (await hub.request("GET", f"/v1/invoices/{inv['id']}", headers=owner.admin)).json()["status"] == "open"
+    # Kept as failed with the reason (the field, never its value), as a payment event would be.
+    [stored] = [
+        e
+        for e in (await hub.request("GET", "/v1/events", headers=owner.admin)).json()["data"]
+        if e["provider_event_id"] == evt["id"]
+    ]
+    assert stored["outcome"] == "failed" and "`amount_paid`" in stored["reason"] and "lots" not in stored["reason"]
 
 
 async def test_invoice_paid_and_payment_failed_are_announced_once_each(billing):

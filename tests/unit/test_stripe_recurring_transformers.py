@@ -3,13 +3,18 @@ published API fixtures (the fields the hub reads, with Stripe's names and types)
 
 from __future__ import annotations
 
+import pytest
+
+from providers.base.errors import EventNotUnderstood
 from providers.base.invoices import InvoiceCreate, InvoiceLine
 from providers.base.recurring import PriceCreate, Recurrence, SubscriptionCreate, SubscriptionItem
+from providers.base.webhooks import VerifiedEvent
 from providers.stripe.invoice_transformers import (
     invoice_from_stripe,
     invoice_params,
     payment_link_from_stripe,
 )
+from providers.stripe.provider import StripeProvider
 from providers.stripe.recurring_transformers import (
     price_params,
     recurring_event,
@@ -17,6 +22,7 @@ from providers.stripe.recurring_transformers import (
     subscription_from_stripe,
     subscription_params,
 )
+from providers.stripe.transformers import FieldError
 
 SUBSCRIPTION = {
     "id": "sub_1Pgc6rB7WZ01zgkWNy0Cn5nw",
@@ -141,6 +147,12 @@ def test_recurring_events_carry_their_snapshot_the_tenant_stamp_and_the_event_ti
     assert recurring_event(_event("payment_intent.succeeded", {"id": "pi_1"})) is None
 
 
-def test_a_recurring_event_with_wrong_field_types_carries_no_facts():
-    evt = recurring_event(_event("invoice.paid", {"id": "in_1", "status": "paid", "amount_paid": "lots"}))
-    assert evt is not None and evt.invoice is None and evt.subscription is None
+def test_a_recurring_event_with_a_wrong_field_type_is_not_understood_and_names_the_field():
+    # Never an event without facts (the hub would store it as if nothing had happened): the hub
+    # keeps it as failed with this reason, as it does payment events.
+    body = _event("invoice.paid", {"id": "in_1", "status": "paid", "amount_paid": "lots"})
+    with pytest.raises(FieldError, match="`amount_paid`"):
+        recurring_event(body)
+    with pytest.raises(EventNotUnderstood) as exc:
+        StripeProvider().interpret_webhook(VerifiedEvent(provider_event_id="evt_1", type="invoice.paid", body=body))
+    assert "`amount_paid`" in exc.value.message and "lots" not in exc.value.message
