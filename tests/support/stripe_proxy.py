@@ -13,7 +13,9 @@ It also plays two things of Stripe the emulator lacks, since the hub relies on t
   first request runs a second one is a 409. The cache is what lets a test count objects at the
   emulator and prove that every retry carried the same key: a new key would act a second time.
 - Search, for ``metadata['k']:'v'`` queries on PaymentIntents (what sync uses to find a payment
-  whose creation answer was lost), answered from the emulator's list.
+  whose creation answer was lost), over the PaymentIntents created through this proxy, each read
+  again from the emulator. (Listing the emulator instead costs a full scan per page of its one
+  store for the whole run: seconds, past a short deadline, once a few hundred exist.)
 
 HTTP/1.1 with keep-alive and Content-Length bodies (what the SDK sends). Runs its own event loop
 in a thread, so it serves while the test's loop waits on the hub.
@@ -105,6 +107,7 @@ class StripeProxy:
         self._seen: list[Seen] = []
         self._cache: dict[tuple[str, str], tuple[str, Answer]] = {}
         self._running: set[tuple[str, str]] = set()
+        self._intents: dict[str, list[str]] = {}  # Authorization -> PaymentIntent ids created through here
         self._tasks: set[asyncio.Task] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -222,7 +225,9 @@ class StripeProxy:
     ) -> tuple[Answer, str]:
         """Stripe's answer: replayed for a known idempotency key, otherwise the emulator's."""
         if key is None:
-            return await self._forward(method, target, headers, body), "forwarded"
+            answer = await self._forward(method, target, headers, body)
+            self._index(method, target, headers, answer)
+            return answer, "forwarded"
         scope = (headers.get("authorization", ""), key)
         fingerprint = f"{target}\x00{body.decode('latin-1')}"
         with self._lock:
@@ -244,6 +249,7 @@ class StripeProxy:
             answer = await self._forward(method, target, headers, body)
             with self._lock:
                 self._cache[scope] = (fingerprint, answer)
+            self._index(method, target, headers, answer)
         finally:
             with self._lock:
                 self._running.discard(scope)
@@ -258,31 +264,26 @@ class StripeProxy:
         r = await self._client.request(method, target, headers={**sent, "accept-encoding": "identity"}, content=body)
         return Answer(r.status_code, {k: v for k, v in r.headers.items() if k.lower() not in _HOP}, r.content)
 
+    def _index(self, method: str, target: str, headers: dict[str, str], answer: Answer) -> None:
+        """Remember a PaymentIntent created through here, for ``_search``."""
+        if method == "POST" and urlsplit(target).path == "/v1/payment_intents" and answer.status == 200:
+            self._intents.setdefault(headers.get("authorization", ""), []).append(json.loads(answer.body)["id"])
+
     async def _search(self, headers: dict[str, str], query: dict[str, list[str]]) -> Answer:
-        """Stripe's PaymentIntent search for ``metadata['k']:'v'`` clauses (AND), from the emulator's list."""
+        """Stripe's PaymentIntent search for ``metadata['k']:'v'`` clauses (AND)."""
         assert self._client is not None
         wanted = dict(_QUERY_CLAUSE.findall(query.get("query", [""])[0]))
         if not wanted:
             return stripe_error(400, "invalid_request_error", "Only metadata['key']:'value' queries are emulated.")
+        auth = {"authorization": headers.get("authorization", "")}
         found: list[dict] = []
-        params: dict[str, str | int] = {"limit": 100}
-        while True:
-            auth = {"authorization": headers.get("authorization", "")}
-            page = (await self._client.get("/v1/payment_intents", params=params, headers=auth)).json()
-            found += [
-                pi for pi in page["data"] if all((pi.get("metadata") or {}).get(k) == v for k, v in wanted.items())
-            ]
-            if not page.get("has_more") or not page["data"]:
-                break
-            params["starting_after"] = page["data"][-1]["id"]
+        for pid in self._intents.get(auth["authorization"], []):
+            pi = (await self._client.get(f"/v1/payment_intents/{pid}", headers=auth)).json()
+            if all((pi.get("metadata") or {}).get(k) == v for k, v in wanted.items()):
+                found.append(pi)
         limit = int(query.get("limit", ["10"])[0])
-        result = {
-            "object": "search_result",
-            "url": "/v1/payment_intents/search",
-            "has_more": False,
-            "data": found[:limit],
-        }
-        return Answer(200, {"Content-Type": "application/json"}, json.dumps(result).encode())
+        result = {"object": "search_result", "url": "/v1/payment_intents/search", "has_more": False}
+        return Answer(200, {"Content-Type": "application/json"}, json.dumps({**result, "data": found[:limit]}).encode())
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
