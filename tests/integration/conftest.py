@@ -1,14 +1,15 @@
-"""Fixtures for the integration tests that play Stripe through a mock transport."""
+"""Fixtures for the integration tests that play Stripe through a mock transport or a fault-injecting proxy."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from tests.support.hub import HubClient, build_client, make_settings
 from tests.support.stripe_fake import PUBLIC_URL, FakeStripe
 from tests.support.stripe_mock import StripeMock, hub_over
+from tests.support.stripe_proxy import StripeProxy
 
 
 @pytest.fixture
@@ -36,3 +37,11 @@ async def hub_on_fake(database_url, hub_home, fake) -> AsyncIterator[HubClient]:
     settings = make_settings(database_url, str(hub_home), HUB_PUBLIC_URL=PUBLIC_URL)
     async with build_client(settings, provider_options={"http_transport": fake.transport()}) as client:
         yield HubClient(client, settings)
+
+
+@pytest.fixture
+def stripe_proxy(emulator) -> Iterator[StripeProxy]:
+    """A fault-injecting proxy on its own loopback port in front of the emulator (a real network hop)."""
+    proxy = StripeProxy(emulator.url)
+    yield proxy
+    proxy.close()
