@@ -72,7 +72,7 @@ async def capture_payment(
         storefront.tenant_id,
         "payments.capture",
         {"amount": amount},
-        lambda _: service.capture_payment(session, _services(request), storefront, payment_id, amount),
+        lambda attempt: service.capture_payment(session, _services(request), storefront, payment_id, amount, attempt),
         status_code=200,
     )
 
@@ -87,7 +87,7 @@ async def cancel_payment(
         storefront.tenant_id,
         "payments.cancel",
         {},
-        lambda _: service.cancel_payment(session, _services(request), storefront, payment_id),
+        lambda attempt: service.cancel_payment(session, _services(request), storefront, payment_id, attempt),
         status_code=200,
     )
 

@@ -7,7 +7,7 @@ marker) and written after.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Collection
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt
 from hub.payments import common, inflight, money, schemas
-from hub.payments.apply import apply_snapshot, set_status
+from hub.payments.apply import PAID, apply_snapshot, set_status
 from hub.payments.refunds import sync_refunds
 from hub.services import Services
 from providers.base import payments as neutral
@@ -267,10 +267,17 @@ async def _call_claimed(
 
 
 async def capture_payment(
-    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str, amount: int | None
+    session: AsyncSession,
+    services: Services,
+    who: TenantPrincipal,
+    payment_id: str,
+    amount: int | None,
+    attempt: Attempt | None = None,
 ) -> schemas.Payment:
     payment, provider, ctx = await _prepare(session, services, who, payment_id)
     await _refresh(session, provider, ctx, payment)
+    if _already_done(attempt, payment, PAID):
+        return await _view(session, payment)
     if payment.status != "requires_capture":
         raise not_in_state(payment, "captured")
     if amount is not None:
@@ -306,10 +313,12 @@ async def capture_payment(
 
 
 async def cancel_payment(
-    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str
+    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str, attempt: Attempt | None = None
 ) -> schemas.Payment:
     payment, provider, ctx = await _prepare(session, services, who, payment_id)
     await _refresh(session, provider, ctx, payment)
+    if _already_done(attempt, payment, {"canceled"}):
+        return await _view(session, payment)
     if payment.status not in CANCELABLE or payment.provider_payment_id is None:
         raise not_in_state(payment, "canceled")
     lease = store.lease_for(services.settings)
@@ -327,6 +336,14 @@ async def cancel_payment(
     inflight.release(payment)
     await session.commit()
     return await _view(session, payment)
+
+
+def _already_done(attempt: Attempt | None, payment: Payment, outcome: Collection[str]) -> bool:
+    """A retry with the Idempotency-Key of an attempt whose answer was lost, finding the payment
+    already where that attempt was taking it (the attempt acted, and a sync or a webhook recorded
+    it): the operation happened once, so the answer is the payment, as Stripe replays its own
+    answer, not a refusal of a second capture or cancel that nobody asked for."""
+    return attempt is not None and attempt.resumed and payment.status in outcome
 
 
 # -- sync ---------------------------------------------------------------------------------

@@ -41,8 +41,9 @@ ANSWERS = {
     "reset_after": (503, "provider_unavailable"),
     "truncate": (503, "provider_unavailable"),
 }
-#: operation -> the answer to the client's retry (a creation retried with its key is a replay: 200)
-OPERATIONS = {"create": 200, "capture": 200, "refund": 201}
+#: operation -> the answer to the client's retry: the route's own status, since the first attempt
+#: ended in an error (not a stored answer), and the retry is the request that completes it
+OPERATIONS = {"create": 201, "capture": 200, "refund": 201}
 REFUND = 700
 
 
@@ -202,3 +203,27 @@ async def test_sync_alone_repairs_what_a_fault_after_stripe_acted_left_pending(
         await assert_equals_stripe(hub, emulator, case, payment)
         assert_one_at_stripe(emulator, case, payment_id, acted=True)
         assert_one_key(stripe_proxy, case, attempts=1)
+
+
+@pytest.mark.parametrize("op", ["capture", "cancel"])
+async def test_an_operation_recorded_by_sync_then_retried_with_its_key_answers_the_payment(
+    database_url, emulator, tmp_path, stripe_proxy, op
+):
+    """Stripe acted, its answer was lost, a sync recorded the outcome: the client's retry with the
+    same key gets the payment (the operation happened once), not 409 ``invalid_state``."""
+    async with proxied_hub(database_url, str(tmp_path), stripe_proxy) as hub:
+        case = await prepare(hub, "capture")  # a manual-capture payment, requires_capture
+        if op == "cancel":
+            case.path = case.path.removesuffix("/capture") + "/cancel"
+            case.stripe_path = case.stripe_path.removesuffix("/capture") + "/cancel"
+        outcome = {"capture": "succeeded", "cancel": "canceled"}[op]
+        payment_id = await fail_once(hub, stripe_proxy, case, "error_500")
+        assert (await sync(hub, case, payment_id))["status"] == outcome
+
+        r = await case.send(hub)
+        assert r.status_code == 200, r.text
+        assert r.json()["id"] == payment_id and r.json()["status"] == outcome, r.text
+        assert_one_key(stripe_proxy, case, attempts=1)
+        # Without the key it is another request, and the payment is past that operation.
+        other = await hub.request("POST", case.path, json={}, headers=case.tenant.storefront)
+        assert_problem(other, 409, "invalid_state")
