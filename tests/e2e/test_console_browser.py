@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.support.canaries.ledger import LEDGER
 from tests.support.hub import PLATFORM
 from tests.support.process import HubProcess
 
@@ -67,6 +68,7 @@ class Pages:
 
     async def seen(self, name: str) -> None:
         await self.page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
+        LEDGER.observe_page(await self.page.content(), f"the console page {name} ({self.page.url})")
         unlabelled = await self.page.evaluate(UNLABELLED)
         assert unlabelled == [], f"unlabelled controls on {name}: {unlabelled}"
 

@@ -85,7 +85,7 @@ class Ledger:
         for value in public:
             self.add_public(value)
         for value in secrets:
-            self.harvest(value, f"sent to {request.method} {request.url.path}")
+            self.harvest(value, f"sent to {request.method} {self.path_label(request.url.path)}")
         self.seconds += time.perf_counter() - started
 
     def harvest_env(self, env: dict[str, str] | dict[str, str | None], where: str) -> None:
@@ -96,6 +96,14 @@ class Ledger:
         for path in paths:
             for value in sorted(harvest.secrets_in_source(path)):
                 self.harvest(value, f"written in {path.name}")
+
+    def path_label(self, path: str) -> str:
+        """``path`` for a report: a segment holding a secret (a key pasted into a URL) is cut to 8 characters."""
+        segments = path.split("/")
+        for n, segment in enumerate(segments):
+            if harvest.SECRET_SHAPE.search(segment) or self.needles.find(segment.encode()):
+                segments[n] = segment[:8] + "…"
+        return "/".join(segments)
 
     # -- observing ----------------------------------------------------------------------------
     def check(self, data: str | bytes, scope: str, where: str) -> list[Finding]:
@@ -116,15 +124,20 @@ class Ledger:
 
     def observe_response(self, response: httpx.Response) -> list[Finding]:
         """A response the tests got from the hub: status, headers and body."""
-        self.counts["responses"] += 1
         request = response.request
         head = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
-        where = f"the response to {request.method} {request.url.path} ({response.status_code})"
-        found = self.check(head.encode() + b"\n" + response.content, RESPONSE, where)
-        # What the hub issues itself (API keys, notification secrets) may be shown by a response,
-        # by contract; from here on it is looked for everywhere else.
-        for value in harvest.ISSUED_SHAPE.findall(response.text):
-            self.harvest(value, f"issued by {request.method} {request.url.path}", scopes=EVERYWHERE - {RESPONSE})
+        where = f"the response to {request.method} {self.path_label(request.url.path)} ({response.status_code})"
+        return self.observe_page(head.encode() + b"\n" + response.content, where)
+
+    def observe_page(self, data: str | bytes, where: str) -> list[Finding]:
+        """Something the hub answered, however the test got it (a response, a page a browser shows)."""
+        self.counts["responses"] += 1
+        found = self.check(data, RESPONSE, where)
+        # What the hub issues itself (API keys, notification secrets) may be shown in an answer, by
+        # contract; from here on it is looked for everywhere else.
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        for value in harvest.ISSUED_SHAPE.findall(text):
+            self.harvest(value, f"issued in {where}", scopes=EVERYWHERE - {RESPONSE})
         return found
 
     def observe_log(self, text: str, where: str) -> list[Finding]:

@@ -96,10 +96,15 @@ class Needles:
         return any(piece in public for public in self._public)
 
     def find(self, data: bytes) -> dict[Canary, int]:
-        """Each canary with a piece in ``data``, and the offset of the first piece found."""
-        found: dict[Canary, int] = {}
+        """Each canary with a piece in ``data``, and the offset of the first piece found.
+
+        Secrets of one test often share a stretch (``sk_test_51Canary…``): where everything a canary
+        matched was also matched by one that matched more, the leak is the other one's, and only that
+        one is named.
+        """
+        matched: dict[Canary, set[tuple[int, int]]] = {}
         if not self._pieces:
-            return found
+            return {}
         grams, table, size = self._grams, self._pieces, len(data)
         sampled = [i for i in range(0, size - GRAM + 1, GRAM) if data[i : i + GRAM] in grams]
         for i in sampled:
@@ -107,9 +112,12 @@ class Needles:
                 start = i - offset
                 if 0 <= start <= size - length:
                     for canary in table.get(data[start : start + length], ()):
-                        if canary not in found or start < found[canary]:
-                            found[canary] = start
-        return found
+                        matched.setdefault(canary, set()).add((start, length))
+        return {
+            canary: min(spots)[0]
+            for canary, spots in matched.items()
+            if not any(spots < other for other in matched.values())
+        }
 
     def __len__(self) -> int:
         return len(self._pieces)
