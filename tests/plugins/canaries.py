@@ -113,5 +113,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(LEDGER.summary(len(_found) + len(_left_over)))
     terminalreporter.write_line(
         f"canary secrets: also {LEDGER.counts['outputs']} process and test outputs; "
-        f"harvesting and scanning took {LEDGER.seconds:.2f} s"
+        f"harvesting and scanning took {sum(LEDGER.cost.values()):.2f} s ({LEDGER.costs()})"
     )

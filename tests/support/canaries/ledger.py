@@ -53,7 +53,8 @@ class Ledger:
         self.current = SESSION
         self.findings: dict[str, list[Finding]] = {}
         self.counts: Counter[str] = Counter()
-        self.seconds = 0.0  # time spent harvesting and scanning: the plugin's own cost
+        #: Seconds spent harvesting and scanning, by kind: the check's own cost.
+        self.cost: Counter[str] = Counter()
         self.databases = DatabaseScanner()
         self._watched: dict[Path, str] = {}
         self._lock = threading.Lock()
@@ -68,9 +69,11 @@ class Ledger:
         with self._lock:
             if value in self.canaries:
                 return self.canaries[value]
+            started = time.perf_counter()
             canary = Canary(value, source, frozenset(scopes), raw)
             self.canaries[value] = canary
             self.needles.add(canary)
+            self.cost["harvest"] += time.perf_counter() - started
             return canary
 
     def add_public(self, value: str) -> None:
@@ -84,9 +87,9 @@ class Ledger:
         secrets, public = harvest.secrets_in_request(request)
         for value in public:
             self.add_public(value)
+        self.cost["harvest"] += time.perf_counter() - started
         for value in secrets:
             self.harvest(value, f"sent to {request.method} {self.path_label(request.url.path)}")
-        self.seconds += time.perf_counter() - started
 
     def harvest_env(self, env: dict[str, str] | dict[str, str | None], where: str) -> None:
         for name, value, raw in harvest.secrets_in_env(env):
@@ -113,7 +116,7 @@ class Ledger:
     def _scan(self, data: str | bytes, scope: str, where: str) -> list[Finding]:
         started = time.perf_counter()
         found = [Finding(canary, where, self.current) for canary, _ in scan(self.needles, data, scope)]
-        self.seconds += time.perf_counter() - started
+        self.cost[scope] += time.perf_counter() - started
         return found
 
     def _file(self, found: list[Finding]) -> list[Finding]:
@@ -167,7 +170,7 @@ class Ledger:
         self.counts["database scans"] += 1
         started = time.perf_counter()
         parts = await self.databases.contents(url, keep=keep)
-        self.seconds += time.perf_counter() - started
+        self.cost[DATABASE] += time.perf_counter() - started
         found: list[Finding] = []
         for part in parts:
             for hit in self._scan(part.data, DATABASE, part.where):
@@ -192,6 +195,9 @@ class Ledger:
         """The distinct findings filed under ``test``, removed from the ledger."""
         with self._lock:
             return distinct(self.findings.pop(test, []))
+
+    def costs(self) -> str:
+        return ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in self.cost.most_common())
 
     def summary(self, found: int) -> str:
         c = self.counts

@@ -12,6 +12,7 @@ import time
 import traceback
 
 from tests.support.canaries.ledger import Ledger
+from tests.support.canaries.needles import LOG
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=`` (the hub's ``fields``).
 _STANDARD = set(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {"message", "asctime"}
@@ -20,11 +21,9 @@ _STANDARD = set(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, Non
 def record_text(record: logging.LogRecord) -> str:
     """Message, arguments, attached exception, stack and extra fields of one record."""
     try:
-        parts = [record.getMessage()]
+        parts = [record.getMessage()]  # the message with its arguments
     except Exception:  # a record whose arguments do not fit its format: read both raw
-        parts = [str(record.msg)]
-    if record.args:
-        parts.append(repr(record.args))
+        parts = [str(record.msg), repr(record.args)]
     if record.exc_info and record.exc_info[1] is not None:
         parts.append("".join(traceback.format_exception(*record.exc_info)))
     for extra in (record.exc_text, record.stack_info):
@@ -43,7 +42,7 @@ class CanaryHandler(logging.Handler):
         try:
             started = time.perf_counter()
             text = record_text(record)
-            self.ledger.seconds += time.perf_counter() - started
+            self.ledger.cost[LOG] += time.perf_counter() - started
             self.ledger.observe_log(text, f"a log record of {record.name} ({record.levelname})")
         except Exception:
             self.handleError(record)

@@ -66,20 +66,32 @@ class Needles:
     """An index of every piece of every canary, and the scan that finds them in data."""
 
     _pieces: dict[bytes, list[Canary]] = field(default_factory=dict)
-    #: each sample, and where it sits in which length of piece: (piece length, offset in the piece)
-    _grams: dict[bytes, set[tuple[int, int]]] = field(default_factory=dict)
+    #: each sample, and the lengths of the pieces it can be part of
+    _grams: dict[bytes, set[int]] = field(default_factory=dict)
     _public: list[bytes] = field(default_factory=list)
+    _public_pieces: set[bytes] = field(default_factory=set)
+    #: pieces that are a whole (shorter) secret rather than a window of one
+    _whole: set[bytes] = field(default_factory=set)
 
     def add(self, canary: Canary) -> None:
         for form, hex_form in canary.forms():
-            for piece in pieces(form, hex_form=hex_form):
-                if len(piece) < MIN_LENGTH or len(set(piece)) < MIN_DISTINCT or self._is_public(piece):
-                    continue
+            kept = [p for p in pieces(form, hex_form=hex_form) if self._worth_looking_for(p)]
+            for piece in kept:
                 owners = self._pieces.setdefault(piece, [])
                 if canary not in owners:
                     owners.append(canary)
-                for i in range(len(piece) - GRAM + 1):
-                    self._grams.setdefault(piece[i : i + GRAM], set()).add((len(piece), i))
+                if len(piece) not in (WINDOW, 2 * WINDOW):
+                    self._whole.add(piece)
+            for length in {len(p) for p in kept}:
+                for i in range(len(form) - GRAM + 1):
+                    self._grams.setdefault(form[i : i + GRAM], set()).add(length)
+
+    def _worth_looking_for(self, piece: bytes) -> bool:
+        if len(piece) < MIN_LENGTH or len(set(piece)) < MIN_DISTINCT:
+            return False
+        if len(piece) in (WINDOW, 2 * WINDOW):
+            return piece not in self._public_pieces
+        return not any(piece in public for public in self._public)
 
     def add_public(self, value: str) -> None:
         """A value the hub may show (a publishable key): no piece of a secret that it contains is looked for.
@@ -87,13 +99,15 @@ class Needles:
         Stripe's publishable and secret keys of one account share their account part, and so do
         the suite's; such a shared piece in a response is the publishable key, not a leak.
         """
-        forms = [value.encode(), value.encode().hex().encode()]
+        text = value.encode()
+        forms = [text, text.hex().encode()]
         self._public += forms
-        for piece in [p for p in self._pieces if any(p in f for f in forms)]:
-            del self._pieces[piece]
-
-    def _is_public(self, piece: bytes) -> bool:
-        return any(piece in public for public in self._public)
+        public_pieces = pieces(forms[0]) | pieces(forms[1], hex_form=True)
+        self._public_pieces |= public_pieces
+        inside = [p for p in self._whole if any(p in f for f in forms)]
+        for piece in [p for p in public_pieces if p in self._pieces] + inside:
+            self._pieces.pop(piece, None)
+            self._whole.discard(piece)
 
     def find(self, data: bytes) -> dict[Canary, int]:
         """Each canary with a piece in ``data``, and the offset of the first piece found.
@@ -102,17 +116,17 @@ class Needles:
         matched was also matched by one that matched more, the leak is the other one's, and only that
         one is named.
         """
-        matched: dict[Canary, set[tuple[int, int]]] = {}
         if not self._pieces:
             return {}
         grams, table, size = self._grams, self._pieces, len(data)
         sampled = [i for i in range(0, size - GRAM + 1, GRAM) if data[i : i + GRAM] in grams]
+        matched: dict[Canary, set[tuple[int, int]]] = {}
         for i in sampled:
-            for length, offset in grams[data[i : i + GRAM]]:
-                start = i - offset
-                if 0 <= start <= size - length:
-                    for canary in table.get(data[start : start + length], ()):
-                        matched.setdefault(canary, set()).add((start, length))
+            for length in grams[data[i : i + GRAM]]:
+                # a piece of this length starting at p holds the sample at i when p <= i <= p + length - GRAM
+                for p in range(max(0, i - length + GRAM), min(i, size - length) + 1):
+                    for canary in table.get(data[p : p + length], ()):
+                        matched.setdefault(canary, set()).add((p, length))
         return {
             canary: min(spots)[0]
             for canary, spots in matched.items()
