@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,7 @@ class Ledger:
         self.findings: dict[str, list[Finding]] = {}
         self.counts: Counter[str] = Counter()
         #: Seconds spent harvesting and scanning, by kind: the check's own cost.
-        self.cost: Counter[str] = Counter()
+        self.cost: defaultdict[str, float] = defaultdict(float)
         self.databases = DatabaseScanner()
         self._watched: dict[Path, str] = {}
         self._lock = threading.Lock()
@@ -197,7 +197,8 @@ class Ledger:
             return distinct(self.findings.pop(test, []))
 
     def costs(self) -> str:
-        return ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in self.cost.most_common())
+        by_cost = sorted(self.cost.items(), key=lambda kv: -kv[1])
+        return ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in by_cost)
 
     def summary(self, found: int) -> str:
         c = self.counts
