@@ -22,6 +22,11 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("hub_request_id", default=None)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
+#: stripe-python logs every request (and each retry) at INFO, and httpx (which carries it) one more
+#: line per request: the plugin's one DEBUG line per call says what they did. Held at WARNING at
+#: every log level (stripe-python's DEBUG lines would also print whole Stripe responses).
+QUIET_LOGGERS = ("stripe", "httpx", "httpcore")
+
 
 def escape_controls(text: str) -> str:
     """``\\n``, ``\\t``, ``\\x1b``… written out, so one record is always one line."""
@@ -112,7 +117,5 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     for handler in ours:
         handler.setFormatter(formatter)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    # stripe-python logs every request (and each retry) at INFO, and httpx (which carries it) one
-    # more line per request: the plugin's one DEBUG line per call says what they did.
-    for chatty in ("stripe", "httpx", "httpcore"):
+    for chatty in QUIET_LOGGERS:
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -1,7 +1,8 @@
 """Shared fixtures: the localstripe emulator, a database per backend, and the hub as an ASGI app.
 
 Every integration test runs on SQLite and on PostgreSQL (HUB_TEST_DATABASES narrows it).
-PostgreSQL databases are created by this run and dropped at its end.
+PostgreSQL databases are created by this run and dropped at its end. Every test runs under the
+canary plugin: no secret the suite hands the hub may show up in a response, a log or a database.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from pathlib import Path
 import pytest
 
 from hub.db.migrate import upgrade_to_head
+from tests.support.canaries.ledger import LEDGER
 from tests.support.databases import backends, create_pg_database, drop_pg_database, pg_url, truncate_all
 from tests.support.emulator import Emulator
 from tests.support.hub import HubClient, build_client, make_settings
+
+pytest_plugins = ["pytester", "tests.plugins.canaries"]
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +48,8 @@ def migrated_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 async def database_url(migrated_db: str) -> AsyncIterator[str]:
     await truncate_all(migrated_db)
     yield migrated_db
+    # What the test left in the database, read before the next test empties it.
+    await LEDGER.scan_database(migrated_db)
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.support.canaries.ledger import LEDGER
 from tests.support.hub import PLATFORM
 from tests.support.process import HubProcess
 
@@ -68,6 +68,7 @@ class Pages:
 
     async def seen(self, name: str) -> None:
         await self.page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
+        LEDGER.observe_page(await self.page.content(), f"the console page {name} ({self.page.url})")
         unlabelled = await self.page.evaluate(UNLABELLED)
         assert unlabelled == [], f"unlabelled controls on {name}: {unlabelled}"
 
@@ -75,7 +76,7 @@ class Pages:
 async def test_a_tenant_admin_connects_stripe_and_captures_and_refunds_in_the_browser(
     hub_process: HubProcess, browser: Browser, tmp_path: Path
 ):
-    async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as api:
+    async with hub_process.client(timeout=30) as api:
         r = await api.post("/v1/tenants", json={"name": "Console Shop"}, headers=PLATFORM)
         assert r.status_code == 201, r.text
         tenant = r.json()
@@ -122,7 +123,7 @@ async def test_a_tenant_admin_connects_stripe_and_captures_and_refunds_in_the_br
     await shots.seen("stripe")
 
     # A payment made through the API, authorised for manual capture.
-    async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as api:
+    async with hub_process.client(timeout=30) as api:
         r = await api.post(
             "/v1/payments",
             headers=storefront,
@@ -153,7 +154,7 @@ async def test_a_tenant_admin_connects_stripe_and_captures_and_refunds_in_the_br
     await expect(page.get_by_text("Refund requested.")).to_be_visible()
     await shots.seen("payment")
 
-    async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as api:
+    async with hub_process.client(timeout=30) as api:
         body = (await api.get(f"/v1/payments/{payment['id']}", headers=storefront)).json()
     assert body["amount_received"] == 1500 and body["amount_refunded"] == 500
 

@@ -58,7 +58,7 @@ async def test_events_pending_when_a_worker_is_killed_are_applied_once_by_the_ne
     env = {"HUB_STRIPE_API_BASE": emulator.url, "HUB_APPLIER": "1" if first_worker_applies else "0"}
     first = HubProcess(database_url, tmp_path / "first", **env)
     try:
-        async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
+        async with first.client(timeout=30) as http:
             tenant_id, admin = await tenant_with_credentials(http)
             payments, bodies = [], []
             for _ in range(PAYMENTS):
@@ -87,7 +87,7 @@ async def test_events_pending_when_a_worker_is_killed_are_applied_once_by_the_ne
     second = HubProcess(database_url, tmp_path / "second", HUB_STRIPE_API_BASE=emulator.url)
     try:
         await wait_applied(database_url, tenant_id)
-        async with httpx.AsyncClient(base_url=second.url, timeout=30) as http:
+        async with second.client(timeout=30) as http:
             events = (await http.get("/v1/events?limit=100", headers=admin)).json()["data"]
     finally:
         second.stop()

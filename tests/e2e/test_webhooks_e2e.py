@@ -74,7 +74,7 @@ async def events(http: httpx.AsyncClient, tenant: dict) -> dict[str, dict]:
 async def test_webhook_alone_moves_tenant_a_payment_and_tenant_b_stores_the_same_event_as_ignored(
     hub_process, emulator, database_url
 ):
-    async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as http:
+    async with hub_process.client(timeout=30) as http:
         a = await new_tenant(http, "A", SECRET_A)
         b = await new_tenant(http, "B", SECRET_B)
         assert a["webhook_url"].startswith(hub_process.url)

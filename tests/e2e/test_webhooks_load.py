@@ -7,10 +7,10 @@ import asyncio
 import random
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from tests.support import stripe_events as se
+from tests.support.canaries.ledger import LEDGER
 from tests.support.databases import backends, create_pg_database, drop_pg_database, pg_url
 from tests.support.hub import PLATFORM
 from tests.support.inbox import wait_applied
@@ -31,6 +31,7 @@ def pg_database() -> Iterator[str]:
     name = create_pg_database()
     try:
         yield pg_url(name)
+        LEDGER.scan_database_blocking(pg_url(name), keep=False)
     finally:
         drop_pg_database(name)
 
@@ -45,7 +46,7 @@ def hub_process(pg_database, emulator, tmp_path) -> Iterator[HubProcess]:
 async def test_concurrent_duplicate_deliveries_across_two_workers_apply_each_event_once(
     hub_process, pg_database, emulator
 ):
-    async with httpx.AsyncClient(base_url=hub_process.url, timeout=30) as http:
+    async with hub_process.client(timeout=30) as http:
         r = await http.post("/v1/tenants", json={"name": "Load"}, headers=PLATFORM)
         assert r.status_code == 201, r.text
         tenant_id, admin = r.json()["id"], {"Authorization": f"Bearer {r.json()['api_keys']['admin']}"}

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from hub.db.migrate import upgrade_to_head
+from tests.support.canaries.ledger import LEDGER
 from tests.support.databases import PG_HOST, PG_PORT, PG_USER, create_pg_database, drop_pg_database
 from tests.support.hub import PLATFORM, HubClient, build_client, make_settings
 from tests.support.payments import create_payment, stripe_tenant
@@ -30,6 +31,7 @@ def proxied_pg() -> Iterator[tuple[TcpProxy, str]]:
         url = f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{proxy.port}/{name}"
         upgrade_to_head(url)
         yield proxy, url
+        LEDGER.scan_database_blocking(f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}", keep=False)
     finally:
         proxy.close()
         drop_pg_database(name)

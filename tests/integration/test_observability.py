@@ -59,6 +59,27 @@ async def test_one_access_line_per_request_with_route_template_status_tenant_and
     assert parsed["tenant_id"] == tenant.id and parsed["level"] == "INFO"
 
 
+async def test_the_access_line_takes_a_tenant_from_the_path_only_when_it_is_shaped_like_a_tenant_id(hub, caplog):
+    # The path is the caller's text: a key pasted where a tenant id belongs must not ride on the record
+    # into every handler of the host's logging (the hub's own handler masks it; another would not).
+    tenant = await hub.create_tenant()
+    pasted = "sk_" + "test_51PastedIntoThePath0001"
+    calls = [
+        ("GET", f"/v1/tenants/{pasted}", PLATFORM, pasted),
+        ("POST", f"/v1/webhooks/stripe/{pasted}", {}, pasted),
+        ("GET", f"/v1/tenants/{tenant.id}", PLATFORM, tenant.id),
+        ("POST", f"/v1/webhooks/stripe/{tenant.id}", {}, tenant.id),
+    ]
+    seen = []
+    for method, path, headers, _ in calls:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            await hub.request(method, path, headers=headers, content=b"{}" if method == "POST" else None)
+        (line,) = _records(caplog, "hub.access")
+        seen.append(line.fields["tenant_id"])  # type: ignore[attr-defined]
+    assert seen == [None, None, tenant.id, tenant.id]
+
+
 async def test_lines_logged_while_serving_carry_that_requests_id(hub, caplog):
     tenant = await hub.create_tenant()
     assert (await hub.register_stripe(tenant, webhook_secret=WEBHOOK_SECRET)).status_code == 200

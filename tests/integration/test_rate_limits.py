@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from hub.app import create_app
+from tests.support.canaries.http import observed
 from tests.support.hub import HubClient, build_client, make_settings
 from tests.support.problem import assert_problem
 
@@ -56,7 +57,7 @@ async def test_repeated_failed_authentication_from_one_address_is_429(database_u
     settings = make_settings(database_url, str(tmp_path), **{**limit_env, "HUB_RATE_LIMIT_PER_KEY": "1000"})
     # A fresh address each run: Redis keeps its counters between runs.
     address = f"198.51.100.{secrets.randbelow(250) + 1}-{secrets.token_hex(4)}"
-    async with AsyncTestClient(from_address(create_app(settings), address)) as client:
+    async with observed(AsyncTestClient(from_address(create_app(settings), address))) as client:
         codes = []
         for n in range(40):
             r = await client.get("/v1/payments", headers={"Authorization": f"Bearer hub_st_guess{n:04d}"})
@@ -67,7 +68,7 @@ async def test_repeated_failed_authentication_from_one_address_is_429(database_u
         assert int(r.headers["retry-after"]) >= 1
         assert r.headers.get("cache-control") == "no-store"
     # Another address is not affected.
-    async with AsyncTestClient(from_address(create_app(settings), address + "x")) as client:
+    async with observed(AsyncTestClient(from_address(create_app(settings), address + "x"))) as client:
         r = await client.get("/v1/payments", headers={"Authorization": "Bearer hub_st_guess"})
         assert_problem(r, 401, "unauthorized")
 

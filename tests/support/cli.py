@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.canaries.ledger import LEDGER
 from tests.support.hub import PLATFORM_TOKEN, VAULT_KEYS
 
 
@@ -32,20 +33,25 @@ def hub_env(database_url: str | None, home: Path, **extra: str | None) -> dict[s
     if database_url is not None:
         env["HUB_DATABASE_URL"] = database_url
     env.update(extra)
-    return {k: v for k, v in env.items() if v is not None}  # None: the variable is unset
+    given = {k: v for k, v in env.items() if v is not None}  # None: the variable is unset
+    LEDGER.harvest_env(given, "a hub command")
+    return given
 
 
 def run_hub(
     *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [hub_executable(), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
     )
+    LEDGER.observe_output(done.stdout + done.stderr, f"the output of hub {' '.join(args)}")
+    return done
 
 
 def start_hub(*args: str, env: dict[str, str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
     """Start ``hub ARGS`` in its own process group, stdout and stderr into ``log`` (never a full pipe)."""
     fh = open(log, "wb")
+    LEDGER.watch_file(log, f"the output of hub {' '.join(args)}")
     try:
         return subprocess.Popen(
             [hub_executable(), *args], env=env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True

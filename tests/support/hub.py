@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,13 +10,18 @@ import httpx
 from litestar.testing import AsyncTestClient
 
 from hub.app import create_app
+from hub.billing.settings import BillingSettings
 from hub.settings import Settings, load_settings
+from tests.support.canaries.http import observed
+from tests.support.canaries.ledger import LEDGER
 
 PLATFORM_TOKEN = "hub_pt_test-platform-token-0123456789abcdef"
-VAULT_KEYS = "ktest1:" + "A" * 43  # 32 zero-ish bytes, base64url
+# Distinctive bytes, so a leak of the key (as base64url, hex or raw) cannot be mistaken for filler.
+VAULT_KEYS = "ktest1:" + base64.urlsafe_b64encode(b"canary master key of the testrun").decode().rstrip("=")
 
 
 def make_settings(database_url: str, home: str, **extra: str) -> Settings:
+    """Settings from an explicit environment; the hub logs at DEBUG unless told otherwise (every line is scanned)."""
     env = {
         "HUB_ENV": "dev",
         "HUB_HOME": home,
@@ -25,6 +31,7 @@ def make_settings(database_url: str, home: str, **extra: str) -> Settings:
         "HUB_PUBLIC_URL": "http://hub.test",
         "HUB_STRIPE_MAX_NETWORK_RETRIES": "0",
         "HUB_STRIPE_TIMEOUT_SECONDS": "10",
+        "HUB_LOG_LEVEL": "DEBUG",
     }
     env.update(extra)
     if "HUB_STRIPE_API_BASE" in extra and "HUB_STRIPE_EMULATOR" not in extra:
@@ -86,5 +93,18 @@ class HubClient:
         return await self.http.put("/v1/providers/stripe/credentials", json=body, headers=tenant.admin)
 
 
+def harvest_settings(settings: Settings, billing: BillingSettings | None = None) -> None:
+    """The secrets a hub is built with are canaries: its vault keys, platform token and billing secrets."""
+    for key in settings.vault.keys:
+        text = base64.urlsafe_b64encode(key.key).decode().rstrip("=")
+        LEDGER.harvest(text, f"vault key {key.key_id} of a hub's settings", raw=key.key)
+    LEDGER.harvest(settings.auth.platform_token, "the platform token of a hub's settings")
+    if billing is not None:
+        LEDGER.harvest(billing.secret_key, "the billing secret key of a hub")
+        LEDGER.harvest(billing.webhook_secret, "the billing webhook secret of a hub")
+
+
 def build_client(settings: Settings, **app_kwargs: Any) -> AsyncTestClient:
-    return AsyncTestClient(create_app(settings, **app_kwargs), raise_server_exceptions=False)
+    """The hub as an ASGI client whose every request is harvested and every response scanned for canaries."""
+    harvest_settings(settings, app_kwargs.get("billing"))
+    return observed(AsyncTestClient(create_app(settings, **app_kwargs), raise_server_exceptions=False))

@@ -9,14 +9,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from tests.support.canaries.http import observed
+from tests.support.canaries.ledger import LEDGER
 from tests.support.emulator import free_port
 from tests.support.hub import PLATFORM_TOKEN, VAULT_KEYS
 
 
 class HubProcess:
+    """``hub serve`` as a child process; its secrets are canaries and its output is scanned for them."""
+
     def __init__(self, database_url: str, home: Path, *, workers: int = 1, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -38,6 +43,8 @@ class HubProcess:
         }
         if "HUB_STRIPE_API_BASE" in env:
             full_env.setdefault("HUB_STRIPE_EMULATOR", "localstripe")
+        LEDGER.harvest_env(full_env, "a hub process")
+        LEDGER.watch_file(self.log_path, f"the output of hub serve on port {self.port}")
         exe = shutil.which("hub", path=os.path.dirname(sys.executable))
         cmd = [exe] if exe else [sys.executable, "-m", "hub"]
         # Its own process group: `--workers N` forks children, and all of them must stop with it.
@@ -60,6 +67,10 @@ class HubProcess:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"hub serve did not become ready within 60 s: {self.log()}")
+
+    def client(self, **kw: Any) -> httpx.AsyncClient:
+        """An HTTP client to this process whose requests and responses the canary ledger sees."""
+        return observed(httpx.AsyncClient(base_url=self.url, **kw))
 
     def log(self) -> str:
         self._log.flush()

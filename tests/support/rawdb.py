@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.db.migrate import upgrade_to_head
+from tests.support.canaries.ledger import LEDGER
 from tests.support.databases import create_pg_database, drop_pg_database, pg_url
 
 
@@ -29,13 +30,20 @@ async def execute(url: str, sql: str, **params: Any) -> list[tuple]:
 
 @contextlib.contextmanager
 def fresh_database(backend: str, *, migrate: bool = True) -> Iterator[str]:
-    """A database of its own (not the shared per-run one), migrated to head unless told not to."""
+    """A database of its own (not the shared per-run one), migrated to head unless told not to.
+
+    What it holds at the end is scanned for canary secrets before it goes.
+    """
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="hub-fresh-") as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'hub.db'}"
             if migrate:
                 upgrade_to_head(url)
-            yield url
+            try:
+                yield url
+            finally:
+                if Path(tmp, "hub.db").exists():
+                    LEDGER.scan_database_blocking(url, keep=False)
         return
     name = create_pg_database()
     try:
@@ -43,6 +51,7 @@ def fresh_database(backend: str, *, migrate: bool = True) -> Iterator[str]:
         if migrate:
             upgrade_to_head(url)
         yield url
+        LEDGER.scan_database_blocking(url, keep=False)
     finally:
         drop_pg_database(name)
 

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from tests.support.canaries.ledger import LEDGER
+
 #: The hub's public URL in the tests played against this fake.
 PUBLIC_URL = "https://hub.example.com"
 
@@ -48,6 +50,7 @@ class FakeStripe:
             "description": None,
         }
         self.secrets[endpoint_id] = "whsec_" + secrets.token_hex(16)
+        LEDGER.harvest(self.secrets[endpoint_id], "a webhook endpoint secret the Stripe stand-in made")
         return endpoint_id
 
     def at(self, url: str) -> list[dict[str, Any]]:
