@@ -87,7 +87,7 @@ async def create_payment(
     session.add(payment)
     # A commit cut off may still have happened (its answer lost): then the marker is lifted with
     # the key's reopening, so a retry runs the creation at once instead of waiting for the lease.
-    attempt.keep_rows(_again(payment.id, payment.tenant_id, now, _release))
+    attempt.keep_rows(deferred_rows(payment.id, payment.tenant_id, now, _release))
     await session.commit()
     order = _order(payment, customer.provider_customer_id if customer else None)
     # The one transaction after the call: the row and the key's stored answer.
@@ -116,7 +116,7 @@ async def _resume(
     claimed_at = await inflight.claim(session, payment, "create", lease=lease, require_no_provider_id=True)
     if claimed_at is None:
         raise store.in_progress(lease.total_seconds())
-    attempt.keep_rows(_again(payment.id, payment.tenant_id, claimed_at, _release))
+    attempt.keep_rows(deferred_rows(payment.id, payment.tenant_id, claimed_at, _release))
     await session.commit()
     customer = (
         await common.owned_customer(session, payment.tenant_id, payment.customer_id, provider.name)
@@ -157,7 +157,7 @@ async def _run_create(
 
     async def record(change: Change, answer: bool = False) -> None:
         key = ctx.credentials.publishable_key if answer else None
-        attempt.keep_rows(_again(payment_id, tenant_id, claimed_at, change, key))
+        attempt.keep_rows(deferred_rows(payment_id, tenant_id, claimed_at, change, key))
         await change(session, payment)
 
     try:
@@ -189,7 +189,7 @@ async def _run_create(
 # -- the changes, made in the request or again in the key's deferred write -------------------------
 
 
-def _again(
+def deferred_rows(
     payment_id: str, tenant_id: str, claimed_at: datetime, change: Change, publishable_key: str | None = None
 ) -> Callable[[AsyncSession], Awaitable[bool | tuple[int, bytes]]]:
     """``change`` for the deferred write: only while the row still carries this attempt's marker.
