@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from hub.idempotency.store import derived_id
 from tests.support.databases import PG_HOST, PG_PORT, PG_USER, create_pg_database, drop_pg_database, pg_url
 from tests.support.emulator import Emulator
 from tests.support.hub import PLATFORM
@@ -236,11 +237,21 @@ async def _workers(stack: Stack, count: int, within: float = 30.0) -> None:
 async def _check(stack: Stack, tenant: Tenant, load: MixedLoad, facts: Facts) -> None:
     """Fill in what the database and the emulator hold against what the load was told."""
     await wait_applied(stack.database_url, tenant.id)
-    rows = await execute(
+    # A payment's Idempotency-Key is the key record whose seed names it (hub/idempotency/store.py).
+    records = await execute(
         stack.database_url,
-        "SELECT id, idempotency_key, status, pending_op, provider_payment_id FROM payments WHERE tenant_id = :t",
+        "SELECT key, seed FROM idempotency_records WHERE tenant_id = :t AND route = 'payments.create'",
         t=tenant.id,
     )
+    key_of = {derived_id(seed, "pay"): key for key, seed in records}
+    rows = [
+        (pid, key_of.get(pid), status, pending_op, provider_payment_id)
+        for pid, status, pending_op, provider_payment_id in await execute(
+            stack.database_url,
+            "SELECT id, status, pending_op, provider_payment_id FROM payments WHERE tenant_id = :t",
+            t=tenant.id,
+        )
+    ]
     by_id = {r[0]: r for r in rows}
     keys = {r[1] for r in rows}
     facts.payment_rows = set(by_id)
