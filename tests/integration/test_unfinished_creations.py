@@ -100,6 +100,7 @@ async def test_a_kept_write_stores_the_providers_answer_with_the_row_and_ends_bo
     assert (row["pending_op"], row["provider_payment_id"]) == (None, snap.provider_payment_id)
     record = await _record(sessions, tenant.id)
     assert (record.state, record.status_code) == ("done", 201)
+    assert record.response is not None
     answer = msgspec.json.decode(record.response)
     assert (answer["id"], answer["provider_payment_id"]) == (payment_id, snap.provider_payment_id)
 
@@ -131,7 +132,7 @@ async def test_a_kept_write_never_lands_on_a_key_taken_over_since(hub, database_
 
 async def test_a_kept_reopening_leaves_an_answer_stored_meanwhile(hub, database_url, sessions, deferred):
     tenant = await hub.create_tenant()
-    payment_id, claimed = await _claimed(sessions, database_url, tenant.id, utcnow())
+    _, claimed = await _claimed(sessions, database_url, tenant.id, utcnow())
     async with sessions() as session:
         await store.settle(session, tenant.id, ROUTE, KEY, claimed, 201, b"{}")
         await session.commit()
@@ -141,7 +142,7 @@ async def test_a_kept_reopening_leaves_an_answer_stored_meanwhile(hub, database_
 
 async def test_a_write_that_fails_for_another_reason_than_an_outage_is_not_kept(hub, database_url, sessions, deferred):
     tenant = await hub.create_tenant()
-    payment_id, claimed = await _claimed(sessions, database_url, tenant.id, utcnow())
+    _, claimed = await _claimed(sessions, database_url, tenant.id, utcnow())
 
     async def broken(session: AsyncSession) -> bool:
         raise ValueError("a bug")
