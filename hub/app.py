@@ -31,6 +31,7 @@ from hub.customers.controllers import ROUTES as CUSTOMER_ROUTES
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.errors import EXCEPTION_HANDLERS
 from hub.health.controllers import alive, ready
+from hub.idempotency.deferred import Deferred
 from hub.invoices.controllers import ROUTES as INVOICE_ROUTES
 from hub.logging import configure_logging
 from hub.notifications.controllers import NotificationEndpointController
@@ -105,6 +106,7 @@ def create_app(
             providers=providers,
             tenant_contexts=contexts,
             signature_failures=SignatureFailures(),
+            deferred=Deferred(sessions),
         )
         app.state.limits = Limits(settings.limits.per_key, settings.limits.redis_url)
         app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
@@ -126,6 +128,7 @@ def create_app(
                 await dispatcher.stop()
             if applier is not None:
                 await applier.stop()
+            await services.deferred.aclose()
             await billing_state.aclose()
             await contexts.aclose()
             await providers.aclose()

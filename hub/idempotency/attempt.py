@@ -3,6 +3,7 @@ answer as statements of its own transactions."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import msgspec
@@ -36,6 +37,9 @@ class Attempt:
         self.seed: str | None = new_id("idem") if key is not None else None
         #: The answer stored in the work's own transaction: (status, body).
         self.settled: tuple[int, bytes] | None = None
+        #: How to write again what the work's current transaction writes, should a database outage
+        #: cut it off (see hub/idempotency/deferred.py); None: the key alone is written.
+        self.rows: Callable[[AsyncSession], Awaitable[bool | tuple[int, bytes]]] | None = None
 
     def hold(self, claimed: store.Claimed) -> None:
         self.claimed, self.seed = claimed, claimed.seed
@@ -44,6 +48,13 @@ class Attempt:
     def resumed(self) -> bool:
         """An earlier attempt with this key may have made objects under the same ids: look first."""
         return self.claimed is not None and self.claimed.resumed
+
+    def keep_rows(self, rows: Callable[[AsyncSession], Awaitable[bool | tuple[int, bytes]]]) -> None:
+        """Register how to write the current transaction's rows again, in the key's own later
+        transaction, if a database outage cuts it off; ``rows`` returns False when they no
+        longer carry this attempt's claim (nothing is written then), else True or the answer
+        (status, body) they make, stored as the key's (not for ``secret`` routes)."""
+        self.rows = rows
 
     def object_id(self, prefix: str) -> str:
         """The id of an object this request creates: derived from the seed with a key, new without."""

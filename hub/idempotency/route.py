@@ -13,7 +13,9 @@ What becomes of the key when the work fails:
 - anything else (the provider's outcome is unknown, the hub refused, the database failed): the
   key reopens, and a retry with the same request takes over at once under the same seed, so it
   lands on the objects and the provider idempotency keys of this attempt.
-A worker that dies leaves its claim running until the lease (see ``store.lease_for``) ends.
+A worker that dies leaves its claim running until the lease (see ``store.lease_for``) ends; a
+worker the database left mid-request keeps what it still has to write and writes it once the
+database answers again (hub/idempotency/deferred.py).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ import msgspec
 from litestar import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.errors import PROBLEM_JSON, HubError
-from hub.idempotency import sealed, store
+from hub.errors import PROBLEM_JSON, HubError, is_database_outage
+from hub.idempotency import deferred, sealed, store
 from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt, Taken, problem_of
 from hub.services import Services
 from providers.base.errors import CardDeclined, ProviderError
@@ -101,7 +103,14 @@ async def once(
         content = msgspec.json.encode(result)
         if attempt.claimed is not None:  # (a joined work that never claimed has nothing to store)
             kept = await sealed.seal(services, tenant_id, route, key, content) if secret else content
-            await store.finish(sessions, tenant_id, route, key, attempt.claimed, status_code, kept)
+            try:
+                await store.finish(sessions, tenant_id, route, key, attempt.claimed, status_code, kept)
+            except Exception as exc:
+                if is_database_outage(exc):  # the work is done: its answer is written once the database is back
+                    services.deferred.keep(
+                        deferred.KeyWrite(tenant_id, route, key, attempt.claimed, "settle", (status_code, kept))
+                    )
+                raise
     if attempt.claimed is not None and not attempt.claimed.resumed:
         await _upkeep(services)
     return Response(content=content, status_code=status_code, media_type="application/json")
@@ -133,18 +142,28 @@ async def _after_failure(services: Services, attempt: Attempt, exc: Exception) -
         except Exception as failure:  # the database may be what failed: the first error is the answer
             log.warning("could not look up an idempotency key after a failure (%s)", type(failure).__name__)
             return None
+    # The database going away cut the work off: what it still had to write goes with the key's write.
+    outage = is_database_outage(exc) and not isinstance(exc, ProviderError)
+    rows = attempt.rows if outage else None
     if attempt.settled is not None:
+        if outage:
+            # The last transaction, with the answer, may not have happened. Without the work's rows
+            # to write again, a retry must be able to take over instead.
+            op: deferred.Op = "settle" if rows is not None else "reopen"
+            await services.deferred.write_or_keep(
+                deferred.KeyWrite(attempt.tenant_id, attempt.route, key, claimed, op, attempt.settled, rows)
+            )
         return None
-    try:
-        if isinstance(exc, CardDeclined):
-            status_code, problem = problem_of(exc)
-            await store.finish(sessions, attempt.tenant_id, attempt.route, key, claimed, status_code, problem)
-        elif isinstance(exc, ProviderError) and not isinstance(exc, OUTCOME_UNKNOWN):
-            await store.forget(sessions, attempt.tenant_id, attempt.route, key, claimed)
-        else:
-            await store.reopen(sessions, attempt.tenant_id, attempt.route, key, claimed)
-    except Exception as failure:  # the database may be what failed; the lease then runs out by itself
-        log.warning("could not settle an idempotency key after a failure (%s)", type(failure).__name__)
+    answer = None
+    if isinstance(exc, CardDeclined):
+        op, answer = "settle", problem_of(exc)
+    elif isinstance(exc, ProviderError) and not isinstance(exc, OUTCOME_UNKNOWN):
+        op = "forget"
+    else:
+        op = "reopen"
+    await services.deferred.write_or_keep(
+        deferred.KeyWrite(attempt.tenant_id, attempt.route, key, claimed, op, answer, rows)
+    )
     return None
 
 

@@ -243,13 +243,15 @@ async def settle(
     claimed: Claimed,
     status_code: int,
     body: bytes,
-) -> None:
-    """Store the response in ``session``'s transaction (not committed here)."""
-    await session.execute(
+) -> bool:
+    """Store the response in ``session``'s transaction (not committed here); False when the
+    record no longer carries this attempt (taken over since, or gone)."""
+    result = await session.execute(
         _attempt(update(IdempotencyRecord), tenant_id, route, key, claimed).values(
             state="done", lease_until=None, status_code=status_code, response=body
         )
     )
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 async def finish(
@@ -272,10 +274,18 @@ async def reopen(
     """The outcome is unknown (nothing stored): a retry with the same request takes over at once,
     under the same seed, so it lands on what this attempt may have made."""
     async with sessions() as session:
-        await session.execute(
-            _attempt(update(IdempotencyRecord), tenant_id, route, key, claimed).values(state="open", lease_until=None)
-        )
+        await reopen_in(session, tenant_id, route, key, claimed)
         await session.commit()
+
+
+async def reopen_in(session: AsyncSession, tenant_id: str, route: str, key: str, claimed: Claimed) -> bool:
+    """:func:`reopen` in ``session``'s transaction; False when the record is no longer this attempt's."""
+    result = await session.execute(
+        _attempt(update(IdempotencyRecord), tenant_id, route, key, claimed)
+        .where(IdempotencyRecord.state == "running")  # an answer stored meanwhile stays
+        .values(state="open", lease_until=None)
+    )
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 async def forget(
@@ -283,5 +293,11 @@ async def forget(
 ) -> None:
     """The provider refused the request, so nothing exists anywhere: the key is free for any request."""
     async with sessions() as session:
-        await session.execute(_attempt(delete(IdempotencyRecord), tenant_id, route, key, claimed))
+        await forget_in(session, tenant_id, route, key, claimed)
         await session.commit()
+
+
+async def forget_in(session: AsyncSession, tenant_id: str, route: str, key: str, claimed: Claimed) -> bool:
+    """:func:`forget` in ``session``'s transaction; False when the record is no longer this attempt's."""
+    result = await session.execute(_attempt(delete(IdempotencyRecord), tenant_id, route, key, claimed))
+    return cast("CursorResult[Any]", result).rowcount == 1

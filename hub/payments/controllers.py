@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.idempotency.route import once
-from hub.payments import checkout, refunds, schemas, service
+from hub.payments import checkout, create, refunds, schemas, service
 from hub.payments.status import Status
 from hub.strict import require_strict
 
@@ -34,7 +34,7 @@ async def create_payment(
         storefront.tenant_id,
         "payments.create",
         data,
-        lambda attempt: service.create_payment(session, _services(request), storefront, data, attempt),
+        lambda attempt: create.create_payment(session, _services(request), storefront, data, attempt),
         status_code=201,
         joined=True,
     )

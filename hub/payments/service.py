@@ -1,4 +1,4 @@
-"""Payment rules: create (money, idempotency), read, list, capture, cancel, sync.
+"""Payment rules: read, list, capture, cancel, sync (creation is hub/payments/create.py).
 
 Every provider call happens outside any database transaction; the row is claimed first
 (on create, the Idempotency-Key's claim shares the row's insert; afterwards, the in-flight
@@ -14,17 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.db.base import utcnow
 from hub.db.payments import CheckoutSession, Payment
 from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
-from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt
-from hub.payments import common, inflight, money, schemas
+from hub.idempotency.attempt import Attempt
+from hub.payments import common, inflight, schemas
 from hub.payments.apply import PAID, apply_snapshot, set_status
 from hub.payments.refunds import sync_refunds
 from hub.services import Services
 from providers.base import payments as neutral
-from providers.base.errors import CardDeclined, ProviderError
+from providers.base.errors import ProviderError
 from providers.base.provider import Provider, TenantContext
 
 #: Statuses in which the hub's view may lag the provider's (the customer acts through Stripe.js);
@@ -52,156 +51,6 @@ async def _view(session: AsyncSession, payment: Payment) -> schemas.Payment:
     keys = await common.publishable_keys(session, payment.tenant_id)
     await session.commit()
     return common.payment_view(payment, keys.get(payment.provider))
-
-
-# -- create -------------------------------------------------------------------------------
-
-
-async def create_payment(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PaymentCreate, attempt: Attempt
-) -> schemas.Payment:
-    """Create the payment under ``attempt`` (its Idempotency-Key), whose seed names the row, so a
-    retry after an unknown outcome resumes the same row and provider idempotency key."""
-    currency = money.normalize_currency(data.currency)
-    money.check_amount(data.amount, currency)
-    metadata = common.check_metadata(data.metadata)
-    if data.confirm and not data.payment_method:
-        raise ValidationFailed("confirm needs a payment_method", param="payment_method")
-    if data.off_session and not (data.confirm and data.customer_id):
-        raise ValidationFailed("off_session needs customer_id, payment_method and confirm: true", param="off_session")
-    provider, stored = common.stored_provider(services, who, data.provider)
-    # From the process's cache, checked against the credentials row and version the authenticating read saw.
-    ctx = await services.tenant_contexts.for_request(provider, who.tenant_id, stored)
-    if attempt.resumed:
-        earlier = await session.get(Payment, attempt.object_id("pay"))
-        if earlier is not None:
-            return await _resume(session, services, provider, ctx, earlier, attempt)
-    # One short transaction: the customer check, the Idempotency-Key's claim and the payment row.
-    customer = (
-        await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
-        if data.customer_id
-        else None
-    )
-    now = utcnow()
-    payment = Payment(
-        id=attempt.object_id("pay"),
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        status="requires_payment_method",
-        amount=data.amount,
-        currency=currency,
-        capture_method=data.capture_method,
-        customer_id=customer.id if customer else None,
-        description=data.description,
-        metadata_=metadata,
-        payment_method=data.payment_method,
-        confirm=data.confirm,
-        off_session=data.off_session,
-        pending_op="create",
-        pending_since=now,
-        amount_capturable=0,
-        amount_received=0,
-        amount_refunded=0,
-        created_at=now,
-        updated_at=now,
-    )
-    await attempt.join(session)
-    session.add(payment)
-    await session.commit()
-    order = _order(payment, customer.provider_customer_id if customer else None)
-    # The one transaction after the call: the row and the key's stored answer.
-    return await _run_create(session, provider, ctx, payment, order, attempt)
-
-
-async def _resume(
-    session: AsyncSession,
-    services: Services,
-    provider: Provider,
-    ctx: TenantContext,
-    payment: Payment,
-    attempt: Attempt,
-) -> schemas.Payment:
-    """An earlier attempt with this key made the row; its outcome at the provider is unknown (the
-    provider was unavailable, or its worker died). Ask again under the same provider idempotency key,
-    which answers with what the first attempt created, if anything."""
-    publishable_key = ctx.credentials.publishable_key
-    if payment.provider_payment_id is not None or payment.status == "failed":
-        # The answer reached the row (a webhook, a sync) but not the key.
-        view = common.payment_view(payment, publishable_key)
-        await attempt.settle(session, 201, view)
-        await session.commit()
-        return view
-    lease = store.lease_for(services.settings)
-    if await inflight.claim(session, payment, "create", lease=lease, require_no_provider_id=True) is None:
-        raise store.in_progress(lease.total_seconds())
-    await session.commit()
-    customer = (
-        await common.owned_customer(session, payment.tenant_id, payment.customer_id, provider.name)
-        if payment.customer_id
-        else None
-    )
-    await session.commit()
-    order = _order(payment, customer.provider_customer_id if customer else None)
-    return await _run_create(session, provider, ctx, payment, order, attempt)
-
-
-def _order(payment: Payment, provider_customer_id: str | None) -> neutral.PaymentCreate:
-    """The provider request, built from the row alone so a retried creation repeats it exactly."""
-    return neutral.PaymentCreate(
-        amount=payment.amount,
-        currency=payment.currency,
-        capture_method=payment.capture_method,
-        metadata={**(payment.metadata_ or {}), "hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id},
-        provider_customer_id=provider_customer_id,
-        payment_method=payment.payment_method,
-        confirm=payment.confirm,
-        description=payment.description,
-        off_session=payment.off_session,
-    )
-
-
-async def _run_create(
-    session: AsyncSession,
-    provider: Provider,
-    ctx: TenantContext,
-    payment: Payment,
-    order: neutral.PaymentCreate,
-    attempt: Attempt,
-) -> schemas.Payment:
-    try:
-        snap = await provider.create_payment(ctx, order, idempotency_key=store.provider_key(payment.id, "pay"))
-    except CardDeclined as exc:
-        # The attempt exists at the provider: keep it as failed; the customer may retry another card
-        # (under another key: this one answers with the decline).
-        snapshot = exc.snapshot if isinstance(exc, neutral.PaymentDeclined) else None
-        if snapshot is not None:
-            await apply_snapshot(session, payment, snapshot)
-        elif payment.provider_payment_id is None:
-            payment.provider_payment_id = exc.provider_object_id
-        if payment.status in BEFORE_AUTHORIZATION:
-            await set_status(session, payment, "failed")
-        payment.last_error_code, payment.decline_code = exc.code, exc.decline_code
-        inflight.release(payment)
-        await attempt.settle_error(session, tag(exc, payment))
-        await session.commit()
-        raise exc from None
-    except OUTCOME_UNKNOWN as exc:
-        payment.last_error_code = exc.code
-        inflight.release(payment)
-        await session.commit()
-        raise tag(exc, payment) from None
-    except ProviderError:
-        # Refused outright: nothing exists at the provider, so nothing is kept here either.
-        await session.delete(payment)
-        await session.commit()
-        raise
-    await apply_snapshot(session, payment, snap)
-    inflight.release(payment)
-    await session.flush()  # updated_at is set by the flush: the answer shows what is stored
-    view = common.payment_view(payment, ctx.credentials.publishable_key)
-    await attempt.settle(session, 201, view)
-    await session.commit()
-    return view
 
 
 # -- read ---------------------------------------------------------------------------------

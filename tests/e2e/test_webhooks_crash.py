@@ -4,6 +4,10 @@ Deliveries are acknowledged once stored. The first worker is killed outright (no
 kind): ingest-only (HUB_APPLIER=0), so every event is certainly still pending; or with its applier
 running, killed at whatever point it has reached. A new worker then applies what is pending, and
 every event ends applied exactly once (one attempt each, one refund row per refund).
+
+And under load (PostgreSQL, ``--workers 2``): one worker is killed while deliveries are in flight
+and keep coming; the other worker and the one uvicorn starts in its place store and apply every
+acknowledged event exactly once.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import pytest
 
 from hub.db.base import new_id
 from tests.support import stripe_events as se
+from tests.support.databases import backends
 from tests.support.hub import PLATFORM
 from tests.support.inbox import pending_count, wait_applied
 from tests.support.payment_rows import count_rows, insert_payment, payment_row
 from tests.support.process import HubProcess
 from tests.support.rawdb import execute
+from tests.support.reliability import worker_killed
 
 pytestmark = pytest.mark.e2e
 
@@ -100,3 +106,22 @@ async def test_events_pending_when_a_worker_is_killed_are_applied_once_by_the_ne
     for payment_id in payments:
         row = await payment_row(database_url, payment_id)
         assert (row["status"], row["amount_received"], row["amount_refunded"]) == ("partially_refunded", 2000, 500)
+
+
+@pytest.mark.skipif("postgresql" not in backends(), reason="the load runs on PostgreSQL, as the load test")
+async def test_a_worker_killed_while_deliveries_are_in_flight_loses_no_acknowledged_event(fault_stack):
+    facts = await worker_killed(fault_stack, clients=8, payments=10, before=2.0, after=3.0)
+    # The load went on through the kill: acknowledged deliveries before it and after it.
+    assert any(a.ok for a in facts.load if a.ended < facts.fault_at), facts.summary()
+    assert facts.after()["2xx"] > 0, facts.summary()
+    # Only 200s, or no answer at all on the killed worker's connections: never an error answer.
+    assert all(a.ok or a.status is None for a in facts.load), facts.summary()
+    # The supervisor stayed, the killed worker is gone, and a new one took its place.
+    supervisor, workers = facts.pids_before
+    assert facts.killed in workers and facts.pids_after[0] == supervisor
+    assert facts.killed not in facts.pids_after[1] and len(facts.pids_after[1]) == 2
+    # Nothing acknowledged is lost; every stored event is applied exactly once (one attempt).
+    assert facts.lost_events == set()
+    assert facts.not_applied_once == {}
+    assert facts.unpaid == set()
+    assert facts.unanswered_retries() == set(), facts.retry_summary()

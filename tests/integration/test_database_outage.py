@@ -12,13 +12,16 @@ import logging
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from hub.db.migrate import upgrade_to_head
 from tests.support.canaries.ledger import LEDGER
 from tests.support.databases import PG_HOST, PG_PORT, PG_USER, create_pg_database, drop_pg_database
 from tests.support.hub import PLATFORM, HubClient, build_client, make_settings
-from tests.support.payments import create_payment, stripe_tenant
+from tests.support.payment_rows import payment_row
+from tests.support.payments import Recorder, create_payment, emulator_intents, recorded_hub, stripe_tenant
+from tests.support.rawdb import execute
 from tests.support.tcpproxy import TcpProxy
 
 
@@ -46,6 +49,14 @@ async def _until(check, within: float = 15.0):
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.1)
+
+
+def _waiting(r: httpx.Response) -> bool:
+    """An answer a client retrying after the outage may get for a moment, then tries again."""
+    # 409 idempotency_in_progress while the hub finishes the first attempt; 503 on a pooled
+    # connection the cut killed, noticed by this request.
+    code = r.json().get("code") if r.status_code >= 400 else None
+    return (r.status_code, code) in {(409, "idempotency_in_progress"), (503, "database_unavailable")}
 
 
 async def test_a_database_outage_is_503_database_unavailable_and_the_hub_recovers(proxied_pg, emulator, tmp_path):
@@ -77,6 +88,77 @@ async def test_a_database_outage_is_503_database_unavailable_and_the_hub_recover
         payment = (await _until(created)).json()
         r = await hub.request("GET", f"/v1/payments/{payment['id']}", headers=tenant.storefront)
         assert r.status_code == 200
+
+
+async def test_a_creation_the_outage_cut_off_after_stripe_answered_is_replayed_once_the_database_is_back(
+    proxied_pg, emulator, tmp_path
+):
+    # The database goes away while Stripe creates the PaymentIntent: the hub cannot write the
+    # answer, says 503, and must not hold the Idempotency-Key as "in progress" for the whole
+    # in-flight lease (minutes) once the database is back: the retry finds the payment.
+    proxy, url = proxied_pg
+    recorder = Recorder(emulator.url)
+    forward = recorder.transport.handle_async_request
+    armed = {"cut": False}
+
+    async def cut_after_stripe(request: httpx.Request) -> httpx.Response:
+        response = await forward(request)
+        if armed["cut"] and request.method == "POST" and request.url.path == "/v1/payment_intents":
+            armed["cut"] = False
+            proxy.cut()
+        return response
+
+    recorder.transport = httpx.MockTransport(cut_after_stripe)
+    async with recorded_hub(url, str(tmp_path), emulator.url, recorder) as hub:
+        tenant, secret_key = await stripe_tenant(hub)
+        armed["cut"] = True
+        r = await create_payment(hub, tenant, idempotency_key="order-7")
+        assert (r.status_code, r.json()["code"]) == (503, "database_unavailable"), r.text
+        proxy.restore()
+
+        async def replayed():
+            r = await create_payment(hub, tenant, idempotency_key="order-7")
+            return None if _waiting(r) else r
+
+        r = await _until(replayed, within=10)
+        # A replay answers with the first response: its status (201) and body, marked as replayed.
+        assert r.status_code == 201 and r.headers["idempotent-replayed"] == "true", r.text
+        payment = r.json()
+    assert recorder.calls("POST", "/v1/payment_intents") == 1
+    intents = emulator_intents(emulator, secret_key, hub_payment_id=payment["id"])
+    assert [pi["id"] for pi in intents] == [payment["provider_payment_id"]]
+    row = await payment_row(url, payment["id"])
+    assert (row["pending_op"], row["provider_payment_id"]) == (None, payment["provider_payment_id"])
+
+
+async def test_a_creation_whose_claim_was_written_but_never_confirmed_runs_on_retry_once_the_database_is_back(
+    proxied_pg, emulator, tmp_path
+):
+    # The worst moment: PostgreSQL commits the new payment row (the key's claim) and stops before
+    # saying so. The hub answers 503 without calling Stripe; the row must not hold the key as
+    # "in progress" for the whole lease: the retry creates the payment, once.
+    proxy, url = proxied_pg
+    recorder = Recorder(emulator.url)
+    async with recorded_hub(url, str(tmp_path), emulator.url, recorder) as hub:
+        tenant, secret_key = await stripe_tenant(hub)
+        proxy.lose_reply(b"order-8", b"COMMIT")
+        r = await create_payment(hub, tenant, idempotency_key="order-8")
+        assert (r.status_code, r.json()["code"]) == (503, "database_unavailable"), r.text
+        assert recorder.calls("POST", "/v1/payment_intents") == 0
+        rows = await execute(url.replace(f":{proxy.port}/", f":{PG_PORT}/"), "SELECT pending_op FROM payments")
+        assert rows == [("create",)]  # committed although the hub was told otherwise
+        proxy.restore()
+
+        async def created():
+            r = await create_payment(hub, tenant, idempotency_key="order-8")
+            return None if _waiting(r) else r
+
+        r = await _until(created, within=10)
+        assert r.status_code in (200, 201), r.text
+        payment = r.json()
+    assert recorder.calls("POST", "/v1/payment_intents") == 1
+    intents = emulator_intents(emulator, secret_key, hub_payment_id=payment["id"])
+    assert [pi["id"] for pi in intents] == [payment["provider_payment_id"]]
 
 
 async def test_a_database_that_never_answers_is_503_not_500(emulator, tmp_path):

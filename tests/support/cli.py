@@ -18,6 +18,9 @@ def hub_executable() -> str:
     return exe
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def hub_env(database_url: str | None, home: Path, **extra: str | None) -> dict[str, str]:
     """A clean environment: only what the test gives, no HUB_* leaking in from the caller's shell."""
     env: dict[str, str | None] = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
@@ -32,6 +35,8 @@ def hub_env(database_url: str | None, home: Path, **extra: str | None) -> dict[s
     )
     if database_url is not None:
         env["HUB_DATABASE_URL"] = database_url
+    # This checkout's hub first: a venv installed from another tree must not supply the code tested.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     env.update(extra)
     given = {k: v for k, v in env.items() if v is not None}  # None: the variable is unset
     LEDGER.harvest_env(given, "a hub command")

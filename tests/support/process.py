@@ -18,6 +18,8 @@ from tests.support.canaries.ledger import LEDGER
 from tests.support.emulator import free_port
 from tests.support.hub import PLATFORM_TOKEN, VAULT_KEYS
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 class HubProcess:
     """``hub serve`` as a child process; its secrets are canaries and its output is scanned for them."""
@@ -39,6 +41,9 @@ class HubProcess:
             "HUB_STRIPE_MAX_NETWORK_RETRIES": "0",
             "HUB_STRIPE_TIMEOUT_SECONDS": "10",
             "HUB_LOG_LEVEL": "WARNING",
+            # The hub of this checkout: the `hub` script would otherwise import whichever tree the
+            # virtualenv was installed from (an editable install of another checkout, say).
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
             **env,
         }
         if "HUB_STRIPE_API_BASE" in env:
@@ -72,6 +77,19 @@ class HubProcess:
         """An HTTP client to this process whose requests and responses the canary ledger sees."""
         return observed(httpx.AsyncClient(base_url=self.url, **kw))
 
+    def pids(self) -> tuple[int, set[int]]:
+        """(the supervisor's pid, its serving workers' pids): ``--workers N`` forks N children, which
+        uvicorn replaces when one dies. Multiprocessing's resource tracker is not a worker."""
+        workers = set()
+        for pid in children(self.proc.pid):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue  # ended meanwhile
+            if b"resource_tracker" not in cmdline:
+                workers.add(pid)
+        return self.proc.pid, workers
+
     def log(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -85,3 +103,19 @@ class HubProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
         self._log.close()
+
+
+def children(parent: int) -> list[int]:
+    """Live child processes of ``parent`` (from /proc: the kernel keeps no list of them for us)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.append(int(entry))
+    return found

@@ -2,7 +2,9 @@
 
 Runs its own event loop in a thread, so it keeps forwarding while the test's loop waits on the hub.
 ``cut()`` stops listening and resets every open connection, as a stopped server would;
-``restore()`` listens again on the same port.
+``restore()`` listens again on the same port. ``lose_reply(*markers)`` cuts at the worst moment
+instead: once a client has sent each marker in order, the server acts on it, and the proxy is cut
+before that answer reaches the client (a COMMIT that happened, reported as a failure).
 """
 
 from __future__ import annotations
@@ -24,13 +26,33 @@ class TcpProxy:
         self._thread.start()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._markers: tuple[bytes, ...] = ()
 
     def _run(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: list[int] | None) -> None:
+        """Forward one direction; ``seen`` (client to server only) counts the markers this connection sent."""
         with contextlib.suppress(Exception):
             while data := await reader.read(65536):
+                if seen is not None and self._markers and seen[0] < len(self._markers):
+                    while seen[0] < len(self._markers) and self._markers[seen[0]] in data:
+                        seen[0] += 1
+                    if seen[0] == len(self._markers):
+                        self._markers = ()  # this connection's next answer is lost; no other's
+                        seen.append(-1)
+                writer.write(data)
+                await writer.drain()
+        with contextlib.suppress(Exception):
+            writer.close()
+
+    async def _answers(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: list[int]) -> None:
+        """Forward the server's answers, unless the client just sent the last marker: then cut."""
+        with contextlib.suppress(Exception):
+            while data := await reader.read(65536):
+                if len(seen) > 1:
+                    await self._cut()
+                    return
                 writer.write(data)
                 await writer.drain()
         with contextlib.suppress(Exception):
@@ -43,7 +65,8 @@ class TcpProxy:
             writer.close()
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        seen = [0]
+        await asyncio.gather(self._pipe(reader, up_writer, seen), self._answers(up_reader, writer, seen))
         self._writers.difference_update((writer, up_writer))
 
     async def _listen(self) -> None:
@@ -63,6 +86,10 @@ class TcpProxy:
 
     def cut(self) -> None:
         self._run(self._cut())
+
+    def lose_reply(self, *markers: bytes) -> None:
+        """Arm the worst-moment cut: after a client sends ``markers`` (in order), lose the answer."""
+        self._loop.call_soon_threadsafe(setattr, self, "_markers", markers)
 
     def close(self) -> None:
         self.cut()
