@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.idempotency import store
 
@@ -34,13 +35,15 @@ async def once(
     body: Any,
     run: Callable[[str | None], Awaitable[msgspec.Struct]],
     *,
+    session: AsyncSession,
     status_code: int,
 ) -> Response[Any]:
     """Run ``run(seed)`` unless this (tenant, route, Idempotency-Key) already ran.
 
     ``seed`` is None without a key; with one it is the same on every attempt, and the work
     derives the ids of what it creates from it (``store.derived_id``), so a retry after an
-    unknown outcome lands on the same objects, here and at the provider.
+    unknown outcome lands on the same objects, here and at the provider. ``session`` is the one
+    ``run`` works in: a failed run's open transaction is ended before the key is reopened.
     """
     key = store.check_key(request.headers.get(store.HEADER))
     if key is None:
@@ -60,6 +63,11 @@ async def once(
         result = await run(found.seed)
     except Exception:
         try:
+            # What the failed work meant to keep it committed; the rest would be rolled back when
+            # the request's session closes. Ending it now matters on SQLite, where even a read
+            # holds the write lock (BEGIN IMMEDIATE): the reopen below would wait for it until the
+            # busy timeout, stalling every write of the hub, then fail and leave the key "running".
+            await session.rollback()
             await store.reopen(sessions, tenant_id, route, key, found)
         except Exception as exc:  # the database may be what failed; the lease then runs out by itself
             log.warning("could not reopen an idempotency key after a failure (%s)", type(exc).__name__)

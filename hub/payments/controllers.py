@@ -68,6 +68,7 @@ async def capture_payment(
         "payments.capture",
         {"amount": amount},
         lambda _: service.capture_payment(session, _services(request), storefront, payment_id, amount),
+        session=session,
         status_code=200,
     )
 
@@ -82,6 +83,7 @@ async def cancel_payment(
         "payments.cancel",
         {},
         lambda _: service.cancel_payment(session, _services(request), storefront, payment_id),
+        session=session,
         status_code=200,
     )
 
@@ -109,6 +111,7 @@ async def create_refund(
         "payments.refunds",
         body,
         lambda seed: refunds.create_refund(session, _services(request), admin, payment_id, body, seed),
+        session=session,
         status_code=201,
     )
 
@@ -129,6 +132,7 @@ async def create_checkout_session(
         "checkout.sessions",
         data,
         lambda seed: checkout.create_checkout_session(session, _services(request), storefront, data, seed),
+        session=session,
         status_code=201,
     )
 
