@@ -46,6 +46,7 @@ _ERRORS = {
     415: "The body is not `application/json` (`unsupported_media_type`)",
     422: "A field is invalid (`validation_error` with `param`, `amount_too_small`, `mode_mismatch`…)",
     429: "Too many requests (`rate_limited`, with `Retry-After`)",
+    501: "The tenant's provider does not offer this (`not_supported`)",
     503: "A dependency is unavailable (`provider_unavailable`, `database_unavailable`, `vault_unavailable`)",
 }
 
@@ -79,6 +80,8 @@ def _statuses(method: str, path: str, authenticated: bool, has_parameters: bool)
         codes.add(409)
     if method == "POST" and path.startswith("/v1/payments"):
         codes.add(402)
+    if method == "POST" and path in ("/v1/payments", "/v1/checkout/sessions"):
+        codes.add(404)  # credentials_missing, or a customer or provider named in the body that is not there
     if path.startswith("/v1/webhooks/") or path.endswith("/billing/webhook"):
         codes = {400, 404, 413, 503}  # signature_invalid, unknown tenant, too large; never a token
     if path.startswith("/health"):
@@ -123,9 +126,12 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
                 params.append(dict(IDEMPOTENCY_KEY))
             has_parameters = any(p.get("in") in ("query", "path") for p in operation.get("parameters", []))
             responses = operation["responses"]
+            # A route may declare answers of its own (a 404 for an object its body names, a 501);
+            # they keep their status, in the hub's shape: Litestar's {status_code, detail, extra} is not it.
+            declared = {int(c) for c in responses if c[:1] in "45"}
             for code in [c for c in responses if c[:1] in "45"]:
-                del responses[code]  # Litestar's own {status_code, detail, extra} is not what the hub sends
-            for status in _statuses(upper, path, authenticated, has_parameters):
+                del responses[code]
+            for status in sorted(declared | set(_statuses(upper, path, authenticated, has_parameters))):
                 responses[str(status)] = {
                     "description": _ERRORS[status],
                     "content": {PROBLEM_JSON: {"schema": problem_schema}},

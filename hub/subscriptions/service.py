@@ -58,7 +58,7 @@ async def create_subscription(
     session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.SubscriptionCreate, key: str | None
 ) -> tuple[schemas.Subscription, bool]:
     metadata = common.check_metadata(data.metadata)
-    customer = await owned_customer(session, who.tenant_id, data.customer_id)
+    customer = await owned_customer(session, who.tenant_id, data.customer_id, param="customer_id")
     items: list[neutral.SubscriptionItem] = []
     for n, item in enumerate(data.items):
         price = await owned_price(session, who.tenant_id, item.price_id, f"items.{n}.price_id")

@@ -15,6 +15,10 @@ import httpx
 from tests.support.emulator import free_port
 from tests.support.hub import PLATFORM_TOKEN, VAULT_KEYS
 
+#: The checkout these tests belong to. The console script imports ``hub`` from wherever the package
+#: was installed (an editable install of another checkout, say); the process must run this code.
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
 
 class HubProcess:
     def __init__(self, database_url: str, home: Path, *, workers: int = 1, **env: str) -> None:
@@ -34,6 +38,7 @@ class HubProcess:
             "HUB_STRIPE_MAX_NETWORK_RETRIES": "0",
             "HUB_STRIPE_TIMEOUT_SECONDS": "10",
             "HUB_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(SOURCE_ROOT), os.environ.get("PYTHONPATH")) if p),
             **env,
         }
         if "HUB_STRIPE_API_BASE" in env:
