@@ -13,6 +13,7 @@ document itself, ``/schema/openapi.json``, needs nothing from outside.
 from __future__ import annotations
 
 import copy
+import typing
 from typing import Any
 
 import msgspec
@@ -98,6 +99,34 @@ def _authenticated(route: HTTPRoute, method: str) -> bool:
     return bool(_AUTH_PARAMETERS & set(handler.parsed_fn_signature.parameters))
 
 
+def _closed_bodies(routes: list[Any]) -> set[str]:
+    """Names of the request-body Structs, nested ones included, that refuse fields they do not declare.
+
+    Litestar's document leaves them open, so a client (or a generator of test requests) would
+    believe any extra field is accepted; the hub answers it 422.
+    """
+    closed: set[str] = set()
+    seen: set[type] = set()
+
+    def visit(annotation: Any) -> None:
+        for arg in typing.get_args(annotation):
+            visit(arg)
+        if not isinstance(annotation, type) or not issubclass(annotation, msgspec.Struct) or annotation in seen:
+            return
+        seen.add(annotation)
+        if annotation.__struct_config__.forbid_unknown_fields:
+            closed.add(annotation.__name__)
+        for field in msgspec.structs.fields(annotation):
+            visit(field.type)
+
+    for route in routes:
+        for handler in route.route_handlers if isinstance(route, HTTPRoute) else ():
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is not None:
+                visit(data.annotation)
+    return closed
+
+
 def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
     """A copy of Litestar's ``schema`` with the security scheme, the idempotency header and problem answers."""
     doc = copy.deepcopy(schema)
@@ -109,6 +138,10 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
     }
     (problem_schema,), defs = msgspec.json.schema_components([Problem], ref_template="#/components/schemas/{name}")
     components.setdefault("schemas", {}).update(defs)
+    for name in _closed_bodies(routes):
+        found = components["schemas"].get(name)
+        if found is not None and found.get("type") == "object":
+            found["additionalProperties"] = False
     by_path = {r.path_format: r for r in routes if isinstance(r, HTTPRoute)}
     for path, item in doc.get("paths", {}).items():
         route = by_path.get(path)

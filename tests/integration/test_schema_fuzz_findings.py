@@ -98,3 +98,30 @@ async def test_metrics_are_documented_as_the_text_they_are_with_one_charset(hub)
     assert r.headers["content-type"] == "text/plain; version=1.0.0; charset=utf-8"
     answers = (await _document(hub))["paths"]["/metrics"]["get"]["responses"]["200"]
     assert list(answers["content"]) == ["text/plain"]
+
+
+# Generated bodies that followed the document were refused for a field it did not forbid: the hub
+# refuses unknown fields (a misspelt "capture_metod" must not silently mean the default), but the
+# document allowed any, so schemathesis' "valid" bodies were nearly all 422 and never reached Stripe.
+UNKNOWN_FIELDS = [
+    ("/v1/payments", {"amount": 2000, "currency": "usd", "capture_metod": "manual"}, "PaymentCreate"),
+    (
+        "/v1/checkout/sessions",
+        {
+            "currency": "usd",
+            "line_items": [{"name": "Tea", "unit_amount": 500, "quantity": 1, "sku": "t-1"}],
+            "success_url": "https://shop.example/ok",
+            "cancel_url": "https://shop.example/back",
+        },
+        "LineItem",
+    ),
+    ("/v1/customers", {"email": "ana@example.com", "phone": "+1"}, "CustomerCreate"),
+]
+
+
+@pytest.mark.parametrize("path,body,component", UNKNOWN_FIELDS)
+async def test_a_body_field_the_hub_refuses_is_one_the_document_forbids(hub, path, body, component):
+    tenant, _ = await stripe_tenant(hub)
+    assert_problem(await hub.request("POST", path, json=body, headers=tenant.admin), 422, "validation_error")
+    schemas = (await _document(hub))["components"]["schemas"]
+    assert schemas[component]["additionalProperties"] is False
