@@ -29,6 +29,7 @@ from tests.support.billing import create_emulator_plan
 from tests.support.hub import PLATFORM, PLATFORM_TOKEN
 
 WEBHOOK_SECRET = "whsec_fuzzTenantSecret0001"
+IDEMPOTENCY_KEY = "Idempotency-Key"
 #: The scopes a run is made with; each calls from its own loopback address (see ``caller_session``).
 SCOPES = ("platform", "admin", "storefront", "anonymous")
 #: How many objects of each kind the world makes. ``spare_*`` ones are for destroying operations.
@@ -77,15 +78,26 @@ class World:
 
     def __post_init__(self) -> None:
         assert {k: len(v) for k, v in self.ids.items()} == KINDS, self.ids
+        self._requests = 0
         self._real = {
             p: real for kind, ids in self.ids.items() for p, real in zip(placeholders(kind), ids, strict=True)
         }
 
     def resolve(self, case: Any) -> None:
-        """Put the real ids in place of the placeholders a generated request drew."""
+        """Put the real ids in place of the placeholders a generated request drew.
+
+        A valid Idempotency-Key also gets a suffix of its own: generated keys are mostly "0" or
+        alike, and the same key with another body is only ever 409 ``idempotency_conflict``, so
+        without it few generated bodies would reach the work behind the key. Replays are tested
+        on their own (tests/integration/test_idempotency_routes.py).
+        """
         case.path_parameters = self._swap(case.path_parameters)
         case.query = self._swap(case.query)
         case.body = self._swap(case.body)
+        key = (case.headers or {}).get(IDEMPOTENCY_KEY)
+        if isinstance(key, str) and key.isprintable() and 0 < len(key) <= 200:
+            self._requests += 1
+            case.headers[IDEMPOTENCY_KEY] = f"{key}-{self._requests}"
 
     def _swap(self, value: Any) -> Any:
         if isinstance(value, str):
