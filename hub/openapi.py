@@ -13,6 +13,7 @@ document itself, ``/schema/openapi.json``, needs nothing from outside.
 from __future__ import annotations
 
 import copy
+import typing
 from typing import Any
 
 import msgspec
@@ -46,6 +47,7 @@ _ERRORS = {
     415: "The body is not `application/json` (`unsupported_media_type`)",
     422: "A field is invalid (`validation_error` with `param`, `amount_too_small`, `mode_mismatch`…)",
     429: "Too many requests (`rate_limited`, with `Retry-After`)",
+    501: "The tenant's provider does not offer this (`not_supported`)",
     503: "A dependency is unavailable (`provider_unavailable`, `database_unavailable`, `vault_unavailable`)",
 }
 
@@ -79,6 +81,8 @@ def _statuses(method: str, path: str, authenticated: bool, has_parameters: bool)
         codes.add(409)
     if method == "POST" and path.startswith("/v1/payments"):
         codes.add(402)
+    if method == "POST" and path in ("/v1/payments", "/v1/checkout/sessions"):
+        codes.add(404)  # credentials_missing, or a customer or provider named in the body that is not there
     if path.startswith("/v1/webhooks/") or path.endswith("/billing/webhook"):
         codes = {400, 404, 413, 503}  # signature_invalid, unknown tenant, too large; never a token
     if path.startswith("/health"):
@@ -95,6 +99,34 @@ def _authenticated(route: HTTPRoute, method: str) -> bool:
     return bool(_AUTH_PARAMETERS & set(handler.parsed_fn_signature.parameters))
 
 
+def _closed_bodies(routes: list[Any]) -> set[str]:
+    """Names of the request-body Structs, nested ones included, that refuse fields they do not declare.
+
+    Litestar's document leaves them open, so a client (or a generator of test requests) would
+    believe any extra field is accepted; the hub answers it 422.
+    """
+    closed: set[str] = set()
+    seen: set[type] = set()
+
+    def visit(annotation: Any) -> None:
+        for arg in typing.get_args(annotation):
+            visit(arg)
+        if not isinstance(annotation, type) or not issubclass(annotation, msgspec.Struct) or annotation in seen:
+            return
+        seen.add(annotation)
+        if annotation.__struct_config__.forbid_unknown_fields:
+            closed.add(annotation.__name__)
+        for field in msgspec.structs.fields(annotation):
+            visit(field.type)
+
+    for route in routes:
+        for handler in route.route_handlers if isinstance(route, HTTPRoute) else ():
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is not None:
+                visit(data.annotation)
+    return closed
+
+
 def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
     """A copy of Litestar's ``schema`` with the security scheme, the idempotency header and problem answers."""
     doc = copy.deepcopy(schema)
@@ -106,6 +138,10 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
     }
     (problem_schema,), defs = msgspec.json.schema_components([Problem], ref_template="#/components/schemas/{name}")
     components.setdefault("schemas", {}).update(defs)
+    for name in _closed_bodies(routes):
+        found = components["schemas"].get(name)
+        if found is not None and found.get("type") == "object":
+            found["additionalProperties"] = False
     by_path = {r.path_format: r for r in routes if isinstance(r, HTTPRoute)}
     for path, item in doc.get("paths", {}).items():
         route = by_path.get(path)
@@ -123,9 +159,12 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
                 params.append(dict(IDEMPOTENCY_KEY))
             has_parameters = any(p.get("in") in ("query", "path") for p in operation.get("parameters", []))
             responses = operation["responses"]
+            # A route may declare answers of its own (a 404 for an object its body names, a 501);
+            # they keep their status, in the hub's shape: Litestar's {status_code, detail, extra} is not it.
+            declared = {int(c) for c in responses if c[:1] in "45"}
             for code in [c for c in responses if c[:1] in "45"]:
-                del responses[code]  # Litestar's own {status_code, detail, extra} is not what the hub sends
-            for status in _statuses(upper, path, authenticated, has_parameters):
+                del responses[code]
+            for status in sorted(declared | set(_statuses(upper, path, authenticated, has_parameters))):
                 responses[str(status)] = {
                     "description": _ERRORS[status],
                     "content": {PROBLEM_JSON: {"schema": problem_schema}},

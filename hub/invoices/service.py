@@ -60,7 +60,7 @@ async def create_invoice(
         money.check_amount(line.amount, currency, param=f"items.{n}.amount", minimum=False)
         total += line.amount * line.quantity
     money.check_amount(total, currency, param="items")
-    customer = await owned_customer(session, who.tenant_id, data.customer_id)
+    customer = await owned_customer(session, who.tenant_id, data.customer_id, param="customer_id")
     provider = common.provider_by_name(services, customer.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     lines = [{"description": i.description, "amount": i.amount, "quantity": i.quantity} for i in data.items]

@@ -64,7 +64,7 @@ async def create_subscription(
     attempt: Attempt,
 ) -> schemas.Subscription:
     metadata = common.check_metadata(data.metadata)
-    customer = await owned_customer(session, who.tenant_id, data.customer_id)
+    customer = await owned_customer(session, who.tenant_id, data.customer_id, param="customer_id")
     items: list[neutral.SubscriptionItem] = []
     for n, item in enumerate(data.items):
         price = await owned_price(session, who.tenant_id, item.price_id, f"items.{n}.price_id")

@@ -17,7 +17,7 @@ import pytest
 
 from hub.db.migrate import upgrade_to_head
 from tests.support.canaries.ledger import LEDGER
-from tests.support.databases import PG_HOST, PG_PORT, PG_USER, create_pg_database, drop_pg_database
+from tests.support.databases import PG_HOST, PG_PORT, PG_USER, backends, create_pg_database, drop_pg_database
 from tests.support.hub import PLATFORM, HubClient, build_client, make_settings
 from tests.support.payment_rows import payment_row
 from tests.support.payments import Recorder, create_payment, emulator_intents, recorded_hub, stripe_tenant
@@ -176,7 +176,8 @@ async def test_a_database_that_never_answers_is_503_not_500(emulator, tmp_path):
         proxy.close()
 
 
-async def test_a_path_with_a_line_feed_cannot_forge_a_log_line(emulator, tmp_path):
+@pytest.mark.parametrize("backend", backends())
+async def test_a_path_with_a_line_feed_cannot_forge_a_log_line(emulator, tmp_path, backend):
     # The outage warning names the request path; a %0A in it must not start a new line.
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -184,8 +185,12 @@ async def test_a_path_with_a_line_feed_cannot_forge_a_log_line(emulator, tmp_pat
     root = logging.getLogger()
     root.addHandler(handler)
     proxy = TcpProxy(PG_HOST, PG_PORT)  # nothing listens
+    unreachable = {
+        "postgresql": f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{proxy.port}/nowhere",
+        "sqlite": f"sqlite+aiosqlite:///{tmp_path}/no-such-directory/hub.db",  # cannot be opened
+    }[backend]
     try:
-        settings = make_settings(f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{proxy.port}/nowhere", str(tmp_path))
+        settings = make_settings(unreachable, str(tmp_path))
         async with build_client(settings) as client:
             r = await client.get(
                 "/v1/payments/x%0ACRITICAL forged", headers={"Authorization": "Bearer hub_st_whatever"}
