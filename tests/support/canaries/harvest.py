@@ -51,20 +51,22 @@ def request_fields(request: httpx.Request) -> Iterator[tuple[str, str]]:
         return
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # hostile bodies (5,000-deep JSON) are the hub's to refuse
         return
     yield from _walk(body)
 
 
-def _walk(node: Any, name: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, str(key))
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value, name)
-    elif isinstance(node, str):
-        yield name, node
+def _walk(root: Any) -> Iterator[tuple[str, str]]:
+    """Iterative, so a body nested as deep as the JSON decoder allows does not exhaust the stack."""
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        node, name = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((value, str(key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, name) for value in node)
+        elif isinstance(node, str):
+            yield name, node
 
 
 def secrets_in_request(request: httpx.Request) -> tuple[set[str], set[str]]:
