@@ -174,7 +174,7 @@ class Ledger:
         found: list[Finding] = []
         for part in parts:
             for hit in self._scan(part.data, DATABASE, part.where):
-                where = f"{hit.where}, in {part.locate(hit.canary)}" if part.locate else hit.where
+                where = f"{hit.where}, in {part.locate(hit.canary, self.needles)}" if part.locate else hit.where
                 found.append(Finding(hit.canary, where, hit.test))
         return self._file(found)
 

@@ -113,8 +113,8 @@ class Needles:
         """Each canary with a piece in ``data``, and the offset of the first piece found.
 
         Secrets of one test often share a stretch (``sk_test_51Canary…``): where everything a canary
-        matched was also matched by one that matched more, the leak is the other one's, and only that
-        one is named.
+        matched lies within what another matched, and that other matched more, the leak is the
+        other one's, and only that one is named.
         """
         if not self._pieces:
             return {}
@@ -130,11 +130,20 @@ class Needles:
         return {
             canary: min(spots)[0]
             for canary, spots in matched.items()
-            if not any(spots < other for other in matched.values())
+            if not any(other is not spots and _within(spots, other) for other in matched.values())
         }
 
     def __len__(self) -> int:
         return len(self._pieces)
+
+
+def _within(spots: set[tuple[int, int]], other: set[tuple[int, int]]) -> bool:
+    """Every span of ``spots`` lies inside a span of ``other``, and ``other`` reaches further."""
+    return _covered(spots, other) and not _covered(other, spots)
+
+
+def _covered(spots: set[tuple[int, int]], other: set[tuple[int, int]]) -> bool:
+    return all(any(q <= p and p + n <= q + m for q, m in other) for p, n in spots)
 
 
 def to_bytes(data: str | bytes) -> bytes:
