@@ -83,3 +83,12 @@ def test_a_leak_is_named_after_the_secret_it_matches_best_not_every_secret_shari
     ledger.harvest(second, "two")
     assert [f.canary.value for f in ledger.check(f"path={first}", LOG, "a record")] == [first]
     assert {f.canary.value for f in ledger.check(f"{first} {second}", LOG, "a record")} == {first, second}
+
+
+def test_key_shaped_literals_of_the_test_tree_are_harvested_the_head_of_an_f_string_is_not(tmp_path):
+    source = tmp_path / "test_x.py"
+    whole, head = "sk_" + "test_51LiteralKey000001", "sk_" + "test_Canary"
+    source.write_text(f'KEY = "{whole}"\nMADE = f"{head}{{label}}Sk42"\n')
+    ledger = Ledger()
+    ledger.harvest_files([source])
+    assert list(ledger.canaries) == [whole]

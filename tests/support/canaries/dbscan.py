@@ -28,7 +28,7 @@ class Part:
     data: bytes
     where: str
     #: On a hit, names the table whose rows hold the canary (a SQLite page says nothing by itself).
-    locate: Callable[[Canary], str] | None = None
+    locate: Callable[[Canary, Needles], str] | None = None
 
 
 def sqlite_file(url: str) -> Path:
@@ -48,10 +48,8 @@ def changed_ranges(old: bytes, new: bytes) -> list[tuple[int, int]]:
     return ranges
 
 
-def sqlite_locate(path: Path) -> Callable[[Canary], str]:
-    def locate(canary: Canary) -> str:
-        probe = Needles()
-        probe.add(canary)
+def sqlite_locate(path: Path) -> Callable[[Canary, Needles], str]:
+    def locate(canary: Canary, needles: Needles) -> str:
         try:
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         except sqlite3.Error:
@@ -61,7 +59,7 @@ def sqlite_locate(path: Path) -> Callable[[Canary], str]:
             for table in tables:
                 for row in db.execute(f'SELECT * FROM "{table}"'):
                     cells = b"\n".join(c if isinstance(c, bytes) else str(c).encode() for c in row)
-                    if probe.find(cells):
+                    if canary in needles.find(cells):
                         return f"table {table}"
         finally:
             db.close()

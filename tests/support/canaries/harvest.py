@@ -19,6 +19,11 @@ import httpx
 
 #: Stripe secret and restricted keys, and webhook signing secrets, as they are written anywhere.
 SECRET_SHAPE = re.compile(r"\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z]+|\bwhsec_[0-9A-Za-z+/=_-]+")
+#: The same in source code, less the head of an f-string (``f"sk_test_Canary{label}…"``): a
+#: fragment, not a secret; the whole value is harvested when a test sends it.
+SOURCE_SHAPE = re.compile(
+    r"\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z]+(?![0-9A-Za-z{])|\bwhsec_[0-9A-Za-z+/=_-]+(?![0-9A-Za-z+/=_{-])"
+)
 #: Request fields that carry a provider secret whatever its shape (FakePay's ``fsk_…``, a key sent
 #: in the wrong field to test validation).
 SECRET_FIELDS = frozenset({"secret_key", "webhook_secret"})
@@ -110,7 +115,7 @@ def secrets_in_source(path: Path) -> set[str]:
         text = path.read_text(errors="replace")
     except OSError:
         return set()
-    return set(SECRET_SHAPE.findall(text))
+    return set(SOURCE_SHAPE.findall(text))
 
 
 #: What the hub itself issues and shows by contract: tenant API keys once at creation, a notification

@@ -61,7 +61,13 @@ class Ledger:
 
     # -- harvesting ---------------------------------------------------------------------------
     def harvest(
-        self, value: object, source: str, *, scopes: Iterable[str] = EVERYWHERE, raw: bytes | None = None
+        self,
+        value: object,
+        source: str,
+        *,
+        scopes: Iterable[str] = EVERYWHERE,
+        raw: bytes | None = None,
+        hexed: bool = True,
     ) -> Canary | None:
         """Remember ``value`` as a secret to look for from now on; ``None`` if it is too short or public."""
         if not isinstance(value, str) or len(value) < MIN_LENGTH or value in self.public:
@@ -70,7 +76,7 @@ class Ledger:
             if value in self.canaries:
                 return self.canaries[value]
             started = time.perf_counter()
-            canary = Canary(value, source, frozenset(scopes), raw)
+            canary = Canary(value, source, frozenset(scopes), raw, hexed)
             self.canaries[value] = canary
             self.needles.add(canary)
             self.cost["harvest"] += time.perf_counter() - started
@@ -140,7 +146,8 @@ class Ledger:
         # contract; from here on it is looked for everywhere else.
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         for value in harvest.ISSUED_SHAPE.findall(text):
-            self.harvest(value, f"issued in {where}", scopes=EVERYWHERE - {RESPONSE})
+            api_key = value.startswith("hub_")  # by the thousand, and only their digests are stored
+            self.harvest(value, f"issued in {where}", scopes=EVERYWHERE - {RESPONSE}, hexed=not api_key)
         return found
 
     def observe_log(self, text: str, where: str) -> list[Finding]:
@@ -174,7 +181,7 @@ class Ledger:
         found: list[Finding] = []
         for part in parts:
             for hit in self._scan(part.data, DATABASE, part.where):
-                where = f"{hit.where}, in {part.locate(hit.canary)}" if part.locate else hit.where
+                where = f"{hit.where}, in {part.locate(hit.canary, self.needles)}" if part.locate else hit.where
                 found.append(Finding(hit.canary, where, hit.test))
         return self._file(found)
 

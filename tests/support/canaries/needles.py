@@ -39,6 +39,9 @@ class Canary:
     source: str
     scopes: frozenset[str] = EVERYWHERE
     raw: bytes | None = None  # the binary secret behind ``value`` (a vault key's 32 bytes)
+    #: Also look for it in hex. Off for the API keys the hub issues (by the thousand): the hub keeps
+    #: only their digests, and the index of their hex forms would double the ledger.
+    hexed: bool = True
 
     def masked(self) -> str:
         """Enough to recognise the value in a report, never enough to use it."""
@@ -47,9 +50,11 @@ class Canary:
     def forms(self) -> list[tuple[bytes, bool]]:
         """Each form the secret could take in data, and whether it is a hex form."""
         text = self.value.encode()
-        out = [(text, False), (text.hex().encode(), True)]
+        out = [(text, False)]
         if self.raw:
-            out += [(self.raw, False), (self.raw.hex().encode(), True)]
+            out.append((self.raw, False))
+        if self.hexed:
+            out += [(form.hex().encode(), True) for form, _ in out]
         return out
 
 
@@ -66,8 +71,8 @@ class Needles:
     """An index of every piece of every canary, and the scan that finds them in data."""
 
     _pieces: dict[bytes, list[Canary]] = field(default_factory=dict)
-    #: each sample, and the lengths of the pieces it can be part of
-    _grams: dict[bytes, set[int]] = field(default_factory=dict)
+    #: each sample, and the lengths of the pieces it can be part of, as a bit mask (bit n: length n)
+    _grams: dict[bytes, int] = field(default_factory=dict)
     _public: list[bytes] = field(default_factory=list)
     _public_pieces: set[bytes] = field(default_factory=set)
     #: pieces that are a whole (shorter) secret rather than a window of one
@@ -82,9 +87,10 @@ class Needles:
                     owners.append(canary)
                 if len(piece) not in (WINDOW, 2 * WINDOW):
                     self._whole.add(piece)
-            for length in {len(p) for p in kept}:
-                for i in range(len(form) - GRAM + 1):
-                    self._grams.setdefault(form[i : i + GRAM], set()).add(length)
+            mask = sum(1 << n for n in {len(p) for p in kept})
+            for i in range(len(form) - GRAM + 1):
+                gram = form[i : i + GRAM]
+                self._grams[gram] = self._grams.get(gram, 0) | mask
 
     def _worth_looking_for(self, piece: bytes) -> bool:
         if len(piece) < MIN_LENGTH or len(set(piece)) < MIN_DISTINCT:
@@ -113,8 +119,8 @@ class Needles:
         """Each canary with a piece in ``data``, and the offset of the first piece found.
 
         Secrets of one test often share a stretch (``sk_test_51Canary…``): where everything a canary
-        matched was also matched by one that matched more, the leak is the other one's, and only that
-        one is named.
+        matched lies within what another matched, and that other matched more, the leak is the
+        other one's, and only that one is named.
         """
         if not self._pieces:
             return {}
@@ -122,7 +128,7 @@ class Needles:
         sampled = [i for i in range(0, size - GRAM + 1, GRAM) if data[i : i + GRAM] in grams]
         matched: dict[Canary, set[tuple[int, int]]] = {}
         for i in sampled:
-            for length in grams[data[i : i + GRAM]]:
+            for length in _lengths(grams[data[i : i + GRAM]]):
                 # a piece of this length starting at p holds the sample at i when p <= i <= p + length - GRAM
                 for p in range(max(0, i - length + GRAM), min(i, size - length) + 1):
                     for canary in table.get(data[p : p + length], ()):
@@ -130,11 +136,24 @@ class Needles:
         return {
             canary: min(spots)[0]
             for canary, spots in matched.items()
-            if not any(spots < other for other in matched.values())
+            if not any(other is not spots and _within(spots, other) for other in matched.values())
         }
 
     def __len__(self) -> int:
         return len(self._pieces)
+
+
+def _lengths(mask: int) -> list[int]:
+    return [n for n in range(mask.bit_length()) if mask >> n & 1]
+
+
+def _within(spots: set[tuple[int, int]], other: set[tuple[int, int]]) -> bool:
+    """Every span of ``spots`` lies inside a span of ``other``, and ``other`` reaches further."""
+    return _covered(spots, other) and not _covered(other, spots)
+
+
+def _covered(spots: set[tuple[int, int]], other: set[tuple[int, int]]) -> bool:
+    return all(any(q <= p and p + n <= q + m for q, m in other) for p, n in spots)
 
 
 def to_bytes(data: str | bytes) -> bytes:
