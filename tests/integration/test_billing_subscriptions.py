@@ -172,7 +172,12 @@ async def test_the_tenant_customer_is_reused_after_a_failed_attempt(billing_hub,
         "POST", sub_path(tenant.id), headers=PLATFORM, json={"plan": "starter", "payment_method": "pm_card_visa"}
     )
     assert r.status_code == 201, r.text
-    customers = at_emulator(emulator, "/v1/customers?limit=100")["data"]
+    # Every page: the emulator lists oldest first and keeps one store for the whole run.
+    customers, page = [], at_emulator(emulator, "/v1/customers?limit=100")
+    customers += page["data"]
+    while page["has_more"]:
+        page = at_emulator(emulator, f"/v1/customers?limit=100&starting_after={page['data'][-1]['id']}")
+        customers += page["data"]
     assert [c["id"] for c in customers if c["metadata"].get("hub_tenant_id") == tenant.id] == [
         r.json()["stripe_customer_id"]
     ]
