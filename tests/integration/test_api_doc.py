@@ -81,5 +81,8 @@ def test_the_readme_and_docs_api_md_list_the_same_variables():
 
 
 def test_the_variable_tables_are_read_by_their_first_column_only():
-    text = "intro\n## Configuration\n| `HUB_A` / `HUB_B` | `HUB_NOT_A_ROW` |\n| --- | --- |\nprose `HUB_C`\n## Next\n| `HUB_D` |\n"
+    text = (
+        "intro\n## Configuration\n| `HUB_A` / `HUB_B` | `HUB_NOT_A_ROW` |\n| --- | --- |\n"
+        "prose `HUB_C`\n## Next\n| `HUB_D` |\n"
+    )
     assert configuration_table(text, "## Configuration") == {"HUB_A", "HUB_B"}
