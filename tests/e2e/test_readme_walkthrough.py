@@ -38,7 +38,8 @@ RUN_SECONDS = 120
 
 def walkthrough_script(text: str, hub_url: str, emulator_url: str) -> str:
     blocks = BLOCK.findall(text)
-    assert len(blocks) == text.count(MARKER), f"every {MARKER} marker must be followed by a ```sh block"
+    markers = len(re.findall(f"^{re.escape(MARKER)}$", text, re.M))
+    assert len(blocks) == markers, f"every {MARKER} line must be followed by a ```sh block"
     script = "\n".join(blocks)
     for address in (HUB_ADDRESS, EMULATOR_ADDRESS):
         assert address in script, f"the README's walk-through no longer sets {address}: update this test"
@@ -47,7 +48,7 @@ def walkthrough_script(text: str, hub_url: str, emulator_url: str) -> str:
 
 def test_the_walkthrough_extraction_takes_marked_blocks_only():
     text = (
-        f"```sh\nnot marked\n```\n{MARKER}\n```sh\nHUB={HUB_ADDRESS}\n```\nprose\n"
+        f"```sh\nnot marked\n```\n{MARKER}\n```sh\nHUB={HUB_ADDRESS}\n```\nprose naming `{MARKER}`\n"
         f"{MARKER}\n```sh\nEMU={EMULATOR_ADDRESS}\necho two\n```\n"
     )
     assert walkthrough_script(text, "http://h", "http://e") == "HUB=http://h\nEMU=http://e\necho two"
