@@ -30,26 +30,46 @@ from litestar.routes import HTTPRoute
 
 from hub import __version__
 from hub.errors import PROBLEM_JSON, Problem
+from hub.openapi_operations import OPERATIONS, STATUS_OF
 
 SECURITY_SCHEME = "bearer"
 #: Handler parameters through which a route authenticates (the hub's DEPENDENCIES).
 _AUTH_PARAMETERS = frozenset({"platform", "admin", "storefront"})
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
+#: What each error status means, whatever the route; each answer then names the route's own codes.
 _ERRORS = {
-    400: "Malformed JSON, or a request the provider refused (`invalid_json`, `validation_error`, `provider_error`)",
-    401: "Missing, unknown or revoked bearer token (`unauthorized`)",
-    402: "The card was declined (`card_declined`, with `decline_code`)",
-    403: "Valid token, wrong scope, or a suspended tenant (`forbidden`, `tenant_suspended`)",
-    404: "No such object, or one of another tenant (`not_found`, `credentials_missing`)",
-    409: "Idempotency or state conflict (`idempotency_conflict`, `idempotency_in_progress`, `invalid_state`)",
-    413: "The body is over 1 MiB (`payload_too_large`)",
-    415: "The body is not `application/json` (`unsupported_media_type`)",
-    422: "A field is invalid (`validation_error` with `param`, `amount_too_small`, `mode_mismatch`…)",
-    429: "Too many requests (`rate_limited`, with `Retry-After`)",
-    501: "The tenant's provider does not offer this (`not_supported`)",
-    503: "A dependency is unavailable (`provider_unavailable`, `database_unavailable`, `vault_unavailable`)",
+    400: "Malformed JSON, a bad signature, or a request the provider refused",
+    401: "Missing, unknown or revoked bearer token",
+    402: "The card was declined, or the bank wants the customer back to authenticate",
+    403: "Valid token, wrong scope, or a suspended tenant",
+    404: "No such object, or one of another tenant",
+    409: "An idempotency or state conflict",
+    413: "The body is over 1 MiB",
+    415: "The body is not `application/json`",
+    422: "A field, parameter or amount is invalid (the answer's param names it)",
+    429: "Too many requests (`Retry-After` says when to try again)",
+    501: "The tenant's provider does not offer this",
+    503: "A dependency is unavailable (`Retry-After` when it is the database)",
 }
+#: The code an answer of a status names when the route has no code of its own for it.
+_FALLBACK = {
+    400: "provider_error",
+    401: "unauthorized",
+    402: "card_declined",
+    403: "forbidden",
+    404: "not_found",
+    409: "invalid_state",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    501: "not_supported",
+    503: "database_unavailable",
+}
+#: Routes of the platform operator, who has no tenant to be suspended.
+_PLATFORM_PATHS = ("/metrics", "/v1/tenants", "/v1/platform/")
+ERRORS_LINE = "Error codes: "
 
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -88,6 +108,41 @@ def _statuses(method: str, path: str, authenticated: bool, has_parameters: bool)
     if path.startswith("/health"):
         codes = {503} if path != "/health" else set()
     return sorted(codes)
+
+
+def _codes(method: str, path: str, authenticated: bool, has_parameters: bool) -> set[str]:
+    """The codes a route answers by what it takes (a token, a body, an id, a key), and its own."""
+    own = OPERATIONS.get((method, path))
+    codes = set(own.codes) if own else set()
+    if path.startswith("/health"):
+        return codes
+    codes.add("database_unavailable")
+    if path.startswith("/v1/webhooks/") or path.endswith("/billing/webhook"):
+        return codes | {"signature_invalid", "not_found", "payload_too_large"}
+    if authenticated:
+        codes |= {"unauthorized", "forbidden", "rate_limited"}
+        if not path.startswith(_PLATFORM_PATHS):
+            codes.add("tenant_suspended")
+    if has_parameters or method in _WITH_BODY:
+        codes.add("validation_error")
+    if "{" in path:
+        codes.add("not_found")
+    if method in _WITH_BODY:
+        codes |= {"invalid_json", "payload_too_large", "unsupported_media_type"}
+    if method == "POST" and _takes_idempotency_key(path):
+        codes |= {"idempotency_conflict", "idempotency_in_progress"}
+    return codes
+
+
+def _describe(operation: dict[str, Any], method: str, path: str, codes: set[str]) -> None:
+    """The summary and sentence of ``hub.openapi_operations``, and the list of the operation's codes."""
+    own = OPERATIONS.get((method, path))
+    if own is not None:
+        operation["summary"] = own.summary
+        operation["description"] = own.description
+    if codes:
+        listed = ", ".join(f"`{c}`" for c in sorted(codes, key=lambda c: (STATUS_OF[c], c)))
+        operation["description"] = f"{operation.get('description', '')}\n\n{ERRORS_LINE}{listed}.".lstrip()
 
 
 def _authenticated(route: HTTPRoute, method: str) -> bool:
@@ -164,11 +219,20 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
             declared = {int(c) for c in responses if c[:1] in "45"}
             for code in [c for c in responses if c[:1] in "45"]:
                 del responses[code]
-            for status in sorted(declared | set(_statuses(upper, path, authenticated, has_parameters))):
+            codes = _codes(upper, path, authenticated, has_parameters)
+            statuses = declared | set(_statuses(upper, path, authenticated, has_parameters))
+            statuses |= {STATUS_OF[c] for c in codes}
+            for status in sorted(statuses):
+                mine = sorted(c for c in codes if STATUS_OF[c] == status) or [_FALLBACK[status]]
+                codes.update(mine)
                 responses[str(status)] = {
-                    "description": _ERRORS[status],
+                    "description": f"{_ERRORS[status]}: " + ", ".join(f"`{c}`" for c in mine),
                     "content": {PROBLEM_JSON: {"schema": problem_schema}},
                 }
+            if path == "/health/ready":
+                responses["503"]["description"] = "Not ready: the body names the failing check"
+                codes.clear()
+            _describe(operation, upper, path, codes)
     return doc
 
 
