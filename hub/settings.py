@@ -115,10 +115,13 @@ class NotifySettings(msgspec.Struct, frozen=True):
     allow_private_urls: bool = True
     #: How often a dispatcher looks for due deliveries it was not woken for (other workers', retries).
     poll_seconds: float = 1.0
-    #: Deliveries one worker sends at once, in all and to one endpoint: a dead endpoint holds at
-    #: most ``per_endpoint`` of the ``concurrency`` slots, so other tenants' messages keep flowing.
+    #: Deliveries one worker sends at once, in all, to one endpoint and for one tenant: a dead
+    #: endpoint holds at most ``per_endpoint`` of the ``concurrency`` slots and a tenant whose
+    #: endpoints all hang at most ``per_tenant`` (a quarter by default), so other tenants'
+    #: messages keep flowing.
     concurrency: int = 32
     per_endpoint: int = 2
+    per_tenant: int = 8
     #: Whether this process sends (it always records): HUB_NOTIFY_DISPATCH=0 leaves sending to others.
     dispatch: bool = True
 
@@ -315,13 +318,18 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def load_notify_settings(env: Mapping[str, str], hub_env: str) -> NotifySettings:
     schedule = env.get("HUB_NOTIFY_RETRY_SCHEDULE", "").strip()
+    concurrency = env_number(env, "HUB_NOTIFY_CONCURRENCY", 32, int, 1)
+    per_tenant = env_number(env, "HUB_NOTIFY_PER_TENANT", max(1, concurrency // 4), int, 1)
+    if per_tenant > concurrency:
+        raise ConfigError("HUB_NOTIFY_PER_TENANT must be at most HUB_NOTIFY_CONCURRENCY")
     return NotifySettings(
         retry_schedule=parse_retry_schedule(schedule) if schedule else NotifySettings().retry_schedule,
         timeout_seconds=env_number(env, "HUB_NOTIFY_TIMEOUT_SECONDS", 15.0, float, 0.001),
         allow_private_urls=_flag(env, "HUB_NOTIFY_ALLOW_PRIVATE_URLS", hub_env == "dev"),
         poll_seconds=env_number(env, "HUB_NOTIFY_POLL_SECONDS", 1.0, float, 0.01),
-        concurrency=env_number(env, "HUB_NOTIFY_CONCURRENCY", 32, int, 1),
+        concurrency=concurrency,
         per_endpoint=env_number(env, "HUB_NOTIFY_PER_ENDPOINT", 2, int, 1),
+        per_tenant=per_tenant,
         dispatch=_flag(env, "HUB_NOTIFY_DISPATCH", True),
     )
 

@@ -5,8 +5,10 @@ PostgreSQL, so workers and machines share the work and never take the same row) 
 pushing ``next_attempt_at`` past the send's deadline under a fresh claim token; the send happens
 outside any transaction; its outcome is written only if the lease is still ours. A worker that
 dies mid-send leaves the lease to expire and another worker sends again (at least once, the
-same ``webhook-id``). Each worker bounds its sends in all and per endpoint, so a slow or dead
-endpoint occupies a few slots, never the dispatcher.
+same ``webhook-id``). Each worker bounds its sends in all, per endpoint and per tenant, so a slow
+or dead endpoint occupies a few slots and a tenant whose endpoints all hang its share of them,
+never the dispatcher. The claim takes tenants round-robin (every tenant's first due delivery
+before any tenant's second), so one tenant's backlog never pushes another's messages out of it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.base import new_id, utcnow
@@ -92,7 +94,8 @@ class Dispatcher:
         self._https_only = https_only
         self._skip_locked = skip_locked
         self._wake = asyncio.Event()
-        self._inflight: Counter[str] = Counter()
+        self._inflight: Counter[str] = Counter()  # sends in flight by endpoint
+        self._inflight_tenants: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -155,9 +158,10 @@ class Dispatcher:
                 claimed = len(jobs)
                 for job in jobs:
                     self._inflight[job.endpoint_id] += 1
+                    self._inflight_tenants[job.tenant_id] += 1
                     task = asyncio.create_task(self._deliver(job))
                     self._tasks.add(task)
-                    task.add_done_callback(functools.partial(self._done, endpoint_id=job.endpoint_id))
+                    task.add_done_callback(functools.partial(self._done, job=job))
             if free > 0 and claimed == free:
                 continue  # a full batch: more may be due
             try:
@@ -166,46 +170,66 @@ class Dispatcher:
             except TimeoutError:
                 pass
 
-    def _done(self, task: asyncio.Task[None], endpoint_id: str) -> None:
+    def _done(self, task: asyncio.Task[None], job: Job) -> None:
         self._tasks.discard(task)
-        self._inflight[endpoint_id] -= 1
-        if self._inflight[endpoint_id] <= 0:
-            del self._inflight[endpoint_id]
+        for counts, key in ((self._inflight, job.endpoint_id), (self._inflight_tenants, job.tenant_id)):
+            counts[key] -= 1
+            if counts[key] <= 0:
+                del counts[key]
         self._wake.set()
 
     async def _claim(self, free: int) -> list[Job]:
-        per_endpoint = self._settings.per_endpoint
-        saturated = [ep for ep, n in self._inflight.items() if n >= per_endpoint]
+        """Lock and lease up to ``free`` due deliveries, within what each endpoint and tenant has left.
+
+        Within a tenant its endpoints take turns; across tenants, ranks take turns: ordered by the
+        rank in its tenant first, every tenant with something due is in the batch before any
+        tenant's second delivery, so however old one tenant's backlog, another's message is next.
+        """
+        per_endpoint, per_tenant = self._settings.per_endpoint, self._settings.per_tenant
+        full_endpoints = [ep for ep, n in self._inflight.items() if n >= per_endpoint]
+        full_tenants = [t for t, n in self._inflight_tenants.items() if n >= per_tenant]
         async with self._sessions() as session:
             now = utcnow()
             due = (D.status == "pending", D.next_attempt_at <= now)
-            ranked = (
+            by_endpoint = (
                 select(
                     D.id,
+                    D.tenant_id,
+                    D.next_attempt_at,
                     func.row_number().over(partition_by=D.endpoint_id, order_by=(D.next_attempt_at, D.id)).label("rn"),
+                    _left(D.endpoint_id, self._inflight, per_endpoint).label("room"),
                 )
-                .where(*due, D.endpoint_id.not_in(saturated))
+                .where(*due, D.endpoint_id.not_in(full_endpoints), D.tenant_id.not_in(full_tenants))
+                .subquery()
+            )
+            by_tenant = (
+                select(
+                    by_endpoint.c.id,
+                    func.row_number()
+                    .over(
+                        partition_by=by_endpoint.c.tenant_id,
+                        order_by=(by_endpoint.c.rn, by_endpoint.c.next_attempt_at, by_endpoint.c.id),
+                    )
+                    .label("rank"),
+                    _left(by_endpoint.c.tenant_id, self._inflight_tenants, per_tenant).label("room"),
+                )
+                .where(by_endpoint.c.rn <= by_endpoint.c.room)
                 .subquery()
             )
             query = (
                 select(D)
-                .where(D.id.in_(select(ranked.c.id).where(ranked.c.rn <= per_endpoint)), *due)
-                .order_by(D.next_attempt_at, D.id)
+                .join(by_tenant, by_tenant.c.id == D.id)
+                .where(by_tenant.c.rank <= by_tenant.c.room, *due)
+                .order_by(by_tenant.c.rank, D.next_attempt_at, D.id)
                 .limit(free)
             )
             if self._skip_locked:
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(of=D, skip_locked=True)
             rows = list((await session.execute(query)).scalars())
-            budget = {ep: per_endpoint - self._inflight.get(ep, 0) for ep in {r.endpoint_id for r in rows}}
-            chosen = []
-            for row in rows:
-                if budget[row.endpoint_id] > 0:
-                    budget[row.endpoint_id] -= 1
-                    chosen.append(row)
-            if not chosen:
+            if not rows:
                 await session.commit()
                 return []
-            jobs = await self._jobs(session, chosen, now)
+            jobs = await self._jobs(session, rows, now)
             await session.commit()
             return jobs
 
@@ -326,6 +350,12 @@ class Dispatcher:
             # A lease taken over (ours expired, or an admin asked for a retry) is no longer ours to settle.
             await session.execute(update(D).where(D.id == job.delivery_id, D.claim_token == job.token).values(**values))
             await session.commit()
+
+
+def _left(key: ColumnExpressionArgument[str], inflight: Counter[str], limit: int) -> ColumnElement[int]:
+    """How many more sends ``key`` (an endpoint's or a tenant's id) may have: ``limit`` less its sends in flight."""
+    started = {k: limit - n for k, n in inflight.items() if n < limit}
+    return case(started, value=key, else_=limit) if started else literal(limit)
 
 
 async def _excerpt(response: httpx.Response) -> str | None:

@@ -16,6 +16,7 @@ from hub.auth.principal import TenantPrincipal
 from hub.credentials.loader import vault_unavailable
 from hub.db.base import utcnow
 from hub.db.notifications import NotificationDelivery, NotificationEndpoint
+from hub.db.tenants import Tenant
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.idempotency.attempt import Attempt
 from hub.notifications import keys, network, outbox, schemas, signing
@@ -111,6 +112,10 @@ async def create_endpoint(
         earlier = await session.get(NotificationEndpoint, attempt.object_id("nep"))
         if earlier is not None and earlier.tenant_id == who.tenant_id:
             return await _shown_again(session, services, earlier)
+    # Counted under the tenant row's lock (FOR NO KEY UPDATE: the tenant's other writes, whose
+    # foreign keys take KEY SHARE on it, go on), so concurrent creations on PostgreSQL take turns
+    # instead of all counting 19; SQLite's BEGIN IMMEDIATE already made this transaction the writer.
+    await session.execute(select(Tenant.id).where(Tenant.id == who.tenant_id).with_for_update(key_share=True))
     count = await session.scalar(
         select(func.count()).select_from(NotificationEndpoint).where(NotificationEndpoint.tenant_id == who.tenant_id)
     )

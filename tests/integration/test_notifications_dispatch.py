@@ -5,6 +5,7 @@ endpoint hold up another tenant's messages."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -109,8 +110,14 @@ async def test_a_message_recorded_by_a_worker_that_stops_before_sending_is_sent_
 
 
 async def test_a_dead_endpoint_does_not_hold_up_another_tenants_messages(database_url, emulator, hub_home):
-    # A long timeout: while this test runs, none of the dead endpoint's attempts can end.
-    env = {"HUB_NOTIFY_TIMEOUT_SECONDS": "60", "HUB_NOTIFY_PER_ENDPOINT": "2", "HUB_NOTIFY_CONCURRENCY": "4"}
+    # A long timeout: while this test runs, none of the dead endpoint's attempts can end. The
+    # tenant's share is set to the endpoint's: here the endpoint's bound is the one that holds.
+    env = {
+        "HUB_NOTIFY_TIMEOUT_SECONDS": "60",
+        "HUB_NOTIFY_PER_ENDPOINT": "2",
+        "HUB_NOTIFY_CONCURRENCY": "4",
+        "HUB_NOTIFY_PER_TENANT": "2",
+    }
     async with notify_hub(database_url, str(hub_home), emulator.url, **env) as hub:
         tenant_a = await hub.create_tenant("A")
         tenant_b = await hub.create_tenant("B")
@@ -190,3 +197,79 @@ async def test_a_delivery_leased_by_a_worker_that_died_mid_send_is_sent_once_the
             [delivered] = await eventually(settled(second, tenant, endpoint["id"], 1))
     assert delivered["attempts"] == 1
     assert [m.headers["webhook-id"] for m in app.messages] == [sent["message_id"]]
+
+
+#: Long enough that an unfair dispatcher makes the other tenant wait seconds, not tenths.
+HANGING = {"HUB_NOTIFY_TIMEOUT_SECONDS": "10"}
+
+
+async def flood(hub, tenant, url: str, messages: int) -> list[dict]:
+    """The tenant's full set of 20 endpoints, all at ``url``, and ``messages`` pings spread over them."""
+    endpoints = [await add_endpoint(hub, tenant, url) for _ in range(20)]
+    for i in range(messages):
+        await ping(hub, tenant, endpoints[i % len(endpoints)]["id"])
+    return endpoints
+
+
+async def delay_of_first_message(app, since: float, within: float = 40.0) -> float:
+    await eventually(lambda: app.messages, within=within)
+    return time.monotonic() - since
+
+
+async def test_a_tenant_whose_endpoints_all_hang_leaves_slots_for_another_tenant_on_two_workers(
+    database_url, emulator, hub_home
+):
+    # Tenant A: 20 endpoints that never answer within the timeout and hundreds of messages, i.e.
+    # more sends than a worker has slots; B's one message must not wait for A's timeouts.
+    async with (
+        notify_hub(database_url, str(hub_home), emulator.url, **HANGING) as one,
+        notify_hub(database_url, str(hub_home), emulator.url, **HANGING) as two,
+        receiver(hang=True) as dead,
+        receiver() as alive,
+    ):
+        tenant_a = await one.create_tenant("A")
+        tenant_b = await one.create_tenant("B")
+        await flood(one, tenant_a, dead.url, 200)
+        await eventually(lambda: dead.holding >= 16)
+        # Every slot the dispatchers give A is taken by now (and the receiver, which cannot run
+        # while the test client serves a request, has seen which of them A's sender gave up).
+        await asyncio.sleep(1)
+        held = dead.holding
+        endpoint_b = await add_endpoint(two, tenant_b, alive.url)
+        sent = time.monotonic()
+        await ping(two, tenant_b, endpoint_b["id"])
+        delay = await delay_of_first_message(alive, sent)
+        print(f"\nanother tenant's message delivered {delay:.2f} s after it was queued; A held {held} sends")
+        assert delay < 1.0
+        # Each worker gives one tenant at most its HUB_NOTIFY_PER_TENANT share (8 of 32 by default).
+        assert held <= 16
+
+
+@pytest.mark.parametrize(
+    "share",
+    [
+        {},
+        # A tenant may take every slot: the claim's turns between tenants alone keep B's message in.
+        {"HUB_NOTIFY_CONCURRENCY": "4", "HUB_NOTIFY_PER_TENANT": "4"},
+    ],
+    ids=["default-share", "whole-worker-share"],
+)
+async def test_a_backlog_of_one_tenant_does_not_push_another_tenants_message_out_of_the_claim(
+    database_url, emulator, hub_home, share
+):
+    # Everything is queued before the dispatcher starts, A's hundreds first; the poll is too slow
+    # to come to the rescue, so B's message goes out in the first claim or only once A's sends end.
+    async with receiver(hang=True) as dead, receiver() as alive:
+        async with notify_hub(database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as recorder:
+            tenant_a = await recorder.create_tenant("A")
+            tenant_b = await recorder.create_tenant("B")
+            await flood(recorder, tenant_a, dead.url, 200)
+            endpoint_b = await add_endpoint(recorder, tenant_b, alive.url)
+            await ping(recorder, tenant_b, endpoint_b["id"])
+        async with notify_hub(
+            database_url, str(hub_home), emulator.url, HUB_NOTIFY_POLL_SECONDS="30", **HANGING, **share
+        ) as dispatcher:
+            delay = await delay_of_first_message(alive, time.monotonic())
+            print(f"\nanother tenant's message delivered {delay:.2f} s after the dispatcher started")
+            assert delay < 1.0
+            assert (await deliveries(dispatcher, tenant_b, endpoint_b["id"]))[0]["status"] == "delivered"

@@ -3,9 +3,14 @@ another tenant's endpoints and deliveries do not exist for them."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from tests.support.hub import PLATFORM
 from tests.support.notifications import add_endpoint, eventually, notify_hub, receiver, settled
+from tests.support.problem import assert_problem
+from tests.support.process import HubProcess
 from tests.support.rawdb import found, raw_contents
 
 BASE = "/v1/notification-endpoints"
@@ -119,3 +124,27 @@ async def test_deliveries_are_listed_newest_first_in_pages(nhub):
         one = first["data"][0]
         assert (one["type"], one["attempts"], one["last_status_code"]) == ("ping", 1, 200)
         assert one["delivered_at"] is not None and one["next_attempt_at"] is None
+
+
+async def test_forty_creations_at_once_make_exactly_twenty_endpoints(database_url, tmp_path):
+    # Real HTTP to `hub serve` with two workers: the in-process client runs one request at a time.
+    # The cap is decided under the tenant row's lock, so concurrent creations cannot all count 19.
+    proc = HubProcess(database_url, tmp_path / "home", workers=2)
+    try:
+        async with proc.client(timeout=60) as http:
+            r = await http.post("/v1/tenants", json={"name": "Many"}, headers=PLATFORM)
+            assert r.status_code == 201, r.text
+            admin = {"Authorization": f"Bearer {r.json()['api_keys']['admin']}"}
+            answers = await asyncio.gather(
+                *(http.post(BASE, json={"url": f"http://127.0.0.1:9/hooks/{i}"}, headers=admin) for i in range(40))
+            )
+            listed = (await http.get(f"{BASE}?limit=100", headers=admin)).json()["data"]
+    finally:
+        proc.stop()
+    created = [r for r in answers if r.status_code == 201]
+    refused = [r for r in answers if r.status_code != 201]
+    print(f"\n40 concurrent creations: {len(created)} created, {len(listed)} listed, {len(refused)} refused")
+    for r in refused:
+        assert_problem(r, 409, "too_many_endpoints")
+    assert (len(created), len(listed)) == (20, 20)
+    assert {e["id"] for e in listed} == {r.json()["id"] for r in created}

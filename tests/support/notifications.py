@@ -51,6 +51,7 @@ class Receiver:
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
     waiting: int = 0  # requests held open, never answered
+    holding: int = 0  # of those, the ones whose sender still waits (it has not closed the connection)
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task] = field(default_factory=set)
 
@@ -101,7 +102,12 @@ class Receiver:
         self.messages.append(Received(method, path, headers, body))
         if self.hang:
             self.waiting += 1
-            await asyncio.Event().wait()
+            self.holding += 1
+            try:
+                await reader.read()  # nothing more comes until the sender gives up and closes
+            finally:
+                self.holding -= 1
+            return False
         status = self.script.pop(0) if self.script else 200
         head = f"HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {len(self.reply)}\r\n"
         if self.location:

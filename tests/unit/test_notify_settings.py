@@ -1,4 +1,5 @@
-"""HUB_NOTIFY_*: the retry schedule, the endpoint timeout, and private addresses allowed in dev only."""
+"""HUB_NOTIFY_*: the retry schedule, the endpoint timeout, private addresses allowed in dev only, and
+a tenant's share of a worker's sends."""
 
 from __future__ import annotations
 
@@ -25,6 +26,15 @@ def test_variables_override_the_defaults():
     assert load_notify_settings({"HUB_NOTIFY_ALLOW_PRIVATE_URLS": "0"}, "dev").allow_private_urls is False
 
 
+def test_a_tenants_share_is_a_quarter_of_the_sends_unless_set_and_never_more_than_all_of_them():
+    assert load_notify_settings({}, "dev").per_tenant == 8
+    assert load_notify_settings({"HUB_NOTIFY_CONCURRENCY": "100"}, "dev").per_tenant == 25
+    assert load_notify_settings({"HUB_NOTIFY_CONCURRENCY": "3"}, "dev").per_tenant == 1
+    assert load_notify_settings({"HUB_NOTIFY_PER_TENANT": "12"}, "dev").per_tenant == 12
+    with pytest.raises(ConfigError, match="HUB_NOTIFY_PER_TENANT"):
+        load_notify_settings({"HUB_NOTIFY_CONCURRENCY": "4", "HUB_NOTIFY_PER_TENANT": "5"}, "dev")
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -34,6 +44,7 @@ def test_variables_override_the_defaults():
         ("HUB_NOTIFY_RETRY_SCHEDULE", "inf"),
         ("HUB_NOTIFY_TIMEOUT_SECONDS", "0"),
         ("HUB_NOTIFY_ALLOW_PRIVATE_URLS", "maybe"),
+        ("HUB_NOTIFY_PER_TENANT", "0"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(name, value):
