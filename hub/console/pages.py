@@ -64,6 +64,15 @@ def error_message(exc: HubError | ProviderError) -> str:
     return _MESSAGES.get(exc.code, exc.detail)
 
 
+def declined(problem: Any) -> str:
+    """The message for a problem+json answer replayed from the idempotency store (a decline)."""
+    refused = "The payment provider refused this."
+    if not isinstance(problem, dict):
+        return refused
+    code, detail = problem.get("code"), problem.get("detail")
+    return _MESSAGES.get(str(code), str(detail or refused))
+
+
 async def credentials_or_none(
     session: AsyncSession, services: Services, who: TenantPrincipal, provider: str
 ) -> credential_schemas.CredentialsView | None:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from tests.support.canaries.ledger import LEDGER
 from tests.support.hub import PLATFORM
@@ -182,3 +182,45 @@ async def test_a_tenant_admin_connects_stripe_and_captures_and_refunds_in_the_br
     await page.goto("/console/payments")
     await expect(page).to_have_url(f"{hub_process.url}/console/login")
     await context.close()
+
+
+async def _signed_in_with_a_payment(
+    hub_process: HubProcess, browser: Browser, viewport: ViewportSize, **payment: object
+) -> tuple[Page, dict, dict[str, str]]:
+    """A tenant with Stripe keys and one payment made through the API; a browser signed in to its console."""
+    async with hub_process.client(timeout=30) as api:
+        r = await api.post("/v1/tenants", json={"name": "Console Shop"}, headers=PLATFORM)
+        assert r.status_code == 201, r.text
+        tenant = r.json()
+        admin = {"Authorization": f"Bearer {tenant['api_keys']['admin']}"}
+        r = await api.put(
+            "/v1/providers/stripe/credentials",
+            json={"publishable_key": PK, "secret_key": SK, "webhook_secret": WH},
+            headers=admin,
+        )
+        assert r.status_code == 200, r.text
+        body = {"amount": 7450, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True, **payment}
+        r = await api.post("/v1/payments", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+    context = await browser.new_context(base_url=hub_process.url, viewport=viewport)
+    page = await context.new_page()
+    await page.goto("/console/login")
+    await page.get_by_label("API key").fill(tenant["api_keys"]["admin"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    return page, r.json(), admin
+
+
+async def test_reloading_the_page_after_a_refund_does_not_refund_again(hub_process: HubProcess, browser: Browser):
+    page, payment, admin = await _signed_in_with_a_payment(hub_process, browser, {"width": 1100, "height": 900})
+    await page.goto(f"/console/payments/{payment['id']}")
+    await page.get_by_role("button", name="Refund").click()
+    await page.get_by_label("Amount").fill("5.00")
+    await page.get_by_role("button", name="Confirm refund").click()
+    await expect(page.get_by_text("Refund requested.")).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Refunds")).to_be_visible()
+    async with hub_process.client(timeout=30) as api:
+        refunds = (await api.get(f"/v1/payments/{payment['id']}/refunds", headers=admin)).json()["data"]
+    assert [r["amount"] for r in refunds] == [500]
+    await expect(page.get_by_text("Refund requested.")).to_have_count(0)  # the message was shown once
