@@ -14,7 +14,6 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +27,7 @@ from hub.console.common import form_text as _form_text
 from hub.console.common import page as _page
 from hub.console.common import services_of as _services
 from hub.console.common import with_status as _status
-from hub.console.csrf import csrf_config
+from hub.console.csrf import SessionCSRFMiddleware, csrf_config
 from hub.credentials import diagnosis
 from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
@@ -255,7 +254,13 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             *notifications.ROUTES,
             static,
         ],
-        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(services_settings_secret, secure_cookies))],
+        middleware=[
+            DefineMiddleware(
+                SessionCSRFMiddleware,
+                config=csrf_config(services_settings_secret, secure_cookies),
+                session_cookie=cookies.name(cookies.SESSION, secure_cookies),
+            )
+        ],
         response_headers=[
             ResponseHeader(name="Content-Security-Policy", value=CSP),
             ResponseHeader(name="X-Frame-Options", value="DENY"),

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, ViewportSize, async_playwright, expect
 
 from tests.support.canaries.ledger import LEDGER
 from tests.support.hub import PLATFORM
@@ -224,3 +224,26 @@ async def test_reloading_the_page_after_a_refund_does_not_refund_again(hub_proce
         refunds = (await api.get(f"/v1/payments/{payment['id']}/refunds", headers=admin)).json()["data"]
     assert [r["amount"] for r in refunds] == [500]
     await expect(page.get_by_text("Refund requested.")).to_have_count(0)  # the message was shown once
+
+
+async def test_the_schema_page_renders_offline_from_the_hub_alone(hub_process: HubProcess, browser: Browser):
+    context = await browser.new_context(base_url=hub_process.url)
+    elsewhere: list[str] = []
+
+    async def offline(route: Route) -> None:
+        if route.request.url.startswith(hub_process.url):
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort()
+
+    await context.route("**/*", offline)
+    page = await context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    await page.goto("/schema")
+    await expect(page.get_by_role("heading", name="Payment hub").first).to_be_visible(timeout=20_000)
+    await expect(page.get_by_text("storefront: payments").first).to_be_visible()
+    assert elsewhere == []
+    assert [m for m in refused if "script" in m] == []
+    await context.close()
