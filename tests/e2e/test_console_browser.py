@@ -14,6 +14,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, Route, ViewportSize, async_playwright, expect
@@ -185,9 +186,10 @@ async def test_a_tenant_admin_connects_stripe_and_captures_and_refunds_in_the_br
 
 
 async def _signed_in_with_a_payment(
-    hub_process: HubProcess, browser: Browser, viewport: ViewportSize, **payment: object
+    hub_process: HubProcess, browser: Browser, viewport: ViewportSize, emulator: Any = None, **payment: object
 ) -> tuple[Page, dict, dict[str, str]]:
-    """A tenant with Stripe keys and one payment made through the API; a browser signed in to its console."""
+    """A tenant with Stripe keys and one payment made through the API; a browser signed in to its console.
+    With ``emulator``, the emulator sends the tenant's webhooks to the hub (so the Events page has rows)."""
     async with hub_process.client(timeout=30) as api:
         r = await api.post("/v1/tenants", json={"name": "Console Shop"}, headers=PLATFORM)
         assert r.status_code == 201, r.text
@@ -199,6 +201,8 @@ async def _signed_in_with_a_payment(
             headers=admin,
         )
         assert r.status_code == 200, r.text
+        if emulator is not None:
+            emulator.register_webhook(WIDTHS_WEBHOOK, tenant["webhook_url"], WH)
         body = {"amount": 7450, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True, **payment}
         r = await api.post("/v1/payments", json=body, headers=admin)
         assert r.status_code == 201, r.text
@@ -247,3 +251,48 @@ async def test_the_schema_page_renders_offline_from_the_hub_alone(hub_process: H
     assert elsewhere == []
     assert [m for m in refused if "script" in m] == []
     await context.close()
+
+
+WIDTHS_WEBHOOK = "console-widths"
+#: How far the page itself is wider than the window (0: only tables scroll, inside their box).
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+#: How far the widest table is wider than the box that shows it (0: it is seen whole, unscrolled).
+TABLE_HIDDEN = """() => Math.max(0, ...Array.from(document.querySelectorAll('table'))
+  .map(t => t.scrollWidth - (t.parentElement.classList.contains('table-scroll') ? t.parentElement : t).clientWidth))"""
+
+
+async def test_the_tables_fit_a_phone_and_a_laptop(hub_process: HubProcess, browser: Browser, emulator):
+    try:
+        page, payment, _ = await _signed_in_with_a_payment(
+            hub_process,
+            browser,
+            {"width": 375, "height": 800},
+            emulator,
+            description="Order 1042: two nights, breakfast included, late check-out",
+            metadata={"order_id": "1042"},
+        )
+        await _fits(page, payment)
+    finally:
+        # The emulator keeps endpoints for its whole life: point this one at nothing listening.
+        emulator.register_webhook(WIDTHS_WEBHOOK, "http://127.0.0.1:9/gone", "whsec_gone000000000000000")
+
+
+async def _fits(page: Page, payment: dict) -> None:
+    await page.goto("/console/payments")
+    await expect(page.get_by_role("link", name=payment["id"])).to_be_attached()
+    assert await page.evaluate(OVERFLOW) <= 0
+    # On a phone the payments table is wider than the screen: it scrolls in its own box.
+    box = page.locator(".table-scroll", has=page.get_by_role("link", name=payment["id"]))
+    assert await box.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    await page.goto(f"/console/payments/{payment['id']}")
+    assert await page.evaluate(OVERFLOW) <= 0
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    for _ in range(40):  # the emulator's webhooks arrive in their own time
+        await page.goto("/console/events")
+        if await page.locator("tbody tr").count():
+            break
+        await page.wait_for_timeout(250)
+    await expect(page.locator("tbody tr").first).to_be_visible()
+    assert (await page.evaluate(OVERFLOW), await page.evaluate(TABLE_HIDDEN)) == (0, 0)
+    await page.goto("/console/payments")
+    assert await page.evaluate(OVERFLOW) <= 0
