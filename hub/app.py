@@ -22,6 +22,7 @@ from hub.boundary.ratelimit import Limits, rate_limit_middleware
 from hub.boundary.requests import check_request
 from hub.boundary.responses import api_headers
 from hub.catalog.controllers import ROUTES as CATALOG_ROUTES
+from hub.console.pages import register_filters as console_filters
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
 from hub.credentials.cache import TenantContexts
@@ -153,7 +154,9 @@ def create_app(
             *BILLING_ROUTES,
             console_router(settings.auth.platform_token, secure_cookies=settings.server.env == "prod"),
         ],
-        template_config=TemplateConfig(directory=CONSOLE_TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=CONSOLE_TEMPLATES, engine=JinjaTemplateEngine, engine_callback=console_filters
+        ),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,

@@ -5,28 +5,28 @@ by rule rather than route by route: the bearer security scheme on every route th
 token, the ``Idempotency-Key`` header on every POST, and the ``application/problem+json`` error
 answers (``Problem``) each kind of route can give, replacing Litestar's own error shape.
 
-``/schema`` is a browsable page (Scalar; ``/schema/swagger``, ``/schema/redoc`` and
-``/schema/elements`` too). Those pages load their JavaScript from a CDN in the browser; the
-document itself, ``/schema/openapi.json``, needs nothing from outside.
+``/schema`` is a browsable page (Scalar). It shares the console's origin, so it loads nothing
+from another host: a pinned release of Scalar is vendored in ``hub/schema_ui/`` (its version
+and license are noted there) and served by the hub under ``/schema/ui/``, and the page sends a
+Content-Security-Policy that allows scripts from the hub only. It works offline.
 """
 
 from __future__ import annotations
 
 import copy
+import html
+import json
 import typing
+from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Request, Router
+from litestar.datastructures import ResponseHeader
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import (
-    JsonRenderPlugin,
-    RedocRenderPlugin,
-    ScalarRenderPlugin,
-    StoplightRenderPlugin,
-    SwaggerRenderPlugin,
-)
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.routes import HTTPRoute
+from litestar.static_files import create_static_files_router
 
 from hub import __version__
 from hub.errors import PROBLEM_JSON, Problem
@@ -249,17 +249,71 @@ class CompletedJsonRenderPlugin(JsonRenderPlugin):
         return self._rendered
 
 
+SCHEMA_UI = Path(__file__).parent / "schema_ui"
+SCALAR_VERSION = "1.76.4"
+#: Like the console's, but Scalar sets styles at run time (inline style is inert: no script runs from it).
+SCHEMA_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+#: Nothing that would reach outside: no fonts from Scalar's CDN, no telemetry, no AI agent, no
+#: developer toolbar (it links to Scalar's services).
+SCALAR_OPTIONS = {
+    "withDefaultFonts": False,
+    "telemetry": False,
+    "agent": {"disabled": True},
+    "showDeveloperTools": "never",
+}
+
+
+class LocalScalarRenderPlugin(ScalarRenderPlugin):
+    """Scalar from the hub itself: no CDN, no favicon from elsewhere, no inline script (the CSP forbids it)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            path=["/", "/scalar"],
+            js_url=f"/schema/ui/scalar-api-reference-{SCALAR_VERSION}.js",
+            css_url="/schema/ui/schema.css",
+        )
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        title = html.escape(str(openapi_schema["info"]["title"]))
+        configuration = html.escape(json.dumps(SCALAR_OPTIONS))
+        return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{html.escape(self.css_url)}">
+</head>
+<body>
+<noscript>The API reference needs JavaScript; the document itself is at /schema/openapi.json.</noscript>
+<script id="api-reference" data-url="{html.escape(self.get_openapi_json_route(request))}"
+  data-configuration="{configuration}"></script>
+<script src="{html.escape(self.js_url)}"></script>
+</body>
+</html>
+""".encode()
+
+
 def openapi_config() -> OpenAPIConfig:
+    assets = create_static_files_router(path="/ui", directories=[SCHEMA_UI], include_in_schema=False)
     return OpenAPIConfig(
         title="Payment hub",
         version=__version__,
         description="Multi-tenant payment-gateway integration hub. Errors are application/problem+json.",
-        path="/schema",
-        render_plugins=[
-            ScalarRenderPlugin(path=["/", "/scalar"]),
-            CompletedJsonRenderPlugin(),
-            SwaggerRenderPlugin(path="/swagger"),
-            RedocRenderPlugin(path="/redoc"),
-            StoplightRenderPlugin(path="/elements"),
-        ],
+        openapi_router=Router(
+            path="/schema",
+            route_handlers=[assets],
+            include_in_schema=False,
+            response_headers=[
+                ResponseHeader(name="Content-Security-Policy", value=SCHEMA_CSP),
+                ResponseHeader(name="X-Frame-Options", value="DENY"),
+                ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+                ResponseHeader(name="Referrer-Policy", value="same-origin"),
+            ],
+        ),
+        render_plugins=[LocalScalarRenderPlugin(), CompletedJsonRenderPlugin()],
     )

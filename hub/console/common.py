@@ -10,7 +10,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.console import sessions
+from hub.console import cookies, sessions
 from hub.console.pages import plain_id
 from hub.services import Services
 
@@ -27,7 +27,7 @@ def services_of(request: Request) -> Services:
 
 async def admin(request: Request, session: AsyncSession) -> TenantPrincipal:
     """The admin the session cookie names, or NotSignedIn (a redirect to the sign-in page)."""
-    who = await sessions.current(session, request.cookies.get(sessions.COOKIE))
+    who = await sessions.current(session, cookies.read(request, cookies.SESSION))
     if who is None:
         raise NotSignedIn()
     return who

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -37,6 +38,52 @@ _MESSAGES = {
 }
 
 
+#: Payment statuses as a shop owner says them (the API's words stay in the filter's values).
+STATUS_LABELS = {
+    "requires_payment_method": "Awaiting a payment method",
+    "requires_confirmation": "Awaiting confirmation",
+    "requires_action": "Awaiting the customer",
+    "processing": "Processing",
+    "requires_capture": "Authorised, awaiting capture",
+    "succeeded": "Paid",
+    "canceled": "Canceled",
+    "failed": "Failed",
+    "partially_refunded": "Partially refunded",
+    "refunded": "Refunded",
+}
+REFUND_LABELS = {
+    "pending": "Pending",
+    "requires_action": "Awaiting the customer",
+    "succeeded": "Refunded",
+    "failed": "Failed",
+    "canceled": "Canceled",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def when(value: datetime | None) -> str:
+    """Every time on every page: one format, in UTC, saying so (naive times are the database's UTC)."""
+    if value is None:
+        return "never"
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def object_link(object_id: str | None) -> str | None:
+    """The console page of the object an event is about: payments have one; other objects do not."""
+    if object_id and object_id.startswith("pay_") and plain_id(object_id):
+        return f"/console/payments/{object_id}"
+    return None
+
+
+def register_filters(engine: Any) -> None:
+    """The template filters the console's pages use (``TemplateConfig.engine_callback``)."""
+    engine.engine.filters.update(when=when, status_label=status_label)
+
+
 def check_result(check: credential_schemas.HealthCheck) -> dict[str, Any]:
     """The health-check as the Stripe page shows it: the key, then the webhook's advice."""
     return {
@@ -64,6 +111,15 @@ def error_message(exc: HubError | ProviderError) -> str:
     return _MESSAGES.get(exc.code, exc.detail)
 
 
+def declined(problem: Any) -> str:
+    """The message for a problem+json answer replayed from the idempotency store (a decline)."""
+    refused = "The payment provider refused this."
+    if not isinstance(problem, dict):
+        return refused
+    code, detail = problem.get("code"), problem.get("detail")
+    return _MESSAGES.get(str(code), str(detail or refused))
+
+
 async def credentials_or_none(
     session: AsyncSession, services: Services, who: TenantPrincipal, provider: str
 ) -> credential_schemas.CredentialsView | None:
@@ -77,9 +133,12 @@ def payment_row(p: schemas.Payment) -> dict[str, Any]:
     return {
         "id": p.id,
         "status": p.status,
+        "status_label": status_label(p.status),
         "amount": major(p.amount, p.currency),
         "currency": p.currency.upper(),
-        "created_at": p.created_at,
+        "created_at": when(p.created_at),
+        "description": p.description,
+        "customer_id": p.customer_id,
     }
 
 
@@ -91,8 +150,8 @@ def payment_detail(p: schemas.Payment) -> dict[str, Any]:
         "amount_capturable": major(p.amount_capturable, p.currency),
         "amount_received": major(p.amount_received, p.currency),
         "amount_refunded": major(p.amount_refunded, p.currency),
-        "updated_at": p.updated_at,
-        "metadata": p.metadata,
+        "updated_at": when(p.updated_at),
+        "metadata": sorted(p.metadata.items()),
         "can_capture": p.status == "requires_capture",
         "can_cancel": p.status in CANCELABLE,
         "can_refund": p.status in REFUNDABLE and p.amount_refunded < p.amount_received,
@@ -100,7 +159,13 @@ def payment_detail(p: schemas.Payment) -> dict[str, Any]:
 
 
 def refund_row(r: schemas.Refund, currency: str) -> dict[str, Any]:
-    return {"id": r.id, "amount": major(r.amount, currency), "status": r.status, "created_at": r.created_at}
+    return {
+        "id": r.id,
+        "amount": major(r.amount, currency),
+        "status": r.status,
+        "status_label": REFUND_LABELS.get(r.status, r.status),
+        "created_at": when(r.created_at),
+    }
 
 
 def parse_amount(text: str, currency: str) -> int | None:
@@ -116,11 +181,12 @@ def _event_row(e: WebhookEvent) -> dict[str, Any]:
         "id": e.id,
         "provider_event_id": e.provider_event_id,
         "type": e.type,
-        "received_at": e.received_at,
+        "received_at": when(e.received_at),
         "deliveries": e.deliveries,
         "outcome": e.outcome,
         "reason": getattr(e, "reason", None),
         "payment_id": e.payment_id,
+        "link": object_link(e.payment_id),
     }
 
 

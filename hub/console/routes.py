@@ -12,28 +12,26 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import Cookie, ResponseHeader
+from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.boundary.ratelimit import Limits
-from hub.console import notifications, pages, sessions
+from hub.console import cookies, notifications, pages, payments, sessions
 from hub.console.common import NotSignedIn
 from hub.console.common import admin as _admin
 from hub.console.common import form_text as _form_text
 from hub.console.common import page as _page
 from hub.console.common import services_of as _services
 from hub.console.common import with_status as _status
-from hub.console.csrf import csrf_config
+from hub.console.csrf import SessionCSRFMiddleware, csrf_config
 from hub.credentials import diagnosis
 from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
 from hub.errors import HubError
-from hub.payments import refunds, schemas, service
 from hub.tenants import service as tenants
 from providers.base.errors import ProviderError
 
@@ -77,24 +75,15 @@ async def login(request: Request, session: AsyncSession) -> Response[Any]:
         await _limits(request).failed_sign_in(client)
         return _status(_page("login.html", None, error=str(exc)), 401)
     await _limits(request).signed_in(client)
-    prod = _services(request).settings.server.env == "prod"
-    cookie = Cookie(
-        key=sessions.COOKIE,
-        value=token,
-        path="/console",
-        httponly=True,
-        samesite="strict",
-        secure=prod,
-        max_age=int(sessions.LIFETIME.total_seconds()),
-    )
+    cookie = cookies.make(request, cookies.SESSION, token, int(sessions.LIFETIME.total_seconds()))
     return Redirect("/console/payments", cookies=[cookie])
 
 
 @post("/logout")
 async def logout(request: Request, session: AsyncSession) -> Redirect:
-    await sessions.sign_out(session, request.cookies.get(sessions.COOKIE))
+    await sessions.sign_out(session, cookies.read(request, cookies.SESSION))
     response = Redirect("/console/login")
-    response.delete_cookie(sessions.COOKIE, path="/console")
+    cookies.delete(response, request, cookies.SESSION)
     return response
 
 
@@ -189,93 +178,6 @@ async def stripe_repair(request: Request, session: AsyncSession) -> Template:
     return await _diagnosed(request, session, repair=True)
 
 
-# -- payments --------------------------------------------------------------------------------
-
-
-@get("/payments")
-async def payments_page(request: Request, session: AsyncSession) -> Template:
-    who = await _admin(request, session)
-    status = request.query_params.get("status") or None
-    starting_after = request.query_params.get("starting_after") or None
-    if status is not None and status not in pages.PAYMENT_STATUSES:
-        status = None
-    if starting_after is not None and not pages.plain_id(starting_after):
-        starting_after = None
-    listing = await service.list_payments(session, who, limit=20, starting_after=starting_after, status=status)
-    rows = [pages.payment_row(p) for p in listing.data]
-    return _page(
-        "payments.html", who, payments=rows, has_more=listing.has_more, status=status, statuses=pages.PAYMENT_STATUSES
-    )
-
-
-async def _payment_page(
-    request: Request, session: AsyncSession, who: TenantPrincipal, payment_id: str, **context: Any
-) -> Template:
-    payment = await service.get_payment(session, who, payment_id)
-    refund_list = await refunds.list_refunds(session, who, payment_id)
-    events = await pages.payment_events(session, who.tenant_id, payment_id)
-    action = request.query_params.get("action")
-    defaults: dict[str, Any] = {"message": None, "error": None, "amount_value": ""}
-    return _page(
-        "payment.html",
-        who,
-        payment=pages.payment_detail(payment),
-        refunds=[pages.refund_row(r, payment.currency) for r in refund_list.data],
-        events=events,
-        action=action if action in ("capture", "cancel", "refund") else None,
-        **{**defaults, **context},
-    )
-
-
-@get("/payments/{payment_id:str}")
-async def payment_page(request: Request, session: AsyncSession, payment_id: str) -> Response[Any]:
-    who = await _admin(request, session)
-    if not pages.plain_id(payment_id):
-        return _status(_page("not_found.html", who), 404)
-    try:
-        return await _payment_page(request, session, who, payment_id)
-    except HubError as exc:
-        return _status(_page("not_found.html", who), exc.status)
-
-
-@post("/payments/{payment_id:str}/{action:str}")
-async def payment_action(request: Request, session: AsyncSession, payment_id: str, action: str) -> Response[Any]:
-    who = await _admin(request, session)
-    if not pages.plain_id(payment_id) or action not in ("capture", "cancel", "refund"):
-        return _status(_page("not_found.html", who), 404)
-    form = await request.form()
-    amount_text = _form_text(form, "amount")
-    try:
-        current = await service.get_payment(session, who, payment_id)
-    except HubError as exc:
-        return _status(_page("not_found.html", who), exc.status)
-    amount: int | None = None
-    if amount_text.strip() and action in ("capture", "refund"):
-        amount = pages.parse_amount(amount_text, current.currency)
-        if amount is None:
-            error = f"Amount must be a positive number in {current.currency.upper()}, like {pages.example(current)}."
-            page = await _payment_page(request, session, who, payment_id, error=error, amount_value=amount_text)
-            return _status(page, 422)
-    services = _services(request)
-    try:
-        if action == "capture":
-            await service.capture_payment(session, services, who, payment_id, amount)
-            message = "Payment captured."
-        elif action == "cancel":
-            await service.cancel_payment(session, services, who, payment_id)
-            message = "Payment canceled."
-        else:
-            await refunds.create_refund(session, services, who, payment_id, schemas.RefundCreate(amount=amount))
-            message = "Refund requested."
-    except (HubError, ProviderError) as exc:
-        await session.rollback()
-        page = await _payment_page(
-            request, session, who, payment_id, error=pages.error_message(exc), amount_value=amount_text
-        )
-        return _status(page, 409 if isinstance(exc, HubError) and exc.status == 409 else 422)
-    return await _payment_page(request, session, who, payment_id, message=message)
-
-
 # -- events and API keys -----------------------------------------------------------------------
 
 
@@ -344,9 +246,7 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             stripe_save,
             stripe_check,
             stripe_repair,
-            payments_page,
-            payment_page,
-            payment_action,
+            *payments.ROUTES,
             events_page,
             keys_page,
             keys_create,
@@ -354,7 +254,13 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             *notifications.ROUTES,
             static,
         ],
-        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(services_settings_secret, secure_cookies))],
+        middleware=[
+            DefineMiddleware(
+                SessionCSRFMiddleware,
+                config=csrf_config(services_settings_secret, secure_cookies),
+                session_cookie=cookies.name(cookies.SESSION, secure_cookies),
+            )
+        ],
         response_headers=[
             ResponseHeader(name="Content-Security-Policy", value=CSP),
             ResponseHeader(name="X-Frame-Options", value="DENY"),

@@ -59,6 +59,7 @@ async def once(
     status_code: int,
     joined: bool = False,
     secret: bool = False,
+    form_key: str | None = None,
 ) -> Response[Any]:
     """Run ``run(attempt)`` unless this (tenant, route, Idempotency-Key) already ran.
 
@@ -68,8 +69,9 @@ async def once(
     ``joined``: the work puts the claim in its first transaction (``attempt.join``) instead of
     :func:`once` committing it first, and the answer in its last (``attempt.settle``).
     ``secret``: the answer holds a secret shown once, so it is stored sealed by the vault.
+    ``form_key``: the key a console form carries (a hidden field) instead of the header.
     """
-    key = store.check_key(request.headers.get(store.HEADER))
+    key = store.check_key(form_key if form_key is not None else request.headers.get(store.HEADER))
     if key is None:
         return Response(await run(Attempt(tenant_id, route)), status_code=status_code)
     services = _services(request)

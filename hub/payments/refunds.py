@@ -34,6 +34,12 @@ MAY_LAG = frozenset(
 )
 
 
+async def refundable(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> int:
+    """What may still be refunded of the payment: what was received, less what its refunds hold."""
+    payment = await common.owned_payment(session, who.tenant_id, payment_id)
+    return payment.amount_received - (await refund_totals(session, payment)).held
+
+
 async def create_refund(
     session: AsyncSession,
     services: Services,

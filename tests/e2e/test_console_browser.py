@@ -14,9 +14,10 @@ import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, ViewportSize, async_playwright, expect
 
 from tests.support.canaries.ledger import LEDGER
 from tests.support.hub import PLATFORM
@@ -182,3 +183,116 @@ async def test_a_tenant_admin_connects_stripe_and_captures_and_refunds_in_the_br
     await page.goto("/console/payments")
     await expect(page).to_have_url(f"{hub_process.url}/console/login")
     await context.close()
+
+
+async def _signed_in_with_a_payment(
+    hub_process: HubProcess, browser: Browser, viewport: ViewportSize, emulator: Any = None, **payment: object
+) -> tuple[Page, dict, dict[str, str]]:
+    """A tenant with Stripe keys and one payment made through the API; a browser signed in to its console.
+    With ``emulator``, the emulator sends the tenant's webhooks to the hub (so the Events page has rows)."""
+    async with hub_process.client(timeout=30) as api:
+        r = await api.post("/v1/tenants", json={"name": "Console Shop"}, headers=PLATFORM)
+        assert r.status_code == 201, r.text
+        tenant = r.json()
+        admin = {"Authorization": f"Bearer {tenant['api_keys']['admin']}"}
+        r = await api.put(
+            "/v1/providers/stripe/credentials",
+            json={"publishable_key": PK, "secret_key": SK, "webhook_secret": WH},
+            headers=admin,
+        )
+        assert r.status_code == 200, r.text
+        if emulator is not None:
+            emulator.register_webhook(WIDTHS_WEBHOOK, tenant["webhook_url"], WH)
+        body = {"amount": 7450, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True, **payment}
+        r = await api.post("/v1/payments", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+    context = await browser.new_context(base_url=hub_process.url, viewport=viewport)
+    page = await context.new_page()
+    await page.goto("/console/login")
+    await page.get_by_label("API key").fill(tenant["api_keys"]["admin"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    return page, r.json(), admin
+
+
+async def test_reloading_the_page_after_a_refund_does_not_refund_again(hub_process: HubProcess, browser: Browser):
+    page, payment, admin = await _signed_in_with_a_payment(hub_process, browser, {"width": 1100, "height": 900})
+    await page.goto(f"/console/payments/{payment['id']}")
+    await page.get_by_role("button", name="Refund").click()
+    await page.get_by_label("Amount").fill("5.00")
+    await page.get_by_role("button", name="Confirm refund").click()
+    await expect(page.get_by_text("Refund requested.")).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Refunds")).to_be_visible()
+    async with hub_process.client(timeout=30) as api:
+        refunds = (await api.get(f"/v1/payments/{payment['id']}/refunds", headers=admin)).json()["data"]
+    assert [r["amount"] for r in refunds] == [500]
+    await expect(page.get_by_text("Refund requested.")).to_have_count(0)  # the message was shown once
+
+
+async def test_the_schema_page_renders_offline_from_the_hub_alone(hub_process: HubProcess, browser: Browser):
+    context = await browser.new_context(base_url=hub_process.url)
+    elsewhere: list[str] = []
+
+    async def offline(route: Route) -> None:
+        if route.request.url.startswith(hub_process.url):
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort()
+
+    await context.route("**/*", offline)
+    page = await context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    await page.goto("/schema")
+    await expect(page.get_by_role("heading", name="Payment hub").first).to_be_visible(timeout=20_000)
+    await expect(page.get_by_text("storefront: payments").first).to_be_visible()
+    assert elsewhere == []
+    assert [m for m in refused if "script" in m] == []
+    await context.close()
+
+
+WIDTHS_WEBHOOK = "console-widths"
+#: How far the page itself is wider than the window (0: only tables scroll, inside their box).
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+#: How far the widest table is wider than the box that shows it (0: it is seen whole, unscrolled).
+TABLE_HIDDEN = """() => Math.max(0, ...Array.from(document.querySelectorAll('table'))
+  .map(t => t.scrollWidth - (t.parentElement.classList.contains('table-scroll') ? t.parentElement : t).clientWidth))"""
+
+
+async def test_the_tables_fit_a_phone_and_a_laptop(hub_process: HubProcess, browser: Browser, emulator):
+    try:
+        page, payment, _ = await _signed_in_with_a_payment(
+            hub_process,
+            browser,
+            {"width": 375, "height": 800},
+            emulator,
+            description="Order 1042: two nights, breakfast included, late check-out",
+            metadata={"order_id": "1042"},
+        )
+        await _fits(page, payment)
+    finally:
+        # The emulator keeps endpoints for its whole life: point this one at nothing listening.
+        emulator.register_webhook(WIDTHS_WEBHOOK, "http://127.0.0.1:9/gone", "whsec_gone000000000000000")
+
+
+async def _fits(page: Page, payment: dict) -> None:
+    await page.goto("/console/payments")
+    await expect(page.get_by_role("link", name=payment["id"])).to_be_attached()
+    assert await page.evaluate(OVERFLOW) <= 0
+    # On a phone the payments table is wider than the screen: it scrolls in its own box.
+    box = page.locator(".table-scroll", has=page.get_by_role("link", name=payment["id"]))
+    assert await box.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    await page.goto(f"/console/payments/{payment['id']}")
+    assert await page.evaluate(OVERFLOW) <= 0
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    for _ in range(40):  # the emulator's webhooks arrive in their own time
+        await page.goto("/console/events")
+        if await page.locator("tbody tr").count():
+            break
+        await page.wait_for_timeout(250)
+    await expect(page.locator("tbody tr").first).to_be_visible()
+    assert (await page.evaluate(OVERFLOW), await page.evaluate(TABLE_HIDDEN)) == (0, 0)
+    await page.goto("/console/payments")
+    assert await page.evaluate(OVERFLOW) <= 0

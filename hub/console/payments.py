@@ -1,0 +1,176 @@
+"""The console's Payments pages: the list, one payment, and its capture, cancel and refund forms.
+
+Every money form carries a one-time idempotency key (a hidden field, new each time the form is
+shown), kept in the same store as the API's ``Idempotency-Key``: the same form sent again (a
+reload, "Confirm form resubmission", a double click) replays the first answer instead of
+acting twice. Every action answers with a 303 to the payment's page (Post/Redirect/Get) and a
+one-shot message, so reloading that page only reads it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import TenantPrincipal
+from hub.console import flash, pages
+from hub.console.common import admin, form_text, page, plain_id, services_of, with_status
+from hub.console.money import major
+from hub.errors import HubError
+from hub.idempotency import store
+from hub.idempotency.route import REPLAYED, once
+from hub.payments import refunds, schemas, service
+from providers.base.errors import ProviderError
+
+ACTIONS = ("capture", "cancel", "refund")
+DONE = {"capture": "Payment captured.", "cancel": "Payment canceled.", "refund": "Refund requested."}
+REPLAY = "This form was already sent, so nothing was done again. Its answer then: "
+FIELD = "idempotency_key"
+STALE = "This form has expired or was changed. Open the form again."
+
+
+@get("/payments")
+async def payments_page(request: Request, session: AsyncSession) -> Template:
+    who = await admin(request, session)
+    status = request.query_params.get("status") or None
+    starting_after = request.query_params.get("starting_after") or None
+    if status is not None and status not in pages.PAYMENT_STATUSES:
+        status = None
+    if starting_after is not None and not plain_id(starting_after):
+        starting_after = None
+    listing = await service.list_payments(session, who, limit=20, starting_after=starting_after, status=status)
+    rows = [pages.payment_row(p) for p in listing.data]
+    return page(
+        "payments.html", who, payments=rows, has_more=listing.has_more, status=status, statuses=pages.PAYMENT_STATUSES
+    )
+
+
+async def _payment_page(
+    request: Request, session: AsyncSession, who: TenantPrincipal, payment_id: str, **context: Any
+) -> Template:
+    payment = await service.get_payment(session, who, payment_id)
+    refund_list = await refunds.list_refunds(session, who, payment_id)
+    events = await pages.payment_events(session, who.tenant_id, payment_id)
+    action = request.query_params.get("action")
+    defaults: dict[str, Any] = {"message": None, "error": None, "amount_value": ""}
+    return page(
+        "payment.html",
+        who,
+        payment=pages.payment_detail(payment),
+        refunds=[pages.refund_row(r, payment.currency) for r in refund_list.data],
+        events=events,
+        action=action if action in ACTIONS else None,
+        # New on every showing of a form: one key, one action.
+        idempotency_key=secrets.token_urlsafe(24),
+        **{**defaults, **context},
+    )
+
+
+@get("/payments/{payment_id:str}")
+async def payment_page(request: Request, session: AsyncSession, payment_id: str) -> Response[Any]:
+    who = await admin(request, session)
+    if not plain_id(payment_id):
+        return with_status(page("not_found.html", who), 404)
+    result = flash.take(request, f"/console/payments/{payment_id}")
+    context: dict[str, Any] = {}
+    if result is not None:
+        context = {"message" if result.kind == "ok" else "error": result.message, "amount_value": result.amount}
+    try:
+        template = await _payment_page(request, session, who, payment_id, **context)
+    except HubError as exc:
+        return with_status(page("not_found.html", who), exc.status)
+    if result is not None:
+        flash.forget(template, request)
+    return template
+
+
+async def _error_message(
+    session: AsyncSession, who: TenantPrincipal, payment: schemas.Payment, action: str, exc: HubError | ProviderError
+) -> str:
+    """The error in the page's own words and units (the API speaks minor units: 7450, not 74.50)."""
+    code = getattr(exc, "code", "")
+    currency = payment.currency.upper()
+    if code == "amount_too_large" and action in ("capture", "refund"):
+        if action == "capture":
+            limit, what = (await service.get_payment(session, who, payment.id)).amount_capturable, "capturable"
+        else:
+            limit, what = await refunds.refundable(session, who, payment.id), "left to refund"
+        await session.commit()
+        return f"The amount can be at most {major(limit, payment.currency)} {currency}, what is {what}."
+    if code == "idempotency_conflict":
+        return STALE
+    if code == "idempotency_in_progress":
+        return "This form is still being processed. Reload the page in a moment."
+    return pages.error_message(exc)
+
+
+def _after(request: Request, payment_id: str, result: flash.Flash, action: str | None = None) -> Redirect:
+    """303 to the payment's page (its form open again after an error), the result riding along once."""
+    location = f"/console/payments/{payment_id}" + (f"?action={action}" if action else "")
+    response = Redirect(location, status_code=303)
+    flash.put(response, request, result)
+    return response
+
+
+@post("/payments/{payment_id:str}/{action:str}")
+async def payment_action(request: Request, session: AsyncSession, payment_id: str, action: str) -> Response[Any]:
+    who = await admin(request, session)
+    if not plain_id(payment_id) or action not in ACTIONS:
+        return with_status(page("not_found.html", who), 404)
+    form = await request.form()
+    amount_text, key = form_text(form, "amount"), form_text(form, FIELD)
+    try:
+        current = await service.get_payment(session, who, payment_id)
+    except HubError as exc:
+        return with_status(page("not_found.html", who), exc.status)
+    if not key or len(key) > store.MAX_KEY_LENGTH or not key.isprintable():
+        shown = await _payment_page(request, session, who, payment_id, error=STALE, amount_value=amount_text)
+        return with_status(shown, 422)
+    amount: int | None = None
+    if amount_text.strip() and action in ("capture", "refund"):
+        amount = pages.parse_amount(amount_text, current.currency)
+        if amount is None:
+            error = f"Amount must be a positive number in {current.currency.upper()}, like {pages.example(current)}."
+            shown = await _payment_page(request, session, who, payment_id, error=error, amount_value=amount_text)
+            return with_status(shown, 422)
+    services = services_of(request)
+
+    async def run(attempt: Any) -> msgspec.Struct:
+        if action == "capture":
+            return await service.capture_payment(session, services, who, payment_id, amount, attempt)
+        if action == "cancel":
+            return await service.cancel_payment(session, services, who, payment_id, attempt)
+        return await refunds.create_refund(
+            session, services, who, payment_id, schemas.RefundCreate(amount=amount), attempt
+        )
+
+    here = f"/console/payments/{payment_id}"
+    try:
+        answer = await once(
+            request,
+            session,
+            who.tenant_id,
+            f"console.payments.{action}",
+            {"payment": payment_id, "amount": amount},
+            run,
+            status_code=200,
+            form_key=key,
+        )
+    except (HubError, ProviderError) as exc:
+        await session.rollback()
+        message = await _error_message(session, who, current, action, exc)
+        return _after(request, payment_id, flash.Flash(here, "error", message, amount_text), action)
+    replayed = REPLAYED in answer.headers
+    if (answer.status_code or 200) >= 400:  # a decline, stored as the key's answer: replayed like a success
+        problem = msgspec.json.decode(answer.content) if isinstance(answer.content, bytes) else {}
+        message = pages.declined(problem)
+        return _after(request, payment_id, flash.Flash(here, "error", (REPLAY if replayed else "") + message))
+    return _after(request, payment_id, flash.Flash(here, "ok", (REPLAY if replayed else "") + DONE[action]))
+
+
+ROUTES = [payments_page, payment_page, payment_action]
