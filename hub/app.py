@@ -17,7 +17,7 @@ from hub.billing.client import EXTRAS_KEY as BILLING_KEY
 from hub.billing.client import Billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
-from hub.boundary import logsafe
+from hub.boundary import logsafe, proxies
 from hub.boundary.ratelimit import Limits, rate_limit_middleware
 from hub.boundary.requests import check_request
 from hub.boundary.responses import api_headers
@@ -170,7 +170,7 @@ def create_app(
         logging_config=None,
         debug=False,
     )
-    return requests.install(app)
+    return proxies.install(requests.install(app), settings.server.trusted_proxies)
 
 
 def create_app_from_env() -> Litestar:

@@ -67,6 +67,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hub.db.migrate import upgrade_to_head
     from hub.logging import configure_logging
 
+    if getattr(args, "forwarded_allow_ips", None) is not None:
+        # Workers read HUB_* themselves; checked below like the variable it sets.
+        os.environ["HUB_TRUSTED_PROXIES"] = args.forwarded_allow_ips
     settings = _settings()  # dev keys are generated here, once, before any worker starts
     configure_logging(settings.server.log_level, settings.server.log_format)
     if not _upgrade(upgrade_to_head, settings.database.url):
@@ -76,6 +79,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         shown = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         os.environ["HUB_PUBLIC_URL"] = f"http://{f'[{shown}]' if ':' in shown else shown}:{args.port}"
     log.info("migrations at head; serving on %s:%s with %d worker(s)", args.host, args.port, args.workers)
+    trusted = settings.server.trusted_proxies
+    log.info("client addresses: %s", f"X-Forwarded-For from {', '.join(trusted)}" if trusted else "the peer's")
     uvicorn.run(
         "hub.app:create_app_from_env",
         factory=True,
@@ -85,7 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=settings.server.log_level.lower(),
         log_config=None,  # uvicorn's own lines go through the hub's handler (its format, its masking)
         access_log=False,
-        proxy_headers=False,
+        proxy_headers=False,  # the hub reads X-Forwarded-For itself, from HUB_TRUSTED_PROXIES only
         server_header=False,
     )
     return 0
@@ -152,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        default=argparse.SUPPRESS,
+        help="comma-separated addresses and networks of the reverse proxies whose X-Forwarded-For names "
+        "the client ('*': every peer); overrides HUB_TRUSTED_PROXIES (default: that variable; unset, trust none)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database commands", description="Database commands.", formatter_class=fmt)

@@ -94,6 +94,9 @@ class ServerSettings(msgspec.Struct, frozen=True):
     #: ``json`` (one object a line) or ``text``; ``HUB_LOG_FORMAT``, json in prod and text in dev.
     log_format: str = "text"
     home: str = str(DEFAULT_HOME)
+    #: Peers whose ``X-Forwarded-For`` names the client (``HUB_TRUSTED_PROXIES``): addresses and
+    #: networks, or ``("*",)`` for every peer. Empty: the client is the connection's peer.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class ApplierSettings(msgspec.Struct, frozen=True):
@@ -305,6 +308,24 @@ def parse_retry_schedule(raw: str) -> tuple[float, ...]:
     return values
 
 
+def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
+    """``HUB_TRUSTED_PROXIES``: comma-separated IP addresses and networks (``10.0.0.0/8``), or ``*``."""
+    entries = [part.strip() for part in raw.split(",") if part.strip()]
+    if entries == ["*"]:
+        return ("*",)
+    trusted = []
+    for n, entry in enumerate(entries, start=1):
+        try:
+            network = ipaddress.ip_network(entry, strict=False) if "/" in entry else None
+            trusted.append(str(network) if network else str(ipaddress.ip_address(entry)))
+        except ValueError:
+            raise ConfigError(
+                f"HUB_TRUSTED_PROXIES entry {n} is not an IP address or network (like 10.0.0.5 or 10.0.0.0/8); "
+                "'*' (alone) trusts every peer"
+            ) from None
+    return tuple(trusted)
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -424,6 +445,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             log_level=log_level,
             log_format=log_format,
             home=str(home),
+            trusted_proxies=parse_trusted_proxies(env.get("HUB_TRUSTED_PROXIES", "")),
         ),
         database=DatabaseSettings(url=db_url),
         vault=VaultSettings(keys=parse_vault_keys(vault_raw)),

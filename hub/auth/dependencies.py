@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.keys import digest, same_secret
 from hub.auth.principal import PlatformPrincipal, StoredCredentials, TenantPrincipal
+from hub.boundary.ratelimit import Limits
 from hub.db.tenants import ApiKey, Tenant
 from hub.db.vault import ProviderCredential
 from hub.errors import Forbidden, Unauthorized
@@ -100,15 +101,28 @@ async def _lookup(connection: ASGIConnection, session: AsyncSession) -> Principa
 
 
 async def authenticate(connection: ASGIConnection, session: AsyncSession | None = None) -> Principal:
-    """The caller's principal, resolved once per request."""
+    """The caller's principal, resolved once per request.
+
+    A failure counts against the client's address; past the limit it is answered 429 instead of
+    401. The token is looked up all the same, so a valid key is never refused for the failures of
+    others who share its address (every client of a proxy the hub is not told to trust).
+    """
     cached = connection.state.get(_STATE_KEY)
     if cached is not None:
         return cached
-    if session is None:
-        async with services_of(connection).sessions() as own:
-            principal = await _lookup(connection, own)
-    else:
-        principal = await _lookup(connection, session)
+    try:
+        if session is None:
+            async with services_of(connection).sessions() as own:
+                principal = await _lookup(connection, own)
+        else:
+            principal = await _lookup(connection, session)
+    except Unauthorized:
+        limits: Limits | None = getattr(connection.app.state, "limits", None)
+        address = connection.client.host if connection.client else "unknown"
+        limited = await limits.failed_authentication(address) if limits is not None else None
+        if limited is not None:
+            raise limited from None
+        raise
     connection.state[_STATE_KEY] = principal
     return principal
 

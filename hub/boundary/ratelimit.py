@@ -1,10 +1,19 @@
-"""Rate limits with the ``limits`` library: per API key, and failed authentication per client address.
+"""Rate limits with the ``limits`` library: per API key, failed authentication per client address,
+and console sign-ins.
 
 - A bearer token may make ``HUB_RATE_LIMIT_PER_KEY`` requests a second, with bursts of twice
   that: a moving window of 2N requests over 2 seconds. The token is identified by its SHA-256
-  (what the key table stores too), before any database read, so a flood costs no query.
-- A client address whose requests failed authentication (401) ``AUTH_FAILURES`` times within a
-  minute gets 429 until the window moves on, whatever token it sends next.
+  (what the key table stores too), before any database read.
+- A client address may fail authentication ``AUTH_FAILURES`` times a minute; past that, each
+  further failure from it is answered 429 instead of 401 until the window moves on. Only failures
+  are limited: the token is still looked up (one indexed read), and a valid key is served
+  whatever others sent from the same address (behind a proxy, every tenant's). The trade: a
+  locked-out guesser still learns which of its guesses is right. What makes guessing hopeless is
+  the keys' 256 random bits (and a platform token of at least 32 characters in prod), not this
+  limit; refusing valid keys would hand anyone at a shared address a denial of service.
+- Console sign-ins: ``SIGN_IN_FAILURES`` failures a minute per address, counted whether or not
+  someone signs in successfully in between; and ``SIGN_INS_PER_KEY`` successful sign-ins a minute
+  per key, so a script cannot fill the session table.
 
 Counters live in this process by default; with ``HUB_REDIS_URL`` they live in Redis and every
 worker and machine shares them. If Redis cannot be reached the limits are skipped (and logged):
@@ -21,7 +30,7 @@ import time
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from hub.errors import HubError
 
@@ -31,6 +40,8 @@ log = logging.getLogger("hub.ratelimit")
 AUTH_FAILURES = 30
 #: Failed console sign-ins one client address may have in a minute (a person at a form types slower).
 SIGN_IN_FAILURES = 10
+#: Successful console sign-ins one admin key may make in a minute.
+SIGN_INS_PER_KEY = 5
 UNLIMITED = ("/v1/webhooks/", "/v1/platform/billing/webhook")
 
 
@@ -49,6 +60,7 @@ class Limits:
         self.per_key: RateLimitItem = RateLimitItemPerSecond(2 * per_key, 2, namespace="hub-key")
         self.auth_failures: RateLimitItem = RateLimitItemPerMinute(AUTH_FAILURES, namespace="hub-authfail")
         self.sign_in_failures: RateLimitItem = RateLimitItemPerMinute(SIGN_IN_FAILURES, namespace="hub-signin")
+        self.sign_ins: RateLimitItem = RateLimitItemPerMinute(SIGN_INS_PER_KEY, namespace="hub-signin-key")
 
     async def _allowed(self, item: RateLimitItem, identity: str, *, hit: bool) -> float | None:
         """None when allowed; else the seconds until it is. Fails open when the storage is down."""
@@ -62,32 +74,28 @@ class Limits:
             return None
         return max(stats.reset_time - time.time(), 1.0)
 
-    async def check(self, token_digest: str | None, address: str) -> None:
-        wait = await self._allowed(self.auth_failures, address, hit=False)
+    async def check(self, token_digest: str) -> None:
+        """The token's own rate: before any database read, so a flood with one token costs no query."""
+        wait = await self._allowed(self.per_key, token_digest, hit=True)
         if wait is not None:
-            raise _limited("Too many failed authentications from this address; retry later", wait)
-        if token_digest is not None:
-            wait = await self._allowed(self.per_key, token_digest, hit=True)
-            if wait is not None:
-                raise _limited("Too many requests with this API key; retry later", wait)
+            raise _limited("Too many requests with this API key; retry later", wait)
 
-    async def failed_authentication(self, address: str) -> None:
-        await self._allowed(self.auth_failures, address, hit=True)
+    async def failed_authentication(self, address: str) -> RateLimited | None:
+        """Count a failure of ``address``: the 429 to answer instead of 401 once it has failed too often."""
+        wait = await self._allowed(self.auth_failures, address, hit=True)
+        if wait is None:
+            return None
+        return _limited("Too many failed authentications from this address; retry later", wait)
 
-    async def sign_in_wait(self, address: str) -> int | None:
-        """Seconds ``address`` must wait before another console sign-in; None when it may try now."""
-        wait = await self._allowed(self.sign_in_failures, address, hit=False)
+    async def failed_sign_in(self, address: str) -> int | None:
+        """Count a failed console sign-in: the seconds ``address`` must wait once it has failed too often."""
+        wait = await self._allowed(self.sign_in_failures, address, hit=True)
         return None if wait is None else math.ceil(wait)
 
-    async def failed_sign_in(self, address: str) -> None:
-        await self._allowed(self.sign_in_failures, address, hit=True)
-
-    async def signed_in(self, address: str) -> None:
-        """A successful sign-in forgets the address's failures."""
-        try:
-            await self.limiter.clear(self.sign_in_failures, address)
-        except Exception as exc:
-            log.warning("rate limit storage unavailable (%s); sign-in failures not cleared", type(exc).__name__)
+    async def sign_in(self, key_id: str) -> int | None:
+        """Count a successful sign-in with the key ``key_id``: the seconds to wait when it has made too many."""
+        wait = await self._allowed(self.sign_ins, key_id, hit=True)
+        return None if wait is None else math.ceil(wait)
 
 
 def _limited(detail: str, wait: float) -> RateLimited:
@@ -109,22 +117,16 @@ def _bearer_digest(scope: Scope) -> str | None:
 
 
 def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
+    """The per-key limit; failed authentications are counted where they fail (``hub.auth``)."""
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         limits: Limits | None = getattr(scope["app"].state, "limits", None)
         path = scope["path"]
         # Webhooks carry no token and are verified by signature; a provider's retries are its own.
-        if scope["type"] != "http" or limits is None or not path.startswith("/v1/") or path.startswith(UNLIMITED):
-            await app(scope, receive, send)
-            return
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        await limits.check(_bearer_digest(scope), address)
-
-        async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 401:
-                await limits.failed_authentication(address)
-            await send(message)
-
-        await app(scope, receive, watch)
+        limited = scope["type"] == "http" and path.startswith("/v1/") and not path.startswith(UNLIMITED)
+        token_digest = _bearer_digest(scope) if limited and limits is not None else None
+        if limits is not None and token_digest is not None:
+            await limits.check(token_digest)
+        await app(scope, receive, send)
 
     return middleware

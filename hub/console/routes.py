@@ -53,6 +53,10 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _sign_in_refused(error: str, wait: int) -> Response[Any]:
+    return _status(_page("login.html", None, error=error), 429, {"Retry-After": str(wait)})
+
+
 # -- sign-in -------------------------------------------------------------------------------
 
 
@@ -63,18 +67,24 @@ async def login_page() -> Template:
 
 @post("/login")
 async def login(request: Request, session: AsyncSession) -> Response[Any]:
-    client = _client(request)
-    wait = await _limits(request).sign_in_wait(client)
-    if wait is not None:
-        error = f"Too many failed sign-ins. Try again in {wait} seconds."
-        return _status(_page("login.html", None, error=error), 429, {"Retry-After": str(wait)})
+    """Sign in. Failures count per client address and a success does not forgive them; past the
+    limit a wrong key gets 429, while a valid admin key still signs in (others' failures at a shared
+    address must not lock its admin out). Each key may sign in ``SIGN_INS_PER_KEY`` times a minute."""
     form = await request.form()
     try:
-        token, _ = await sessions.sign_in(session, _form_text(form, "api_key"))
+        who = await sessions.admin_key(session, _form_text(form, "api_key"))
     except sessions.SignInRefused as exc:
-        await _limits(request).failed_sign_in(client)
+        wait = await _limits(request).failed_sign_in(_client(request))
+        if wait is not None:
+            return _sign_in_refused(f"Too many failed sign-ins. Try again in {wait} seconds.", wait)
         return _status(_page("login.html", None, error=str(exc)), 401)
-    await _limits(request).signed_in(client)
+    wait = await _limits(request).sign_in(who.key_id)
+    if wait is not None:
+        return _sign_in_refused(f"Too many sign-ins with this key. Try again in {wait} seconds.", wait)
+    try:
+        token = await sessions.open_session(session, who)
+    except sessions.SignInRefused as exc:  # suspended since the key was read
+        return _status(_page("login.html", None, error=str(exc)), 401)
     cookie = cookies.make(request, cookies.SESSION, token, int(sessions.LIFETIME.total_seconds()))
     return Redirect("/console/payments", cookies=[cookie])
 

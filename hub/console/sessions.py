@@ -1,7 +1,9 @@
 """Console sign-in: a tenant admin API key opens a server-side session; the cookie holds a random id.
 
 The key itself is never stored in the cookie or the session: only the id of the key, so that
-revoking the key (or suspending the tenant) ends every session opened with it at the next page.
+revoking the key ends every session opened with it at the next page. Suspending the tenant
+deletes its sessions in the same transaction (``hub.tenants.service.set_status``): re-activating it
+revives none.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ class SignInRefused(Exception):
     """Why a key may not open a console session, in words for the sign-in page."""
 
 
-async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, TenantPrincipal]:
-    """A new session for an active tenant's admin key: (cookie value, principal)."""
+async def admin_key(session: AsyncSession, api_key: str) -> TenantPrincipal:
+    """The admin of an active tenant whose key ``api_key`` is; SignInRefused says why not."""
     key = api_key.strip()
     if not key or len(key) > 512 or not key.isprintable():
         raise SignInRefused("That is not an API key.")
@@ -39,6 +41,7 @@ async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, TenantPrinc
             .where(ApiKey.digest == digest(key))
         )
     ).first()
+    await session.commit()  # the read holds no lock (nor snapshot) while the caller counts the sign-in
     if row is None:
         raise SignInRefused("This API key is not known.")
     key_id, scope, revoked_at, tenant_id, status = row
@@ -48,19 +51,33 @@ async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, TenantPrinc
         raise SignInRefused("The console needs an admin key; this is a storefront key.")
     if status != "active":
         raise SignInRefused("This tenant is suspended.")
+    return TenantPrincipal(tenant_id=tenant_id, scope="admin", key_id=key_id)
+
+
+async def open_session(session: AsyncSession, who: TenantPrincipal) -> str:
+    """A new session for ``who`` (from ``admin_key``): the cookie value.
+
+    The tenant is read again under a share lock in the inserting transaction: a suspension
+    committed since ``admin_key`` refuses the session (SignInRefused), and one still running waits
+    for this one and then deletes the session with the others. None outlives a suspension.
+    """
     token = secrets.token_urlsafe(32)
     now = utcnow()
     # Expired sessions of this tenant go as new ones come: the table never grows without bound.
     await session.execute(
-        delete(ConsoleSession).where(ConsoleSession.tenant_id == tenant_id, ConsoleSession.expires_at < now)
+        delete(ConsoleSession).where(ConsoleSession.tenant_id == who.tenant_id, ConsoleSession.expires_at < now)
     )
+    status = await session.scalar(select(Tenant.status).where(Tenant.id == who.tenant_id).with_for_update(read=True))
+    if status != "active":
+        await session.rollback()
+        raise SignInRefused("This tenant is suspended.")
     session.add(
         ConsoleSession(
-            id=digest(token), tenant_id=tenant_id, api_key_id=key_id, created_at=now, expires_at=now + LIFETIME
+            id=digest(token), tenant_id=who.tenant_id, api_key_id=who.key_id, created_at=now, expires_at=now + LIFETIME
         )
     )
     await session.commit()
-    return token, TenantPrincipal(tenant_id=tenant_id, scope="admin", key_id=key_id)
+    return token
 
 
 async def current(session: AsyncSession, cookie: str | None) -> TenantPrincipal | None:

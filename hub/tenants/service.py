@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
 from hub.auth.keys import SCOPES, digest, new_token, token_prefix
 from hub.db.base import new_id, utcnow
+from hub.db.console import ConsoleSession
 from hub.db.tenants import ApiKey, Tenant
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.tenants import schemas
@@ -88,6 +89,10 @@ async def set_status(session: AsyncSession, tenant_id: str, status: str, public_
     tenant = await session.get(Tenant, tenant_id, with_for_update=True) if well_formed_id(tenant_id) else None
     if tenant is None:
         raise NotFound("No such tenant")
+    if status == "suspended":
+        # Ends the tenant's console sessions for good, in the suspension's own transaction: a
+        # re-activation revives none (the console opens no session for a suspended tenant).
+        await session.execute(delete(ConsoleSession).where(ConsoleSession.tenant_id == tenant.id))
     if tenant.status != status:
         tenant.status = status
         audit.record(session, tenant_id=tenant.id, actor="platform", action=f"tenant.{_VERB[status]}", target=tenant.id)

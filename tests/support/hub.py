@@ -104,7 +104,24 @@ def harvest_settings(settings: Settings, billing: BillingSettings | None = None)
         LEDGER.harvest(billing.webhook_secret, "the billing webhook secret of a hub")
 
 
-def build_client(settings: Settings, **app_kwargs: Any) -> AsyncTestClient:
-    """The hub as an ASGI client whose every request is harvested and every response scanned for canaries."""
+def from_address(app: Any, address: str) -> Any:
+    """``app`` as a client at ``address`` reaches it (the test client always says "testclient")."""
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] == "http":
+            scope = {**scope, "client": (address, 50000)}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def build_client(settings: Settings, *, address: str | None = None, **app_kwargs: Any) -> AsyncTestClient:
+    """The hub as an ASGI client whose every request is harvested and every response scanned for canaries.
+
+    ``address``: the client address the hub sees (the peer of the connection); "testclient" otherwise.
+    """
     harvest_settings(settings, app_kwargs.get("billing"))
-    return observed(AsyncTestClient(create_app(settings, **app_kwargs), raise_server_exceptions=False))
+    app = create_app(settings, **app_kwargs)
+    return observed(
+        AsyncTestClient(app if address is None else from_address(app, address), raise_server_exceptions=False)
+    )

@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 class HubProcess:
     """``hub serve`` as a child process; its secrets are canaries and its output is scanned for them."""
 
-    def __init__(self, database_url: str, home: Path, *, workers: int = 1, **env: str) -> None:
+    def __init__(
+        self, database_url: str, home: Path, *, workers: int = 1, args: tuple[str, ...] = (), **env: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         home.mkdir(parents=True, exist_ok=True)
@@ -54,7 +56,7 @@ class HubProcess:
         cmd = [exe] if exe else [sys.executable, "-m", "hub"]
         # Its own process group: `--workers N` forks children, and all of them must stop with it.
         self.proc = subprocess.Popen(
-            [*cmd, "serve", "--port", str(self.port), "--workers", str(workers)],
+            [*cmd, "serve", "--port", str(self.port), "--workers", str(workers), *args],
             env=full_env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -374,3 +374,17 @@ def test_tenant_context_cache_defaults_and_given_values(tmp_path):
         {**base, "HUB_TENANT_CONTEXT_CACHE_SIZE": "50", "HUB_TENANT_CONTEXT_TTL_SECONDS": "0.25"}
     ).cache
     assert (given.tenant_context_entries, given.tenant_context_ttl_seconds) == (50, 0.25)
+
+
+def test_trusted_proxies_default_to_none_and_take_addresses_networks_or_a_lone_star(tmp_path):
+    def trusted(raw: str | None) -> tuple[str, ...]:
+        extra = {} if raw is None else {"HUB_TRUSTED_PROXIES": raw}
+        return load_settings(_dev(tmp_path / "home", **extra)).server.trusted_proxies
+
+    assert trusted(None) == () and trusted(" ") == ()
+    # Normalised: a network written with host bits is the network, an IPv6 address its short form.
+    assert trusted("10.0.0.5, 172.16.3.9/12,,0:0:0:0:0:0:0:1") == ("10.0.0.5", "172.16.0.0/12", "::1")
+    assert trusted(" * ") == ("*",)
+    for bad, entry in (("proxy.internal", 1), ("10.0.0.1, *", 2), ("10.0.0.1,10.0.0.0/33", 2)):
+        with pytest.raises(ConfigError, match=f"HUB_TRUSTED_PROXIES entry {entry} is not an IP address"):
+            trusted(bad)
