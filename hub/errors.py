@@ -111,6 +111,7 @@ _PROVIDER_STATUS: dict[type[perr.ProviderError], tuple[int, str]] = {
     perr.RateLimited: (429, "Rate limited"),
     perr.ProviderUnavailable: (503, "Provider unavailable"),
     perr.SignatureInvalid: (400, "Signature invalid"),
+    perr.NestedTooDeep: (400, InvalidJson.title),
     perr.InvalidRequest: (400, "Provider refused the request"),
     # The tenant's provider plugin does not offer the operation at all: not the client's fault.
     perr.NotSupported: (501, "Not supported by this provider"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 import stripe
 
 from providers.base.errors import EventNotUnderstood, InvalidCredentials, SignatureInvalid
+from providers.base.jsonbody import NotJson, loads
 from providers.base.provider import TenantContext
 from providers.base.webhooks import (
     UNKNOWN_ENDPOINT,
@@ -40,16 +40,34 @@ _REFUSED = (
 )
 
 
-def _from_the_future(signature: str, now: float, tolerance: int = TOLERANCE_SECONDS) -> bool:
-    """True when the header's ``t=`` lies more than the tolerance ahead (the SDK checks only the past)."""
-    for part in signature.split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "t":
-            try:
-                return int(value) > now + tolerance
-            except ValueError:
-                return False  # the SDK refuses a malformed header itself
-    return False
+def parse_signature_header(header: str) -> tuple[int, list[str]]:
+    """The ``t=`` timestamp and the ``v1=`` signatures, read exactly as stripe-python's verifier reads them.
+
+    The one reading of the header: the timestamp checked against the tolerance (both ways) is the
+    one the signature is verified over, whatever decoys the header carries. The SDK takes the
+    first item named exactly ``t`` (no blank stripped) and the text up to a second ``=``; a header
+    with more than one such item is refused outright, since Stripe sends exactly one.
+    Raises ``ValueError`` when there is no usable timestamp.
+    """
+    items = [part.split("=", 2) for part in header.split(",")]
+    stamps = [item[1] for item in items if item[0] == "t"]  # IndexError for a bare "t", as the SDK
+    if len(stamps) != 1:
+        raise ValueError("expected exactly one timestamp")
+    return int(stamps[0]), [item[1] for item in items if item[0] == "v1"]
+
+
+def _canonical(signature: str, now: float, tolerance: int) -> str | None:
+    """``t=<t>,v1=...`` rebuilt from the one parse, or None when unreadable or dated past the tolerance ahead.
+
+    The SDK verifies this rebuilt header, so the timestamp it checks is the one checked here.
+    """
+    try:
+        timestamp, signatures = parse_signature_header(signature)
+    except (IndexError, ValueError):
+        return None
+    if timestamp > now + tolerance:  # the SDK checks only the past
+        return None
+    return ",".join([f"t={timestamp}", *(f"v1={s}" for s in signatures)])
 
 
 def _is_event(event: Any) -> bool:
@@ -82,7 +100,8 @@ def verify_event(
         raise SignatureInvalid("The Stripe-Signature header is missing")
     if not secrets:
         raise SignatureInvalid("No webhook signing secret is set")
-    if _from_the_future(signature, time.time(), tolerance):
+    header = _canonical(signature, time.time(), tolerance)
+    if header is None:
         raise SignatureInvalid(mismatch)
     try:
         text = payload.decode("utf-8")
@@ -93,7 +112,7 @@ def verify_event(
         try:
             # The SDK's own check of the signature and its age. Not construct_event: that also
             # builds a StripeObject tree the hub reads once and drops (a fifth of ingest's CPU).
-            stripe.WebhookSignature.verify_header(text, signature, secret, tolerance)
+            stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
             verified = True
             break
         except stripe.SignatureVerificationError:
@@ -101,8 +120,8 @@ def verify_event(
     if not verified:
         raise SignatureInvalid(mismatch)  # the same message whatever failed
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = loads(payload)  # NestedTooDeep (400 invalid_json) past the nesting limit, before recursing on it
+    except NotJson:
         # Signed, but not a Stripe event body: not JSON.
         raise SignatureInvalid("The body is not a Stripe event") from None
     if not _is_event(data):
