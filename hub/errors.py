@@ -81,6 +81,12 @@ class InvalidJson(HubError):
     status, code, title = 400, "invalid_json", "Invalid JSON"
 
 
+class Unsupported(HubError):
+    """The tenant's provider cannot do this for this request (not the plugin lacking the operation: 501)."""
+
+    status, code, title = 422, "not_supported", "Not supported"
+
+
 class UnsupportedMediaType(HubError):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
@@ -309,6 +315,7 @@ __all__ = [
     "NotFound",
     "ServiceUnavailable",
     "Unauthorized",
+    "Unsupported",
     "UnsupportedMediaType",
     "ValidationFailed",
     "database_unavailable",

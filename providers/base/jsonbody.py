@@ -37,7 +37,9 @@ def loads(body: bytes | str) -> Any:
 
 def _check_depth(root: Any) -> None:
     """A loop, not recursion: the input decides the depth. Any value below ``MAX_DEPTH`` levels is refused."""
-    stack: list[tuple[Any, int]] = [(root, 0)]
+    if not isinstance(root, (dict, list)):
+        return
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(root, 0)]
     while stack:
         value, depth = stack.pop()
         children = value.values() if isinstance(value, dict) else value

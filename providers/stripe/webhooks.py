@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from providers.base.errors import EventNotUnderstood, InvalidCredentials, SignatureInvalid
+from providers.base.errors import EventNotUnderstood, InvalidCredentials, NotSupported, SignatureInvalid
 from providers.base.jsonbody import NotJson, loads
 from providers.base.provider import TenantContext
 from providers.base.webhooks import (
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 
 #: Every event the hub applies: the endpoint it keeps at Stripe subscribes to these.
 SUBSCRIBED_EVENTS = tuple(sorted(set(HANDLED_EVENTS) | set(RECURRING_EVENTS)))
+
+#: What the health-check and the repair say against the emulator (``HUB_STRIPE_EMULATOR=localstripe``),
+#: instead of a restricted-key guess or the SDK's "Invalid response body from API: 404".
+NO_ENDPOINT_API = (
+    "The emulator has no webhook-endpoint API (HUB_STRIPE_EMULATOR=localstripe): the hub cannot read, "
+    "create or repair webhook endpoints there. Save a webhook signing secret (whsec_...) with the "
+    "credentials and sign test deliveries with it."
+)
 
 #: Stripe's own default: a delivery signed more than 5 minutes ago is refused (replay window).
 TOLERANCE_SECONDS = 300
@@ -158,6 +166,8 @@ class StripeWebhooks:
     async def ensure_webhook_endpoint(
         self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
     ) -> WebhookEndpoint:
+        if self.options.emulator == "localstripe":
+            raise NotSupported(NO_ENDPOINT_API)
         endpoints = self.client(ctx).v1.webhook_endpoints
         try:
             existing = await _all_endpoints(endpoints)
@@ -199,6 +209,8 @@ class StripeWebhooks:
     async def diagnose_webhook_endpoint(
         self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
     ) -> WebhookDiagnosis:
+        if self.options.emulator == "localstripe":
+            return WebhookDiagnosis(endpoint="unknown", note=NO_ENDPOINT_API)
         try:
             existing = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
         except stripe.PermissionError:
