@@ -81,6 +81,12 @@ class InvalidJson(HubError):
     status, code, title = 400, "invalid_json", "Invalid JSON"
 
 
+class Unsupported(HubError):
+    """The tenant's provider cannot do this for this request (not the plugin lacking the operation: 501)."""
+
+    status, code, title = 422, "not_supported", "Not supported"
+
+
 class UnsupportedMediaType(HubError):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
@@ -111,6 +117,7 @@ _PROVIDER_STATUS: dict[type[perr.ProviderError], tuple[int, str]] = {
     perr.RateLimited: (429, "Rate limited"),
     perr.ProviderUnavailable: (503, "Provider unavailable"),
     perr.SignatureInvalid: (400, "Signature invalid"),
+    perr.NestedTooDeep: (400, InvalidJson.title),
     perr.InvalidRequest: (400, "Provider refused the request"),
     # The tenant's provider plugin does not offer the operation at all: not the client's fault.
     perr.NotSupported: (501, "Not supported by this provider"),
@@ -308,6 +315,7 @@ __all__ = [
     "NotFound",
     "ServiceUnavailable",
     "Unauthorized",
+    "Unsupported",
     "UnsupportedMediaType",
     "ValidationFailed",
     "database_unavailable",

@@ -1,28 +1,26 @@
 """Checks every /v1 request passes before a handler runs (docs/errors.md, "The request itself").
 
 - a body sent to a JSON route is ``application/json`` (415 ``unsupported_media_type``);
-- it decodes as JSON, is valid UTF-8 and is not absurdly nested (400 ``invalid_json``);
+- it decodes as JSON, is valid UTF-8 and is not absurdly nested (400 ``invalid_json``; the nesting
+  rule is the plugin contract's, ``providers.base.jsonbody``, which webhook bodies obey too);
 - no control character in a path id (404), a query parameter or a JSON text (422).
 
-The webhook routes are left alone: their raw bytes are verified against a signature, and a
-provider decides their content type.
+The webhook routes are left alone here: their raw bytes are verified against a signature, and a
+provider decides their content type (and parses them with the same nesting rule).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request
 
 from hub.boundary.text import has_control, has_control_in_text
 from hub.errors import InvalidJson, NotFound, UnsupportedMediaType, ValidationFailed
+from providers.base.jsonbody import NotJson, loads
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 RAW_BODY_PREFIXES = ("/v1/webhooks/", "/v1/platform/billing/webhook")
-#: Deeper than any request of the API needs (metadata is flat); past it, the body is refused
-#: before anything walks it recursively.
-MAX_DEPTH = 16
 
 
 async def check_request(request: Request) -> None:
@@ -50,20 +48,17 @@ def _check_media_type(content_type: str) -> None:
 
 def _check_json(body: bytes) -> None:
     try:
-        value = msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError):
-        # Not JSON, not UTF-8, or nested past the decoder's own limit.
+        value = loads(body)  # NestedTooDeep (400 invalid_json) past the nesting limit
+    except NotJson:
         raise InvalidJson("The request body is not valid JSON") from None
     _walk(value)
 
 
 def _walk(root: Any) -> None:
-    """Depth and control characters, without recursion (the input decides the depth)."""
+    """Control characters, without recursion (``loads`` has bounded the depth already)."""
     stack: list[tuple[Any, tuple[str, ...]]] = [(root, ())]
     while stack:
         value, path = stack.pop()
-        if len(path) > MAX_DEPTH:
-            raise InvalidJson(f"The request body is nested more than {MAX_DEPTH} levels deep")
         if isinstance(value, str):
             if has_control_in_text(value):
                 raise ValidationFailed("Text may not contain control characters", param=_param(path))

@@ -15,7 +15,6 @@ from litestar import Request, Response, Router, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
 from litestar.response import Redirect, Template
-from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
@@ -28,6 +27,7 @@ from hub.console.common import page as _page
 from hub.console.common import services_of as _services
 from hub.console.common import with_status as _status
 from hub.console.csrf import SessionCSRFMiddleware, csrf_config
+from hub.console.static_files import static_router
 from hub.credentials import diagnosis
 from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
@@ -35,7 +35,6 @@ from hub.errors import HubError
 from hub.tenants import service as tenants
 from providers.base.errors import ProviderError
 
-STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 PROVIDER = "stripe"
 CSP = (
@@ -244,7 +243,6 @@ def _to_login(_: Request, __: NotSignedIn) -> Response[Any]:
 
 def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Router:
     """The console, under /console, with CSRF protection and the page security headers."""
-    static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
     return Router(
         path="/console",
         route_handlers=[
@@ -262,7 +260,7 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             keys_create,
             keys_revoke,
             *notifications.ROUTES,
-            static,
+            static_router(),
         ],
         middleware=[
             DefineMiddleware(

@@ -10,10 +10,11 @@ from __future__ import annotations
 from hub.credentials.schemas import Advice, WebhookHealth
 
 
-def advise(provider: str, key_error: str | None, f: WebhookHealth) -> list[Advice]:
+def advise(provider: str, key_error: str | None, f: WebhookHealth, *, note: str | None = None) -> list[Advice]:
     """Each problem found, most fundamental first; empty when the webhook is healthy and has been used.
 
-    ``key_error`` is the health-check's error code for the key itself (``None`` when it works).
+    ``key_error`` is the health-check's error code for the key itself (``None`` when it works);
+    ``note`` is the provider's own reason why the endpoint cannot be known (``WebhookDiagnosis.note``).
     """
     name = provider.replace("_", " ").title()
     out: list[Advice] = []
@@ -34,7 +35,9 @@ def advise(provider: str, key_error: str | None, f: WebhookHealth) -> list[Advic
             f"{name} could not be asked just now: press Check connection again in a minute.",
             repair=False,
         )
-    if key_error is None and f.endpoint == "unknown":
+    if key_error is None and f.endpoint == "unknown" and note:
+        say("endpoint_not_supported", note, repair=False)
+    elif key_error is None and f.endpoint == "unknown":
         say(
             "endpoint_unknown",
             f"The hub could not read your {name} webhooks (a restricted key without access to webhook "

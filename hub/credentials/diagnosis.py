@@ -61,7 +61,8 @@ async def health_check(
         last_signature_failure_at=last_failure,
         advice=[],
     )
-    webhook.advice = advise(provider.name, None if check.ok else (check.error or "invalid_credentials"), webhook)
+    key_error = None if check.ok else (check.error or "invalid_credentials")
+    webhook.advice = advise(provider.name, key_error, webhook, note=endpoint.note)
     # Without an enabled endpoint at the hub's URL sending every handled event, and a secret to
     # verify it, some payment updates never arrive: that is the silent failure this check is for.
     ok = (

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from hub.db.vault import ProviderCredential
+from hub.errors import Unsupported
 from hub.services import Services
 from hub.tenants.service import webhook_url
+from providers.base.errors import NotSupported
 from providers.base.provider import Provider, TenantContext
 from providers.base.webhooks import WebhookEndpoint
 
@@ -32,6 +34,10 @@ async def provision(
     services: Services, provider: Provider, ctx: TenantContext, state: EndpointState
 ) -> WebhookEndpoint:
     url = webhook_url(services.settings.server.public_url, ctx.tenant_id, provider.name)
-    return await provider.ensure_webhook_endpoint(
-        ctx, url, known_endpoint_id=state.endpoint_id, has_secret=state.has_secret
-    )
+    try:
+        return await provider.ensure_webhook_endpoint(
+            ctx, url, known_endpoint_id=state.endpoint_id, has_secret=state.has_secret
+        )
+    except NotSupported as exc:
+        # The gateway it talks to has no endpoint API (the emulator): 422 in the plugin's words.
+        raise Unsupported(exc.message) from None

@@ -92,6 +92,12 @@ class SignatureInvalid(ProviderError):
     code = "signature_invalid"
 
 
+class NestedTooDeep(ProviderError):
+    """A JSON body (an API request or a signed webhook) nested past ``jsonbody.MAX_DEPTH`` levels: 400, nothing kept."""
+
+    code = "invalid_json"
+
+
 class EventNotUnderstood(ProviderError):
     """A verified webhook event whose content cannot be turned into a neutral event.
 

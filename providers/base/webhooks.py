@@ -150,13 +150,16 @@ class WebhookDiagnosis(msgspec.Struct, frozen=True):
     ``endpoint_id`` names the endpoint the hub can verify (the one it created, or the one whose
     signing secret it holds); ``url_matches`` tells whether that endpoint sends to the hub's URL
     (``None`` when there is no such endpoint, or it could not be read); ``missing_events`` are
-    the event types the hub handles that the endpoint does not send.
+    the event types the hub handles that the endpoint does not send. ``note`` says, in a sentence
+    for the tenant, why an ``unknown`` endpoint cannot be known at all (e.g. an emulator without
+    the endpoint API); the hub shows it instead of its own guess.
     """
 
     endpoint: str  # one of ENDPOINT_STATES
     endpoint_id: str | None = None
     url_matches: bool | None = None
     missing_events: tuple[str, ...] = ()
+    note: str | None = None
 
 
 #: The diagnosis of a gateway that cannot be asked.
@@ -200,7 +203,9 @@ class WebhooksAPI(ABC):
         whose secret the hub holds is reused (and repaired: re-enabled, events and url set);
         one whose secret the hub does not hold cannot be used and is replaced, so a retry
         never leaves a duplicate. Raises the typed provider errors (``InvalidCredentials``
-        when the key may not manage endpoints, ``ProviderUnavailable``...).
+        when the key may not manage endpoints, ``NotSupported`` when the gateway it talks to has
+        no endpoint API, the hub answering 422 ``not_supported`` with its message,
+        ``ProviderUnavailable``...).
         """
 
     async def diagnose_webhook_endpoint(

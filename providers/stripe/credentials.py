@@ -7,9 +7,15 @@ import re
 from providers.base.errors import CredentialsFormatError, ModeMismatch
 from providers.base.types import CredentialsInput, ProviderCredentials
 
-_PUBLISHABLE = re.compile(r"^pk_(test|live)_[0-9A-Za-z]{8,250}$")
-_SECRET = re.compile(r"^(sk|rk)_(test|live)_[0-9A-Za-z]{8,250}$")
-_WEBHOOK = re.compile(r"^whsec_[0-9A-Za-z+/=_-]{8,250}$")
+#: How many characters follow a key's prefix; each rule below is stated in its refusal, never the key.
+_MIN, _MAX = 8, 250
+_PUBLISHABLE = re.compile(rf"^pk_(test|live)_[0-9A-Za-z]{{{_MIN},{_MAX}}}$")
+_SECRET = re.compile(rf"^(sk|rk)_(test|live)_[0-9A-Za-z]{{{_MIN},{_MAX}}}$")
+_WEBHOOK = re.compile(rf"^whsec_[0-9A-Za-z+/=_-]{{{_MIN},{_MAX}}}$")
+_ALNUM = f"followed by {_MIN} to {_MAX} letters or digits (A-Z, a-z, 0-9)"
+_PUBLISHABLE_RULE = f"publishable_key must be pk_test_ or pk_live_ {_ALNUM}"
+_SECRET_RULE = f"secret_key must be sk_test_, sk_live_, rk_test_ or rk_live_ {_ALNUM}"
+_WEBHOOK_RULE = f"webhook_secret must be whsec_ followed by {_MIN} to {_MAX} letters, digits or + / = _ -"
 
 
 class StripeCredentials(ProviderCredentials):
@@ -44,17 +50,15 @@ def parse_credentials(raw: CredentialsInput) -> StripeCredentials:
     pk, sk, wh = raw.publishable_key.strip(), raw.secret_key.strip(), raw.webhook_secret
     pk_match = _PUBLISHABLE.match(pk)
     if not pk_match:
-        raise CredentialsFormatError("publishable_key must start with pk_test_ or pk_live_", param="publishable_key")
+        raise CredentialsFormatError(_PUBLISHABLE_RULE, param="publishable_key")
     sk_match = _SECRET.match(sk)
     if not sk_match:
-        raise CredentialsFormatError(
-            "secret_key must start with sk_test_, sk_live_, rk_test_ or rk_live_", param="secret_key"
-        )
+        raise CredentialsFormatError(_SECRET_RULE, param="secret_key")
     secrets: tuple[str, ...] = ()
     if wh is not None:
         wh = wh.strip()
         if not _WEBHOOK.match(wh):
-            raise CredentialsFormatError("webhook_secret must start with whsec_", param="webhook_secret")
+            raise CredentialsFormatError(_WEBHOOK_RULE, param="webhook_secret")
         secrets = (wh,)
     if raw.previous_webhook_secret:
         secrets += (raw.previous_webhook_secret,)

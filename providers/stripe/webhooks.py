@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -10,7 +9,8 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from providers.base.errors import EventNotUnderstood, InvalidCredentials, SignatureInvalid
+from providers.base.errors import EventNotUnderstood, InvalidCredentials, NotSupported, SignatureInvalid
+from providers.base.jsonbody import EVENT_MAX_DEPTH, NotJson, loads
 from providers.base.provider import TenantContext
 from providers.base.webhooks import (
     UNKNOWN_ENDPOINT,
@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 #: Every event the hub applies: the endpoint it keeps at Stripe subscribes to these.
 SUBSCRIBED_EVENTS = tuple(sorted(set(HANDLED_EVENTS) | set(RECURRING_EVENTS)))
 
+#: What the health-check and the repair say against the emulator (``HUB_STRIPE_EMULATOR=localstripe``),
+#: instead of a restricted-key guess or the SDK's "Invalid response body from API: 404".
+NO_ENDPOINT_API = (
+    "The emulator has no webhook-endpoint API (HUB_STRIPE_EMULATOR=localstripe): the hub cannot read, "
+    "create or repair webhook endpoints there. Save a webhook signing secret (whsec_...) with the "
+    "credentials and sign test deliveries with it."
+)
+
 #: Stripe's own default: a delivery signed more than 5 minutes ago is refused (replay window).
 TOLERANCE_SECONDS = 300
 #: Deliberately the same message whatever failed, and never the secret or the header.
@@ -40,16 +48,34 @@ _REFUSED = (
 )
 
 
-def _from_the_future(signature: str, now: float, tolerance: int = TOLERANCE_SECONDS) -> bool:
-    """True when the header's ``t=`` lies more than the tolerance ahead (the SDK checks only the past)."""
-    for part in signature.split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "t":
-            try:
-                return int(value) > now + tolerance
-            except ValueError:
-                return False  # the SDK refuses a malformed header itself
-    return False
+def parse_signature_header(header: str) -> tuple[int, list[str]]:
+    """The ``t=`` timestamp and the ``v1=`` signatures, read exactly as stripe-python's verifier reads them.
+
+    The one reading of the header: the timestamp checked against the tolerance (both ways) is the
+    one the signature is verified over, whatever decoys the header carries. The SDK takes the
+    first item named exactly ``t`` (no blank stripped) and the text up to a second ``=``; a header
+    with more than one such item is refused outright, since Stripe sends exactly one.
+    Raises ``ValueError`` when there is no usable timestamp.
+    """
+    items = [part.split("=", 2) for part in header.split(",")]
+    stamps = [item[1] for item in items if item[0] == "t"]  # IndexError for a bare "t", as the SDK
+    if len(stamps) != 1:
+        raise ValueError("expected exactly one timestamp")
+    return int(stamps[0]), [item[1] for item in items if item[0] == "v1"]
+
+
+def _canonical(signature: str, now: float, tolerance: int) -> str | None:
+    """``t=<t>,v1=...`` rebuilt from the one parse, or None when unreadable or dated past the tolerance ahead.
+
+    The SDK verifies this rebuilt header, so the timestamp it checks is the one checked here.
+    """
+    try:
+        timestamp, signatures = parse_signature_header(signature)
+    except (IndexError, ValueError):
+        return None
+    if timestamp > now + tolerance:  # the SDK checks only the past
+        return None
+    return ",".join([f"t={timestamp}", *(f"v1={s}" for s in signatures)])
 
 
 def _is_event(event: Any) -> bool:
@@ -82,7 +108,8 @@ def verify_event(
         raise SignatureInvalid("The Stripe-Signature header is missing")
     if not secrets:
         raise SignatureInvalid("No webhook signing secret is set")
-    if _from_the_future(signature, time.time(), tolerance):
+    header = _canonical(signature, time.time(), tolerance)
+    if header is None:
         raise SignatureInvalid(mismatch)
     try:
         text = payload.decode("utf-8")
@@ -93,7 +120,7 @@ def verify_event(
         try:
             # The SDK's own check of the signature and its age. Not construct_event: that also
             # builds a StripeObject tree the hub reads once and drops (a fifth of ingest's CPU).
-            stripe.WebhookSignature.verify_header(text, signature, secret, tolerance)
+            stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
             verified = True
             break
         except stripe.SignatureVerificationError:
@@ -101,8 +128,8 @@ def verify_event(
     if not verified:
         raise SignatureInvalid(mismatch)  # the same message whatever failed
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = loads(payload, EVENT_MAX_DEPTH)  # NestedTooDeep (400 invalid_json), before recursing on it
+    except NotJson:
         # Signed, but not a Stripe event body: not JSON.
         raise SignatureInvalid("The body is not a Stripe event") from None
     if not _is_event(data):
@@ -139,6 +166,8 @@ class StripeWebhooks:
     async def ensure_webhook_endpoint(
         self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
     ) -> WebhookEndpoint:
+        if self.options.emulator == "localstripe":
+            raise NotSupported(NO_ENDPOINT_API)
         endpoints = self.client(ctx).v1.webhook_endpoints
         try:
             existing = await _all_endpoints(endpoints)
@@ -180,6 +209,8 @@ class StripeWebhooks:
     async def diagnose_webhook_endpoint(
         self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
     ) -> WebhookDiagnosis:
+        if self.options.emulator == "localstripe":
+            return WebhookDiagnosis(endpoint="unknown", note=NO_ENDPOINT_API)
         try:
             existing = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
         except stripe.PermissionError:

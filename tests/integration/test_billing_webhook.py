@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.billing.models import BillingEvent, BillingSubscription
 from hub.billing.settings import BillingPlan
+from tests.support import stripe_events as se
 from tests.support.billing import (
     PLATFORM_SECRET_KEY,
     PLATFORM_WEBHOOK_SECRET,
@@ -262,3 +263,32 @@ async def test_after_cancellation_the_tenant_can_subscribe_again_as_the_same_cus
     # A late event about the old subscription does not touch the new one.
     await deliver(billing_hub, "invoice.payment_failed", invoice_for(sub, amount_paid=0), created=int(time.time()) + 9)
     assert await status_of(billing_hub, tenant_id) == "active"
+
+
+def _problem(r: httpx.Response, code: str) -> None:
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == code
+
+
+@pytest.mark.parametrize("depth", [100, 5000])
+async def test_a_signed_body_nested_absurdly_deep_is_400_invalid_json_and_stores_nothing(billing_hub, db, depth):
+    body = se.nested_event_body(depth, type_="customer.subscription.updated")
+    headers = {"Stripe-Signature": signature_header(body, PLATFORM_WEBHOOK_SECRET), "Content-Type": "application/json"}
+    r = await billing_hub.request("POST", WEBHOOK, content=body, headers=headers)
+    _problem(r, "invalid_json")
+    assert "nested" in r.json()["detail"]
+    assert await db(select(func.count()).select_from(BillingEvent)) == 0
+
+
+@pytest.mark.parametrize("case", ["decoy first", "decoy after a blank", "decoy with a second equals sign", "future"])
+async def test_a_future_timestamp_is_refused_whatever_decoy_sits_beside_it(billing_hub, db, case):
+    body = event_body("customer.subscription.updated", {"id": "sub_x", "object": "subscription", "customer": "cus_x"})
+    now = int(time.time())
+    headers = {**se.decoy_headers(body, PLATFORM_WEBHOOK_SECRET, now)}
+    headers["future"] = signature_header(body, PLATFORM_WEBHOOK_SECRET, timestamp=now + se.YEAR)
+    r = await billing_hub.request(
+        "POST", WEBHOOK, content=body, headers={"Stripe-Signature": headers[case], "Content-Type": "application/json"}
+    )
+    _problem(r, "signature_invalid")
+    assert await db(select(func.count()).select_from(BillingEvent)) == 0

@@ -37,3 +37,20 @@ async def test_a_timestamp_slightly_ahead_within_the_tolerance_is_accepted(hub, 
     body = se.encode(se.event("customer.created", {"id": "cus_y", "object": "customer", "metadata": {}}))
     r = await se.deliver(hub.http, tenant.id, body, SECRET, timestamp=int(time.time()) + 240)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("case", ["decoy first", "decoy after a blank", "decoy with a second equals sign"])
+async def test_a_decoy_timestamp_beside_a_future_one_is_refused(hub, tenant, database_url, case):
+    # The future check must read the same t= the signature was verified with, whatever else the header holds.
+    body = se.encode(se.event("customer.created", {"id": "cus_d", "object": "customer", "metadata": {}}))
+    header = se.decoy_headers(body, SECRET, int(time.time()))[case]
+    before = await table_snapshot(database_url, "webhook_events")
+    r = await se.deliver(hub.http, tenant.id, body, header=header)
+    assert r.status_code == 400 and r.json()["code"] == "signature_invalid", r.text
+    assert await table_snapshot(database_url, "webhook_events") == before
+
+
+async def test_a_normal_header_is_still_accepted(hub, tenant):
+    body = se.encode(se.event("customer.created", {"id": "cus_n", "object": "customer", "metadata": {}}))
+    r = await se.deliver(hub.http, tenant.id, body, header=se.sign(body, SECRET))
+    assert r.status_code == 200, r.text

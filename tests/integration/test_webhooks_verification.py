@@ -204,3 +204,16 @@ async def test_after_a_secret_change_the_previous_secret_verifies_for_24_hours(h
         await asyncio.sleep(0.1)
     assert_problem(refused, 400, "signature_invalid")
     assert (await se.deliver(hub.http, tenant.id, body, new_secret)).status_code == 200
+
+
+@pytest.mark.parametrize("depth", [100, 5000])
+async def test_a_signed_body_nested_absurdly_deep_is_400_invalid_json_and_stores_nothing(
+    hub, tenant, database_url, depth
+):
+    # 100 deep decodes but is past the API's nesting limit; 5,000 deep is past the decoder's own.
+    body = se.nested_event_body(depth)
+    before = await table_snapshot(database_url, *WRITTEN)
+    r = await se.deliver(hub.http, tenant.id, body, SECRET_A)
+    assert_problem(r, 400, "invalid_json")
+    assert "nested" in r.json()["detail"]
+    assert await table_snapshot(database_url, *WRITTEN) == before

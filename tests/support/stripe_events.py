@@ -138,3 +138,32 @@ async def deliver(
     if sig:
         headers["Stripe-Signature"] = sig
     return await http.post(f"/v1/webhooks/stripe/{tenant_id}", content=body, headers=headers)
+
+
+def nested_event_body(depth: int, *, type_: str = "customer.created") -> bytes:
+    """A Stripe-shaped event whose object carries a value nested ``depth`` arrays deep.
+
+    Written as bytes: ``json.dumps`` itself recurses, and would fail on the depths tests send.
+    """
+    head = json.dumps(event(type_, {"id": "cus_deep", "object": "customer", "metadata": {}}))
+    assert head.endswith("}}}")
+    return head[:-3].encode() + b', "deep": ' + b"[" * depth + b"]" * depth + b"}}}"
+
+
+#: A year, in seconds: how far ahead the decoy timestamps below are signed.
+YEAR = 365 * 24 * 3600
+
+
+def decoy_headers(body: bytes, secret: str, now: int) -> dict[str, str]:
+    """Stripe-Signature headers that carry a second, decoy timestamp beside a year-ahead signed one.
+
+    Each is correctly signed for the year-ahead timestamp; only a reader that takes a different
+    ``t`` than the verifier does would let it through as "not from the future".
+    """
+    ahead = now + YEAR
+    good = signature(body, secret, ahead)
+    return {
+        "decoy first": f"t={now},t={ahead},v1={good}",
+        "decoy after a blank": f"v0=x, t={now},t={ahead},v1={good}",
+        "decoy with a second equals sign": f"t={ahead}=0,v1={good}",
+    }
