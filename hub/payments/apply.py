@@ -5,8 +5,13 @@ capture, cancel, refund), the webhook applier (``hub.webhooks.apply`` only finds
 payment) and sync. Nothing else derives a payment's amounts or status.
 
 What the hub keeps, each piece by a rule that no late or repeated news can undo:
-- the amount received: the amount the hub captured itself (a partial capture releases the rest,
-  and the emulator reports no captured amount), else the provider's, which only grows;
+- the amount received (``note_received``): the amount the hub captured itself (a partial
+  capture releases the rest), else the provider's first figure of it. It never grows past that:
+  a capture happens once, so a larger figure afterwards contradicts what is known (a charge's
+  whole amount counted as received, news about another capture) and is logged as an anomaly
+  (a warning naming the payment), not believed. A smaller one is older news (nothing received
+  yet) or a figure net of refunds, and changes nothing. Only a sync that moves a terminal
+  payment back to the provider's unpaid status takes the figure back down (``converge``);
 - one refund row per provider refund, made by the API or recorded from the provider's news. Its
   state only moves forward, in Stripe's lifecycle order: pending < requires_action < succeeded
   < failed < canceled (a succeeded refund may still fail: a bank refusing it). ``status_at`` is
@@ -31,7 +36,9 @@ The one refund accounting rule (``totals``):
   requires_action, succeeded) + the unexplained part: ``refundable = amount_received - held``;
 - a paid payment's status follows its amounts: ``succeeded`` with nothing returned,
   ``partially_refunded`` / ``refunded`` otherwise, so it moves back when a refund fails. Before
-  it is paid, statuses only move forward (``hub.payments.status``).
+  it is paid, statuses only move forward (``hub.payments.status``), and out of a terminal one
+  (canceled, refunded) never, whatever path the news came by, except one: an explicit sync,
+  which reads the provider's object as it is now and converges to it (``converge``).
 
 The amounts are a function of what is kept, and what is kept does not depend on the order news
 arrived in, so any order and any repeats of the same news end in the same payment.
@@ -39,6 +46,7 @@ arrived in, so any order and any repeats of the same news end in the same paymen
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -50,7 +58,7 @@ from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.db.upsert import insert_ignoring_conflict
 from hub.notifications.outbox import payment_changed
-from hub.payments.status import may_move, refund_status
+from hub.payments.status import TERMINAL, may_move, refund_status
 from providers.base.payments import PaymentSnapshot
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
@@ -63,6 +71,8 @@ COUNTED_REFUND = ("succeeded",)
 #: Statuses of a paid payment, whose refund part follows the amounts.
 PAID = frozenset({"succeeded", "partially_refunded", "refunded"})
 _DISPUTE_ORDER = {"needs_response": 0, "under_review": 1, "won": 2, "lost": 2, "closed": 2}
+
+log = logging.getLogger("hub.payments")
 
 
 def clock() -> int:
@@ -159,6 +169,40 @@ def note_provider_refunded(payment: Payment, amount: int, at: int) -> bool:
 # -- the payment ----------------------------------------------------------------------------
 
 
+def note_received(payment: Payment, figure: int) -> None:
+    """The provider's figure of the amount received: kept if it is the first, never grown (module docstring)."""
+    current = payment.amount_received
+    if figure <= current:
+        return
+    if current == 0:
+        # Captured outside the hub, or the hub's own capture answer was lost: take its word.
+        payment.amount_received = figure
+        return
+    log.warning(
+        "payment %s: the provider reports %d received where %d was captured; kept %d",
+        payment.id,
+        figure,
+        current,
+        current,
+    )
+
+
+def record_capture(payment: Payment, captured: int, snap: PaymentSnapshot) -> None:
+    """The hub's own capture of ``captured``, and the provider's answer to it.
+
+    The answer's figure is the provider's: less than asked (and not nothing) is what the hub
+    believes; more is an anomaly (``note_received``) and the hub keeps what it captured.
+    """
+    figure = snap.amount_received
+    if 0 < figure < captured:
+        log.warning(
+            "payment %s: captured %d, the provider reports %d received; kept %d", payment.id, captured, figure, figure
+        )
+        captured = figure
+    payment.amount_received = captured
+    note_received(payment, figure)
+
+
 def settle_status(payment: Payment) -> None:
     """Make the status agree with the amounts: exactly for a paid payment, forward only before."""
     new = refund_status(payment.amount_received, payment.amount_refunded)
@@ -187,7 +231,7 @@ def apply_event(payment: Payment, event: ProviderEvent) -> bool:
     Call ``settle_status`` once all the news is in.
     """
     if event.amount_received is not None:
-        payment.amount_received = max(payment.amount_received, event.amount_received)
+        note_received(payment, event.amount_received)
     if event.status is not None:
         moved = may_move(payment.status, event.status)
         if moved:
@@ -209,16 +253,43 @@ def apply_event(payment: Payment, event: ProviderEvent) -> bool:
     return False
 
 
-async def apply_snapshot(session: AsyncSession, payment: Payment, snap: PaymentSnapshot) -> None:
-    """Apply the provider's current view (an API answer), and record the notifications a move causes."""
+def converge(payment: Payment, snap: PaymentSnapshot) -> None:
+    """Sync only: leave a terminal status the provider's current object contradicts.
+
+    A sync reads the provider's object as it is now, so a terminal status it contradicts is the
+    hub's error, not late news (a payment the hub marked canceled that the provider still has
+    authorized, or captured): the payment takes the provider's status, and, if the provider has
+    it unpaid, the provider's amount received. Every other path (API answers, webhook events,
+    whose news may be late) and every other status stay forward-only; a paid payment's refund
+    part still follows the amounts (``settle_status``).
+    """
+    if payment.status not in TERMINAL or payment.status == snap.status:
+        return
+    if snap.status == "succeeded":
+        if payment.status not in PAID:
+            payment.status = "succeeded"
+        return
+    payment.status = snap.status
+    # Not paid at the provider: whatever the hub believed received, the provider shows this.
+    payment.amount_received = min(payment.amount_received, snap.amount_received)
+
+
+async def apply_snapshot(
+    session: AsyncSession, payment: Payment, snap: PaymentSnapshot, *, current: bool = False
+) -> None:
+    """Apply the provider's view (an API answer), and record the notifications a move causes.
+
+    ``current``: the object a sync has just read, with nothing having changed the payment since
+    (``converge``); otherwise statuses only move forward.
+    """
     previous = payment.status
+    if current:
+        converge(payment, snap)
     if payment.provider_payment_id is None:
         payment.provider_payment_id = snap.provider_payment_id
     if payment.client_secret is None and snap.client_secret:
         payment.client_secret = snap.client_secret
-    if payment.amount_received == 0 and snap.amount_received > 0:
-        # Captured outside the hub (automatic capture, the provider's dashboard): take its word.
-        payment.amount_received = snap.amount_received
+    note_received(payment, snap.amount_received)
     if may_move(payment.status, snap.status):
         payment.status = snap.status
     settle_status(payment)

@@ -92,10 +92,18 @@ async def cancel_payment(
     )
 
 
-@post("/v1/payments/{payment_id:str}/sync", tags=TAGS, guards=[storefront_guard], status_code=200)
+@post(
+    "/v1/payments/{payment_id:str}/sync",
+    tags=TAGS,
+    guards=[storefront_guard],
+    status_code=200,
+    description="Re-reads the payment from the provider and converges to it, a terminal status the provider's "
+    "object contradicts included (a webhook event never moves one back). `changes` lists each field the sync "
+    "changed, `from` and `to`; empty when the hub agreed already.",
+)
 async def sync_payment(
     request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str
-) -> schemas.Payment:
+) -> schemas.SyncedPayment:
     return await service.sync_payment(session, _services(request), storefront, payment_id)
 
 

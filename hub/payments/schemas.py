@@ -53,6 +53,20 @@ class Payment(msgspec.Struct):
     decline_code: str | None = None
 
 
+class FieldChange(msgspec.Struct):
+    """One field a sync changed: its value before (``from``) and after (``to``)."""
+
+    field: str
+    from_: str | int | None = msgspec.field(name="from")
+    to: str | int | None
+
+
+class SyncedPayment(Payment):
+    """A sync's answer: the payment, and what the sync changed (empty when it agreed already)."""
+
+    changes: list[FieldChange] = []
+
+
 class PaymentList(msgspec.Struct):
     data: list[Payment]
     has_more: bool

@@ -7,9 +7,11 @@ marker) and written after.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Collection
 from datetime import timedelta
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +21,7 @@ from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.payments import common, inflight, schemas
-from hub.payments.apply import PAID, apply_snapshot, set_status
+from hub.payments.apply import PAID, apply_snapshot, record_capture, set_status
 from hub.payments.refunds import sync_refunds
 from hub.services import Services
 from providers.base import payments as neutral
@@ -32,6 +34,7 @@ BEFORE_AUTHORIZATION = frozenset({"requires_payment_method", "requires_confirmat
 #: How long after a creation the provider's search surely finds its object (Stripe's search lags
 #: about a minute): a payment it cannot find this long after its last attempt never existed there.
 SEARCHABLE_AFTER = timedelta(minutes=5)
+log = logging.getLogger("hub.payments")
 CANCELABLE = frozenset(
     {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture", "failed"}
 )
@@ -153,8 +156,7 @@ async def capture_payment(
             idempotency_key=store.provider_key(payment.id, "capture", str(captured)),
         ),
     )
-    # The hub records what it captured: the emulator does not report a partial capture.
-    payment.amount_received = captured
+    record_capture(payment, captured, snap)
     await apply_snapshot(session, payment, snap)
     inflight.release(payment)
     await session.commit()
@@ -198,18 +200,33 @@ def _already_done(attempt: Attempt | None, payment: Payment, outcome: Collection
 # -- sync ---------------------------------------------------------------------------------
 
 
+#: What a sync reports it changed, from the payment's own fields.
+SYNCED_FIELDS = ("status", "amount_received", "amount_refunded", "amount_capturable", "provider_payment_id")
+
+
 async def sync_payment(
     session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str
-) -> schemas.Payment:
-    """Re-read the payment (and its refunds) from the provider and apply it, forward only."""
+) -> schemas.SyncedPayment:
+    """Re-read the payment (and its refunds) from the provider and converge to it; say what changed.
+
+    The provider's object is the truth, terminal statuses included (``apply.converge``), unless
+    the payment changed between the read and the write (a webhook event, another request): then
+    only forward moves are applied, and the next sync converges.
+    """
     payment, provider, ctx = await _prepare(session, services, who, payment_id)
     lease = store.lease_for(services.settings)
     if payment.pending_op is not None and not inflight.is_stale(payment.pending_since, lease):
         raise inflight.busy(payment, lease)
+    before = {name: getattr(payment, name) for name in SYNCED_FIELDS}
+    seen = payment.updated_at
     snap, conclusive = await _current(session, provider, ctx, payment)
     await session.commit()
     if snap is not None:
-        await apply_snapshot(session, payment, snap)
+        # The row locked (the webhook applier's lock order: payment first) and read again: what
+        # the sync changes is counted from here (an event applied meanwhile is not its change).
+        await session.refresh(payment, with_for_update=True)
+        before = {name: getattr(payment, name) for name in SYNCED_FIELDS}
+        await apply_snapshot(session, payment, snap, current=payment.updated_at == seen)
         if inflight.is_stale(payment.pending_since, lease):
             inflight.release(payment)
     elif (
@@ -226,7 +243,15 @@ async def sync_payment(
     if payment.provider_payment_id is not None:
         await sync_refunds(session, provider, ctx, payment, lease)
         await session.commit()
-    return await _view(session, payment)
+    changes = [
+        schemas.FieldChange(field=name, from_=was, to=getattr(payment, name))
+        for name, was in before.items()
+        if getattr(payment, name) != was
+    ]
+    for change in changes:
+        log.info("sync of payment %s: %s %s -> %s", payment.id, change.field, change.from_, change.to)
+    view = await _view(session, payment)
+    return schemas.SyncedPayment(**msgspec.structs.asdict(view), changes=changes)
 
 
 def _never_created(payment: Payment) -> bool:

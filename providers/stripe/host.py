@@ -17,3 +17,12 @@ class StripeHost(Protocol):
     def options(self) -> ProviderOptions: ...
 
     def client(self, ctx: TenantContext) -> stripe.StripeClient: ...
+
+
+def is_localstripe(host: StripeHost) -> bool:
+    """Whether the plugin talks to the localstripe emulator, which refuses what it does not know.
+
+    Only ``HUB_STRIPE_EMULATOR=localstripe`` says so; an API base alone (Stripe's own mock, an
+    egress proxy, a recorder) is Stripe and gets what Stripe expects.
+    """
+    return host.options.emulator == "localstripe"

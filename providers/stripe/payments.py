@@ -27,6 +27,7 @@ from providers.base.payments import (
 )
 from providers.stripe import transformers as tx
 from providers.stripe.errors import translate
+from providers.stripe.host import is_localstripe
 
 if TYPE_CHECKING:
     from providers.base.provider import TenantContext
@@ -45,7 +46,7 @@ class StripePayments:
         self: StripeHost, ctx: TenantContext, data: PaymentCreate, *, idempotency_key: str
     ) -> PaymentSnapshot:
         client = self.client(ctx)
-        params: SdkParams = tx.payment_intent_params(data, emulator=_emulator(self))
+        params: SdkParams = tx.payment_intent_params(data, emulator=is_localstripe(self))
         try:
             pi = await client.v1.payment_intents.create_async(params, {"idempotency_key": idempotency_key})
         except stripe.CardError as exc:
@@ -109,7 +110,7 @@ class StripePayments:
             raise InvalidRequest(f"reason must be one of {', '.join(tx.REFUND_REASONS)}", param="reason")
         params: SdkParams = {"payment_intent": provider_payment_id, "amount": amount, "metadata": dict(metadata)}
         if reason:
-            if _emulator(self):
+            if is_localstripe(self):
                 params["metadata"]["hub_refund_reason"] = reason
             else:
                 params["reason"] = reason
@@ -157,10 +158,6 @@ class StripePayments:
         except stripe.StripeError as exc:
             raise translate(exc) from None
         return tx.checkout_from_stripe(session)
-
-
-def _emulator(host: StripeHost) -> bool:
-    return host.options.emulator == "localstripe"
 
 
 async def _declined(client: stripe.StripeClient, exc: stripe.CardError) -> CardDeclined:

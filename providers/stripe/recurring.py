@@ -1,7 +1,9 @@
 """Stripe catalogue and subscriptions (Products, Prices, Subscriptions).
 
-Against the emulator (``options.api_base`` set), which has no Prices, a recurring price is
-made as a Plan and subscriptions name it as ``plan``: the older form of the same thing.
+Against the localstripe emulator (``options.emulator == "localstripe"``, ``HUB_STRIPE_EMULATOR``),
+which has no Prices, a recurring price is made as a Plan and subscriptions name it as ``plan``:
+the older form of the same thing. An API base alone (Stripe's own mock, a proxy, a recorder) is
+Stripe, and gets what Stripe expects.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from providers.base.recurring import (
 )
 from providers.stripe import recurring_transformers as rtx
 from providers.stripe.errors import translate
+from providers.stripe.host import is_localstripe
 
 if TYPE_CHECKING:
     from providers.base.provider import TenantContext
@@ -45,7 +48,7 @@ class StripeRecurring:
     async def create_price(
         self: StripeHost, ctx: TenantContext, data: PriceCreate, *, idempotency_key: str
     ) -> PriceSnapshot:
-        emulator = bool(self.options.api_base)
+        emulator = is_localstripe(self)
         if emulator and data.recurring is None:
             raise NotSupported("The Stripe emulator has no one-off prices (it knows only recurring plans)")
         params: Any = rtx.price_params(data, emulator=emulator)
@@ -78,7 +81,7 @@ class StripeRecurring:
                 await client.v1.customers.update_async(
                     data.provider_customer_id, invoice_settings, {"idempotency_key": f"{idempotency_key}-default"}
                 )
-            params: Any = rtx.subscription_params(data, emulator=bool(self.options.api_base))
+            params: Any = rtx.subscription_params(data, emulator=is_localstripe(self))
             sub = await client.v1.subscriptions.create_async(params, {"idempotency_key": idempotency_key})
         except stripe.StripeError as exc:
             raise translate(exc) from None

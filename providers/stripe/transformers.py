@@ -136,13 +136,8 @@ def payment_from_stripe(pi: Any) -> PaymentSnapshot:
     if _get(pi, "amount_received") is not None:
         received = _int(pi, "amount_received")
     else:
-        # Emulator shape: no amount_received. A charge without amount_captured counts whole;
-        # the hub keeps the amount it captured itself, so a partial capture is not lost here.
-        received = sum(
-            _int(c, "amount_captured" if _get(c, "amount_captured") is not None else "amount")
-            for c in charges
-            if _get(c, "captured") and _get(c, "status") == "succeeded"
-        )
+        # Emulator shape: no amount_received; what its captured charges show was captured.
+        received = sum(_captured(c) for c in charges if _get(c, "captured") and _get(c, "status") == "succeeded")
     if _get(pi, "amount_capturable") is not None:
         capturable = _int(pi, "amount_capturable")
     else:
@@ -291,6 +286,19 @@ def _id_of(value: Any) -> str | None:
     return _get(value, "id")
 
 
+def _captured(charge: Any) -> int:
+    """The amount a captured charge shows was captured: Stripe's ``amount_captured``.
+
+    A charge without it (the emulator's) shows only ``amount`` and ``amount_refunded``, which
+    counts the remainder a partial capture released (amount 2000, captured 1500 ->
+    amount_refunded 500): the least it proves captured is ``amount - amount_refunded``, exact
+    until a refund is made. Never its whole ``amount``: that would count released money received.
+    """
+    if _get(charge, "amount_captured") is not None:
+        return _int(charge, "amount_captured")
+    return max(0, _int(charge, "amount") - _int(charge, "amount_refunded"))
+
+
 def _charge_money(charge: Any) -> tuple[int | None, int | None]:
     """(amount received, cumulative refunded figure) of a charge.
 
@@ -298,15 +306,17 @@ def _charge_money(charge: Any) -> tuple[int | None, int | None]:
     failed (the hub's rule does not depend on whether pending ones are among them). Stripe also
     counts the remainder released by a partial capture inside ``amount_refunded``
     (amount 2000, captured 1500 -> amount_refunded 500 before any refund): that part never
-    reached the merchant and is not a refund, so it is taken out.
+    reached the merchant and is not a refund, so it is taken out. A charge that does not say what
+    it captured (no ``amount_captured``) has its whole figure counted as refunded: of two readings
+    the one that holds more money back from a second refund.
     """
     if not _get(charge, "captured"):
         return None, None
     amount = _int(charge, "amount")
-    captured = amount if _get(charge, "amount_captured") is None else _int(charge, "amount_captured")
-    released = max(0, amount - captured)
+    known = _get(charge, "amount_captured") is not None
+    released = max(0, amount - _int(charge, "amount_captured")) if known else 0
     returned = max(0, _int(charge, "amount_refunded") - released)
-    return captured, returned
+    return _captured(charge), returned
 
 
 def event_from_stripe(event: Any) -> ProviderEvent:

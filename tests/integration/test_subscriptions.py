@@ -11,7 +11,7 @@ from tests.support import stripe_events as se
 from tests.support.inbox import delivered
 from tests.support.payments import Recorder, emulator_get, recorded_hub, stripe_tenant
 from tests.support.problem import assert_problem
-from tests.support.recurring import new_customer, post
+from tests.support.recurring import monthly_price, new_customer, post
 from tests.support.stripe_mock import StripeMock, hub_over
 from tests.support.stripe_recurring import StripeRecurring
 
@@ -90,7 +90,7 @@ async def test_a_trial_starts_trialing_without_a_card(database_url, tmp_path):
     fake = StripeRecurring()
     async with hub_over(StripeMock(fake.handle), database_url, str(tmp_path)) as hub:
         tenant, _ = await stripe_tenant(hub, "Gym")
-        price = await _stripe_price(hub, tenant)
+        price = await monthly_price(hub, tenant)
         member = await new_customer(hub, tenant)
         r = await subscribe(hub, tenant, price, member, trial_days=14)
         assert r.status_code == 201, r.text
@@ -290,18 +290,6 @@ async def test_at_stripe_a_subscription_names_prices_and_the_card_becomes_the_cu
         assert attached["customer"] == member["provider_customer_id"]
         default = fake.sent("POST", f"/v1/customers/{member['provider_customer_id']}")
         assert default[-1]["invoice_settings[default_payment_method]"] == "pm_1NCardVisa"
-
-
-async def _stripe_price(hub, tenant) -> dict:
-    product = (await post(hub, tenant, "/v1/products", {"name": "Membership"})).json()
-    r = await post(
-        hub,
-        tenant,
-        "/v1/prices",
-        {"product_id": product["id"], "currency": "usd", "unit_amount": 4900, "recurring": {"interval": "month"}},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def test_sync_re_reads_a_subscription_the_hub_missed_news_of(gym, emulator):

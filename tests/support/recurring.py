@@ -31,6 +31,20 @@ async def new_customer(hub: HubClient, tenant: TenantHandle, **body: Any) -> dic
     return r.json()
 
 
+async def monthly_price(hub: HubClient, tenant: TenantHandle, product: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A price of 49.00 USD a month (of a new product "Membership" unless ``product`` is given)."""
+    if product is None:
+        product = (await post(hub, tenant, "/v1/products", {"name": "Membership"})).json()
+    r = await post(
+        hub,
+        tenant,
+        "/v1/prices",
+        {"product_id": product["id"], "currency": "usd", "unit_amount": 4900, "recurring": {"interval": "month"}},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def emulator_objects(emulator: Emulator, secret_key: str, path: str, **metadata: str) -> list[dict[str, Any]]:
     """Every object of a list endpoint at the emulator whose metadata holds ``metadata``.
 

@@ -8,6 +8,7 @@ from providers.base.payments import CheckoutCreate, CheckoutLineItem, PaymentCre
 from providers.stripe.transformers import (
     checkout_from_stripe,
     checkout_session_params,
+    event_from_stripe,
     payment_from_stripe,
     payment_intent_params,
     refund_from_stripe,
@@ -53,6 +54,27 @@ def test_real_stripe_shape_is_read_from_its_amount_fields():
 def test_emulator_shape_without_amount_fields_counts_captured_charges():
     snap = payment_from_stripe(EMULATED)
     assert (snap.status, snap.amount_received, snap.capture_method) == ("succeeded", 1500, "automatic")
+
+
+def test_a_partial_capture_is_never_read_as_the_whole_charge():
+    # 1,500 of 2,000 captured. The emulator's charge has no amount_captured and counts the released
+    # 500 in amount_refunded; Stripe's Charge says amount_captured (its published Charge object).
+    emulated = {"id": "ch_3", "amount": 2000, "amount_refunded": 500, "captured": True, "status": "succeeded"}
+    pi = {**EMULATED, "amount": 2000, "capture_method": "manual", "latest_charge": emulated, "charges": None}
+    assert payment_from_stripe(pi).amount_received == 1500
+    stripe_charge = {**emulated, "object": "charge", "amount_captured": 1500}
+    assert payment_from_stripe({**pi, "latest_charge": stripe_charge}).amount_received == 1500
+    assert payment_from_stripe({**pi, "amount_received": 1500, "latest_charge": "ch_3"}).amount_received == 1500
+    for charge, received, refunded in [(stripe_charge, 1500, 0), (emulated, 1500, 500)]:
+        evt = {
+            "id": "evt_1",
+            "type": "charge.refunded",
+            "created": 1,
+            "data": {"object": {**charge, "payment_intent": "pi_2"}},
+        }
+        facts = event_from_stripe(evt)
+        # Without amount_captured the release cannot be told from a refund: all of it is held back.
+        assert (facts.amount_received, facts.amount_refunded) == (received, refunded)
 
 
 def test_a_declined_intent_back_at_requires_payment_method_is_failed():
