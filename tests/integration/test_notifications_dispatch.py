@@ -201,6 +201,9 @@ async def test_a_delivery_leased_by_a_worker_that_died_mid_send_is_sent_once_the
 
 #: Long enough that an unfair dispatcher makes the other tenant wait seconds, not tenths.
 HANGING = {"HUB_NOTIFY_TIMEOUT_SECONDS": "10"}
+#: ``flood`` sends 200 pings with one admin key as fast as the hub answers: past the default
+#: 50 a second (bursts of 100) on a fast machine. The per-key rate limit is not what is tested here.
+UNTHROTTLED = {"HUB_RATE_LIMIT_PER_KEY": "10000"}
 
 
 async def flood(hub, tenant, url: str, messages: int) -> list[dict]:
@@ -222,8 +225,8 @@ async def test_a_tenant_whose_endpoints_all_hang_leaves_slots_for_another_tenant
     # Tenant A: 20 endpoints that never answer within the timeout and hundreds of messages, i.e.
     # more sends than a worker has slots; B's one message must not wait for A's timeouts.
     async with (
-        notify_hub(database_url, str(hub_home), emulator.url, **HANGING) as one,
-        notify_hub(database_url, str(hub_home), emulator.url, **HANGING) as two,
+        notify_hub(database_url, str(hub_home), emulator.url, **HANGING, **UNTHROTTLED) as one,
+        notify_hub(database_url, str(hub_home), emulator.url, **HANGING, **UNTHROTTLED) as two,
         receiver(hang=True) as dead,
         receiver() as alive,
     ):
@@ -260,7 +263,9 @@ async def test_a_backlog_of_one_tenant_does_not_push_another_tenants_message_out
     # Everything is queued before the dispatcher starts, A's hundreds first; the poll is too slow
     # to come to the rescue, so B's message goes out in the first claim or only once A's sends end.
     async with receiver(hang=True) as dead, receiver() as alive:
-        async with notify_hub(database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as recorder:
+        async with notify_hub(
+            database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0", **UNTHROTTLED
+        ) as recorder:
             tenant_a = await recorder.create_tenant("A")
             tenant_b = await recorder.create_tenant("B")
             await flood(recorder, tenant_a, dead.url, 200)
