@@ -17,7 +17,7 @@ from litestar import Request
 
 from hub.boundary.text import has_control, has_control_in_text
 from hub.errors import InvalidJson, NotFound, UnsupportedMediaType, ValidationFailed
-from providers.base.jsonbody import NotJson, loads
+from providers.base.jsonbody import MAX_DEPTH, NotJson, decode, too_deep
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 RAW_BODY_PREFIXES = ("/v1/webhooks/", "/v1/platform/billing/webhook")
@@ -48,17 +48,19 @@ def _check_media_type(content_type: str) -> None:
 
 def _check_json(body: bytes) -> None:
     try:
-        value = loads(body)  # NestedTooDeep (400 invalid_json) past the nesting limit
+        value = decode(body)  # NestedTooDeep (400 invalid_json) past the decoder's own limit
     except NotJson:
         raise InvalidJson("The request body is not valid JSON") from None
     _walk(value)
 
 
 def _walk(root: Any) -> None:
-    """Control characters, without recursion (``loads`` has bounded the depth already)."""
+    """Depth (the contract's nesting rule) and control characters in one walk, without recursion."""
     stack: list[tuple[Any, tuple[str, ...]]] = [(root, ())]
     while stack:
         value, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise too_deep(MAX_DEPTH)
         if isinstance(value, str):
             if has_control_in_text(value):
                 raise ValidationFailed("Text may not contain control characters", param=_param(path))

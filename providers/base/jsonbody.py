@@ -29,18 +29,25 @@ class NotJson(ValueError):
 
 def loads(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     """The decoded value. Raises ``NestedTooDeep`` past ``max_depth`` levels, ``NotJson`` when undecodable."""
-    try:
-        value = msgspec.json.decode(body)
-    except RecursionError:
-        raise NestedTooDeep(_too_deep(max_depth)) from None
-    except msgspec.DecodeError:
-        raise NotJson("The body is not valid JSON") from None
+    value = decode(body, max_depth)
     _check_depth(value, max_depth)
     return value
 
 
-def _too_deep(max_depth: int) -> str:
-    return f"The body is nested more than {max_depth} levels deep"
+def decode(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """The decoded value, its depth not yet checked: for a caller whose own walk over it applies
+    ``max_depth`` (one walk, not two). Past the decoder's recursion limit it is ``too_deep``."""
+    try:
+        return msgspec.json.decode(body)
+    except RecursionError:
+        raise too_deep(max_depth) from None
+    except msgspec.DecodeError:
+        raise NotJson("The body is not valid JSON") from None
+
+
+def too_deep(max_depth: int) -> NestedTooDeep:
+    """The error for a value nested past ``max_depth`` levels."""
+    return NestedTooDeep(f"The body is nested more than {max_depth} levels deep")
 
 
 def _check_depth(root: Any, max_depth: int) -> None:
@@ -52,5 +59,5 @@ def _check_depth(root: Any, max_depth: int) -> None:
         value, depth = stack.pop()
         children = value.values() if isinstance(value, dict) else value
         if children and depth >= max_depth:
-            raise NestedTooDeep(_too_deep(max_depth))
+            raise too_deep(max_depth)
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
