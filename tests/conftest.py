@@ -18,7 +18,7 @@ from tests.support.databases import backends, create_pg_database, drop_pg_databa
 from tests.support.emulator import Emulator
 from tests.support.hub import HubClient, build_client, make_settings
 
-pytest_plugins = ["pytester", "tests.plugins.canaries"]
+pytest_plugins = ["pytester", "tests.plugins.canaries", "tests.plugins.alone", "tests.plugins.tiers"]
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from tests.support.reliability import Facts, Stack, database_outage
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.alone,  # a timed load on the shared two-worker stack
+    pytest.mark.xdist_group("fault-stack"),
     pytest.mark.skipif("postgresql" not in backends(), reason="the outage is PostgreSQL's (a server that stops)"),
 ]
 

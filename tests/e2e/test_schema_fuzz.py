@@ -31,7 +31,8 @@ from tests.support.fuzz_schema import CHECKS, build_document, fuzz_config
 from tests.support.fuzz_world import SCOPES, World, billing_plans, build_world, caller_session
 from tests.support.process import HubProcess
 
-pytestmark = pytest.mark.e2e
+# One worker runs the module: its served hub and schema are module fixtures.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("schema-fuzz")]
 
 DOCUMENT, REQUIRED_SCOPES = build_document()
 

@@ -28,7 +28,7 @@ from tests.support.process import HubProcess
 from tests.support.rawdb import execute
 from tests.support.reliability import worker_killed
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fault-stack")]
 
 SECRET = "whsec_crashTenantSecret1"
 PAYMENTS, DELIVERIES = 6, 2
@@ -109,6 +109,7 @@ async def test_events_pending_when_a_worker_is_killed_are_applied_once_by_the_ne
 
 
 @pytest.mark.skipif("postgresql" not in backends(), reason="the load runs on PostgreSQL, as the load test")
+@pytest.mark.alone  # a timed load on the shared two-worker stack
 async def test_a_worker_killed_while_deliveries_are_in_flight_loses_no_acknowledged_event(fault_stack):
     facts = await worker_killed(fault_stack, clients=8, payments=10, before=2.0, after=3.0)
     # The load went on through the kill: acknowledged deliveries before it and after it.

@@ -19,6 +19,7 @@ from tests.support.process import HubProcess
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.alone,  # a load: its figures are the hub's, not its neighbours'
     pytest.mark.skipif("postgresql" not in backends(), reason="the load proof runs on PostgreSQL"),
 ]
 

@@ -17,6 +17,9 @@ from litestar.testing import AsyncTestClient
 from bench import hubapi, loadgen, procs, signer, verify_only
 from tests.support.hub import PLATFORM_TOKEN, HubClient, build_client, make_settings
 
+# One worker runs the module: the bench stand-ins are a module fixture.
+pytestmark = pytest.mark.xdist_group("bench-harness")
+
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory) -> Iterator[procs.Proc]:

@@ -107,25 +107,37 @@ async def test_a_secret_in_a_database_row_is_reported_with_its_table(database_ur
     await execute(database_url, "DELETE FROM tenants WHERE id = :id", id=tenant_id)
 
 
+LEAKING_TEST = """
+import logging
+
+SECRET = "{secret}"
+
+def test_leaks():
+    logging.getLogger("inner").warning("the key is %s", SECRET)
+
+def test_clean():
+    logging.getLogger("inner").warning("nothing to see")
+"""
+
+# Logs the secret once each test's report is made, when no test is running.
+LEAKING_BETWEEN_TESTS = """
+import logging
+
+def pytest_runtest_logfinish(nodeid, location):
+    logging.getLogger("inner").warning("between tests the key is %s", "{secret}")
+"""
+
+
+def inner_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str) -> pytest.RunResult:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    return pytester.runpytest_subprocess("-p", "tests.plugins.canaries", "-p", "no:cacheprovider", *args)
+
+
 def test_the_plugin_turns_the_leaking_test_into_an_error_and_ends_the_run_with_the_summary(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ):
-    secret = "sk_test_" + "51InnerRunLeak0123456789"
-    pytester.makepyfile(
-        test_inner=f"""
-        import logging
-
-        SECRET = "{secret}"
-
-        def test_leaks():
-            logging.getLogger("inner").warning("the key is %s", SECRET)
-
-        def test_clean():
-            logging.getLogger("inner").warning("nothing to see")
-        """
-    )
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    result = pytester.runpytest_subprocess("-p", "tests.plugins.canaries", "-p", "no:cacheprovider")
+    pytester.makepyfile(test_inner=LEAKING_TEST.format(secret="sk_test_" + "51InnerRunLeak0123456789"))
+    result = inner_run(pytester, monkeypatch)
     result.assert_outcomes(passed=2, errors=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
@@ -133,5 +145,38 @@ def test_the_plugin_turns_the_leaking_test_into_an_error_and_ends_the_run_with_t
             "*ERROR at teardown of test_leaks*",
             "*sk_test_…89 (32 chars), written in test_inner.py: found in a log record of inner (WARNING)*",
             "canary secrets: * harvested, 1 found in 0 responses, * log records, 0 database scans",
+        ]
+    )
+
+
+def test_a_secret_leaked_outside_any_test_fails_the_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    pytester.makepyfile(test_inner='SECRET = "sk_test_51BetweenTestsLeak0123456"\n\n\ndef test_clean():\n    pass\n')
+    pytester.makeconftest(LEAKING_BETWEEN_TESTS.format(secret="sk_test_" + "51BetweenTestsLeak0123456"))
+    result = inner_run(pytester, monkeypatch)
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*canary secrets found outside a test's report*",
+            "*sk_test_…56 (33 chars)*found in a log record of inner (WARNING)*",
+        ]
+    )
+
+
+def test_under_xdist_the_controller_reports_and_fails_on_what_any_worker_found(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+):
+    # Both kinds in one run (starting workers is most of its time): a leak in a test, one between tests.
+    pytester.makepyfile(test_inner=LEAKING_TEST.format(secret="sk_test_" + "51InnerRunLeak0123456789"))
+    pytester.makeconftest(LEAKING_BETWEEN_TESTS.format(secret="sk_test_" + "51InnerRunLeak0123456789"))
+    result = inner_run(pytester, monkeypatch, "-n", "2")
+    result.assert_outcomes(passed=2, errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_leaks*",
+            "*canary secrets found outside a test's report*",
+            "*sk_test_…89 (32 chars)*found in a log record of inner (WARNING)*",
+            "canary secrets: * harvested over 2 workers, * found in 0 responses, * log records, 0 database scans",
         ]
     )

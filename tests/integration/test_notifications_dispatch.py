@@ -109,6 +109,7 @@ async def test_a_message_recorded_by_a_worker_that_stops_before_sending_is_sent_
         assert message.verify(endpoint["secret"])["data"]["id"] == r.json()["id"]
 
 
+@pytest.mark.alone  # measures how soon a message goes out
 async def test_a_dead_endpoint_does_not_hold_up_another_tenants_messages(database_url, emulator, hub_home):
     # A long timeout: while this test runs, none of the dead endpoint's attempts can end. The
     # tenant's share is set to the endpoint's: here the endpoint's bound is the one that holds.
@@ -140,6 +141,7 @@ async def test_a_dead_endpoint_does_not_hold_up_another_tenants_messages(databas
 PATIENT = {"HUB_NOTIFY_TIMEOUT_SECONDS": "15"}
 
 
+@pytest.mark.alone  # measures how soon a message goes out
 async def test_two_workers_on_one_database_send_each_message_once(database_url, emulator, hub_home):
     async with (
         notify_hub(database_url, str(hub_home), emulator.url, **PATIENT) as one,
@@ -225,6 +227,7 @@ async def delay_of_first_message(app, since: float, within: float = 40.0) -> flo
     return time.monotonic() - since
 
 
+@pytest.mark.alone  # measures how soon a message goes out
 async def test_a_tenant_whose_endpoints_all_hang_leaves_slots_for_another_tenant_on_two_workers(
     database_url, emulator, hub_home
 ):
@@ -254,6 +257,7 @@ async def test_a_tenant_whose_endpoints_all_hang_leaves_slots_for_another_tenant
         assert held <= 16
 
 
+@pytest.mark.alone  # measures how soon a message goes out
 @pytest.mark.parametrize(
     "share",
     [

@@ -11,16 +11,20 @@ handler), what hub processes and the CLI write, what the test wrote to stdout/st
 test database once the test is done with it (before the next test empties it).
 
 A test where one is found gets an error at teardown naming the secret (masked) and the place; the
-run ends with one summary line. Values the hub issues itself and shows by contract (tenant API keys,
-notification signing secrets) are looked for everywhere but in responses (``Ledger.observe_response``).
+run ends with one summary line. Under pytest-xdist each worker keeps its own ledger and hands its
+figures and any finding left outside a test to the controller, which adds them up and fails the run.
+Values the hub issues itself and shows by contract (tenant API keys, notification signing secrets)
+are looked for everywhere but in responses (``Ledger.observe_response``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +36,7 @@ HANDLER = CanaryHandler(LEDGER)
 _found: list[Finding] = []
 _left_over: list[Finding] = []
 _harvested_files: set[Path] = set()
+_from_workers: list[dict[str, Any]] = []
 
 
 def _harvest_files(paths: list[Path]) -> None:
@@ -101,17 +106,50 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     LEDGER.scan_watched()
     for test in list(LEDGER.findings):
         _left_over.extend(LEDGER.take(test))
-    if _left_over:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller reports for the run
+        workeroutput["canaries"] = {
+            "harvested": len(LEDGER.canaries),
+            "found": len(_found),
+            "counts": dict(LEDGER.counts),
+            "cost": dict(LEDGER.cost),
+            "left_over": [f"{finding.test}: {finding}" for finding in _left_over],
+        }
+    if _left_over or any(w["left_over"] for w in _from_workers):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _left_over:
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist's controller: a worker is done; keep what its canary ledger saw."""
+    figures = getattr(node, "workeroutput", {}).get("canaries")
+    if figures is not None:
+        _from_workers.append(figures)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    left_over = [f"{finding.test}: {finding}" for finding in _left_over]
+    left_over += [line for w in _from_workers for line in w["left_over"]]
+    if left_over:
         terminalreporter.section("canary secrets found outside a test's report", red=True)
-        for finding in _left_over:
-            terminalreporter.write_line(f"{finding.test}: {finding}")
-    terminalreporter.write_line(LEDGER.summary(len(_found) + len(_left_over)))
+        for line in left_over:
+            terminalreporter.write_line(line)
+    counts, cost = Counter(LEDGER.counts), Counter(LEDGER.cost)
+    harvested, found = len(LEDGER.canaries), len(_found) + len(left_over)
+    for w in _from_workers:
+        counts.update(w["counts"])
+        cost.update(w["cost"])
+        harvested = max(harvested, w["harvested"])
+        found += w["found"]
+    workers = f" over {len(_from_workers)} workers" if _from_workers else ""
     terminalreporter.write_line(
-        f"canary secrets: also {LEDGER.counts['outputs']} process and test outputs; "
-        f"harvesting and scanning took {sum(LEDGER.cost.values()):.2f} s ({LEDGER.costs()})"
+        f"canary secrets: {harvested} harvested{workers}, {found} found in {counts['responses']} responses, "
+        f"{counts['log records']} log records, {counts['database scans']} database scans"
+    )
+    by_cost = ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in sorted(cost.items(), key=lambda kv: -kv[1]))
+    terminalreporter.write_line(
+        f"canary secrets: also {counts['outputs']} process and test outputs; "
+        f"harvesting and scanning took {sum(cost.values()):.2f} s ({by_cost})"
     )

@@ -203,17 +203,6 @@ class Ledger:
         with self._lock:
             return distinct(self.findings.pop(test, []))
 
-    def costs(self) -> str:
-        by_cost = sorted(self.cost.items(), key=lambda kv: -kv[1])
-        return ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in by_cost)
-
-    def summary(self, found: int) -> str:
-        c = self.counts
-        return (
-            f"canary secrets: {len(self.canaries)} harvested, {found} found in {c['responses']} responses, "
-            f"{c['log records']} log records, {c['database scans']} database scans"
-        )
-
 
 def distinct(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per secret and place, in the order found."""
