@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from hub.auth.dependencies import DEPENDENCIES
-from hub.billing.client import EXTRAS_KEY as BILLING_KEY
-from hub.billing.client import Billing
+from hub.billing.client import Billing, provide_billing
 from hub.billing.controllers import ROUTES as BILLING_ROUTES
 from hub.billing.settings import BillingSettings, load_billing_settings
 from hub.boundary import logsafe, proxies
@@ -42,7 +42,8 @@ from hub.observability.controllers import metrics as metrics_route
 from hub.openapi import openapi_config
 from hub.payment_links.controllers import ROUTES as PAYMENT_LINK_ROUTES
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
-from hub.services import Services
+from hub.services import DEPENDENCIES as SERVICE_DEPENDENCIES
+from hub.services import Services, install
 from hub.settings import Settings, load_settings
 from hub.subscriptions.controllers import ROUTES as SUBSCRIPTION_ROUTES
 from hub.tenants.controllers import ApiKeyController, TenantController
@@ -99,7 +100,7 @@ def create_app(
         )
         contexts.watch_commits(sessions)
         contexts.start()
-        app.state.services = Services(
+        services = Services(
             settings=settings,
             engine=engine,
             sessions=sessions,
@@ -108,10 +109,10 @@ def create_app(
             tenant_contexts=contexts,
             signature_failures=SignatureFailures(),
             deferred=Deferred(sessions),
+            limits=Limits(settings.limits.per_key, settings.limits.redis_url),
+            billing=Billing(billing_settings, transport=billing_transport),
         )
-        app.state.limits = Limits(settings.limits.per_key, settings.limits.redis_url)
-        app.state.services.extras[BILLING_KEY] = billing_state = Billing(billing_settings, transport=billing_transport)
-        services = app.state.services
+        install(app, services)
         # Every worker applies stored webhook events unless HUB_APPLIER=0 makes it ingest-only,
         # and sends due notifications unless HUB_NOTIFY_DISPATCH=0.
         applier = (
@@ -130,7 +131,7 @@ def create_app(
             if applier is not None:
                 await applier.stop()
             await services.deferred.aclose()
-            await billing_state.aclose()
+            await services.billing.aclose()
             await contexts.aclose()
             await providers.aclose()
             await engine.dispose()
@@ -157,7 +158,12 @@ def create_app(
         template_config=TemplateConfig(
             directory=CONSOLE_TEMPLATES, engine=JinjaTemplateEngine, engine_callback=console_filters
         ),
-        dependencies=DEPENDENCIES,
+        # Handlers name what they use: the request's session and principal, the process's services.
+        dependencies={
+            **DEPENDENCIES,
+            **SERVICE_DEPENDENCIES,
+            "billing": Provide(provide_billing, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
         middleware=[rate_limit_middleware],

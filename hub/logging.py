@@ -9,28 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.boundary.text import escape_control
 from providers.base.secrets import mask_secrets
 
 #: The id of the request being served by this task (``X-Request-Id``); ``None`` outside a request.
 REQUEST_ID: ContextVar[str | None] = ContextVar("hub_request_id", default=None)
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 #: stripe-python logs every request (and each retry) at INFO, and httpx (which carries it) one more
 #: line per request: the plugin's one DEBUG line per call says what they did. Held at WARNING at
 #: every log level (stripe-python's DEBUG lines would also print whole Stripe responses).
 QUIET_LOGGERS = ("stripe", "httpx", "httpcore")
-
-
-def escape_controls(text: str) -> str:
-    """``\\n``, ``\\t``, ``\\x1b``… written out, so one record is always one line."""
-    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 def _stamp_request_id(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
@@ -77,9 +70,9 @@ class TextFormatter(logging.Formatter):
             self.formatTime(record),
             record.levelname,
             record.name + (f" [{rid}]" if rid else "") + ":",
-            escape_controls(record.getMessage()),
+            escape_control(record.getMessage()),
         ]
-        parts += [f"{k}={escape_controls(str(v))}" for k, v in _fields(record).items()]
+        parts += [f"{k}={escape_control(str(v))}" for k, v in _fields(record).items()]
         line = " ".join(parts)
         if record.exc_text:
             line += "\n" + record.exc_text

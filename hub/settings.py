@@ -15,7 +15,9 @@ import re
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 import msgspec
@@ -27,6 +29,16 @@ DEFAULT_HOME = Path(".hub")
 
 class ConfigError(Exception):
     """The configuration cannot start the hub; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Env:
+    """The variable a setting is read from: ``Annotated[float, Env("HUB_X", 0.001)]`` on a field
+    whose default is the field's own. Numbers must be finite and at least ``minimum``; a bool is
+    1 or 0 (true/false, yes/no, on/off)."""
+
+    name: str
+    minimum: float = 0
 
 
 class MasterKey(msgspec.Struct, frozen=True):
@@ -63,16 +75,16 @@ class StripeSettings(msgspec.Struct, frozen=True):
     #: ``"localstripe"`` when ``api_base`` is that emulator (``HUB_STRIPE_EMULATOR``): the plugin then
     #: leaves out the parameters it refuses. Never inferred from ``api_base``.
     emulator: str | None = None
-    timeout_seconds: float = 20.0
-    max_network_retries: int = 2
+    timeout_seconds: Annotated[float, Env("HUB_STRIPE_TIMEOUT_SECONDS", 0.001)] = 20.0
+    max_network_retries: Annotated[int, Env("HUB_STRIPE_MAX_NETWORK_RETRIES")] = 2
     client_cache_size: int = 1024
     #: One overall deadline for a provider call, the SDK's retries included.
-    deadline_seconds: float = 25.0
+    deadline_seconds: Annotated[float, Env("HUB_STRIPE_DEADLINE_SECONDS", 0.001)] = 25.0
 
 
 class LimitSettings(msgspec.Struct, frozen=True):
     #: Requests a second one API key may make (bursts of twice that).
-    per_key: int = 50
+    per_key: Annotated[int, Env("HUB_RATE_LIMIT_PER_KEY", 1)] = 50
     #: Redis shared by every worker and machine; None keeps counters in each process.
     redis_url: str | None = None
 
@@ -82,9 +94,9 @@ class LimitSettings(msgspec.Struct, frozen=True):
 
 class CacheSettings(msgspec.Struct, frozen=True):
     #: Decrypted tenant contexts one process keeps (least recently used beyond it are dropped).
-    tenant_context_entries: int = 10_000
-    #: How long a context may be served without a change notice (SQLite; PostgreSQL while deaf).
-    tenant_context_ttl_seconds: float = 1.0
+    tenant_context_entries: Annotated[int, Env("HUB_TENANT_CONTEXT_CACHE_SIZE", 1)] = 10_000
+    #: How long a context may be served without a change notice (SQLite; PostgreSQL while deaf), at most 1.
+    tenant_context_ttl_seconds: Annotated[float, Env("HUB_TENANT_CONTEXT_TTL_SECONDS")] = 1.0
 
 
 class ServerSettings(msgspec.Struct, frozen=True):
@@ -104,9 +116,9 @@ class ApplierSettings(msgspec.Struct, frozen=True):
 
     enabled: bool = True
     #: The safety net: how often an idle applier looks for pending events nobody woke it for.
-    poll_seconds: float = 2.0
+    poll_seconds: Annotated[float, Env("HUB_APPLIER_POLL_SECONDS", 0.05)] = 2.0
     #: Attempts before an event that keeps failing to apply is marked ``failed``.
-    max_attempts: int = 5
+    max_attempts: Annotated[int, Env("HUB_APPLIER_MAX_ATTEMPTS", 1)] = 5
 
 
 class NotifySettings(msgspec.Struct, frozen=True):
@@ -114,19 +126,21 @@ class NotifySettings(msgspec.Struct, frozen=True):
 
     #: Seconds between attempts; after the last one a delivery is ``failed``.
     retry_schedule: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-    timeout_seconds: float = 15.0
+    timeout_seconds: Annotated[float, Env("HUB_NOTIFY_TIMEOUT_SECONDS", 0.001)] = 15.0
+    #: Read from HUB_NOTIFY_ALLOW_PRIVATE_URLS; unset, true in dev and false in prod.
     allow_private_urls: bool = True
     #: How often a dispatcher looks for due deliveries it was not woken for (other workers', retries).
-    poll_seconds: float = 1.0
+    poll_seconds: Annotated[float, Env("HUB_NOTIFY_POLL_SECONDS", 0.01)] = 1.0
     #: Deliveries one worker sends at once, in all, to one endpoint and for one tenant: a dead
     #: endpoint holds at most ``per_endpoint`` of the ``concurrency`` slots and a tenant whose
     #: endpoints all hang at most ``per_tenant`` (a quarter by default), so other tenants'
     #: messages keep flowing.
-    concurrency: int = 32
-    per_endpoint: int = 2
+    concurrency: Annotated[int, Env("HUB_NOTIFY_CONCURRENCY", 1)] = 32
+    per_endpoint: Annotated[int, Env("HUB_NOTIFY_PER_ENDPOINT", 1)] = 2
+    #: Read from HUB_NOTIFY_PER_TENANT; unset, a quarter of ``concurrency`` (at least 1).
     per_tenant: int = 8
     #: Whether this process sends (it always records): HUB_NOTIFY_DISPATCH=0 leaves sending to others.
-    dispatch: bool = True
+    dispatch: Annotated[bool, Env("HUB_NOTIFY_DISPATCH")] = True
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -337,22 +351,38 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be 1 or 0")
 
 
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def from_env(cls: type[S], env: Mapping[str, str], **given: Any) -> S:
+    """``cls`` with each field annotated with an :class:`Env` read from ``env`` (its default when
+    unset); ``given`` fields are taken as they are."""
+    defaults = {f.name: f.default for f in msgspec.structs.fields(cls)}
+    values = dict(given)
+    for name, hint in get_type_hints(cls, include_extras=True).items():
+        found = [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Env)]
+        if name in given or not found:
+            continue
+        kind = get_args(hint)[0] if get_origin(hint) is Annotated else hint
+        read = found[0]
+        if kind is bool:
+            values[name] = _flag(env, read.name, defaults[name])
+        else:
+            values[name] = env_number(env, read.name, defaults[name], kind, kind(read.minimum))
+    return cls(**values)
+
+
 def load_notify_settings(env: Mapping[str, str], hub_env: str) -> NotifySettings:
     schedule = env.get("HUB_NOTIFY_RETRY_SCHEDULE", "").strip()
-    concurrency = env_number(env, "HUB_NOTIFY_CONCURRENCY", 32, int, 1)
-    per_tenant = env_number(env, "HUB_NOTIFY_PER_TENANT", max(1, concurrency // 4), int, 1)
-    if per_tenant > concurrency:
-        raise ConfigError("HUB_NOTIFY_PER_TENANT must be at most HUB_NOTIFY_CONCURRENCY")
-    return NotifySettings(
-        retry_schedule=parse_retry_schedule(schedule) if schedule else NotifySettings().retry_schedule,
-        timeout_seconds=env_number(env, "HUB_NOTIFY_TIMEOUT_SECONDS", 15.0, float, 0.001),
-        allow_private_urls=_flag(env, "HUB_NOTIFY_ALLOW_PRIVATE_URLS", hub_env == "dev"),
-        poll_seconds=env_number(env, "HUB_NOTIFY_POLL_SECONDS", 1.0, float, 0.01),
-        concurrency=concurrency,
-        per_endpoint=env_number(env, "HUB_NOTIFY_PER_ENDPOINT", 2, int, 1),
-        per_tenant=per_tenant,
-        dispatch=_flag(env, "HUB_NOTIFY_DISPATCH", True),
+    read = from_env(
+        NotifySettings, env, allow_private_urls=_flag(env, "HUB_NOTIFY_ALLOW_PRIVATE_URLS", hub_env == "dev")
     )
+    per_tenant = env_number(env, "HUB_NOTIFY_PER_TENANT", max(1, read.concurrency // 4), int, 1)
+    if per_tenant > read.concurrency:
+        raise ConfigError("HUB_NOTIFY_PER_TENANT must be at most HUB_NOTIFY_CONCURRENCY")
+    if schedule:
+        read = msgspec.structs.replace(read, retry_schedule=parse_retry_schedule(schedule))
+    return msgspec.structs.replace(read, per_tenant=per_tenant)
 
 
 #: A platform token shorter than this is guessable, or a placeholder someone forgot.
@@ -433,8 +463,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if emulator is not None and api_base is None:
         raise ConfigError("HUB_STRIPE_EMULATOR needs HUB_STRIPE_API_BASE, the emulator's address")
 
-    context_ttl = env_number(env, "HUB_TENANT_CONTEXT_TTL_SECONDS", 1.0, float, 0.0)
-    if context_ttl > 1.0:
+    cache = from_env(CacheSettings, env)
+    if cache.tenant_context_ttl_seconds > 1.0:
         # The promise is that a credentials change or a suspension is seen everywhere within a second.
         raise ConfigError("HUB_TENANT_CONTEXT_TTL_SECONDS must be at most 1")
 
@@ -450,25 +480,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database=DatabaseSettings(url=db_url),
         vault=VaultSettings(keys=parse_vault_keys(vault_raw)),
         auth=AuthSettings(platform_token=platform_token),
-        stripe=StripeSettings(
-            api_base=api_base,
-            emulator=emulator,
-            timeout_seconds=env_number(env, "HUB_STRIPE_TIMEOUT_SECONDS", 20.0, float, 0.001),
-            max_network_retries=env_number(env, "HUB_STRIPE_MAX_NETWORK_RETRIES", 2, int, 0),
-            deadline_seconds=env_number(env, "HUB_STRIPE_DEADLINE_SECONDS", 25.0, float, 0.001),
-        ),
-        limits=LimitSettings(
-            per_key=env_number(env, "HUB_RATE_LIMIT_PER_KEY", 50, int, 1),
-            redis_url=env.get("HUB_REDIS_URL", "").strip() or None,
-        ),
-        cache=CacheSettings(
-            tenant_context_entries=env_number(env, "HUB_TENANT_CONTEXT_CACHE_SIZE", 10_000, int, 1),
-            tenant_context_ttl_seconds=context_ttl,
-        ),
-        applier=ApplierSettings(
-            enabled=applier_flag == "1",
-            poll_seconds=env_number(env, "HUB_APPLIER_POLL_SECONDS", 2.0, float, 0.05),
-            max_attempts=env_number(env, "HUB_APPLIER_MAX_ATTEMPTS", 5, int, 1),
-        ),
+        stripe=from_env(StripeSettings, env, api_base=api_base, emulator=emulator),
+        limits=from_env(LimitSettings, env, redis_url=env.get("HUB_REDIS_URL", "").strip() or None),
+        cache=cache,
+        applier=from_env(ApplierSettings, env, enabled=applier_flag == "1"),
         notify=load_notify_settings(env, hub_env),
     )

@@ -24,23 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.keys import digest, same_secret
 from hub.auth.principal import PlatformPrincipal, StoredCredentials, TenantPrincipal
-from hub.boundary.ratelimit import Limits
 from hub.db.tenants import ApiKey, Tenant
 from hub.db.vault import ProviderCredential
 from hub.errors import Forbidden, Unauthorized
-from hub.services import Services
+from hub.services import Injected, Services, services_of
 
 Principal = PlatformPrincipal | TenantPrincipal
 
 _STATE_KEY = "hub_principal"
 
 
-def services_of(connection: ASGIConnection) -> Services:
-    return connection.app.state.services
-
-
-async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with services_of(request).sessions() as session:
+async def provide_session(services: Injected[Services]) -> AsyncIterator[AsyncSession]:
+    async with services.sessions() as session:
         yield session
 
 
@@ -117,9 +112,8 @@ async def authenticate(connection: ASGIConnection, session: AsyncSession | None 
         else:
             principal = await _lookup(connection, session)
     except Unauthorized:
-        limits: Limits | None = getattr(connection.app.state, "limits", None)
         address = connection.client.host if connection.client else "unknown"
-        limited = await limits.failed_authentication(address) if limits is not None else None
+        limited = await services_of(connection).limits.failed_authentication(address)
         if limited is not None:
             raise limited from None
         raise

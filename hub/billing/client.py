@@ -1,21 +1,19 @@
 """The platform's own Stripe client, built once per process from BillingSettings.
 
 Never a ``stripe.*`` global: the platform key lives only in this ``StripeClient``, which no
-tenant code path can reach (it sits in ``services.extras["billing"]``).
+tenant code path can reach (it sits in ``Services.billing``; billing handlers name ``billing``).
 """
 
 from __future__ import annotations
 
 import httpx
 import stripe
-from litestar import Request
 
 from hub.billing.settings import BillingSettings
 from hub.errors import ServiceUnavailable
 from hub.observability.metrics import observe_stripe_call
+from hub.services import Injected, Services
 from providers.stripe.client import StripeClientFactory
-
-EXTRAS_KEY = "billing"
 
 
 class BillingDisabled(ServiceUnavailable):
@@ -58,9 +56,6 @@ class Billing:
             await self._factory.aclose()
 
 
-def billing_of(request: Request) -> Billing:
-    """The billing state of this app; 503 billing_disabled when billing is not configured."""
-    billing = request.app.state.services.extras.get(EXTRAS_KEY)
-    if billing is None:
-        raise BillingDisabled("Platform billing is not configured")
-    return billing.require_enabled()
+def provide_billing(services: Injected[Services]) -> Billing:
+    """The billing state of this app (its handlers call ``require_enabled``: 503 billing_disabled)."""
+    return services.billing

@@ -8,41 +8,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import platform_guard
 from hub.auth.principal import PlatformPrincipal
 from hub.billing import events, schemas, subscriptions
-from hub.billing.client import billing_of
+from hub.billing.client import Billing
+from hub.services import Injected
 
 TAGS = ["platform: billing"]
 
 
 @get("/v1/platform/billing/plans", tags=TAGS, guards=[platform_guard])
-async def list_plans(request: Request, platform: PlatformPrincipal) -> schemas.PlanList:
-    return subscriptions.list_plans(billing_of(request))
+async def list_plans(billing: Injected[Billing], platform: PlatformPrincipal) -> schemas.PlanList:
+    return subscriptions.list_plans(billing.require_enabled())
 
 
 @post("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, status_code=201, guards=[platform_guard])
 async def create_subscription(
-    request: Request,
+    billing: Injected[Billing],
     session: AsyncSession,
     platform: PlatformPrincipal,
     tenant_id: str,
     data: schemas.PlatformSubscriptionCreate,
 ) -> Response[schemas.PlatformSubscription]:
-    subscription, created = await subscriptions.create_subscription(session, billing_of(request), tenant_id, data)
+    subscription, created = await subscriptions.create_subscription(session, billing.require_enabled(), tenant_id, data)
     return Response(subscription, status_code=201 if created else 200)
 
 
 @get("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, guards=[platform_guard])
 async def get_subscription(
-    request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
+    billing: Injected[Billing], session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
 ) -> schemas.PlatformSubscription:
-    billing_of(request)
+    billing.require_enabled()
     return await subscriptions.get_subscription(session, tenant_id)
 
 
 @post("/v1/platform/billing/webhook", tags=TAGS, status_code=200)
-async def billing_webhook(request: Request, session: AsyncSession) -> schemas.Received:
+async def billing_webhook(request: Request, session: AsyncSession, billing: Injected[Billing]) -> schemas.Received:
     # Raw bytes: the signature covers the body exactly as sent, never a re-serialised copy.
     payload = await request.body()
-    await events.receive(session, billing_of(request), payload, request.headers.get("stripe-signature"))
+    await events.receive(session, billing.require_enabled(), payload, request.headers.get("stripe-signature"))
     return schemas.Received()
 
 

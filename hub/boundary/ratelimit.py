@@ -33,6 +33,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from hub.errors import HubError
+from hub.services import running
 
 log = logging.getLogger("hub.ratelimit")
 
@@ -120,7 +121,8 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
     """The per-key limit; failed authentications are counted where they fail (``hub.auth``)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        limits: Limits | None = getattr(scope["app"].state, "limits", None)
+        services = running(scope["app"])
+        limits = services.limits if services is not None else None
         path = scope["path"]
         # Webhooks carry no token and are verified by signature; a provider's retries are its own.
         limited = scope["type"] == "http" and path.startswith("/v1/") and not path.startswith(UNLIMITED)

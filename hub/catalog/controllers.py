@@ -10,6 +10,7 @@ from hub.auth.principal import TenantPrincipal
 from hub.catalog import schemas, service
 from hub.idempotency.route import once
 from hub.recurring.http import CREATE, LIST, Cursor, Limit
+from hub.services import Injected, Services
 from hub.strict import require_strict
 
 TAGS = ["catalogue"]
@@ -19,6 +20,7 @@ TAGS = ["catalogue"]
 async def create_product(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     storefront: TenantPrincipal,
     data: schemas.ProductCreate,
 ) -> Response[schemas.Product]:
@@ -28,7 +30,7 @@ async def create_product(
         storefront.tenant_id,
         service.ROUTE_PRODUCT,
         data,
-        lambda attempt: service.create_product(session, request.app.state.services, storefront, data, attempt),
+        lambda attempt: service.create_product(session, services, storefront, data, attempt),
         status_code=201,
     )
 
@@ -44,6 +46,7 @@ async def list_products(
 async def create_price(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     storefront: TenantPrincipal,
     data: schemas.PriceCreate,
 ) -> Response[schemas.Price]:
@@ -54,7 +57,7 @@ async def create_price(
         storefront.tenant_id,
         service.ROUTE_PRICE,
         data,
-        lambda attempt: service.create_price(session, request.app.state.services, storefront, data, attempt),
+        lambda attempt: service.create_price(session, services, storefront, data, attempt),
         status_code=201,
     )
 

@@ -11,18 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.console import cookies, sessions
-from hub.console.pages import plain_id
-from hub.services import Services
+from hub.db.ids import well_formed_id
 
-__all__ = ["NotSignedIn", "admin", "form_text", "page", "plain_id", "services_of", "with_status"]
+__all__ = ["NotSignedIn", "admin", "form_text", "page", "well_formed_id", "with_status"]
 
 
 class NotSignedIn(NotAuthorizedException):
     """No valid console session: the browser is sent to the sign-in page."""
-
-
-def services_of(request: Request) -> Services:
-    return request.app.state.services
 
 
 async def admin(request: Request, session: AsyncSession) -> TenantPrincipal:

@@ -3,10 +3,14 @@
 In prod their names carry the ``__Host-`` prefix, so the browser keeps them only when they are
 Secure, for Path=/ and without a Domain: no sibling host or plain-HTTP page can set or shadow
 them. Elsewhere (plain HTTP on a laptop) they are ordinary cookies for ``/console``.
+
+Which of the two, and the key that signs the result messages, are the console router's own
+options (:class:`Options`, set by ``console_router`` from the settings), read from the handler.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
@@ -14,14 +18,32 @@ from litestar.datastructures import Cookie
 
 from hub.console.sessions import COOKIE as SESSION
 
-__all__ = ["CSRF", "FLASH", "SESSION", "delete", "make", "name", "path", "prod", "read"]
+__all__ = ["CSRF", "FLASH", "OPT", "SESSION", "Options", "delete", "make", "name", "options", "path", "prod", "read"]
 
 CSRF = "hub_console_csrf"
 FLASH = "hub_console_flash"
 
 
+#: The key of the console's :class:`Options` in its router's ``opt`` (every console handler has it).
+OPT = "hub_console"
+
+
+@dataclass(frozen=True)
+class Options:
+    #: Prod: ``__Host-`` cookies, Secure, for Path=/.
+    secure_cookies: bool
+    #: The HMAC key of the one-shot result messages (hub/console/flash.py).
+    flash_key: bytes
+
+
+def options(request: Request) -> Options:
+    found = request.route_handler.opt[OPT]
+    assert isinstance(found, Options)
+    return found
+
+
 def prod(request: Request) -> bool:
-    return bool(request.app.state.services.settings.server.env == "prod")
+    return options(request).secure_cookies
 
 
 def name(base: str, secure: bool) -> str:

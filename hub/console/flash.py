@@ -31,13 +31,13 @@ class Flash(msgspec.Struct, frozen=True):
     amount: str = ""
 
 
-def _key(request: Request) -> bytes:
-    token: str = request.app.state.services.settings.auth.platform_token
-    return hmac.new(token.encode(), b"hub-console-flash", hashlib.sha256).digest()
+def key_for(platform_token: str) -> bytes:
+    """The signing key of the messages, derived from the platform token (the console router keeps it)."""
+    return hmac.new(platform_token.encode(), b"hub-console-flash", hashlib.sha256).digest()
 
 
 def _sign(request: Request, payload: str) -> str:
-    return hmac.new(_key(request), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(cookies.options(request).flash_key, payload.encode(), hashlib.sha256).hexdigest()
 
 
 def put(response: Response[Any], request: Request, flash: Flash) -> None:

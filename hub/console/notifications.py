@@ -14,10 +14,11 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.console.common import admin, form_text, page, plain_id, services_of, with_status
+from hub.console.common import admin, form_text, page, well_formed_id, with_status
 from hub.errors import HubError
 from hub.notifications import schemas
 from hub.notifications import service as notifications
+from hub.services import Injected, Services
 
 
 async def _list_page(session: AsyncSession, who: TenantPrincipal, **context: Any) -> Template:
@@ -39,7 +40,7 @@ async def notifications_page(request: Request, session: AsyncSession) -> Templat
 
 
 @post("/notifications")
-async def notifications_create(request: Request, session: AsyncSession) -> Template:
+async def notifications_create(request: Request, session: AsyncSession, services: Injected[Services]) -> Template:
     who = await admin(request, session)
     form = await request.form()
     url = form_text(form, "url").strip()
@@ -50,7 +51,7 @@ async def notifications_create(request: Request, session: AsyncSession) -> Templ
         data = msgspec.convert(
             {"url": url, "enabled_events": events, "description": description}, schemas.EndpointCreate
         )
-        created = await notifications.create_endpoint(session, services_of(request), who, data)
+        created = await notifications.create_endpoint(session, services, who, data)
     except msgspec.ValidationError as exc:
         return with_status(await _list_page(session, who, error=f"Check the form: {exc}", form=kept), 422)
     except HubError as exc:
@@ -62,7 +63,7 @@ async def notifications_create(request: Request, session: AsyncSession) -> Templ
 @get("/notifications/{endpoint_id:str}")
 async def notification_page(request: Request, session: AsyncSession, endpoint_id: str) -> Template:
     who = await admin(request, session)
-    if not plain_id(endpoint_id):
+    if not well_formed_id(endpoint_id):
         return with_status(page("not_found.html", who), 404)
     try:
         return await _endpoint_page(session, who, endpoint_id)
@@ -72,17 +73,17 @@ async def notification_page(request: Request, session: AsyncSession, endpoint_id
 
 @post("/notifications/{endpoint_id:str}/{action:str}")
 async def notification_action(
-    request: Request, session: AsyncSession, endpoint_id: str, action: str
+    request: Request, session: AsyncSession, services: Injected[Services], endpoint_id: str, action: str
 ) -> Template | Redirect:
     who = await admin(request, session)
-    if not plain_id(endpoint_id) or action not in ("rotate", "test", "delete"):
+    if not well_formed_id(endpoint_id) or action not in ("rotate", "test", "delete"):
         return with_status(page("not_found.html", who), 404)
     try:
         if action == "delete":
             await notifications.delete_endpoint(session, who, endpoint_id)
             return Redirect("/console/notifications")
         if action == "rotate":
-            rotated = await notifications.rotate_secret(session, services_of(request), who, endpoint_id)
+            rotated = await notifications.rotate_secret(session, services, who, endpoint_id)
             message = "New secret below: copy it now. The old one keeps signing for 24 hours."
             return await _endpoint_page(session, who, endpoint_id, secret=rotated.secret, message=message)
         await notifications.send_ping(session, who, endpoint_id)
@@ -95,7 +96,7 @@ async def notification_action(
 @post("/notifications/{endpoint_id:str}/deliveries/{delivery_id:str}/retry")
 async def delivery_retry(request: Request, session: AsyncSession, endpoint_id: str, delivery_id: str) -> Template:
     who = await admin(request, session)
-    if not plain_id(endpoint_id) or not plain_id(delivery_id):
+    if not well_formed_id(endpoint_id) or not well_formed_id(delivery_id):
         return with_status(page("not_found.html", who), 404)
     try:
         await notifications.retry_delivery(session, who, endpoint_id, delivery_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +14,8 @@ from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
 from hub.credentials.loader import CredentialsMissing
 from hub.db.events import WebhookEvent
+from hub.db.ids import well_formed_id
+from hub.db.pages import newest_first
 from hub.errors import HubError
 from hub.payments import schemas
 from hub.payments.refunds import REFUNDABLE
@@ -25,7 +26,6 @@ from providers.base.errors import ProviderError
 
 #: The buttons follow the payments module's own rules, so the console never offers what the API refuses.
 PAYMENT_STATUSES = STATUSES
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 #: What a shop owner reads for the provider's error codes (the code itself is shown beside it).
 _MESSAGES = {
@@ -74,7 +74,7 @@ def when(value: datetime | None) -> str:
 
 def object_link(object_id: str | None) -> str | None:
     """The console page of the object an event is about: payments have one; other objects do not."""
-    if object_id and object_id.startswith("pay_") and plain_id(object_id):
+    if well_formed_id(object_id, "pay"):
         return f"/console/payments/{object_id}"
     return None
 
@@ -99,10 +99,6 @@ def check_result(check: credential_schemas.HealthCheck) -> dict[str, Any]:
 
 def check_failed(message: str) -> dict[str, Any]:
     return {"ok": False, "key_ok": False, "latency_ms": None, "error": message, "mode": None, "advice": []}
-
-
-def plain_id(value: str) -> bool:
-    return _PLAIN_ID.fullmatch(value) is not None
 
 
 def error_message(exc: HubError | ProviderError) -> str:
@@ -205,8 +201,6 @@ async def payment_events(session: AsyncSession, tenant_id: str, payment_id: str)
 async def events(
     session: AsyncSession, tenant_id: str, starting_after: str | None, limit: int = 50
 ) -> tuple[list[dict[str, Any]], bool]:
-    q = select(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id).order_by(WebhookEvent.id.desc())
-    if starting_after:
-        q = q.where(WebhookEvent.id < starting_after)
-    rows = list((await session.execute(q.limit(limit + 1))).scalars())
-    return [_event_row(e) for e in rows[:limit]], len(rows) > limit
+    q = select(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id)
+    rows, more = await newest_first(session, q, WebhookEvent.id, limit=limit, starting_after=starting_after)
+    return [_event_row(e) for e in rows], more

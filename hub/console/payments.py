@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.console import flash, pages
-from hub.console.common import admin, form_text, page, plain_id, services_of, with_status
+from hub.console.common import admin, form_text, page, well_formed_id, with_status
 from hub.console.money import major
 from hub.errors import HubError
 from hub.idempotency import store
 from hub.idempotency.route import REPLAYED, once
 from hub.payments import refunds, schemas, service
+from hub.services import Injected, Services
 from providers.base.errors import ProviderError
 
 ACTIONS = ("capture", "cancel", "refund")
@@ -41,7 +42,7 @@ async def payments_page(request: Request, session: AsyncSession) -> Template:
     starting_after = request.query_params.get("starting_after") or None
     if status is not None and status not in pages.PAYMENT_STATUSES:
         status = None
-    if starting_after is not None and not plain_id(starting_after):
+    if starting_after is not None and not well_formed_id(starting_after):
         starting_after = None
     listing = await service.list_payments(session, who, limit=20, starting_after=starting_after, status=status)
     rows = [pages.payment_row(p) for p in listing.data]
@@ -74,7 +75,7 @@ async def _payment_page(
 @get("/payments/{payment_id:str}")
 async def payment_page(request: Request, session: AsyncSession, payment_id: str) -> Response[Any]:
     who = await admin(request, session)
-    if not plain_id(payment_id):
+    if not well_formed_id(payment_id):
         return with_status(page("not_found.html", who), 404)
     result = flash.take(request, f"/console/payments/{payment_id}")
     context: dict[str, Any] = {}
@@ -118,9 +119,11 @@ def _after(request: Request, payment_id: str, result: flash.Flash, action: str |
 
 
 @post("/payments/{payment_id:str}/{action:str}")
-async def payment_action(request: Request, session: AsyncSession, payment_id: str, action: str) -> Response[Any]:
+async def payment_action(
+    request: Request, session: AsyncSession, services: Injected[Services], payment_id: str, action: str
+) -> Response[Any]:
     who = await admin(request, session)
-    if not plain_id(payment_id) or action not in ACTIONS:
+    if not well_formed_id(payment_id) or action not in ACTIONS:
         return with_status(page("not_found.html", who), 404)
     form = await request.form()
     amount_text, key = form_text(form, "amount"), form_text(form, FIELD)
@@ -138,7 +141,6 @@ async def payment_action(request: Request, session: AsyncSession, payment_id: st
             error = f"Amount must be a positive number in {current.currency.upper()}, like {pages.example(current)}."
             shown = await _payment_page(request, session, who, payment_id, error=error, amount_value=amount_text)
             return with_status(shown, 422)
-    services = services_of(request)
 
     async def run(attempt: Any) -> msgspec.Struct:
         if action == "capture":

@@ -18,20 +18,20 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.boundary.ratelimit import Limits
-from hub.console import cookies, notifications, pages, payments, sessions
+from hub.console import cookies, flash, notifications, pages, payments, sessions
 from hub.console.common import NotSignedIn
 from hub.console.common import admin as _admin
 from hub.console.common import form_text as _form_text
 from hub.console.common import page as _page
-from hub.console.common import services_of as _services
 from hub.console.common import with_status as _status
 from hub.console.csrf import SessionCSRFMiddleware, csrf_config
 from hub.console.static_files import static_router
 from hub.credentials import diagnosis
 from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
+from hub.db.ids import well_formed_id
 from hub.errors import HubError
+from hub.services import Injected, Services
 from hub.tenants import service as tenants
 from providers.base.errors import ProviderError
 
@@ -41,11 +41,6 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-
-
-def _limits(request: Request) -> Limits:
-    """The API's limits (in-process, or in Redis shared by every worker): sign-ins count there too."""
-    return request.app.state.limits
 
 
 def _client(request: Request) -> str:
@@ -65,19 +60,20 @@ async def login_page() -> Template:
 
 
 @post("/login")
-async def login(request: Request, session: AsyncSession) -> Response[Any]:
+async def login(request: Request, session: AsyncSession, services: Injected[Services]) -> Response[Any]:
     """Sign in. Failures count per client address and a success does not forgive them; past the
     limit a wrong key gets 429, while a valid admin key still signs in (others' failures at a shared
-    address must not lock its admin out). Each key may sign in ``SIGN_INS_PER_KEY`` times a minute."""
+    address must not lock its admin out). Each key may sign in ``SIGN_INS_PER_KEY`` times a minute.
+    Sign-ins count in the API's limits (in-process, or in Redis shared by every worker)."""
     form = await request.form()
     try:
         who = await sessions.admin_key(session, _form_text(form, "api_key"))
     except sessions.SignInRefused as exc:
-        wait = await _limits(request).failed_sign_in(_client(request))
+        wait = await services.limits.failed_sign_in(_client(request))
         if wait is not None:
             return _sign_in_refused(f"Too many failed sign-ins. Try again in {wait} seconds.", wait)
         return _status(_page("login.html", None, error=str(exc)), 401)
-    wait = await _limits(request).sign_in(who.key_id)
+    wait = await services.limits.sign_in(who.key_id)
     if wait is not None:
         return _sign_in_refused(f"Too many sign-ins with this key. Try again in {wait} seconds.", wait)
     try:
@@ -104,9 +100,9 @@ async def home() -> Redirect:
 # -- Stripe connection -----------------------------------------------------------------------
 
 
-async def _stripe_page(request: Request, session: AsyncSession, who: TenantPrincipal, **context: Any) -> Template:
-    view = await pages.credentials_or_none(session, _services(request), who, PROVIDER)
-    webhook_url = tenants.webhook_url(_services(request).settings.server.public_url, who.tenant_id, PROVIDER)
+async def _stripe_page(services: Services, session: AsyncSession, who: TenantPrincipal, **context: Any) -> Template:
+    view = await pages.credentials_or_none(session, services, who, PROVIDER)
+    webhook_url = tenants.webhook_url(services.settings.server.public_url, who.tenant_id, PROVIDER)
     defaults: dict[str, Any] = {
         "errors": {},
         "form_error": None,
@@ -119,13 +115,13 @@ async def _stripe_page(request: Request, session: AsyncSession, who: TenantPrinc
 
 
 @get("/stripe")
-async def stripe_page(request: Request, session: AsyncSession) -> Template:
+async def stripe_page(request: Request, session: AsyncSession, services: Injected[Services]) -> Template:
     who = await _admin(request, session)
-    return await _stripe_page(request, session, who)
+    return await _stripe_page(services, session, who)
 
 
 @post("/stripe")
-async def stripe_save(request: Request, session: AsyncSession) -> Response[Any]:
+async def stripe_save(request: Request, session: AsyncSession, services: Injected[Services]) -> Response[Any]:
     who = await _admin(request, session)
     form = await request.form()
     fields = {name: _form_text(form, name).strip() for name in ("publishable_key", "secret_key", "webhook_secret")}
@@ -138,15 +134,15 @@ async def stripe_save(request: Request, session: AsyncSession) -> Response[Any]:
         errors["webhook_secret"] = "Enter the webhook signing secret, or let the hub create the webhook."
     kept = {"publishable_key": fields["publishable_key"]}  # the only public one: never echo the others
     if errors:
-        page = await _stripe_page(request, session, who, errors=errors, form=kept)
+        page = await _stripe_page(services, session, who, errors=errors, form=kept)
         return _status(page, 422)
     try:
         data = msgspec.convert(
             {k: v for k, v in fields.items() if v or k != "webhook_secret"}, credential_schemas.CredentialsPut
         )
-        await credentials.put_credentials(session, _services(request), who, PROVIDER, data)
+        await credentials.put_credentials(session, services, who, PROVIDER, data)
     except msgspec.ValidationError:
-        page = await _stripe_page(request, session, who, form_error="A field is too long.", form=kept)
+        page = await _stripe_page(services, session, who, form_error="A field is too long.", form=kept)
         return _status(page, 422)
     except (HubError, ProviderError) as exc:
         await session.rollback()
@@ -154,7 +150,7 @@ async def stripe_save(request: Request, session: AsyncSession) -> Response[Any]:
         message = pages.error_message(exc)
         field_errors = {param: message} if param in fields else {}
         page = await _stripe_page(
-            request,
+            services,
             session,
             who,
             errors=field_errors,
@@ -162,29 +158,29 @@ async def stripe_save(request: Request, session: AsyncSession) -> Response[Any]:
             form=kept,
         )
         return _status(page, 422)
-    return await _stripe_page(request, session, who, saved=True)
+    return await _stripe_page(services, session, who, saved=True)
 
 
-async def _diagnosed(request: Request, session: AsyncSession, repair: bool) -> Template:
+async def _diagnosed(request: Request, session: AsyncSession, services: Services, repair: bool) -> Template:
     who = await _admin(request, session)
     run = diagnosis.repair_webhook if repair else diagnosis.health_check
     try:
-        check = await run(session, _services(request), who, PROVIDER)
+        check = await run(session, services, who, PROVIDER)
         result = pages.check_result(check)
     except (HubError, ProviderError) as exc:
         await session.rollback()
         result = pages.check_failed(pages.error_message(exc))
-    return await _stripe_page(request, session, who, check=result, repaired=repair)
+    return await _stripe_page(services, session, who, check=result, repaired=repair)
 
 
 @post("/stripe/check")
-async def stripe_check(request: Request, session: AsyncSession) -> Template:
-    return await _diagnosed(request, session, repair=False)
+async def stripe_check(request: Request, session: AsyncSession, services: Injected[Services]) -> Template:
+    return await _diagnosed(request, session, services, repair=False)
 
 
 @post("/stripe/repair")
-async def stripe_repair(request: Request, session: AsyncSession) -> Template:
-    return await _diagnosed(request, session, repair=True)
+async def stripe_repair(request: Request, session: AsyncSession, services: Injected[Services]) -> Template:
+    return await _diagnosed(request, session, services, repair=True)
 
 
 # -- events and API keys -----------------------------------------------------------------------
@@ -194,7 +190,7 @@ async def stripe_repair(request: Request, session: AsyncSession) -> Template:
 async def events_page(request: Request, session: AsyncSession) -> Template:
     who = await _admin(request, session)
     starting_after = request.query_params.get("starting_after") or None
-    if starting_after is not None and not pages.plain_id(starting_after):
+    if starting_after is not None and not well_formed_id(starting_after):
         starting_after = None
     rows, has_more = await pages.events(session, who.tenant_id, starting_after)
     return _page("events.html", who, events=rows, has_more=has_more)
@@ -225,7 +221,7 @@ async def keys_create(request: Request, session: AsyncSession) -> Response[Any]:
 @post("/api-keys/{key_id:str}/revoke")
 async def keys_revoke(request: Request, session: AsyncSession, key_id: str) -> Response[Any]:
     who = await _admin(request, session)
-    if not pages.plain_id(key_id):
+    if not well_formed_id(key_id):
         return _status(_page("not_found.html", who), 404)
     try:
         await tenants.revoke_api_key(session, who.tenant_id, key_id, actor=who.actor)
@@ -277,5 +273,6 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             ResponseHeader(name="Referrer-Policy", value="same-origin"),
         ],
         exception_handlers={NotSignedIn: _to_login},
+        opt={cookies.OPT: cookies.Options(secure_cookies, flash.key_for(services_settings_secret))},
         include_in_schema=False,
     )

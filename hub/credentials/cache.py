@@ -39,10 +39,10 @@ from sqlalchemy.orm import Session
 from hub.auth.principal import StoredCredentials
 from hub.credentials.loader import CredentialsMissing, decrypt_row
 from hub.db.base import utcnow
+from hub.db.ids import well_formed_id
 from hub.db.tenants import Tenant
 from hub.db.vault import ProviderCredential
 from hub.errors import NotFound
-from hub.tenants.service import well_formed_id
 from hub.vault.keyring import Vault
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound, ProviderRegistry

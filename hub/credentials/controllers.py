@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar import delete as http_delete  # the class's own ``delete`` handler shadows the name
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
 from hub.credentials import diagnosis, schemas, service
+from hub.services import Injected, Services
 
 
 class CredentialsController(Controller):
@@ -19,38 +20,40 @@ class CredentialsController(Controller):
     @put("/credentials")
     async def put(
         self,
-        request: Request,
         session: AsyncSession,
+        services: Injected[Services],
         admin: TenantPrincipal,
         provider: str,
         data: schemas.CredentialsPut,
     ) -> schemas.CredentialsView:
-        return await service.put_credentials(session, request.app.state.services, admin, provider, data)
+        return await service.put_credentials(session, services, admin, provider, data)
 
     @get("/credentials")
     async def get(
-        self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
+        self, session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, provider: str
     ) -> schemas.CredentialsView:
-        return await service.get_credentials(session, request.app.state.services, admin, provider)
+        return await service.get_credentials(session, services, admin, provider)
 
     @delete("/credentials", status_code=204)
-    async def delete(self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str) -> None:
-        await service.delete_credentials(session, request.app.state.services, admin, provider)
+    async def delete(
+        self, session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, provider: str
+    ) -> None:
+        await service.delete_credentials(session, services, admin, provider)
 
     @http_delete("/credentials/previous-webhook-secret", status_code=204)
     async def end_rollover(
-        self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
+        self, session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, provider: str
     ) -> None:
-        await service.end_rollover(session, request.app.state.services, admin, provider)
+        await service.end_rollover(session, services, admin, provider)
 
     @post("/health-check", status_code=200)
     async def health_check(
-        self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
+        self, session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, provider: str
     ) -> schemas.HealthCheck:
-        return await diagnosis.health_check(session, request.app.state.services, admin, provider)
+        return await diagnosis.health_check(session, services, admin, provider)
 
     @post("/webhook/repair", status_code=200)
     async def repair_webhook(
-        self, request: Request, session: AsyncSession, admin: TenantPrincipal, provider: str
+        self, session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, provider: str
     ) -> schemas.HealthCheck:
-        return await diagnosis.repair_webhook(session, request.app.state.services, admin, provider)
+        return await diagnosis.repair_webhook(session, services, admin, provider)

@@ -30,9 +30,6 @@ from providers.base.provider import Provider, TenantContext
 from providers.base.types import CredentialCheck
 from providers.base.webhooks import UNKNOWN_ENDPOINT, WebhookDiagnosis, WebhookEndpoint
 
-#: Services.extras slot of the per-tenant repair locks of this process.
-REPAIR_LOCKS = "credentials.webhook_repair_locks"
-
 
 async def health_check(
     session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
@@ -101,7 +98,7 @@ async def repair_webhook(
     # create one: this process runs them one after the other, the second reusing what the first stored.
     # Keyed by a provider that exists, so no request can grow the table with names of its own.
     provider = provider_named(services, provider_name)
-    locks: dict[tuple[str, str], asyncio.Lock] = services.extras.setdefault(REPAIR_LOCKS, {})
+    locks = services.webhook_repair_locks
     async with locks.setdefault((who.tenant_id, provider.name), asyncio.Lock()):
         _, row = await registered(session, services, who, provider.name)
         ctx = await decrypt_row(session, services.vault, provider, row)

@@ -16,18 +16,16 @@ from hub.auth.principal import TenantPrincipal
 from hub.customers import saved_methods, schemas, service
 from hub.idempotency.route import once
 from hub.recurring.http import ACTION, CREATE, LIST, PLAIN, READ, Cursor, Limit
+from hub.services import Injected, Services
 
 TAGS = ["customers"]
-
-
-def _services(request: Request):
-    return request.app.state.services
 
 
 @post("/v1/customers", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
 async def create_customer(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     storefront: TenantPrincipal,
     data: schemas.CustomerCreate,
 ) -> Response[schemas.Customer]:
@@ -37,7 +35,7 @@ async def create_customer(
         storefront.tenant_id,
         service.ROUTE_CREATE,
         data,
-        lambda attempt: service.create_customer(session, _services(request), storefront, data, attempt),
+        lambda attempt: service.create_customer(session, services, storefront, data, attempt),
         status_code=201,
         joined=True,
     )
@@ -61,27 +59,34 @@ async def get_customer(session: AsyncSession, storefront: TenantPrincipal, custo
 
 @patch("/v1/customers/{customer_id:str}", tags=TAGS, guards=[admin_guard], responses=ACTION)
 async def update_customer(
-    request: Request, session: AsyncSession, admin: TenantPrincipal, customer_id: str, data: schemas.CustomerUpdate
+    session: AsyncSession,
+    services: Injected[Services],
+    admin: TenantPrincipal,
+    customer_id: str,
+    data: schemas.CustomerUpdate,
 ) -> schemas.Customer:
-    return await service.update_customer(session, _services(request), admin, customer_id, data)
+    return await service.update_customer(session, services, admin, customer_id, data)
 
 
 @delete("/v1/customers/{customer_id:str}", tags=TAGS, guards=[admin_guard], status_code=204, responses=ACTION)
-async def delete_customer(request: Request, session: AsyncSession, admin: TenantPrincipal, customer_id: str) -> None:
-    await service.delete_customer(session, _services(request), admin, customer_id)
+async def delete_customer(
+    session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, customer_id: str
+) -> None:
+    await service.delete_customer(session, services, admin, customer_id)
 
 
 @get("/v1/customers/{customer_id:str}/payment-methods", tags=TAGS, guards=[storefront_guard], responses=CREATE)
 async def list_payment_methods(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, customer_id: str
+    session: AsyncSession, services: Injected[Services], storefront: TenantPrincipal, customer_id: str
 ) -> schemas.PaymentMethodList:
-    return await saved_methods.list_payment_methods(session, _services(request), storefront, customer_id)
+    return await saved_methods.list_payment_methods(session, services, storefront, customer_id)
 
 
 @post("/v1/setup-intents", tags=TAGS, guards=[storefront_guard], status_code=201, responses=CREATE)
 async def create_setup_intent(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     storefront: TenantPrincipal,
     data: schemas.SetupIntentCreate,
 ) -> Response[schemas.SetupIntent]:
@@ -91,7 +96,7 @@ async def create_setup_intent(
         storefront.tenant_id,
         saved_methods.ROUTE_CREATE,
         data,
-        lambda attempt: saved_methods.create_setup_intent(session, _services(request), storefront, data, attempt),
+        lambda attempt: saved_methods.create_setup_intent(session, services, storefront, data, attempt),
         status_code=201,
     )
 

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import msgspec
 
+from hub.boundary.text import PLAIN
 from hub.payments.schemas import Customer, Metadata, ProviderName
 from hub.recurring.fields import Email, Ref
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PLAIN)]
 
 
 class CustomerCreate(msgspec.Struct, forbid_unknown_fields=True):

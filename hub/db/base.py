@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+
+# The models and their writers take ids from here; hub/db/ids.py makes and recognises them.
+from hub.db.ids import new_id as new_id
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -16,21 +17,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-_B32 = "0123456789abcdefghjkmnpqrstvwxyz"
-
-
-def new_id(prefix: str) -> str:
-    """A time-ordered id (48-bit milliseconds + 80 random bits, Crockford base32).
-
-    Sorting ids sorts by creation time, which is what newest-first cursor pagination needs.
-    """
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_B32[value & 31])
-        value >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}"
 
 
 def utcnow() -> datetime:

@@ -6,10 +6,11 @@ import asyncio
 import logging
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
 from sqlalchemy import text
 
 from hub.db.migrate import database_heads, script_heads
+from hub.services import Injected, Services
 from hub.vault.rotate import check as vault_check
 
 log = logging.getLogger("hub.health")
@@ -29,8 +30,7 @@ def alive() -> Alive:
     return Alive(status="ok")
 
 
-async def _checks(request: Request) -> dict[str, str]:
-    services = request.app.state.services
+async def _checks(services: Injected[Services]) -> dict[str, str]:
     checks = {"database": "failing", "migrations": "failing", "vault": "failing"}
     try:
         async with services.engine.connect() as conn:
@@ -54,9 +54,9 @@ async def _checks(request: Request) -> dict[str, str]:
 
 
 @get("/health/ready", tags=["health"])
-async def ready(request: Request) -> Response[Ready]:
+async def ready(services: Injected[Services]) -> Response[Ready]:
     try:
-        checks = await asyncio.wait_for(_checks(request), timeout=5)
+        checks = await asyncio.wait_for(_checks(services), timeout=5)
     except TimeoutError:
         checks = {"database": "failing", "migrations": "failing", "vault": "failing"}
     ok = all(v == "ok" for v in checks.values())

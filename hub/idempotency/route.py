@@ -20,7 +20,6 @@ database answers again (hub/idempotency/deferred.py).
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.errors import PROBLEM_JSON, HubError, is_database_outage
 from hub.idempotency import deferred, sealed, store
 from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt, Taken, problem_of
-from hub.services import Services
+from hub.services import Services, services_of
 from providers.base.errors import CardDeclined, ProviderError
 
 log = logging.getLogger("hub.idempotency")
@@ -41,11 +40,10 @@ REPLAYED = "Idempotent-Replayed"
 #: One new key in this many (per worker) also deletes the records past retention (an indexed
 #: range delete), so the table stays about a day of keys without a separate job.
 PURGE_EVERY = 200
-_NEW_KEYS = "idempotency.new_keys"
 
 
 def _services(request: Request) -> Services:
-    return request.app.state.services
+    return services_of(request)
 
 
 async def once(
@@ -183,8 +181,7 @@ async def _replay(
 
 async def _upkeep(services: Services) -> None:
     """Every PURGE_EVERY-th new key of this worker also purges the expired ones."""
-    counter = services.extras.setdefault(_NEW_KEYS, itertools.count(1))
-    if next(counter) % PURGE_EVERY:
+    if next(services.new_idempotency_keys) % PURGE_EVERY:
         return
     try:
         async with services.sessions() as session:

@@ -10,6 +10,7 @@ from hub.auth.principal import TenantPrincipal
 from hub.idempotency.route import once
 from hub.invoices import schemas, service
 from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, Limit
+from hub.services import Injected, Services
 from hub.strict import require_strict
 
 TAGS = ["invoices"]
@@ -19,6 +20,7 @@ TAGS = ["invoices"]
 async def create_invoice(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     storefront: TenantPrincipal,
     data: schemas.InvoiceCreate,
 ) -> Response[schemas.Invoice]:
@@ -29,7 +31,7 @@ async def create_invoice(
         storefront.tenant_id,
         service.ROUTE_CREATE,
         data,
-        lambda attempt: service.create_invoice(session, request.app.state.services, storefront, data, attempt),
+        lambda attempt: service.create_invoice(session, services, storefront, data, attempt),
         status_code=201,
     )
 
@@ -57,6 +59,7 @@ async def get_invoice(session: AsyncSession, storefront: TenantPrincipal, invoic
 async def send_invoice(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     admin: TenantPrincipal,
     invoice_id: str,
 ) -> Response[schemas.Invoice]:
@@ -66,7 +69,7 @@ async def send_invoice(
         admin.tenant_id,
         service.ROUTE_SEND,
         None,
-        lambda attempt: service.send_invoice(session, request.app.state.services, admin, invoice_id, attempt),
+        lambda attempt: service.send_invoice(session, services, admin, invoice_id, attempt),
         status_code=200,
     )
 
@@ -75,6 +78,7 @@ async def send_invoice(
 async def void_invoice(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     admin: TenantPrincipal,
     invoice_id: str,
 ) -> Response[schemas.Invoice]:
@@ -84,7 +88,7 @@ async def void_invoice(
         admin.tenant_id,
         service.ROUTE_VOID,
         None,
-        lambda attempt: service.void_invoice(session, request.app.state.services, admin, invoice_id, attempt),
+        lambda attempt: service.void_invoice(session, services, admin, invoice_id, attempt),
         status_code=200,
     )
 

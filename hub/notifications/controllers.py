@@ -12,6 +12,7 @@ from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
 from hub.idempotency.route import once
 from hub.notifications import schemas, service
+from hub.services import Injected, Services
 from hub.strict import require_strict
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
@@ -25,7 +26,12 @@ class NotificationEndpointController(Controller):
 
     @post("/", status_code=201)
     async def create(
-        self, request: Request, session: AsyncSession, admin: TenantPrincipal, data: schemas.EndpointCreate
+        self,
+        request: Request,
+        session: AsyncSession,
+        services: Injected[Services],
+        admin: TenantPrincipal,
+        data: schemas.EndpointCreate,
     ) -> Response[schemas.EndpointCreated]:
         await require_strict(request, schemas.EndpointCreate)
         # The answer holds the signing secret, shown once: stored sealed by the vault for a replay.
@@ -35,7 +41,7 @@ class NotificationEndpointController(Controller):
             admin.tenant_id,
             service.ROUTE_CREATE,
             data,
-            lambda attempt: service.create_endpoint(session, request.app.state.services, admin, data, attempt),
+            lambda attempt: service.create_endpoint(session, services, admin, data, attempt),
             status_code=201,
             secret=True,
         )
@@ -56,9 +62,9 @@ class NotificationEndpointController(Controller):
 
     @post("/{endpoint_id:str}/rotate-secret", status_code=200)
     async def rotate(
-        self, request: Request, session: AsyncSession, admin: TenantPrincipal, endpoint_id: str
+        self, session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, endpoint_id: str
     ) -> schemas.SecretRotated:
-        return await service.rotate_secret(session, request.app.state.services, admin, endpoint_id)
+        return await service.rotate_secret(session, services, admin, endpoint_id)
 
     @post("/{endpoint_id:str}/test", status_code=202)
     async def ping(self, session: AsyncSession, admin: TenantPrincipal, endpoint_id: str) -> schemas.PingSent:

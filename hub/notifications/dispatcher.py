@@ -37,6 +37,7 @@ from hub.db.notifications import (
 from hub.notifications import outbox, signing
 from hub.notifications.keys import endpoint_keys
 from hub.notifications.network import BlockedAddress, guarded_client
+from hub.observability.metrics import count_notification_delivery
 from hub.services import Services
 from hub.settings import NotifySettings
 from hub.vault.keyring import Secret, Vault, VaultError
@@ -329,10 +330,13 @@ class Dispatcher:
         }
         schedule = self._settings.retry_schedule
         if outcome.ok:
+            counted = "delivered"
             values.update(status="delivered", delivered_at=now, next_attempt_at=None)
         elif attempt <= len(schedule):
+            counted = "retrying"
             values.update(next_attempt_at=now + timedelta(seconds=schedule[attempt - 1]))
         else:
+            counted = "failed"
             values.update(status="failed", next_attempt_at=None)
         async with self._sessions() as session:
             session.add(
@@ -350,6 +354,7 @@ class Dispatcher:
             # A lease taken over (ours expired, or an admin asked for a retry) is no longer ours to settle.
             await session.execute(update(D).where(D.id == job.delivery_id, D.claim_token == job.token).values(**values))
             await session.commit()
+        count_notification_delivery(counted)
 
 
 def _left(key: ColumnExpressionArgument[str], inflight: Counter[str], limit: int) -> ColumnElement[int]:

@@ -15,13 +15,14 @@ from hub import audit
 from hub.auth.principal import TenantPrincipal
 from hub.credentials.loader import vault_unavailable
 from hub.db.base import utcnow
+from hub.db.ids import well_formed_id
 from hub.db.notifications import NotificationDelivery, NotificationEndpoint
+from hub.db.pages import newest_first
 from hub.db.tenants import Tenant
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.idempotency.attempt import Attempt
 from hub.notifications import keys, network, outbox, schemas, signing
 from hub.services import Services
-from hub.tenants.service import well_formed_id
 from hub.vault.keyring import VaultError
 
 #: How long a rotated-out secret keeps signing (both signatures are sent meanwhile).
@@ -164,13 +165,11 @@ async def _shown_again(
 
 
 async def _page(session: AsyncSession, model, *where, limit: int, starting_after: str | None) -> tuple[list, bool]:
-    """One page, newest first: ids are time-ordered, so "older than the cursor" is "id below it"."""
-    q = select(model).where(*where).order_by(model.id.desc()).limit(limit + 1)
-    if starting_after is not None:
-        q = q.where(model.id < starting_after)
-    rows = list((await session.execute(q)).scalars())
+    rows, more = await newest_first(
+        session, select(model).where(*where), model.id, limit=limit, starting_after=starting_after
+    )
     await session.commit()
-    return rows[:limit], len(rows) > limit
+    return rows, more
 
 
 async def list_endpoints(

@@ -16,6 +16,7 @@ from litestar import Litestar
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.auth.dependencies import principal_in
+from hub.db.ids import well_formed_id
 from hub.logging import REQUEST_ID
 from hub.observability.metrics import observe_request
 
@@ -25,10 +26,6 @@ access = logging.getLogger("hub.access")
 _GOOD_ID = re.compile(rb"[\x21-\x7e]{1,128}")
 #: The label of a request no route matched: never its raw path, which the caller chooses.
 UNMATCHED = "unmatched"
-#: What a tenant id the hub issued looks like (``new_id("ten")``). A path parameter is the caller's
-#: text: anything else there (a key pasted into a URL) stays off the record, which reaches every
-#: handler of the host's logging, not only the hub's masking one.
-_TENANT_ID = re.compile(r"ten_[0-9a-z]{1,40}")
 
 
 def _request_id(scope: Scope) -> str:
@@ -81,7 +78,9 @@ def _tenant_of(scope: Scope) -> str | None:
     tenant = getattr(principal_in(scope.get("state", {})), "tenant_id", None)
     if tenant is None:  # the webhook route names its tenant in the path; an operator route its target
         tenant = scope.get("path_params", {}).get("tenant_id")
-        if not (isinstance(tenant, str) and _TENANT_ID.fullmatch(tenant)):
+        # A path parameter is the caller's text: anything but a tenant id the hub issued (a key
+        # pasted into a URL) stays off the record, which reaches every handler of the host's logging.
+        if not well_formed_id(tenant, "ten"):
             return None
     return tenant if isinstance(tenant, str) else None
 

@@ -10,6 +10,7 @@ from hub.auth.principal import TenantPrincipal
 from hub.idempotency.route import once
 from hub.payment_links import schemas, service
 from hub.recurring.http import ACTION, CREATE, LIST, Cursor, Limit
+from hub.services import Injected, Services
 from hub.strict import require_strict
 
 TAGS = ["payment links"]
@@ -19,6 +20,7 @@ TAGS = ["payment links"]
 async def create_payment_link(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     storefront: TenantPrincipal,
     data: schemas.PaymentLinkCreate,
 ) -> Response[schemas.PaymentLink]:
@@ -29,7 +31,7 @@ async def create_payment_link(
         storefront.tenant_id,
         service.ROUTE_CREATE,
         data,
-        lambda attempt: service.create_payment_link(session, request.app.state.services, storefront, data, attempt),
+        lambda attempt: service.create_payment_link(session, services, storefront, data, attempt),
         status_code=201,
     )
 
@@ -51,6 +53,7 @@ async def list_payment_links(
 async def deactivate_payment_link(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     admin: TenantPrincipal,
     link_id: str,
 ) -> Response[schemas.PaymentLink]:
@@ -60,7 +63,7 @@ async def deactivate_payment_link(
         admin.tenant_id,
         service.ROUTE_DEACTIVATE,
         None,
-        lambda attempt: service.deactivate_payment_link(session, request.app.state.services, admin, link_id, attempt),
+        lambda attempt: service.deactivate_payment_link(session, services, admin, link_id, attempt),
         status_code=200,
     )
 

@@ -13,18 +13,19 @@ from hub.auth.principal import TenantPrincipal
 from hub.idempotency.route import once
 from hub.payments import checkout, create, refunds, schemas, service
 from hub.payments.status import Status
+from hub.services import Injected, Services
 from hub.strict import require_strict
 
 TAGS = ["storefront: payments"]
 
 
-def _services(request: Request):
-    return request.app.state.services
-
-
 @post("/v1/payments", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_payment(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.PaymentCreate
+    request: Request,
+    session: AsyncSession,
+    services: Injected[Services],
+    storefront: TenantPrincipal,
+    data: schemas.PaymentCreate,
 ) -> Response[schemas.Payment]:
     await require_strict(request, schemas.PaymentCreate)
     # The hot path: the key's claim shares the payment row's insert, its answer the row's update.
@@ -34,7 +35,7 @@ async def create_payment(
         storefront.tenant_id,
         "payments.create",
         data,
-        lambda attempt: create.create_payment(session, _services(request), storefront, data, attempt),
+        lambda attempt: create.create_payment(session, services, storefront, data, attempt),
         status_code=201,
         joined=True,
     )
@@ -60,6 +61,7 @@ async def get_payment(session: AsyncSession, storefront: TenantPrincipal, paymen
 async def capture_payment(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     storefront: TenantPrincipal,
     payment_id: str,
     data: schemas.CaptureRequest | None = None,
@@ -72,14 +74,14 @@ async def capture_payment(
         storefront.tenant_id,
         "payments.capture",
         {"amount": amount},
-        lambda attempt: service.capture_payment(session, _services(request), storefront, payment_id, amount, attempt),
+        lambda attempt: service.capture_payment(session, services, storefront, payment_id, amount, attempt),
         status_code=200,
     )
 
 
 @post("/v1/payments/{payment_id:str}/cancel", tags=TAGS, guards=[storefront_guard], status_code=200)
 async def cancel_payment(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str
+    request: Request, session: AsyncSession, services: Injected[Services], storefront: TenantPrincipal, payment_id: str
 ) -> Response[schemas.Payment]:
     return await once(
         request,
@@ -87,7 +89,7 @@ async def cancel_payment(
         storefront.tenant_id,
         "payments.cancel",
         {},
-        lambda attempt: service.cancel_payment(session, _services(request), storefront, payment_id, attempt),
+        lambda attempt: service.cancel_payment(session, services, storefront, payment_id, attempt),
         status_code=200,
     )
 
@@ -102,15 +104,16 @@ async def cancel_payment(
     "changed, `from` and `to`; empty when the hub agreed already.",
 )
 async def sync_payment(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, payment_id: str
+    session: AsyncSession, services: Injected[Services], storefront: TenantPrincipal, payment_id: str
 ) -> schemas.SyncedPayment:
-    return await service.sync_payment(session, _services(request), storefront, payment_id)
+    return await service.sync_payment(session, services, storefront, payment_id)
 
 
 @post("/v1/payments/{payment_id:str}/refunds", tags=TAGS, guards=[admin_guard], status_code=201)
 async def create_refund(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     admin: TenantPrincipal,
     payment_id: str,
     data: schemas.RefundCreate | None = None,
@@ -123,7 +126,7 @@ async def create_refund(
         admin.tenant_id,
         "payments.refunds",
         body,
-        lambda attempt: refunds.create_refund(session, _services(request), admin, payment_id, body, attempt),
+        lambda attempt: refunds.create_refund(session, services, admin, payment_id, body, attempt),
         status_code=201,
     )
 
@@ -135,7 +138,11 @@ async def list_refunds(session: AsyncSession, storefront: TenantPrincipal, payme
 
 @post("/v1/checkout/sessions", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_checkout_session(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, data: schemas.CheckoutSessionCreate
+    request: Request,
+    session: AsyncSession,
+    services: Injected[Services],
+    storefront: TenantPrincipal,
+    data: schemas.CheckoutSessionCreate,
 ) -> Response[schemas.CheckoutSession]:
     await require_strict(request, schemas.CheckoutSessionCreate)
     return await once(
@@ -144,7 +151,7 @@ async def create_checkout_session(
         storefront.tenant_id,
         "checkout.sessions",
         data,
-        lambda attempt: checkout.create_checkout_session(session, _services(request), storefront, data, attempt),
+        lambda attempt: checkout.create_checkout_session(session, services, storefront, data, attempt),
         status_code=201,
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
+from hub.db.pages import newest_first
 from hub.db.payments import CheckoutSession, Payment
 from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
@@ -70,18 +71,13 @@ async def get_payment(session: AsyncSession, who: TenantPrincipal, payment_id: s
 async def list_payments(
     session: AsyncSession, who: TenantPrincipal, *, limit: int, starting_after: str | None, status: str | None
 ) -> schemas.PaymentList:
-    q = select(Payment).where(Payment.tenant_id == who.tenant_id).order_by(Payment.id.desc()).limit(limit + 1)
+    q = select(Payment).where(Payment.tenant_id == who.tenant_id)
     if status is not None:
         q = q.where(Payment.status == status)
-    if starting_after is not None:
-        # Ids are time-ordered, so "older than the cursor" is "id below the cursor".
-        q = q.where(Payment.id < starting_after)
-    rows = (await session.execute(q)).scalars().all()
+    rows, more = await newest_first(session, q, Payment.id, limit=limit, starting_after=starting_after)
     await session.commit()
     keys = {c.provider: c.publishable_key for c in who.credentials}
-    return schemas.PaymentList(
-        data=[common.payment_view(p, keys.get(p.provider)) for p in rows[:limit]], has_more=len(rows) > limit
-    )
+    return schemas.PaymentList(data=[common.payment_view(p, keys.get(p.provider)) for p in rows], has_more=more)
 
 
 # -- capture / cancel ---------------------------------------------------------------------

@@ -7,13 +7,10 @@ from typing import Annotated
 
 import msgspec
 
-_PLAIN = r"^[^\x00-\x1f\x7f]*$"
-_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+from hub.boundary.text import CONTROL, LINES, PLAIN
 
 #: A hub id named in a body (a customer, a price, a product).
-Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_PLAIN)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=250, pattern=_PLAIN)]
-Email = Annotated[
-    str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
-]
-Description = Annotated[str, msgspec.Meta(max_length=1000, pattern=_LINES)]
+Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=PLAIN)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=250, pattern=PLAIN)]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=rf"^[^@\s{CONTROL}]+@[^@\s{CONTROL}]+$")]
+Description = Annotated[str, msgspec.Meta(max_length=1000, pattern=LINES)]

@@ -10,11 +10,11 @@ from typing import Annotated
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
+from hub.boundary.text import PLAIN
 from hub.errors import PROBLEM_JSON, Problem
 
 #: Page size and cursor (an id) of every list.
 #: No control characters in a query value (PostgreSQL refuses a NUL in text): 422 before the database.
-PLAIN = r"^[^\x00-\x1f\x7f]*$"
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 Cursor = Annotated[str | None, Parameter(max_length=64, pattern=PLAIN)]
 

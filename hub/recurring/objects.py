@@ -17,9 +17,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.ids import well_formed_id
 from hub.errors import NotFound
 from hub.idempotency.attempt import Attempt
-from hub.tenants.service import well_formed_id
 
 Row = TypeVar("Row")
 Snap = TypeVar("Snap")

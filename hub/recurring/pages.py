@@ -1,4 +1,4 @@
-"""Newest-first cursor pages of a tenant's rows (ids are time-ordered, so the cursor is an id)."""
+"""Newest-first cursor pages of a tenant's rows, filtered on columns (hub/db/pages.py cuts the page)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.pages import newest_first
+
 
 async def page(
     session: AsyncSession, model: Any, tenant_id: str, *, limit: int, starting_after: str | None, **equal: Any
 ) -> tuple[Sequence[Any], bool]:
     """(rows, has_more) of the tenant's ``model`` rows, newest first; ``equal`` filters on columns
     (a ``None`` value is no filter)."""
-    query = select(model).where(model.tenant_id == tenant_id).order_by(model.id.desc()).limit(limit + 1)
+    query = select(model).where(model.tenant_id == tenant_id)
     for column, value in equal.items():
         if value is not None:
             query = query.where(getattr(model, column) == value)
-    if starting_after is not None:
-        query = query.where(model.id < starting_after)
-    rows = (await session.execute(query)).scalars().all()
+    rows, more = await newest_first(session, query, model.id, limit=limit, starting_after=starting_after)
     await session.commit()
-    return rows[:limit], len(rows) > limit
+    return rows, more

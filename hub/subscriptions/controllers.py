@@ -9,6 +9,7 @@ from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.idempotency.route import once
 from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, Limit
+from hub.services import Injected, Services
 from hub.strict import require_strict
 from hub.subscriptions import schemas, service
 
@@ -19,6 +20,7 @@ TAGS = ["subscriptions"]
 async def create_subscription(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     storefront: TenantPrincipal,
     data: schemas.SubscriptionCreate,
 ) -> Response[schemas.Subscription]:
@@ -29,7 +31,7 @@ async def create_subscription(
         storefront.tenant_id,
         service.ROUTE_CREATE,
         data,
-        lambda attempt: service.create_subscription(session, request.app.state.services, storefront, data, attempt),
+        lambda attempt: service.create_subscription(session, services, storefront, data, attempt),
         status_code=201,
     )
 
@@ -61,6 +63,7 @@ async def get_subscription(
 async def cancel_subscription(
     request: Request,
     session: AsyncSession,
+    services: Injected[Services],
     admin: TenantPrincipal,
     subscription_id: str,
     data: schemas.CancelRequest | None = None,
@@ -73,9 +76,7 @@ async def cancel_subscription(
         admin.tenant_id,
         service.ROUTE_CANCEL,
         body,
-        lambda attempt: service.cancel_subscription(
-            session, request.app.state.services, admin, subscription_id, body, attempt
-        ),
+        lambda attempt: service.cancel_subscription(session, services, admin, subscription_id, body, attempt),
         status_code=200,
     )
 
@@ -88,9 +89,9 @@ async def cancel_subscription(
     responses=ACTION,
 )
 async def sync_subscription(
-    request: Request, session: AsyncSession, storefront: TenantPrincipal, subscription_id: str
+    session: AsyncSession, services: Injected[Services], storefront: TenantPrincipal, subscription_id: str
 ) -> schemas.Subscription:
-    return await service.sync_subscription(session, request.app.state.services, storefront, subscription_id)
+    return await service.sync_subscription(session, services, storefront, subscription_id)
 
 
 ROUTES: list = [create_subscription, list_subscriptions, get_subscription, cancel_subscription, sync_subscription]

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, platform_guard
 from hub.auth.principal import PlatformPrincipal, TenantPrincipal
+from hub.services import Injected
+from hub.settings import Settings
 from hub.tenants import schemas, service
-
-
-def _public_url(request: Request) -> str:
-    return request.app.state.services.settings.server.public_url
 
 
 class TenantController(Controller):
@@ -24,38 +22,42 @@ class TenantController(Controller):
 
     @post("/", status_code=201)
     async def create(
-        self, request: Request, session: AsyncSession, platform: PlatformPrincipal, data: schemas.TenantCreate
+        self,
+        settings: Injected[Settings],
+        session: AsyncSession,
+        platform: PlatformPrincipal,
+        data: schemas.TenantCreate,
     ) -> schemas.TenantCreated:
-        return await service.create_tenant(session, data, _public_url(request))
+        return await service.create_tenant(session, data, settings.server.public_url)
 
     @get("/")
     async def list(
         self,
-        request: Request,
+        settings: Injected[Settings],
         session: AsyncSession,
         platform: PlatformPrincipal,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
         starting_after: str | None = None,
     ) -> schemas.TenantList:
-        return await service.list_tenants(session, _public_url(request), limit, starting_after)
+        return await service.list_tenants(session, settings.server.public_url, limit, starting_after)
 
     @get("/{tenant_id:str}")
     async def get(
-        self, request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
+        self, settings: Injected[Settings], session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
     ) -> schemas.Tenant:
-        return await service.get_tenant(session, tenant_id, _public_url(request))
+        return await service.get_tenant(session, tenant_id, settings.server.public_url)
 
     @post("/{tenant_id:str}/suspend", status_code=200)
     async def suspend(
-        self, request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
+        self, settings: Injected[Settings], session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
     ) -> schemas.Tenant:
-        return await service.set_status(session, tenant_id, "suspended", _public_url(request))
+        return await service.set_status(session, tenant_id, "suspended", settings.server.public_url)
 
     @post("/{tenant_id:str}/activate", status_code=200)
     async def activate(
-        self, request: Request, session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
+        self, settings: Injected[Settings], session: AsyncSession, platform: PlatformPrincipal, tenant_id: str
     ) -> schemas.Tenant:
-        return await service.set_status(session, tenant_id, "active", _public_url(request))
+        return await service.set_status(session, tenant_id, "active", settings.server.public_url)
 
     @post("/{tenant_id:str}/api-keys", status_code=201)
     async def recover_api_key(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,17 +9,11 @@ from hub import audit
 from hub.auth.keys import SCOPES, digest, new_token, token_prefix
 from hub.db.base import new_id, utcnow
 from hub.db.console import ConsoleSession
+from hub.db.ids import well_formed_id
+from hub.db.pages import newest_first
 from hub.db.tenants import ApiKey, Tenant
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.tenants import schemas
-
-# The shape of ids made by hub.db.base.new_id. Anything else cannot exist, and some of it (a NUL
-# byte) would make PostgreSQL refuse the query: answer "not found" before asking the database.
-_ID = re.compile(r"[a-z]{2,8}_[0-9a-z]{26}")
-
-
-def well_formed_id(value: str | None) -> bool:
-    return value is not None and _ID.fullmatch(value) is not None
 
 
 def webhook_url(public_url: str, tenant_id: str, provider: str = "stripe") -> str:
@@ -73,13 +65,10 @@ async def get_tenant(session: AsyncSession, tenant_id: str, public_url: str) -> 
 async def list_tenants(
     session: AsyncSession, public_url: str, limit: int, starting_after: str | None
 ) -> schemas.TenantList:
-    q = select(Tenant).order_by(Tenant.id.desc()).limit(limit + 1)
-    if starting_after:
-        if not well_formed_id(starting_after):
-            raise ValidationFailed("starting_after must be a tenant id", param="starting_after")
-        q = q.where(Tenant.id < starting_after)
-    rows = (await session.execute(q)).scalars().all()
-    return schemas.TenantList(data=[_view(t, public_url) for t in rows[:limit]], has_more=len(rows) > limit)
+    if starting_after and not well_formed_id(starting_after):
+        raise ValidationFailed("starting_after must be a tenant id", param="starting_after")
+    rows, more = await newest_first(session, select(Tenant), Tenant.id, limit=limit, starting_after=starting_after)
+    return schemas.TenantList(data=[_view(t, public_url) for t in rows], has_more=more)
 
 
 _VERB = {"active": "activated", "suspended": "suspended"}

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
+from hub.services import Injected, Services
 from hub.webhooks import service, store
 from hub.webhooks.schemas import EventList, WebhookAck
 
@@ -20,10 +21,12 @@ from hub.webhooks.schemas import EventList, WebhookAck
     tags=["webhooks"],
     summary="Receive a provider webhook for one tenant (no Authorization; verified by signature)",
 )
-async def receive_webhook(request: Request, session: AsyncSession, provider: str, tenant_id: str) -> WebhookAck:
+async def receive_webhook(
+    request: Request, session: AsyncSession, services: Injected[Services], provider: str, tenant_id: str
+) -> WebhookAck:
     # The raw bytes, never a re-serialised JSON: the signature covers the exact body.
     payload = await request.body()
-    await service.receive(session, request.app.state.services, provider, tenant_id, payload, request.headers)
+    await service.receive(session, services, provider, tenant_id, payload, request.headers)
     return WebhookAck()
 
 

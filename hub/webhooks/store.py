@@ -22,6 +22,7 @@ from sqlalchemy.orm import defer
 
 from hub.db.base import new_id, utcnow
 from hub.db.events import WebhookEvent
+from hub.db.pages import newest_first
 from hub.db.upsert import insert_ignoring_conflict
 from hub.webhooks.schemas import Event, EventList
 from providers.base.webhooks import ProviderEvent, VerifiedEvent
@@ -112,14 +113,6 @@ def _view(row: WebhookEvent) -> Event:
 
 
 async def list_events(session: AsyncSession, tenant_id: str, limit: int, starting_after: str | None) -> EventList:
-    q = (
-        select(WebhookEvent)
-        .options(defer(WebhookEvent.payload))
-        .where(WebhookEvent.tenant_id == tenant_id)
-        .order_by(WebhookEvent.id.desc())
-        .limit(limit + 1)
-    )
-    if starting_after:
-        q = q.where(WebhookEvent.id < starting_after)
-    rows = (await session.execute(q)).scalars().all()
-    return EventList(data=[_view(r) for r in rows[:limit]], has_more=len(rows) > limit)
+    q = select(WebhookEvent).options(defer(WebhookEvent.payload)).where(WebhookEvent.tenant_id == tenant_id)
+    rows, more = await newest_first(session, q, WebhookEvent.id, limit=limit, starting_after=starting_after)
+    return EventList(data=[_view(r) for r in rows], has_more=more)

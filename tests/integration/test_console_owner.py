@@ -78,8 +78,11 @@ async def test_the_webhook_secret_hint_says_what_the_form_asks(hub):
 
 def test_only_payments_link_to_payment_pages():
     from hub.console import pages
+    from hub.db.ids import new_id
 
-    assert pages.object_link("pay_01JXYZ") == "/console/payments/pay_01JXYZ"
-    assert pages.object_link("sub_01JXYZ") is None
-    assert pages.object_link("inv_01JXYZ") is None
+    payment = new_id("pay")
+    assert pages.object_link(payment) == f"/console/payments/{payment}"
+    assert pages.object_link(new_id("sub")) is None
+    assert pages.object_link(new_id("inv")) is None
     assert pages.object_link(None) is None
+    assert pages.object_link('pay_"><script>') is None  # only an id the hub made becomes a link

@@ -8,10 +8,12 @@ import asyncio
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.notifications.service import delivery_counts
+from tests.support.hub import PLATFORM
 from tests.support.notifications import add_endpoint, deliveries, eventually, notify_hub, receiver, settled
 from tests.support.payments import create_payment, stripe_tenant
 from tests.support.rawdb import execute
@@ -288,3 +290,26 @@ async def test_a_backlog_of_one_tenant_does_not_push_another_tenants_message_out
             print(f"\nanother tenant's message delivered {delay:.2f} s after the dispatcher started")
             assert delay < 1.0
             assert (await deliveries(dispatcher, tenant_b, endpoint_b["id"]))[0]["status"] == "delivered"
+
+
+def _deliveries_counted(metrics_text: str) -> dict[str, float]:
+    counted = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == "hub_notification_deliveries_total":
+                counted[sample.labels["status"]] = sample.value
+    return counted
+
+
+async def test_each_delivery_attempt_is_counted_in_metrics_by_outcome(nhub):
+    before = _deliveries_counted((await nhub.request("GET", "/metrics", headers=PLATFORM)).text)
+    tenant = await nhub.create_tenant()
+    async with receiver(script=[500]) as app:
+        endpoint = await add_endpoint(nhub, tenant, app.url)
+        await ping(nhub, tenant, endpoint["id"])
+        await eventually(settled(nhub, tenant, endpoint["id"], 1))
+    r = await nhub.request("GET", "/metrics", headers=PLATFORM)
+    assert r.status_code == 200, r.text
+    after = _deliveries_counted(r.text)
+    moved = {status: after.get(status, 0.0) - before.get(status, 0.0) for status in ("retrying", "delivered", "failed")}
+    assert moved == {"retrying": 1.0, "delivered": 1.0, "failed": 0.0}, moved
