@@ -15,6 +15,7 @@ from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.customers import saved_methods, schemas, service
 from hub.idempotency.route import once
+from hub.operations import driver
 from hub.recurring.http import ACTION, CREATE, LIST, PLAIN, READ, Cursor, Limit
 
 TAGS = ["customers"]
@@ -31,16 +32,8 @@ async def create_customer(
     storefront: TenantPrincipal,
     data: schemas.CustomerCreate,
 ) -> Response[schemas.Customer]:
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        service.ROUTE_CREATE,
-        data,
-        lambda attempt: service.create_customer(session, _services(request), storefront, data, attempt),
-        status_code=201,
-        joined=True,
-    )
+    op = service.CreateCustomer(_services(request), storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/customers", tags=TAGS, guards=[storefront_guard], responses=LIST)
