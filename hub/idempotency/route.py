@@ -33,6 +33,7 @@ from hub.errors import PROBLEM_JSON, HubError, is_database_outage
 from hub.idempotency import deferred, sealed, store
 from hub.idempotency.attempt import Attempt, Taken, problem_of
 from hub.operations.policy import rule_for
+from hub.operations.unit import transaction
 from hub.services import Services
 from providers.base.errors import ProviderError
 
@@ -185,7 +186,7 @@ async def _upkeep(services: Services) -> None:
     if next(counter) % PURGE_EVERY:
         return
     try:
-        async with services.sessions() as session:
+        async with transaction(services.sessions) as session:
             await store.purge(session)
     except Exception as exc:  # housekeeping: the next turn tries again
         log.warning("could not purge expired idempotency keys (%s)", type(exc).__name__)
