@@ -55,13 +55,15 @@ async def get_customer(session: AsyncSession, storefront: TenantPrincipal, custo
 @patch("/v1/customers/{customer_id:str}", tags=TAGS, guards=[admin_guard], responses=ACTION)
 async def update_customer(
     request: Request, session: AsyncSession, admin: TenantPrincipal, customer_id: str, data: schemas.CustomerUpdate
-) -> schemas.Customer:
-    return await service.update_customer(session, _services(request), admin, customer_id, data)
+) -> Response[schemas.Customer]:
+    op = service.UpdateCustomer(_services(request), admin, customer_id, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @delete("/v1/customers/{customer_id:str}", tags=TAGS, guards=[admin_guard], status_code=204, responses=ACTION)
 async def delete_customer(request: Request, session: AsyncSession, admin: TenantPrincipal, customer_id: str) -> None:
-    await service.delete_customer(session, _services(request), admin, customer_id)
+    op = service.DeleteCustomer(_services(request), admin, customer_id)
+    await driver.run(op, request=request, session=session, body=None)
 
 
 @get("/v1/customers/{customer_id:str}/payment-methods", tags=TAGS, guards=[storefront_guard], responses=CREATE)

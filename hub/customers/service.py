@@ -115,41 +115,78 @@ async def list_customers(
     return schemas.CustomerList(data=[common.customer_view(c) for c in rows], has_more=more)
 
 
-async def update_customer(
-    session: AsyncSession, services: Services, who: TenantPrincipal, customer_id: str, data: schemas.CustomerUpdate
-) -> schemas.Customer:
-    metadata = common.check_metadata(data.metadata) if data.metadata is not None else None
-    row = await owned(session, who.tenant_id, customer_id)
-    provider = common.provider_by_name(services, row.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    sent = None
-    if metadata is not None:
-        # The provider merges metadata; a key set to "" is removed there. The hub's own keys stay.
-        sent = {**{k: "" for k in (row.metadata_ or {}) if k not in metadata}, **metadata}
-    # A fresh key per request: an identical later update must reach the provider again, while
-    # the SDK's own retries of this one share it.
-    await provider.update_customer(
-        ctx,
-        common.remote_customer_id(row),
-        CustomerUpdate(email=data.email, name=data.name, metadata=sent),
-        idempotency_key=store.provider_key(new_id("upd"), "customer_update"),
-    )
-    row = await owned(session, who.tenant_id, customer_id)
-    if data.email is not None:
-        row.email = data.email
-    if data.name is not None:
-        row.name = data.name
-    if metadata is not None:
-        row.metadata_ = metadata
-    await session.commit()
-    return common.customer_view(row)
+class _CustomerChange(Operation[None]):
+    """A change to an existing customer at its provider, then in its row (read again after the
+    call: one deleted meanwhile is "not found"). These routes take no Idempotency-Key."""
+
+    keyed = False
+
+    def __init__(self, services: Services, who: TenantPrincipal, customer_id: str) -> None:
+        super().__init__(services, who)
+        self.customer_id = customer_id
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.row = await owned(tx, self.who.tenant_id, self.customer_id)
+        self.provider = common.provider_by_name(self.services, self.row.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.remote_id = common.remote_customer_id(self.row)
+
+    async def record(self, tx: AsyncSession, answer: None) -> schemas.Customer:
+        row = await owned(tx, self.who.tenant_id, self.customer_id)
+        self.change(row)
+        return common.customer_view(row)
+
+    def change(self, row: Customer) -> None:
+        raise NotImplementedError
 
 
-async def delete_customer(session: AsyncSession, services: Services, who: TenantPrincipal, customer_id: str) -> None:
-    row = await owned(session, who.tenant_id, customer_id)
-    provider = common.provider_by_name(services, row.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    await provider.delete_customer(ctx, common.remote_customer_id(row))
-    row = await owned(session, who.tenant_id, customer_id)
-    await session.delete(row)
-    await session.commit()
+@declare("PATCH", "/v1/customers/{customer_id:str}")
+class UpdateCustomer(_CustomerChange):
+    route = "customers.update"
+
+    def __init__(
+        self, services: Services, who: TenantPrincipal, customer_id: str, data: schemas.CustomerUpdate
+    ) -> None:
+        super().__init__(services, who, customer_id)
+        self.data = data
+
+    def validate(self) -> None:
+        self.metadata = common.check_metadata(self.data.metadata) if self.data.metadata is not None else None
+
+    async def call(self) -> None:
+        sent, metadata = None, self.metadata
+        if metadata is not None:
+            # The provider merges metadata; a key set to "" is removed there. The hub's own keys stay.
+            sent = {**{k: "" for k in (self.row.metadata_ or {}) if k not in metadata}, **metadata}
+        # A fresh key per request: an identical later update must reach the provider again, while
+        # the SDK's own retries of this one share it.
+        await self.provider.update_customer(
+            self.ctx,
+            self.remote_id,
+            CustomerUpdate(email=self.data.email, name=self.data.name, metadata=sent),
+            idempotency_key=store.provider_key(new_id("upd"), "customer_update"),
+        )
+
+    def change(self, row: Customer) -> None:
+        if self.data.email is not None:
+            row.email = self.data.email
+        if self.data.name is not None:
+            row.name = self.data.name
+        if self.metadata is not None:
+            row.metadata_ = self.metadata
+
+
+@declare("DELETE", "/v1/customers/{customer_id:str}")
+class DeleteCustomer(_CustomerChange):
+    route = "customers.delete"
+    status_code = 204
+
+    async def call(self) -> None:
+        await self.provider.delete_customer(self.ctx, self.remote_id)
+
+    async def record(self, tx: AsyncSession, answer: None) -> schemas.Customer:
+        row = await owned(tx, self.who.tenant_id, self.customer_id)
+        await tx.delete(row)
+        return common.customer_view(row)

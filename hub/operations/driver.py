@@ -67,6 +67,9 @@ async def run(
     console's forms: their own key scope, a redirect after); ``form_key``: the key a form carries.
     """
     code = status_code if status_code is not None else op.status_code
+    if not op.keyed:
+        view = await _phases(op, session, Attempt(op.who.tenant_id, route or op.route), code)
+        return Response(view, status_code=code)
 
     async def phases(attempt: Attempt) -> msgspec.Struct:
         return await _phases(op, session, attempt, code)

@@ -56,6 +56,9 @@ class Operation(Generic[Answer]):
     #: The key's claim is staged in ``prepare``'s transaction (the hot create paths) instead of
     #: committed on its own before the phases run.
     joined: ClassVar[bool] = False
+    #: False: the route takes no Idempotency-Key (the header is ignored); the phases run under a
+    #: bare attempt, whose ids are new on every request.
+    keyed: ClassVar[bool] = True
     #: ``look`` reads the provider before ``prepare``.
     looks: ClassVar[bool] = False
     #: How often ``record`` runs again, in a new transaction, when its transaction meets a unique

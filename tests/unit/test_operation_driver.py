@@ -32,12 +32,12 @@ DRIVEN: set[Route] = {
     ("POST", "/console/payments/{payment_id:str}/{action:str}"),
     ("POST", "/v1/checkout/sessions"),
     ("POST", "/v1/customers"),
+    ("PATCH", "/v1/customers/{customer_id:str}"),
+    ("DELETE", "/v1/customers/{customer_id:str}"),
 }
 
 #: Provider writes not on the driver yet: each is to be declared as an operation and moved to DRIVEN.
 PENDING: set[Route] = {
-    ("PATCH", "/v1/customers/{customer_id:str}"),
-    ("DELETE", "/v1/customers/{customer_id:str}"),
     ("POST", "/v1/setup-intents"),
     # recurring objects, subscriptions, invoices, payment links
     ("POST", "/v1/products"),
