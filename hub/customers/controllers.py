@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.customers import saved_methods, schemas, service
-from hub.idempotency.route import once
 from hub.operations import driver
 from hub.recurring.http import ACTION, CREATE, LIST, PLAIN, READ, Cursor, Limit
 
@@ -80,15 +79,8 @@ async def create_setup_intent(
     storefront: TenantPrincipal,
     data: schemas.SetupIntentCreate,
 ) -> Response[schemas.SetupIntent]:
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        saved_methods.ROUTE_CREATE,
-        data,
-        lambda attempt: saved_methods.create_setup_intent(session, _services(request), storefront, data, attempt),
-        status_code=201,
-    )
+    op = saved_methods.CreateSetupIntent(_services(request), storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 ROUTES: list = [

@@ -34,11 +34,11 @@ DRIVEN: set[Route] = {
     ("POST", "/v1/customers"),
     ("PATCH", "/v1/customers/{customer_id:str}"),
     ("DELETE", "/v1/customers/{customer_id:str}"),
+    ("POST", "/v1/setup-intents"),
 }
 
 #: Provider writes not on the driver yet: each is to be declared as an operation and moved to DRIVEN.
 PENDING: set[Route] = {
-    ("POST", "/v1/setup-intents"),
     # recurring objects, subscriptions, invoices, payment links
     ("POST", "/v1/products"),
     ("POST", "/v1/prices"),
