@@ -1,7 +1,8 @@
-r"""The one driver of writes at a provider: runs an operation's phases and alone ends their transactions.
+"""The one driver of writes at a provider: runs an operation's phases and alone ends their transactions.
 
-    validate -> load -> [look, seen] -> [resume] -> prepare | call | record or failed
-                 \______ tx 1 (ended before any provider call) __/          \__ tx 2 __/
+    validate -> load -> (look -> seen) -> (resume) -> prepare -> call -> record | failed
+    pure        reads    a provider read,   a retry      tx 1       no tx   tx 2, with the
+                         then its own tx    with the key                     key's answer
 
 ``run`` puts an operation (hub/operations/phases.py) under its Idempotency-Key
 (hub/idempotency/route.py: claim, replay, conflict, in progress, deferred writes) and runs its
@@ -22,6 +23,7 @@ at a provider is declared and that its handler runs through :func:`run`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -41,7 +43,7 @@ REGISTRY: dict[tuple[str, str], type[Operation[Any]]] = {}
 Op = TypeVar("Op", bound=type[Operation[Any]])
 
 
-def declare(method: str, path: str) -> Any:
+def declare(method: str, path: str) -> Callable[[Op], Op]:
     """Class decorator: ``cls`` is the operation behind ``method path``."""
 
     def register(cls: Op) -> Op:
