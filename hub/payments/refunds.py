@@ -21,11 +21,12 @@ from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.payments import common, inflight, schemas
-from hub.payments.apply import OPEN_REFUND, advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
+from hub.payments.apply import advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
 from providers.base.payments import RefundSnapshot
 from providers.base.provider import Provider, TenantContext
+from providers.base.statuses import OPEN_REFUND
 
 REFUNDABLE = frozenset({"succeeded", "partially_refunded"})
 #: Statuses after which a payment may have become refundable without the hub seeing it.

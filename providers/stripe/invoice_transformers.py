@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base.invoices import InvoiceCreate, InvoiceLine, InvoiceSnapshot, PaymentLinkSnapshot
-from providers.stripe.transformers import _ident, _int, _metadata, _opt_int, _text, field
+from providers.base.statuses import InvoiceStatus
+from providers.stripe.transformers import _ident, _int, _metadata, _opt_int, _text, field, status_of
 
-_INVOICE_STATUS = {s: s for s in ("draft", "open", "paid", "void", "uncollectible")}
+#: Stripe's invoice statuses are the neutral ones, name for name.
+_INVOICE_STATUS = {s.value: s for s in InvoiceStatus}
 
 
 def invoice_params(data: InvoiceCreate) -> dict[str, Any]:
@@ -41,7 +43,7 @@ def invoice_from_stripe(invoice: Any) -> InvoiceSnapshot:
     """Read strictly: a field of the wrong type raises ``FieldError`` naming it (never coerced)."""
     return InvoiceSnapshot(
         provider_invoice_id=_ident(invoice),
-        status=_INVOICE_STATUS.get(_text(invoice, "status") or "", "draft"),
+        status=status_of(invoice, _INVOICE_STATUS, "invoice"),
         amount_due=_int(invoice, "amount_due"),
         amount_paid=_int(invoice, "amount_paid"),
         currency=(_text(invoice, "currency") or "").lower(),

@@ -17,29 +17,21 @@ from providers.base.recurring import (
     SubscriptionCreate,
     SubscriptionSnapshot,
 )
+from providers.base.statuses import SetupStatus, SubscriptionStatus
 from providers.base.webhooks import ProviderEvent
 from providers.stripe.invoice_transformers import invoice_from_stripe
-from providers.stripe.transformers import _flag, _ident, _int, _metadata, _opt_int, _ref, _text, field
+from providers.stripe.transformers import _flag, _ident, _int, _metadata, _opt_int, _ref, _text, field, status_of
 
-_SETUP_STATUS = {
-    "requires_payment_method": "requires_payment_method",
-    "requires_confirmation": "requires_confirmation",
-    "requires_action": "requires_action",
-    "processing": "processing",
-    "succeeded": "succeeded",
-    "canceled": "canceled",
-}
-
-_SUBSCRIPTION_STATUS = {
-    s: s for s in ("incomplete", "incomplete_expired", "trialing", "active", "past_due", "unpaid", "canceled", "paused")
-}
+#: Stripe's setup-intent and subscription statuses are the neutral ones, name for name.
+_SETUP_STATUS = {s.value: s for s in SetupStatus}
+_SUBSCRIPTION_STATUS = {s.value: s for s in SubscriptionStatus}
 
 
 def setup_intent_from_stripe(si: Any) -> SetupIntentSnapshot:
     """Read strictly (FieldError names a field of the wrong type), as every object of an event is."""
     return SetupIntentSnapshot(
         provider_setup_intent_id=_ident(si),
-        status=_SETUP_STATUS.get(_text(si, "status") or "", "requires_payment_method"),
+        status=status_of(si, _SETUP_STATUS, "setup intent"),
         client_secret=_text(si, "client_secret"),
         payment_method=_ref(si, "payment_method"),
     )
@@ -118,7 +110,7 @@ def subscription_from_stripe(sub: Any, *, as_of: int | None = None) -> Subscript
     """``as_of`` is the time of the fact (an event's ``created``); the object's own ``created`` otherwise."""
     return SubscriptionSnapshot(
         provider_subscription_id=_ident(sub),
-        status=_SUBSCRIPTION_STATUS.get(_text(sub, "status") or "", "incomplete"),
+        status=status_of(sub, _SUBSCRIPTION_STATUS, "subscription"),
         as_of=as_of if as_of is not None else _int(sub, "created"),
         current_period_end=_period_end(sub),
         cancel_at_period_end=_flag(sub, "cancel_at_period_end"),

@@ -7,8 +7,12 @@ Accepts both real Stripe's PaymentIntent (``latest_charge`` an id, ``amount_rece
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, TypeVar
 
+from providers.base.errors import UnexpectedAnswer
 from providers.base.payments import (
     CheckoutCreate,
     CheckoutSnapshot,
@@ -17,20 +21,19 @@ from providers.base.payments import (
     PaymentSnapshot,
     RefundSnapshot,
 )
+from providers.base.statuses import DisputeStatus, PaymentStatus, RefundReason, RefundStatus
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
-_STATUS = {
-    "requires_payment_method": "requires_payment_method",
-    "requires_confirmation": "requires_confirmation",
-    "requires_action": "requires_action",
-    "processing": "processing",
-    "requires_capture": "requires_capture",
-    "succeeded": "succeeded",
-    "canceled": "canceled",
+#: Every PaymentIntent status Stripe documents: the neutral ones but the hub's own (a declined
+#: attempt, and the refund part of a paid payment). Any other is refused (``status_of``), never guessed.
+_STATUS: Mapping[str, PaymentStatus] = {
+    s.value: s
+    for s in PaymentStatus
+    if s not in {PaymentStatus.FAILED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 }
 
 #: Refund reasons Stripe accepts; anything else is refused by the hub before Stripe is called.
-REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+REFUND_REASONS = tuple(RefundReason)
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -56,8 +59,25 @@ def _charges(pi: Any) -> list[Any]:
 field = _get
 
 
-class FieldError(ValueError):
+class FieldError(UnexpectedAnswer, ValueError):
     """A field whose type is not the one Stripe documents; the message names the field, never its value."""
+
+
+S = TypeVar("S", bound=StrEnum)
+_STATUS_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def status_of(obj: Any, mapping: Mapping[str, S], what: str) -> S:
+    """The neutral status of ``obj``'s ``status``, from a mapping of every status Stripe documents.
+
+    Any other is ``UnexpectedAnswer``: a new Stripe status is an error the event log and the API
+    show, never a default. The status is named only when it looks like a status name.
+    """
+    raw = _get(obj, "status")
+    if isinstance(raw, str) and raw in mapping:
+        return mapping[raw]
+    shown = f"`{raw}`" if isinstance(raw, str) and _STATUS_NAME.fullmatch(raw) else "a value"
+    raise UnexpectedAnswer(f"`status` of the {what} is {shown}, not a status Stripe documents")
 
 
 def _int(obj: Any, key: str) -> int:
@@ -126,12 +146,11 @@ def _metadata(obj: Any) -> dict[str, str]:
 def payment_from_stripe(pi: Any) -> PaymentSnapshot:
     amount = _int(pi, "amount")
     error = _get(pi, "last_payment_error")
-    raw_status = _get(pi, "status") or ""
-    status = _STATUS.get(raw_status, "requires_payment_method")
-    if status == "requires_payment_method" and error is not None:
+    status = status_of(pi, _STATUS, "payment intent")
+    if status == PaymentStatus.REQUIRES_PAYMENT_METHOD and error is not None:
         # Stripe sends a declined intent back to requires_payment_method and keeps the error;
         # the neutral model calls that attempt failed (the customer may still retry).
-        status = "failed"
+        status = PaymentStatus.FAILED
     charges = _charges(pi)
     if _get(pi, "amount_received") is not None:
         received = _int(pi, "amount_received")
@@ -189,7 +208,7 @@ def refund_from_stripe(refund: Any) -> RefundSnapshot:
     return RefundSnapshot(
         provider_refund_id=_get(refund, "id"),
         amount=int(_get(refund, "amount") or 0),
-        status=_REFUND_STATUS.get(_get(refund, "status") or "", "pending"),
+        status=status_of(refund, _REFUND_STATUS, "refund"),
         provider_payment_id=pi,
         reason=_get(refund, "reason"),
         metadata=_metadata(refund),
@@ -259,23 +278,19 @@ HANDLED_EVENTS = (
     "checkout.session.completed",
 )
 
-_REFUND_STATUS = {
-    "pending": "pending",
-    "requires_action": "pending",
-    "succeeded": "succeeded",
-    "failed": "failed",
-    "canceled": "canceled",
-}
+#: Stripe's refund statuses are the hub's (``RefundStatus``: one state machine, none folded).
+_REFUND_STATUS: Mapping[str, RefundStatus] = {s.value: s for s in RefundStatus}
 
-_DISPUTE_STATUS = {
-    "warning_needs_response": "needs_response",
-    "needs_response": "needs_response",
-    "warning_under_review": "under_review",
-    "under_review": "under_review",
-    "won": "won",
-    "lost": "lost",
-    "warning_closed": "closed",
-    "prevented": "closed",
+#: Every dispute status Stripe documents.
+_DISPUTE_STATUS: Mapping[str, DisputeStatus] = {
+    "warning_needs_response": DisputeStatus.NEEDS_RESPONSE,
+    "needs_response": DisputeStatus.NEEDS_RESPONSE,
+    "warning_under_review": DisputeStatus.UNDER_REVIEW,
+    "under_review": DisputeStatus.UNDER_REVIEW,
+    "won": DisputeStatus.WON,
+    "lost": DisputeStatus.LOST,
+    "warning_closed": DisputeStatus.CLOSED,
+    "prevented": DisputeStatus.CLOSED,
 }
 
 
@@ -337,7 +352,7 @@ def event_from_stripe(event: Any) -> ProviderEvent:
         snap = payment_from_stripe(obj)
         # Stripe puts a PaymentIntent back to requires_payment_method after a failed attempt;
         # the hub's neutral name for that moment is "failed" (a later attempt may still succeed).
-        status = "failed" if etype == "payment_intent.payment_failed" else snap.status
+        status = PaymentStatus.FAILED if etype == "payment_intent.payment_failed" else snap.status
         return ProviderEvent(
             **base,
             provider_payment_id=snap.provider_payment_id,
@@ -360,14 +375,14 @@ def event_from_stripe(event: Any) -> ProviderEvent:
             amount_refunded=returned,
         )
     if etype.startswith("refund."):
-        status = _REFUND_STATUS.get(str(_get(obj, "status") or ""), "pending")
+        refund_status = status_of(obj, _REFUND_STATUS, "refund")
         refund_id = _get(obj, "id")
         if not isinstance(refund_id, str):
             raise FieldError("`id` of the refund is not a string")
         refund = RefundUpdate(
             provider_refund_id=refund_id,
             amount=_int(obj, "amount"),
-            status=status,
+            status=refund_status,
             reason=_get(obj, "reason"),
         )
         return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")), refund=refund)
@@ -376,5 +391,5 @@ def event_from_stripe(event: Any) -> ProviderEvent:
     return ProviderEvent(
         **base,
         provider_payment_id=_id_of(_get(obj, "payment_intent")),
-        dispute_status=_DISPUTE_STATUS.get(str(_get(obj, "status") or ""), "needs_response"),
+        dispute_status=status_of(obj, _DISPUTE_STATUS, "dispute"),
     )

@@ -9,7 +9,13 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from providers.base.errors import EventNotUnderstood, InvalidCredentials, NotSupported, SignatureInvalid
+from providers.base.errors import (
+    EventNotUnderstood,
+    InvalidCredentials,
+    NotSupported,
+    SignatureInvalid,
+    UnexpectedAnswer,
+)
 from providers.base.jsonbody import EVENT_MAX_DEPTH, NotJson, loads
 from providers.base.provider import TenantContext
 from providers.base.webhooks import (
@@ -23,7 +29,7 @@ from providers.base.webhooks import (
 from providers.stripe.credentials import StripeCredentials
 from providers.stripe.errors import translate
 from providers.stripe.recurring_transformers import RECURRING_EVENTS, recurring_event
-from providers.stripe.transformers import HANDLED_EVENTS, FieldError, event_from_stripe
+from providers.stripe.transformers import HANDLED_EVENTS, event_from_stripe
 
 if TYPE_CHECKING:
     from providers.stripe.host import StripeHost
@@ -157,7 +163,7 @@ class StripeWebhooks:
         name = event.type[:80]  # named in the reason; the type itself may be anything signed
         try:
             parsed = recurring_event(event.body) or event_from_stripe(event.body)
-        except FieldError as exc:
+        except UnexpectedAnswer as exc:  # FieldError among them
             raise EventNotUnderstood(f"The {name} event does not read as Stripe documents it: {exc}") from None
         except (TypeError, ValueError, AttributeError, KeyError):
             raise EventNotUnderstood(f"The {name} event's object does not have the shape Stripe documents") from None
