@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers.base.errors import CardDeclined
-from providers.base.statuses import PaymentStatus, RefundStatus
+from providers.base.statuses import PaymentStatus, RefundReason, RefundStatus
 
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
@@ -65,7 +65,7 @@ class RefundSnapshot(msgspec.Struct, frozen=True):
     #: The one refund state machine: ``providers.base.statuses.RefundStatus``.
     status: RefundStatus
     provider_payment_id: str | None = None
-    reason: str | None = None
+    reason: RefundReason | None = None
     metadata: dict[str, str] = {}
 
 

@@ -12,7 +12,7 @@ The API schemas need ``Literal`` types (their OpenAPI document lists the values 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 
 class PaymentStatus(StrEnum):
@@ -80,14 +80,18 @@ COUNTED_REFUND = frozenset({RefundStatus.SUCCEEDED})
 
 
 class RefundReason(StrEnum):
-    """Why a refund was made (Stripe's reasons; anything else is refused before the provider is called)."""
+    """Why a refund was made (Stripe's reasons). The provider itself makes the last one, when a
+    held authorization expires; a refund may be asked for with the others (``RefundReasonName``)."""
 
     DUPLICATE = "duplicate"
     FRAUDULENT = "fraudulent"
     REQUESTED_BY_CUSTOMER = "requested_by_customer"
+    EXPIRED_UNCAPTURED_CHARGE = "expired_uncaptured_charge"
 
 
+#: The reasons a refund may be asked for; anything else is refused before the provider is called.
 RefundReasonName = Literal["duplicate", "fraudulent", "requested_by_customer"]
+REQUESTABLE_REFUND_REASONS: tuple[str, ...] = get_args(RefundReasonName)
 
 
 class SubscriptionStatus(StrEnum):

@@ -18,7 +18,7 @@ from providers.base.customers import SetupIntentSnapshot
 from providers.base.errors import EventNotUnderstood
 from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
-from providers.base.statuses import DisputeStatus, PaymentStatus, RefundStatus
+from providers.base.statuses import DisputeStatus, PaymentStatus, RefundReason, RefundStatus
 from providers.base.types import MAX_AMOUNT as MAX_AMOUNT  # re-exported: plugins and tests name it here
 from providers.base.types import Amount
 
@@ -41,7 +41,7 @@ class RefundUpdate(msgspec.Struct, frozen=True):
     provider_refund_id: Ident
     amount: Amount
     status: RefundStatus
-    reason: Code | None = None
+    reason: RefundReason | None = None
 
 
 class ProviderEvent(msgspec.Struct, frozen=True):

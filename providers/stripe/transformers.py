@@ -21,7 +21,13 @@ from providers.base.payments import (
     PaymentSnapshot,
     RefundSnapshot,
 )
-from providers.base.statuses import DisputeStatus, PaymentStatus, RefundReason, RefundStatus
+from providers.base.statuses import (
+    REQUESTABLE_REFUND_REASONS,
+    DisputeStatus,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+)
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
 #: Every PaymentIntent status Stripe documents: the neutral ones but the hub's own (a declined
@@ -33,7 +39,7 @@ _STATUS: Mapping[str, PaymentStatus] = {
 }
 
 #: Refund reasons Stripe accepts; anything else is refused by the hub before Stripe is called.
-REFUND_REASONS = tuple(RefundReason)
+REFUND_REASONS = REQUESTABLE_REFUND_REASONS
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -71,13 +77,26 @@ def status_of(obj: Any, mapping: Mapping[str, S], what: str) -> S:
     """The neutral status of ``obj``'s ``status``, from a mapping of every status Stripe documents.
 
     Any other is ``UnexpectedAnswer``: a new Stripe status is an error the event log and the API
-    show, never a default. The status is named only when it looks like a status name.
+    show, never a default.
     """
-    raw = _get(obj, "status")
+    value = one_of(obj, "status", mapping, what)
+    if value is None:
+        raise UnexpectedAnswer(f"`status` of the {what} is missing")
+    return value
+
+
+def one_of(obj: Any, key: str, mapping: Mapping[str, S], what: str) -> S | None:
+    """``obj[key]`` read through ``mapping`` (every value Stripe documents); absent or null is None.
+
+    Any other value is ``UnexpectedAnswer``, naming it only when it looks like a name.
+    """
+    raw = _get(obj, key)
+    if raw is None:
+        return None
     if isinstance(raw, str) and raw in mapping:
         return mapping[raw]
     shown = f"`{raw}`" if isinstance(raw, str) and _STATUS_NAME.fullmatch(raw) else "a value"
-    raise UnexpectedAnswer(f"`status` of the {what} is {shown}, not a status Stripe documents")
+    raise UnexpectedAnswer(f"`{key}` of the {what} is {shown}, not one Stripe documents")
 
 
 def _int(obj: Any, key: str) -> int:
@@ -210,7 +229,7 @@ def refund_from_stripe(refund: Any) -> RefundSnapshot:
         amount=int(_get(refund, "amount") or 0),
         status=status_of(refund, _REFUND_STATUS, "refund"),
         provider_payment_id=pi,
-        reason=_get(refund, "reason"),
+        reason=one_of(refund, "reason", _REFUND_REASON, "refund"),
         metadata=_metadata(refund),
     )
 
@@ -280,6 +299,8 @@ HANDLED_EVENTS = (
 
 #: Stripe's refund statuses are the hub's (``RefundStatus``: one state machine, none folded).
 _REFUND_STATUS: Mapping[str, RefundStatus] = {s.value: s for s in RefundStatus}
+
+_REFUND_REASON: Mapping[str, RefundReason] = {r.value: r for r in RefundReason}
 
 #: Every dispute status Stripe documents.
 _DISPUTE_STATUS: Mapping[str, DisputeStatus] = {
@@ -383,7 +404,7 @@ def event_from_stripe(event: Any) -> ProviderEvent:
             provider_refund_id=refund_id,
             amount=_int(obj, "amount"),
             status=refund_status,
-            reason=_get(obj, "reason"),
+            reason=one_of(obj, "reason", _REFUND_REASON, "refund"),
         )
         return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")), refund=refund)
     # charge.dispute.*: the dispute carries its own metadata, not the payment's.
