@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import stripe
 
 from providers.base.errors import (
@@ -18,6 +21,19 @@ from providers.base.secrets import mask_secrets
 
 class DeadlineExceeded(stripe.APIConnectionError):
     """The call, retries included, ran past the overall deadline (raised by the shared HTTP client)."""
+
+
+@contextmanager
+def stripe_errors() -> Iterator[None]:
+    """The one place an SDK exception becomes the neutral typed error: every call to Stripe runs in it.
+
+    A handler inside that wants one case for itself catches it and returns, or re-raises
+    (``raise``) to have it translated here like any other.
+    """
+    try:
+        yield
+    except stripe.StripeError as exc:
+        raise translate(exc) from None
 
 
 def translate(exc: stripe.StripeError) -> ProviderError:

@@ -27,7 +27,7 @@ from providers.base.webhooks import (
     checked,
 )
 from providers.stripe.credentials import StripeCredentials
-from providers.stripe.errors import translate
+from providers.stripe.errors import stripe_errors
 from providers.stripe.recurring_transformers import RECURRING_EVENTS, recurring_event
 from providers.stripe.transformers import HANDLED_EVENTS, event_from_stripe
 
@@ -175,41 +175,41 @@ class StripeWebhooks:
         if self.options.emulator == "localstripe":
             raise NotSupported(NO_ENDPOINT_API)
         endpoints = self.client(ctx).v1.webhook_endpoints
-        try:
-            existing = await _all_endpoints(endpoints)
-            match = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret)
-            for endpoint_id in match.stale:
-                # Its signing secret is unknown to the hub (e.g. a registration that failed after
-                # creating it): nothing it sends could be verified, so it must not linger.
-                await endpoints.delete_async(endpoint_id)
-            keep = match.keep
-            if keep is not None:
-                repair: Any = {}  # the SDK's TypedDict wants Literal event names
-                if keep.get("status") != "enabled":
-                    repair["disabled"] = False
-                if missing_events(keep):
-                    repair["enabled_events"] = sorted(set(keep.get("enabled_events") or []) | set(SUBSCRIBED_EVENTS))
-                if keep.get("url") != url:
-                    repair["url"] = url
-                if repair:
-                    await endpoints.update_async(keep["id"], repair)
-                return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if repair else "reused")
-            params: Any = {
-                "url": url,
-                "enabled_events": list(SUBSCRIBED_EVENTS),
-                "api_version": stripe.api_version,
-                "description": "Payment hub: payment status updates",
-                "metadata": {"hub_tenant_id": ctx.tenant_id},
-            }
-            created = await endpoints.create_async(params)
-        except stripe.PermissionError:
-            raise InvalidCredentials(
-                "The secret key may not manage webhook endpoints: give webhook_secret, "
-                "or use a key with write access to webhook endpoints",
-                param="webhook_secret",
-            ) from None
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
+        with stripe_errors():
+            try:
+                existing = await _all_endpoints(endpoints)
+                match = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret)
+                for endpoint_id in match.stale:
+                    # Its signing secret is unknown to the hub (e.g. a registration that failed after
+                    # creating it): nothing it sends could be verified, so it must not linger.
+                    await endpoints.delete_async(endpoint_id)
+                keep = match.keep
+                if keep is not None:
+                    repair: Any = {}  # the SDK's TypedDict wants Literal event names
+                    if keep.get("status") != "enabled":
+                        repair["disabled"] = False
+                    if missing_events(keep):
+                        wanted = set(keep.get("enabled_events") or []) | set(SUBSCRIBED_EVENTS)
+                        repair["enabled_events"] = sorted(wanted)
+                    if keep.get("url") != url:
+                        repair["url"] = url
+                    if repair:
+                        await endpoints.update_async(keep["id"], repair)
+                    return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if repair else "reused")
+                params: Any = {
+                    "url": url,
+                    "enabled_events": list(SUBSCRIBED_EVENTS),
+                    "api_version": stripe.api_version,
+                    "description": "Payment hub: payment status updates",
+                    "metadata": {"hub_tenant_id": ctx.tenant_id},
+                }
+                created = await endpoints.create_async(params)
+            except stripe.PermissionError:
+                raise InvalidCredentials(
+                    "The secret key may not manage webhook endpoints: give webhook_secret, "
+                    "or use a key with write access to webhook endpoints",
+                    param="webhook_secret",
+                ) from None
         return WebhookEndpoint(endpoint_id=created["id"], action="created", secret=getattr(created, "secret", None))
 
     async def diagnose_webhook_endpoint(
@@ -217,13 +217,12 @@ class StripeWebhooks:
     ) -> WebhookDiagnosis:
         if self.options.emulator == "localstripe":
             return WebhookDiagnosis(endpoint="unknown", note=NO_ENDPOINT_API)
-        try:
-            existing = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
-        except stripe.PermissionError:
-            # A restricted key without "Webhook Endpoints: read": the key works, the setup is unseen.
-            return UNKNOWN_ENDPOINT
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
+        with stripe_errors():
+            try:
+                existing = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
+            except stripe.PermissionError:
+                # A restricted key without "Webhook Endpoints: read": the key works, the setup is unseen.
+                return UNKNOWN_ENDPOINT
         keep = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret).keep
         if keep is None:
             return WebhookDiagnosis(endpoint="missing")
