@@ -25,10 +25,6 @@ _RANK = {
 }
 
 
-def normalise(status: object) -> S | None:
-    return S(status) if isinstance(status, str) and status in _RANK else None
-
-
 def should_apply(current: str, current_as_of: int, new: str, new_as_of: int) -> bool:
     """Whether a fact saying ``new`` at ``new_as_of`` replaces ``current`` set at ``current_as_of``."""
     if current in ENDED:

@@ -10,6 +10,7 @@ from providers.base.customers import CustomerUpdate, SavedPaymentMethod, SetupIn
 from providers.base.payments import CustomerSnapshot
 from providers.stripe import recurring_transformers as rtx
 from providers.stripe import transformers as tx
+from providers.stripe import wire
 from providers.stripe.errors import stripe_errors
 
 if TYPE_CHECKING:
@@ -59,4 +60,4 @@ class StripeCustomers:
         params: Any = {"customer": provider_customer_id, "type": "card", "limit": 100}
         with stripe_errors():
             page = await self.client(ctx).v1.payment_methods.list_async(params)
-        return [rtx.payment_method_from_stripe(pm) for pm in tx.field(page, "data") or []]
+        return [rtx.payment_method_from_stripe(pm) for pm in wire.decode(page, wire.Page).data]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import stripe
@@ -24,16 +24,17 @@ class DeadlineExceeded(stripe.APIConnectionError):
 
 
 @contextmanager
-def stripe_errors() -> Iterator[None]:
+def stripe_errors(into: Callable[[stripe.StripeError], Exception] | None = None) -> Iterator[None]:
     """The one place an SDK exception becomes the neutral typed error: every call to Stripe runs in it.
 
     A handler inside that wants one case for itself catches it and returns, or re-raises
-    (``raise``) to have it translated here like any other.
+    (``raise``) to have it translated here like any other. ``into`` replaces ``translate`` for a
+    caller whose errors mean something else (the platform's own billing key).
     """
     try:
         yield
     except stripe.StripeError as exc:
-        raise translate(exc) from None
+        raise (into or translate)(exc) from None
 
 
 def translate(exc: stripe.StripeError) -> ProviderError:

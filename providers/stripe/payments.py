@@ -26,6 +26,7 @@ from providers.base.payments import (
     RefundSnapshot,
 )
 from providers.stripe import transformers as tx
+from providers.stripe import wire
 from providers.stripe.errors import stripe_errors, translate
 from providers.stripe.host import is_localstripe
 
@@ -65,7 +66,7 @@ class StripePayments:
         query = f"metadata['hub_payment_id']:'{hub_payment_id}'"
         with stripe_errors():
             found = await self.client(ctx).v1.payment_intents.search_async({"query": query, "limit": 1})
-        data = tx.field(found, "data") or []
+        data = wire.decode(found, wire.Page).data
         return tx.payment_from_stripe(data[0]) if data else None
 
     async def capture_payment(
@@ -112,7 +113,7 @@ class StripePayments:
     async def list_refunds(self: StripeHost, ctx: TenantContext, provider_payment_id: str) -> list[RefundSnapshot]:
         with stripe_errors():
             page = await self.client(ctx).v1.refunds.list_async({"payment_intent": provider_payment_id, "limit": 100})
-        return [tx.refund_from_stripe(r) for r in tx.field(page, "data") or []]
+        return [tx.refund_from_stripe(r) for r in wire.decode(page, wire.Page).data]
 
     async def create_customer(
         self: StripeHost, ctx: TenantContext, data: CustomerCreate, *, idempotency_key: str
@@ -149,12 +150,12 @@ async def _declined(client: stripe.StripeClient, exc: stripe.CardError) -> CardD
     """
     base = translate(exc)
     assert isinstance(base, CardDeclined)
-    err: Any = getattr(exc, "error", None)
-    pi: Any = getattr(err, "payment_intent", None)
+    err = exc.error  # the SDK's typed ErrorObject (None when Stripe's body had no error object)
+    pi: object = err.payment_intent if err is not None else None
     try:
-        if pi is None and getattr(err, "charge", None):
+        if pi is None and err is not None and err.charge:
             charge = await client.v1.charges.retrieve_async(err.charge)
-            pi = tx.field(charge, "payment_intent")
+            pi = wire.ref_id(wire.decode(charge, wire.Charge).payment_intent)
         if isinstance(pi, str):
             pi = await client.v1.payment_intents.retrieve_async(pi)
     except stripe.StripeError:
