@@ -150,11 +150,13 @@ async def _declined(client: stripe.StripeClient, exc: stripe.CardError) -> CardD
     """
     base = translate(exc)
     assert isinstance(base, CardDeclined)
-    err = exc.error  # the SDK's typed ErrorObject (None when Stripe's body had no error object)
-    pi: object = err.payment_intent if err is not None else None
+    # The SDK's ErrorObject raises AttributeError for a field Stripe left out: read with defaults.
+    err = exc.error
+    pi: object = getattr(err, "payment_intent", None)
+    charge_id: str | None = getattr(err, "charge", None)
     try:
-        if pi is None and err is not None and err.charge:
-            charge = await client.v1.charges.retrieve_async(err.charge)
+        if pi is None and charge_id:
+            charge = await client.v1.charges.retrieve_async(charge_id)
             pi = wire.ref_id(wire.decode(charge, wire.Charge).payment_intent)
         if isinstance(pi, str):
             pi = await client.v1.payment_intents.retrieve_async(pi)

@@ -37,7 +37,7 @@ S = TypeVar("S", bound=StrEnum)
 _STATUS_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 #: Every PaymentIntent status Stripe documents: the neutral ones but the hub's own (a declined
-#: attempt, and the refund part of a paid payment). Any other is refused (``status_of``), never guessed.
+#: attempt, and the refund part of a paid payment). Every other is refused (``status_of``), never guessed.
 _STATUS: Mapping[str, PaymentStatus] = {
     s.value: s
     for s in PaymentStatus
@@ -51,7 +51,7 @@ REFUND_REASONS = REQUESTABLE_REFUND_REASONS
 def status_of(status: str | None, mapping: Mapping[str, S], what: str) -> S:
     """The neutral status of a Stripe ``status``, from a mapping of every status Stripe documents.
 
-    Any other is ``UnexpectedAnswer``: a new Stripe status is an error the event log and the API
+    Every other is ``UnexpectedAnswer``: a new Stripe status is an error the event log and the API
     show, never a default.
     """
     value = one_of(status, "status", mapping, what)
@@ -63,7 +63,7 @@ def status_of(status: str | None, mapping: Mapping[str, S], what: str) -> S:
 def one_of(raw: str | None, key: str, mapping: Mapping[str, S], what: str) -> S | None:
     """``raw`` (the field ``key``) read through ``mapping`` (every value Stripe documents); null is None.
 
-    Any other value is ``UnexpectedAnswer``, naming it only when it looks like a name.
+    Every other value is ``UnexpectedAnswer``, naming it only when it looks like a name.
     """
     if raw is None:
         return None

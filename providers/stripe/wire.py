@@ -55,7 +55,7 @@ def ref_id(value: Ref) -> str | None:
 
 
 class Stamped(Wire):
-    """Any object, for the metadata the hub stamped on it (``hub_tenant_id``, ``hub_*_id``)."""
+    """Whatever the object, the metadata the hub stamped on it (``hub_tenant_id``, ``hub_*_id``)."""
 
     metadata: Metadata = {}
 
@@ -221,6 +221,15 @@ class PaymentLink(Wire):
     id: Id
     url: str | None = None
     active: bool = True
+
+
+class WebhookEndpoint(Wire):
+    id: Id
+    url: str | None = None
+    status: str | None = None
+    enabled_events: list[str] = []
+    #: Shown once, in the answer that created the endpoint.
+    secret: str | None = None
 
 
 class EventData(Wire):
