@@ -21,18 +21,18 @@ from hub.db.notifications import NotificationDelivery, NotificationEndpoint, Not
 from hub.db.payments import Payment
 from hub.db.vault import ProviderCredential
 from hub.payments.common import payment_view
-from providers.base.statuses import SubscriptionStatus
+from providers.base.statuses import PaymentStatus, SubscriptionStatus
 
 #: Statuses a payment is announced moving into (its starting statuses are not news).
 NOTIFIED_STATUSES = (
-    "requires_action",
-    "processing",
-    "requires_capture",
-    "succeeded",
-    "failed",
-    "canceled",
-    "partially_refunded",
-    "refunded",
+    PaymentStatus.REQUIRES_ACTION,
+    PaymentStatus.PROCESSING,
+    PaymentStatus.REQUIRES_CAPTURE,
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.FAILED,
+    PaymentStatus.CANCELED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
 )
 DISPUTE_UPDATED = "payment.dispute_updated"
 PING = "ping"
