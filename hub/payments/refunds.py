@@ -23,11 +23,12 @@ from hub.operations.driver import declare
 from hub.operations.phases import Operation
 from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, schemas
-from hub.payments.apply import OPEN_REFUND, advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
+from hub.payments.apply import advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError
 from providers.base.payments import PaymentSnapshot, RefundSnapshot
 from providers.base.provider import Provider, TenantContext
+from providers.base.statuses import OPEN_REFUND
 
 REFUNDABLE = frozenset({"succeeded", "partially_refunded"})
 #: Statuses after which a payment may have become refundable without the hub seeing it.
