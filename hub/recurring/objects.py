@@ -8,7 +8,6 @@ Creating and acting are operations of the driver (hub/operations/): :class:`Crea
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
@@ -25,8 +24,6 @@ from hub.services import Services
 from providers.base.provider import Provider, TenantContext
 
 Row = TypeVar("Row")
-Snap = TypeVar("Snap")
-View = TypeVar("View", bound=msgspec.Struct)
 
 
 async def owned(
@@ -119,61 +116,3 @@ class Action(Operation[Answer]):
 
     def view(self, row: Any) -> msgspec.Struct:
         raise NotImplementedError
-
-
-# -- the helpers of the routes not on the driver yet -------------------------------------------
-
-
-async def created(
-    session: AsyncSession,
-    model: type[Row],
-    attempt: Attempt,
-    *,
-    prefix: str,
-    call: Callable[[str], Awaitable[Snap]],
-    build: Callable[[str, Snap], Row],
-) -> Row:
-    """The object this request creates: the one an earlier attempt with its key made, or a new one
-    made at the provider with ``call(hub_id)`` and added as ``build(hub_id, answer)``, uncommitted,
-    so that :func:`answer` stores the row and the key's answer in one transaction."""
-    hub_id = attempt.object_id(prefix)
-    if attempt.resumed:
-        earlier = await session.get(model, hub_id)
-        if earlier is not None:
-            return earlier
-    snap = await call(hub_id)
-    row = build(hub_id, snap)
-    session.add(row)
-    return row
-
-
-async def acted(
-    session: AsyncSession,
-    model: type[Row],
-    tenant_id: str,
-    object_id: str,
-    *,
-    check: Callable[[Row], None],
-    call: Callable[[Row], Awaitable[Snap]],
-    apply: Callable[[Row, Snap], None],
-) -> Row:
-    """Run one provider operation on the tenant's object: ``check`` may refuse it (nothing is sent),
-    ``apply`` records the provider's answer on the row, uncommitted (see :func:`answer`)."""
-    row = await owned(session, model, tenant_id, object_id)
-    check(row)
-    await session.commit()
-    snap = await call(row)
-    row = await owned(session, model, tenant_id, object_id)
-    apply(row, snap)
-    return row
-
-
-async def answer(
-    session: AsyncSession, attempt: Attempt, row: Row, view: Callable[[Row], View], *, status: int = 201
-) -> View:
-    """Commit the work's rows with ``view(row)`` as its key's stored answer."""
-    await session.flush()  # an update time is set by the flush: the answer shows what is stored
-    body = view(row)
-    await attempt.settle(session, status, body)
-    await session.commit()
-    return body
