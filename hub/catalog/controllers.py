@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.catalog import schemas, service
-from hub.idempotency.route import once
+from hub.operations import driver
 from hub.recurring.http import CREATE, LIST, Cursor, Limit
 from hub.services import Injected, Services
 from hub.strict import require_strict
@@ -24,15 +24,8 @@ async def create_product(
     storefront: TenantPrincipal,
     data: schemas.ProductCreate,
 ) -> Response[schemas.Product]:
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        service.ROUTE_PRODUCT,
-        data,
-        lambda attempt: service.create_product(session, services, storefront, data, attempt),
-        status_code=201,
-    )
+    op = service.CreateProduct(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/products", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -51,15 +44,8 @@ async def create_price(
     data: schemas.PriceCreate,
 ) -> Response[schemas.Price]:
     await require_strict(request, schemas.PriceCreate)
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        service.ROUTE_PRICE,
-        data,
-        lambda attempt: service.create_price(session, services, storefront, data, attempt),
-        status_code=201,
-    )
+    op = service.CreatePrice(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/prices", tags=TAGS, guards=[storefront_guard], responses=LIST)

@@ -10,8 +10,9 @@ from hub.db.base import utcnow
 from hub.db.recurring import Price, Product
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
+from hub.operations.driver import declare
 from hub.payments import common, money
-from hub.recurring.objects import answer, created, owned
+from hub.recurring.objects import Creation, owned
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base import recurring as neutral
@@ -51,83 +52,103 @@ def price_view(p: Price) -> schemas.Price:
     )
 
 
-async def create_product(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.ProductCreate, attempt: Attempt
-) -> schemas.Product:
-    metadata = common.check_metadata(data.metadata)
-    provider = await common.choose_provider(session, services, who.tenant_id, data.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    row = await created(
-        session,
-        Product,
-        attempt,
-        prefix="prod",
-        call=lambda hub_id: provider.create_product(
-            ctx,
+@declare("POST", "/v1/products")
+class CreateProduct(Creation[neutral.ProductSnapshot]):
+    route = ROUTE_PRODUCT
+    model, prefix = Product, "prod"
+
+    def __init__(self, services: Services, who: TenantPrincipal, data: schemas.ProductCreate) -> None:
+        super().__init__(services, who)
+        self.data = data
+
+    def validate(self) -> None:
+        self.metadata = common.check_metadata(self.data.metadata)
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.provider = await common.choose_provider(tx, self.services, self.who.tenant_id, self.data.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+
+    async def call(self) -> neutral.ProductSnapshot:
+        data, hub_id = self.data, self.hub_id
+        return await self.provider.create_product(
+            self.ctx,
             neutral.ProductCreate(
                 name=data.name,
                 description=data.description,
-                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_product_id": hub_id},
+                metadata={**self.metadata, "hub_tenant_id": self.who.tenant_id, "hub_product_id": hub_id},
             ),
             idempotency_key=store.provider_key(hub_id, "product"),
-        ),
-        build=lambda hub_id, snap: Product(
-            id=hub_id,
-            tenant_id=who.tenant_id,
-            provider=provider.name,
-            provider_product_id=snap.provider_product_id,
-            name=data.name,
-            description=data.description,
-            active=snap.active,
-            metadata_=metadata,
+        )
+
+    def build(self, answer: neutral.ProductSnapshot) -> Product:
+        return Product(
+            id=self.hub_id,
+            tenant_id=self.who.tenant_id,
+            provider=self.provider.name,
+            provider_product_id=answer.provider_product_id,
+            name=self.data.name,
+            description=self.data.description,
+            active=answer.active,
+            metadata_=self.metadata,
             created_at=utcnow(),
-        ),
-    )
-    return await answer(session, attempt, row, product_view)
+        )
+
+    def view(self, row: Product) -> schemas.Product:
+        return product_view(row)
 
 
-async def create_price(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PriceCreate, attempt: Attempt
-) -> schemas.Price:
-    currency = money.normalize_currency(data.currency)
-    # A price is a unit, not a charge: the per-charge minimum applies to what is billed, not here.
-    money.check_amount(data.unit_amount, currency, param="unit_amount", minimum=False)
-    product = await owned(session, Product, who.tenant_id, data.product_id, param="product_id")
-    provider = common.provider_by_name(services, product.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    recurring = data.recurring
-    product_id, provider_product_id = product.id, product.provider_product_id
-    row = await created(
-        session,
-        Price,
-        attempt,
-        prefix="price",
-        call=lambda hub_id: provider.create_price(
-            ctx,
+@declare("POST", "/v1/prices")
+class CreatePrice(Creation[neutral.PriceSnapshot]):
+    route = ROUTE_PRICE
+    model, prefix = Price, "price"
+
+    def __init__(self, services: Services, who: TenantPrincipal, data: schemas.PriceCreate) -> None:
+        super().__init__(services, who)
+        self.data = data
+
+    def validate(self) -> None:
+        self.currency = money.normalize_currency(self.data.currency)
+        # A price is a unit, not a charge: the per-charge minimum applies to what is billed, not here.
+        money.check_amount(self.data.unit_amount, self.currency, param="unit_amount", minimum=False)
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        product = await owned(tx, Product, self.who.tenant_id, self.data.product_id, param="product_id")
+        self.provider = common.provider_by_name(self.services, product.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.product_id, self.provider_product_id = product.id, product.provider_product_id
+
+    async def call(self) -> neutral.PriceSnapshot:
+        recurring, hub_id = self.data.recurring, self.hub_id
+        return await self.provider.create_price(
+            self.ctx,
             neutral.PriceCreate(
-                provider_product_id=provider_product_id,
-                currency=currency,
-                unit_amount=data.unit_amount,
+                provider_product_id=self.provider_product_id,
+                currency=self.currency,
+                unit_amount=self.data.unit_amount,
                 recurring=neutral.Recurrence(recurring.interval, recurring.interval_count) if recurring else None,
-                metadata={"hub_tenant_id": who.tenant_id, "hub_price_id": hub_id},
+                metadata={"hub_tenant_id": self.who.tenant_id, "hub_price_id": hub_id},
             ),
             idempotency_key=store.provider_key(hub_id, "price"),
-        ),
-        build=lambda hub_id, snap: Price(
-            id=hub_id,
-            tenant_id=who.tenant_id,
-            provider=provider.name,
-            provider_price_id=snap.provider_price_id,
-            product_id=product_id,
-            currency=currency,
-            unit_amount=data.unit_amount,
+        )
+
+    def build(self, answer: neutral.PriceSnapshot) -> Price:
+        recurring = self.data.recurring
+        return Price(
+            id=self.hub_id,
+            tenant_id=self.who.tenant_id,
+            provider=self.provider.name,
+            provider_price_id=answer.provider_price_id,
+            product_id=self.product_id,
+            currency=self.currency,
+            unit_amount=self.data.unit_amount,
             interval=recurring.interval if recurring else None,
             interval_count=recurring.interval_count if recurring else None,
-            active=snap.active,
+            active=answer.active,
             created_at=utcnow(),
-        ),
-    )
-    return await answer(session, attempt, row, price_view)
+        )
+
+    def view(self, row: Price) -> schemas.Price:
+        return price_view(row)
 
 
 async def list_products(

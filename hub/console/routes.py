@@ -7,6 +7,7 @@ strict Content-Security-Policy (no inline script), ``X-Frame-Options: DENY`` and
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
 from hub.db.ids import well_formed_id
 from hub.errors import HubError
+from hub.operations import driver
 from hub.services import Injected, Services
 from hub.tenants import service as tenants
 from providers.base.errors import ProviderError
@@ -161,11 +163,17 @@ async def stripe_save(request: Request, session: AsyncSession, services: Injecte
     return await _stripe_page(services, session, who, saved=True)
 
 
-async def _diagnosed(request: Request, session: AsyncSession, services: Services, repair: bool) -> Template:
+async def _diagnosed(
+    request: Request,
+    session: AsyncSession,
+    services: Services,
+    run: Callable[[TenantPrincipal], Awaitable[credential_schemas.HealthCheck]],
+    *,
+    repair: bool,
+) -> Template:
     who = await _admin(request, session)
-    run = diagnosis.repair_webhook if repair else diagnosis.health_check
     try:
-        check = await run(session, services, who, PROVIDER)
+        check = await run(who)
         result = pages.check_result(check)
     except (HubError, ProviderError) as exc:
         await session.rollback()
@@ -175,12 +183,21 @@ async def _diagnosed(request: Request, session: AsyncSession, services: Services
 
 @post("/stripe/check")
 async def stripe_check(request: Request, session: AsyncSession, services: Injected[Services]) -> Template:
-    return await _diagnosed(request, session, services, repair=False)
+    async def check(who: TenantPrincipal) -> credential_schemas.HealthCheck:
+        return await diagnosis.health_check(session, services, who, PROVIDER)
+
+    return await _diagnosed(request, session, services, check, repair=False)
 
 
 @post("/stripe/repair")
 async def stripe_repair(request: Request, session: AsyncSession, services: Injected[Services]) -> Template:
-    return await _diagnosed(request, session, services, repair=True)
+    async def repair(who: TenantPrincipal) -> credential_schemas.HealthCheck:
+        op = diagnosis.RepairWebhook(services, who, PROVIDER)
+        async with op.serialized():
+            await driver.run(op, request=request, session=session, body=None)
+        return await diagnosis.health_check(session, services, who, PROVIDER)
+
+    return await _diagnosed(request, session, services, repair, repair=True)
 
 
 # -- events and API keys -----------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar import delete as http_delete  # the class's own ``delete`` handler shadows the name
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
 from hub.credentials import diagnosis, schemas, service
+from hub.operations import driver
 from hub.services import Injected, Services
 
 
@@ -54,6 +55,14 @@ class CredentialsController(Controller):
 
     @post("/webhook/repair", status_code=200)
     async def repair_webhook(
-        self, session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, provider: str
+        self,
+        request: Request,
+        session: AsyncSession,
+        services: Injected[Services],
+        admin: TenantPrincipal,
+        provider: str,
     ) -> schemas.HealthCheck:
-        return await diagnosis.repair_webhook(session, services, admin, provider)
+        op = diagnosis.RepairWebhook(services, admin, provider)
+        async with op.serialized():
+            await driver.run(op, request=request, session=session, body=None)
+        return await diagnosis.health_check(session, services, admin, provider)

@@ -9,7 +9,10 @@ the provider's own view (read with the tenant's key) and from what the hub recei
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
@@ -20,6 +23,9 @@ from hub.credentials.loader import decrypt_row, vault_unavailable
 from hub.credentials.service import provider_named, registered, set_webhook_secret
 from hub.credentials.webhook_health import last_event_at
 from hub.db.base import utcnow
+from hub.idempotency.attempt import Attempt
+from hub.operations.driver import declare, end
+from hub.operations.phases import Operation
 from hub.services import Services
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
@@ -40,7 +46,7 @@ async def health_check(
     last_event = await last_event_at(session, who.tenant_id, provider.name)
     last_failure = services.signature_failures.latest(row)
     mode = row.mode
-    await session.rollback()  # hold no snapshot while the provider is called
+    await end(session)  # hold no snapshot (nor SQLite's lock) while the provider is called
     url = webhook_url(services.settings.server.public_url, who.tenant_id, provider.name)
     try:
         check = await provider.check_credentials(ctx)
@@ -85,29 +91,53 @@ async def _diagnose(
         return UNKNOWN_ENDPOINT
 
 
-async def repair_webhook(
-    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
-) -> schemas.HealthCheck:
+class Repaired(msgspec.Struct):
+    """What the repair did: ``reused``, ``repaired`` or ``created`` (the route then answers with the health-check)."""
+
+    endpoint: str
+
+
+@declare("POST", "/v1/providers/{provider:str}/webhook/repair")
+class RepairWebhook(Operation[WebhookEndpoint]):
     """Reuse or repair the hub's endpoint (enable it, fix its URL, add events); create one only when none exists.
 
     The same provider call as a registration without a webhook secret, so it never makes a
     second endpoint; a newly created endpoint's signing secret is stored (the old one rolls over).
-    Answers with the health-check as it stands after the repair.
+    The route answers with the health-check as it stands after the repair. The route takes no
+    Idempotency-Key: repairing twice finds the endpoint the first stored.
     """
-    # Two repairs of one tenant at once (a double click) would both find no endpoint and both
-    # create one: this process runs them one after the other, the second reusing what the first stored.
-    # Keyed by a provider that exists, so no request can grow the table with names of its own.
-    provider = provider_named(services, provider_name)
-    locks = services.webhook_repair_locks
-    async with locks.setdefault((who.tenant_id, provider.name), asyncio.Lock()):
-        _, row = await registered(session, services, who, provider.name)
-        ctx = await decrypt_row(session, services.vault, provider, row)
-        state = endpoints.state_of(row)
-        await session.rollback()
+
+    route = "providers.webhook_repair"
+    keyed = False
+
+    def __init__(self, services: Services, who: TenantPrincipal, provider_name: str) -> None:
+        super().__init__(services, who)
+        # Keyed by a provider that exists, so no request can grow the lock table with names of its own.
+        self.provider = provider_named(services, provider_name)
+
+    @asynccontextmanager
+    async def serialized(self) -> AsyncIterator[None]:
+        """Two repairs of one tenant at once (a double click) would both find no endpoint and both
+        create one: this process runs them one after the other, the second reusing what the first stored."""
+        locks = self.services.webhook_repair_locks
+        async with locks.setdefault((self.who.tenant_id, self.provider.name), asyncio.Lock()):
+            yield
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        _, row = await registered(tx, self.services, self.who, self.provider.name)
+        self.ctx = await decrypt_row(tx, self.services.vault, self.provider, row)
+        self.state = endpoints.state_of(row)
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        return None
+
+    async def call(self) -> WebhookEndpoint:
         # Raises InvalidCredentials (the key may not manage endpoints) / ProviderUnavailable: nothing is written.
-        endpoint = await endpoints.provision(services, provider, ctx, state)
-        await _store_endpoint(session, services, who, provider, endpoint)
-    return await health_check(session, services, who, provider_name)
+        return await endpoints.provision(self.services, self.provider, self.ctx, self.state)
+
+    async def record(self, tx: AsyncSession, answer: WebhookEndpoint) -> Repaired:
+        await _store_endpoint(tx, self.services, self.who, self.provider, answer)
+        return Repaired(endpoint=answer.action)
 
 
 async def _store_endpoint(
@@ -139,4 +169,3 @@ async def _store_endpoint(
         target=provider.name,
         details={"endpoint": endpoint.action, "fields": changed, "version": row.version},
     )
-    await session.commit()

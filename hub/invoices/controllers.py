@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.idempotency.route import once
 from hub.invoices import schemas, service
+from hub.operations import driver
 from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, Limit
 from hub.services import Injected, Services
 from hub.strict import require_strict
@@ -25,15 +25,8 @@ async def create_invoice(
     data: schemas.InvoiceCreate,
 ) -> Response[schemas.Invoice]:
     await require_strict(request, schemas.InvoiceCreate)
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        service.ROUTE_CREATE,
-        data,
-        lambda attempt: service.create_invoice(session, services, storefront, data, attempt),
-        status_code=201,
-    )
+    op = service.CreateInvoice(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/invoices", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -63,15 +56,8 @@ async def send_invoice(
     admin: TenantPrincipal,
     invoice_id: str,
 ) -> Response[schemas.Invoice]:
-    return await once(
-        request,
-        session,
-        admin.tenant_id,
-        service.ROUTE_SEND,
-        None,
-        lambda attempt: service.send_invoice(session, services, admin, invoice_id, attempt),
-        status_code=200,
-    )
+    op = service.SendInvoice(services, admin, invoice_id)
+    return await driver.run(op, request=request, session=session, body=None)
 
 
 @post("/v1/invoices/{invoice_id:str}/void", tags=TAGS, guards=[admin_guard], status_code=200, responses=ACTION)
@@ -82,15 +68,8 @@ async def void_invoice(
     admin: TenantPrincipal,
     invoice_id: str,
 ) -> Response[schemas.Invoice]:
-    return await once(
-        request,
-        session,
-        admin.tenant_id,
-        service.ROUTE_VOID,
-        None,
-        lambda attempt: service.void_invoice(session, services, admin, invoice_id, attempt),
-        status_code=200,
-    )
+    op = service.VoidInvoice(services, admin, invoice_id)
+    return await driver.run(op, request=request, session=session, body=None)
 
 
 ROUTES: list = [create_invoice, list_invoices, get_invoice, send_invoice, void_invoice]

@@ -5,7 +5,7 @@ The provider emails its hosted page and takes the payment; events keep the statu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,16 +15,18 @@ from hub.db.base import utcnow
 from hub.db.recurring import Invoice
 from hub.errors import Conflict
 from hub.idempotency import store
-from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt
+from hub.idempotency.attempt import Attempt
 from hub.invoices import schemas
 from hub.invoices.status import FINAL, apply_snapshot
+from hub.operations.driver import declare, end
+from hub.operations.policy import Rule
 from hub.payments import common, money
 from hub.recurring import objects
+from hub.recurring.objects import Action, Creation
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base.errors import ProviderError
 from providers.base.invoices import InvoiceCreate, InvoiceLine, InvoiceSnapshot
-from providers.base.provider import Provider, TenantContext
 
 ROUTE_CREATE, ROUTE_SEND, ROUTE_VOID = "invoices.create", "invoices.send", "invoices.void"
 
@@ -51,141 +53,154 @@ async def owned(session: AsyncSession, tenant_id: str, invoice_id: str) -> Invoi
     return await objects.owned(session, Invoice, tenant_id, invoice_id)
 
 
-async def create_invoice(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.InvoiceCreate, attempt: Attempt
-) -> schemas.Invoice:
-    currency = money.normalize_currency(data.currency)
-    total = 0
-    for n, line in enumerate(data.items):
-        money.check_amount(line.amount, currency, param=f"items.{n}.amount", minimum=False)
-        total += line.amount * line.quantity
-    money.check_amount(total, currency, param="items")
-    customer = await owned_customer(session, who.tenant_id, data.customer_id, param="customer_id")
-    provider = common.provider_by_name(services, customer.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    lines = [{"description": i.description, "amount": i.amount, "quantity": i.quantity} for i in data.items]
-    customer_id, provider_customer_id = customer.id, common.remote_customer_id(customer)
+@declare("POST", "/v1/invoices")
+class CreateInvoice(Creation[InvoiceSnapshot]):
+    """An invoice, sent at once with ``send``. The provider is asked twice then (the draft, then its
+    sending); a draft made is kept even when the sending fails, so a retry with the key sends this
+    one instead of making a second draft."""
 
-    def build(hub_id: str, snap: InvoiceSnapshot) -> Invoice:
+    route = ROUTE_CREATE
+    model, prefix = Invoice, "inv"
+
+    def __init__(self, services: Services, who: TenantPrincipal, data: schemas.InvoiceCreate) -> None:
+        super().__init__(services, who)
+        self.data = data
+        #: The draft: an earlier attempt's row, or the one this attempt's answer makes.
+        self.draft: Invoice | None = None
+
+    def validate(self) -> None:
+        currency = self.currency = money.normalize_currency(self.data.currency)
+        total = 0
+        for n, line in enumerate(self.data.items):
+            money.check_amount(line.amount, currency, param=f"items.{n}.amount", minimum=False)
+            total += line.amount * line.quantity
+        money.check_amount(total, currency, param="items")
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        customer = await owned_customer(tx, self.who.tenant_id, self.data.customer_id, param="customer_id")
+        self.provider = common.provider_by_name(self.services, customer.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.customer_id, self.provider_customer_id = customer.id, common.remote_customer_id(customer)
+
+    async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Invoice | None:
+        earlier = await tx.get(Invoice, attempt.object_id(self.prefix))
+        if earlier is not None and self._to_send(earlier):
+            self.draft = earlier  # made, but its sending failed: send it now
+            return None
+        return view(earlier) if earlier is not None else None
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        await super().prepare(tx, attempt)
+        self.attempt, self.made = attempt, self.draft is None
+
+    def _to_send(self, row: Invoice) -> bool:
+        return self.data.send and row.status == "draft"
+
+    async def call(self) -> InvoiceSnapshot:
+        hub_id = self.hub_id
+        if self.draft is None:
+            snap = await self.provider.create_invoice(
+                self.ctx,
+                InvoiceCreate(
+                    provider_customer_id=self.provider_customer_id,
+                    currency=self.currency,
+                    lines=tuple(InvoiceLine(i.description, i.amount, i.quantity) for i in self.data.items),
+                    days_until_due=self.data.days_until_due,
+                    metadata={"hub_tenant_id": self.who.tenant_id, "hub_invoice_id": hub_id},
+                ),
+                idempotency_key=store.provider_key(hub_id, "invoice"),
+            )
+            self.draft = self.build(snap)
+            if not self._to_send(self.draft):
+                return snap
+        return await self.provider.send_invoice(
+            self.ctx, self.draft.provider_invoice_id, idempotency_key=store.provider_key(hub_id, "send")
+        )
+
+    def build(self, answer: InvoiceSnapshot) -> Invoice:
         now = utcnow()
         row = Invoice(
-            id=hub_id,
-            tenant_id=who.tenant_id,
-            provider=provider.name,
-            provider_invoice_id=snap.provider_invoice_id,
-            customer_id=customer_id,
+            id=self.hub_id,
+            tenant_id=self.who.tenant_id,
+            provider=self.provider.name,
+            provider_invoice_id=answer.provider_invoice_id,
+            customer_id=self.customer_id,
             status="draft",
-            currency=currency,
-            amount_due=snap.amount_due,
+            currency=self.currency,
+            amount_due=answer.amount_due,
             amount_paid=0,
-            items=lines,
+            items=[{"description": i.description, "amount": i.amount, "quantity": i.quantity} for i in self.data.items],
             created_at=now,
             updated_at=now,
         )
-        apply_snapshot(row, snap)
+        apply_snapshot(row, answer)
         return row
 
-    row = await objects.created(
-        session,
-        Invoice,
-        attempt,
-        prefix="inv",
-        call=lambda hub_id: provider.create_invoice(
-            ctx,
-            InvoiceCreate(
-                provider_customer_id=provider_customer_id,
-                currency=currency,
-                lines=tuple(InvoiceLine(i.description, i.amount, i.quantity) for i in data.items),
-                days_until_due=data.days_until_due,
-                metadata={"hub_tenant_id": who.tenant_id, "hub_invoice_id": hub_id},
-            ),
-            idempotency_key=store.provider_key(hub_id, "invoice"),
-        ),
-        build=build,
-    )
-    if data.send and row.status == "draft":
-        # The draft is kept first: a retry with the key after a failed send sends this one.
-        await session.commit()
-        try:
-            snap = await provider.send_invoice(
-                ctx, row.provider_invoice_id, idempotency_key=store.provider_key(row.id, "send")
-            )
-        except ProviderError as exc:
-            if not isinstance(exc, OUTCOME_UNKNOWN):
-                # Refused, with the draft made (here and at the provider): the key answers with this
-                # refusal from now on rather than making a second draft.
-                await attempt.settle_error(session, exc)
-                await session.commit()
-            raise
-        apply_snapshot(row, snap)
-    return await objects.answer(session, attempt, row, view)
+    async def record(self, tx: AsyncSession, answer: InvoiceSnapshot) -> schemas.Invoice:
+        row = self.draft
+        assert row is not None
+        if self.made:
+            tx.add(row)
+        apply_snapshot(row, answer)  # the sending's answer (the draft's again, without one)
+        await tx.flush()  # an update time is set by the flush: the answer shows what is stored
+        return view(row)
+
+    async def failed(self, tx: AsyncSession, exc: ProviderError, rule: Rule) -> None:
+        if self.draft is None:
+            return  # no draft was made: the table's rule alone
+        # The sending failed: the draft is kept (here as at the provider).
+        if self.made:
+            tx.add(self.draft)
+        if rule.key == "forget":
+            # Refused, with the draft made: the key answers with this refusal from now on rather
+            # than making a second draft (what exists at the provider is kept, as after a decline).
+            await self.attempt.settle_error(tx, exc)
+
+    def view(self, row: Invoice) -> schemas.Invoice:
+        return view(row)
 
 
-async def _act(
-    session: AsyncSession,
-    services: Services,
-    who: TenantPrincipal,
-    invoice_id: str,
-    attempt: Attempt,
-    operation: str,
-    call: Callable[[Provider, TenantContext, str, str], Awaitable[InvoiceSnapshot]],
-) -> schemas.Invoice:
+class _InvoiceAction(Action[InvoiceSnapshot]):
     """Send or void: refuse a final invoice, call the provider, apply its answer."""
-    row = await owned(session, who.tenant_id, invoice_id)
-    provider = common.provider_by_name(services, row.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
 
-    def check(inv: Invoice) -> None:
-        if inv.status in FINAL:
-            raise Conflict(f"An invoice in status {inv.status} cannot be {operation}", code="invalid_state")
+    model = Invoice
+    #: The operation's name in the refusal and in the provider idempotency key.
+    operation: ClassVar[str]
 
-    def apply(inv: Invoice, snap: InvoiceSnapshot) -> None:
-        apply_snapshot(inv, snap)
-        inv.updated_at = utcnow()
+    def check(self, row: Invoice) -> None:
+        if row.status in FINAL:
+            raise Conflict(f"An invoice in status {row.status} cannot be {self.operation}", code="invalid_state")
 
-    row = await objects.acted(
-        session,
-        Invoice,
-        who.tenant_id,
-        invoice_id,
-        check=check,
-        call=lambda inv: call(provider, ctx, inv.provider_invoice_id, store.provider_key(invoice_id, operation)),
-        apply=apply,
-    )
-    return await objects.answer(session, attempt, row, view, status=200)
+    def key(self) -> str:
+        return store.provider_key(self.object_id, self.operation)
+
+    def apply(self, row: Invoice, answer: InvoiceSnapshot) -> None:
+        apply_snapshot(row, answer)
+        row.updated_at = utcnow()
+
+    def view(self, row: Invoice) -> schemas.Invoice:
+        return view(row)
 
 
-async def send_invoice(
-    session: AsyncSession, services: Services, who: TenantPrincipal, invoice_id: str, attempt: Attempt
-) -> schemas.Invoice:
-    return await _act(
-        session,
-        services,
-        who,
-        invoice_id,
-        attempt,
-        "sent",
-        lambda p, ctx, pid, k: p.send_invoice(ctx, pid, idempotency_key=k),
-    )
+@declare("POST", "/v1/invoices/{invoice_id:str}/send")
+class SendInvoice(_InvoiceAction):
+    route, operation = ROUTE_SEND, "sent"
+
+    async def call(self) -> InvoiceSnapshot:
+        return await self.provider.send_invoice(self.ctx, self.row.provider_invoice_id, idempotency_key=self.key())
 
 
-async def void_invoice(
-    session: AsyncSession, services: Services, who: TenantPrincipal, invoice_id: str, attempt: Attempt
-) -> schemas.Invoice:
-    return await _act(
-        session,
-        services,
-        who,
-        invoice_id,
-        attempt,
-        "voided",
-        lambda p, ctx, pid, k: p.void_invoice(ctx, pid, idempotency_key=k),
-    )
+@declare("POST", "/v1/invoices/{invoice_id:str}/void")
+class VoidInvoice(_InvoiceAction):
+    route, operation = ROUTE_VOID, "voided"
+
+    async def call(self) -> InvoiceSnapshot:
+        return await self.provider.void_invoice(self.ctx, self.row.provider_invoice_id, idempotency_key=self.key())
 
 
 async def get_invoice(session: AsyncSession, who: TenantPrincipal, invoice_id: str) -> schemas.Invoice:
     row = await owned(session, who.tenant_id, invoice_id)
-    await session.commit()
+    await end(session)
     return view(row)
 
 

@@ -1,7 +1,8 @@
 """Writes at a provider, run by one driver in fixed phases.
 
 How to declare an operation (examples: ``CreatePayment`` in hub/payments/create.py, ``CapturePayment`` and
-``CancelPayment`` in hub/payments/service.py, ``CreateRefund`` in hub/payments/refunds.py):
+``CancelPayment`` in hub/payments/service.py, ``CreateRefund`` in hub/payments/refunds.py; the
+recurring objects' shared ``Creation`` and ``Action`` in hub/recurring/objects.py):
 
 1. Subclass ``hub.operations.phases.Operation[Answer]`` (``Answer``: what the provider call
    returns). Set ``route`` (the Idempotency-Key scope), ``status_code``, and ``joined = True``

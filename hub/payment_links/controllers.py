@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.idempotency.route import once
+from hub.operations import driver
 from hub.payment_links import schemas, service
 from hub.recurring.http import ACTION, CREATE, LIST, Cursor, Limit
 from hub.services import Injected, Services
@@ -25,15 +25,8 @@ async def create_payment_link(
     data: schemas.PaymentLinkCreate,
 ) -> Response[schemas.PaymentLink]:
     await require_strict(request, schemas.PaymentLinkCreate)
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        service.ROUTE_CREATE,
-        data,
-        lambda attempt: service.create_payment_link(session, services, storefront, data, attempt),
-        status_code=201,
-    )
+    op = service.CreatePaymentLink(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/payment-links", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -57,15 +50,8 @@ async def deactivate_payment_link(
     admin: TenantPrincipal,
     link_id: str,
 ) -> Response[schemas.PaymentLink]:
-    return await once(
-        request,
-        session,
-        admin.tenant_id,
-        service.ROUTE_DEACTIVATE,
-        None,
-        lambda attempt: service.deactivate_payment_link(session, services, admin, link_id, attempt),
-        status_code=200,
-    )
+    op = service.DeactivatePaymentLink(services, admin, link_id)
+    return await driver.run(op, request=request, session=session, body=None)
 
 
 ROUTES: list = [create_payment_link, list_payment_links, deactivate_payment_link]

@@ -11,9 +11,11 @@ from hub.db.recurring import PaymentLink
 from hub.errors import ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
+from hub.operations.driver import declare
 from hub.payment_links import schemas
 from hub.payments import common
 from hub.recurring import objects
+from hub.recurring.objects import Action, Creation
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base.invoices import PaymentLinkCreate, PaymentLinkLine, PaymentLinkSnapshot
@@ -37,50 +39,53 @@ async def owned(session: AsyncSession, tenant_id: str, link_id: str) -> PaymentL
     return await objects.owned(session, PaymentLink, tenant_id, link_id)
 
 
-async def create_payment_link(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PaymentLinkCreate, attempt: Attempt
-) -> schemas.PaymentLink:
-    lines: list[PaymentLinkLine] = []
-    providers = set()
-    for n, item in enumerate(data.line_items):
-        price = await owned_price(session, who.tenant_id, item.price_id, f"line_items.{n}.price_id")
-        providers.add(price.provider)
-        lines.append(PaymentLinkLine(provider_price_id=price.provider_price_id, quantity=item.quantity))
-    if len(providers) > 1:
-        raise ValidationFailed("All prices of a payment link must belong to one provider", param="line_items")
-    provider = common.provider_by_name(services, providers.pop())
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    hub_lines = [{"price_id": i.price_id, "quantity": i.quantity} for i in data.line_items]
+@declare("POST", "/v1/payment-links")
+class CreatePaymentLink(Creation[PaymentLinkSnapshot]):
+    route = ROUTE_CREATE
+    model, prefix = PaymentLink, "plink"
 
-    def build(hub_id: str, snap: PaymentLinkSnapshot) -> PaymentLink:
+    def __init__(self, services: Services, who: TenantPrincipal, data: schemas.PaymentLinkCreate) -> None:
+        super().__init__(services, who)
+        self.data = data
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.lines: list[PaymentLinkLine] = []
+        providers = set()
+        for n, item in enumerate(self.data.line_items):
+            price = await owned_price(tx, self.who.tenant_id, item.price_id, f"line_items.{n}.price_id")
+            providers.add(price.provider)
+            self.lines.append(PaymentLinkLine(provider_price_id=price.provider_price_id, quantity=item.quantity))
+        if len(providers) > 1:
+            raise ValidationFailed("All prices of a payment link must belong to one provider", param="line_items")
+        self.provider = common.provider_by_name(self.services, providers.pop())
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+
+    async def call(self) -> PaymentLinkSnapshot:
+        hub_id = self.hub_id
+        return await self.provider.create_payment_link(
+            self.ctx,
+            PaymentLinkCreate(
+                lines=tuple(self.lines), metadata={"hub_tenant_id": self.who.tenant_id, "hub_payment_link_id": hub_id}
+            ),
+            idempotency_key=store.provider_key(hub_id, "payment_link"),
+        )
+
+    def build(self, answer: PaymentLinkSnapshot) -> PaymentLink:
         now = utcnow()
         return PaymentLink(
-            id=hub_id,
-            tenant_id=who.tenant_id,
-            provider=provider.name,
-            provider_payment_link_id=snap.provider_payment_link_id,
-            url=snap.url,
-            active=snap.active,
-            line_items=hub_lines,
+            id=self.hub_id,
+            tenant_id=self.who.tenant_id,
+            provider=self.provider.name,
+            provider_payment_link_id=answer.provider_payment_link_id,
+            url=answer.url,
+            active=answer.active,
+            line_items=[{"price_id": i.price_id, "quantity": i.quantity} for i in self.data.line_items],
             created_at=now,
             updated_at=now,
         )
 
-    row = await objects.created(
-        session,
-        PaymentLink,
-        attempt,
-        prefix="plink",
-        call=lambda hub_id: provider.create_payment_link(
-            ctx,
-            PaymentLinkCreate(
-                lines=tuple(lines), metadata={"hub_tenant_id": who.tenant_id, "hub_payment_link_id": hub_id}
-            ),
-            idempotency_key=store.provider_key(hub_id, "payment_link"),
-        ),
-        build=build,
-    )
-    return await objects.answer(session, attempt, row, view)
+    def view(self, row: PaymentLink) -> schemas.PaymentLink:
+        return view(row)
 
 
 async def list_payment_links(
@@ -92,27 +97,23 @@ async def list_payment_links(
     return schemas.PaymentLinkList(data=[view(r) for r in rows], has_more=more)
 
 
-async def deactivate_payment_link(
-    session: AsyncSession, services: Services, who: TenantPrincipal, link_id: str, attempt: Attempt
-) -> schemas.PaymentLink:
-    row = await owned(session, who.tenant_id, link_id)
-    provider = common.provider_by_name(services, row.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+@declare("POST", "/v1/payment-links/{link_id:str}/deactivate")
+class DeactivatePaymentLink(Action[PaymentLinkSnapshot]):
+    """Deactivating twice is harmless at the provider: nothing is refused before the call."""
 
-    def apply(link: PaymentLink, snap: PaymentLinkSnapshot) -> None:
-        link.active = snap.active
-        link.updated_at = utcnow()
+    route = ROUTE_DEACTIVATE
+    model = PaymentLink
 
-    # Deactivating twice is harmless at the provider: nothing is refused before the call.
-    row = await objects.acted(
-        session,
-        PaymentLink,
-        who.tenant_id,
-        link_id,
-        check=lambda link: None,
-        call=lambda link: provider.deactivate_payment_link(
-            ctx, link.provider_payment_link_id, idempotency_key=store.provider_key(link_id, "deactivate")
-        ),
-        apply=apply,
-    )
-    return await objects.answer(session, attempt, row, view, status=200)
+    async def call(self) -> PaymentLinkSnapshot:
+        return await self.provider.deactivate_payment_link(
+            self.ctx,
+            self.row.provider_payment_link_id,
+            idempotency_key=store.provider_key(self.object_id, "deactivate"),
+        )
+
+    def apply(self, row: PaymentLink, answer: PaymentLinkSnapshot) -> None:
+        row.active = answer.active
+        row.updated_at = utcnow()
+
+    def view(self, row: PaymentLink) -> schemas.PaymentLink:
+        return view(row)

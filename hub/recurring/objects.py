@@ -2,28 +2,28 @@
 subscriptions, invoices and payment links: find it (another tenant's is "not found"), create it,
 act on it.
 
-Their routes run through ``hub.idempotency.route.once``, which claims the Idempotency-Key; here
-the provider is called outside any transaction, with an idempotency key derived from the object's
-id (from the key's seed, so a retry lands on the same object), and the row is written in one
-transaction with the key's stored answer.
+Creating and acting are operations of the driver (hub/operations/): :class:`Creation` and
+:class:`Action` are the phases these objects share; each route declares the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.principal import TenantPrincipal
 from hub.db.ids import well_formed_id
 from hub.errors import NotFound
 from hub.idempotency.attempt import Attempt
+from hub.operations.phases import Answer, Operation
+from hub.payments import common
+from hub.services import Services
+from providers.base.provider import Provider, TenantContext
 
 Row = TypeVar("Row")
-Snap = TypeVar("Snap")
-View = TypeVar("View", bound=msgspec.Struct)
 
 
 async def owned(
@@ -44,56 +44,75 @@ def _name(model: Any) -> str:
     return str(model.__tablename__).rstrip("s").replace("_", " ")
 
 
-async def created(
-    session: AsyncSession,
-    model: type[Row],
-    attempt: Attempt,
-    *,
-    prefix: str,
-    call: Callable[[str], Awaitable[Snap]],
-    build: Callable[[str, Snap], Row],
-) -> Row:
-    """The object this request creates: the one an earlier attempt with its key made, or a new one
-    made at the provider with ``call(hub_id)`` and added as ``build(hub_id, answer)``, uncommitted,
-    so that :func:`answer` stores the row and the key's answer in one transaction."""
-    hub_id = attempt.object_id(prefix)
-    if attempt.resumed:
-        earlier = await session.get(model, hub_id)
-        if earlier is not None:
-            return earlier
-    snap = await call(hub_id)
-    row = build(hub_id, snap)
-    session.add(row)
-    return row
+class Creation(Operation[Answer]):
+    """A provider object created by the request. Its id comes from the Idempotency-Key's seed, so
+    the provider idempotency key derived from it is the same on a retry; its row (whose provider
+    id is required) is written with the provider's answer, so a retry after an unknown outcome
+    asks again under the same key and lands on the provider's same object.
+
+    A subclass's ``load`` sets ``provider`` and ``ctx``; it writes ``call`` (with ``hub_id``),
+    ``build`` (the row from the answer) and ``view``."""
+
+    status_code = 201
+    #: The row's model, and the prefix of its id.
+    model: ClassVar[Any]
+    prefix: ClassVar[str]
+
+    provider: Provider
+    ctx: TenantContext
+    hub_id: str
+
+    async def resume(self, tx: AsyncSession, attempt: Attempt) -> msgspec.Struct | None:
+        earlier = await tx.get(self.model, attempt.object_id(self.prefix))
+        return self.view(earlier) if earlier is not None else None
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.hub_id = attempt.object_id(self.prefix)
+
+    async def record(self, tx: AsyncSession, answer: Answer) -> msgspec.Struct:
+        row = self.build(answer)
+        tx.add(row)
+        await tx.flush()  # an update time is set by the flush: the answer shows what is stored
+        return self.view(row)
+
+    def build(self, answer: Answer) -> Any:
+        raise NotImplementedError
+
+    def view(self, row: Any) -> msgspec.Struct:
+        raise NotImplementedError
 
 
-async def acted(
-    session: AsyncSession,
-    model: type[Row],
-    tenant_id: str,
-    object_id: str,
-    *,
-    check: Callable[[Row], None],
-    call: Callable[[Row], Awaitable[Snap]],
-    apply: Callable[[Row, Snap], None],
-) -> Row:
-    """Run one provider operation on the tenant's object: ``check`` may refuse it (nothing is sent),
-    ``apply`` records the provider's answer on the row, uncommitted (see :func:`answer`)."""
-    row = await owned(session, model, tenant_id, object_id)
-    check(row)
-    await session.commit()
-    snap = await call(row)
-    row = await owned(session, model, tenant_id, object_id)
-    apply(row, snap)
-    return row
+class Action(Operation[Answer]):
+    """One provider operation on the tenant's existing object: ``check`` may refuse it (nothing is
+    sent), ``call`` asks the provider, ``apply`` records its answer on the row, read again after
+    the call (one deleted meanwhile is "not found")."""
 
+    status_code = 200
+    model: ClassVar[Any]
 
-async def answer(
-    session: AsyncSession, attempt: Attempt, row: Row, view: Callable[[Row], View], *, status: int = 201
-) -> View:
-    """Commit the work's rows with ``view(row)`` as its key's stored answer."""
-    await session.flush()  # an update time is set by the flush: the answer shows what is stored
-    body = view(row)
-    await attempt.settle(session, status, body)
-    await session.commit()
-    return body
+    def __init__(self, services: Services, who: TenantPrincipal, object_id: str) -> None:
+        super().__init__(services, who)
+        self.object_id = object_id
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.row = await owned(tx, self.model, self.who.tenant_id, self.object_id)
+        self.provider = common.provider_by_name(self.services, self.row.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.check(self.row)
+
+    async def record(self, tx: AsyncSession, answer: Answer) -> msgspec.Struct:
+        row = await owned(tx, self.model, self.who.tenant_id, self.object_id)
+        self.apply(row, answer)
+        await tx.flush()  # an update time is set by the flush: the answer shows what is stored
+        return self.view(row)
+
+    def check(self, row: Any) -> None:
+        """Refuse the operation before anything is sent."""
+
+    def apply(self, row: Any, answer: Answer) -> None:
+        raise NotImplementedError
+
+    def view(self, row: Any) -> msgspec.Struct:
+        raise NotImplementedError

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.pages import newest_first
+from hub.operations.driver import end
 
 
 async def page(
@@ -21,5 +22,5 @@ async def page(
         if value is not None:
             query = query.where(getattr(model, column) == value)
     rows, more = await newest_first(session, query, model.id, limit=limit, starting_after=starting_after)
-    await session.commit()
+    await end(session)  # a read holds no transaction (nor SQLite's lock) past its page
     return rows, more

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.idempotency.route import once
+from hub.operations import driver
 from hub.recurring.http import ACTION, CREATE, LIST, READ, Cursor, Limit
 from hub.services import Injected, Services
 from hub.strict import require_strict
@@ -25,15 +25,8 @@ async def create_subscription(
     data: schemas.SubscriptionCreate,
 ) -> Response[schemas.Subscription]:
     await require_strict(request, schemas.SubscriptionCreate)
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        service.ROUTE_CREATE,
-        data,
-        lambda attempt: service.create_subscription(session, services, storefront, data, attempt),
-        status_code=201,
-    )
+    op = service.CreateSubscription(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/subscriptions", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -70,15 +63,8 @@ async def cancel_subscription(
 ) -> Response[schemas.Subscription]:
     await require_strict(request, schemas.CancelRequest)
     body = data or schemas.CancelRequest()
-    return await once(
-        request,
-        session,
-        admin.tenant_id,
-        service.ROUTE_CANCEL,
-        body,
-        lambda attempt: service.cancel_subscription(session, services, admin, subscription_id, body, attempt),
-        status_code=200,
-    )
+    op = service.CancelSubscription(services, admin, subscription_id, body)
+    return await driver.run(op, request=request, session=session, body=body)
 
 
 @post(

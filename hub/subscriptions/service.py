@@ -19,8 +19,10 @@ from hub.db.recurring import Subscription
 from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
+from hub.operations.driver import declare, end
 from hub.payments import common
 from hub.recurring import objects
+from hub.recurring.objects import Action, Creation
 from hub.recurring.pages import page
 from hub.services import Services
 from hub.subscriptions import schemas
@@ -56,71 +58,75 @@ def _answered_now(snap: neutral.SubscriptionSnapshot) -> neutral.SubscriptionSna
     return msgspec.structs.replace(snap, as_of=max(snap.as_of, int(time.time())))
 
 
-async def create_subscription(
-    session: AsyncSession,
-    services: Services,
-    who: TenantPrincipal,
-    data: schemas.SubscriptionCreate,
-    attempt: Attempt,
-) -> schemas.Subscription:
-    metadata = common.check_metadata(data.metadata)
-    customer = await owned_customer(session, who.tenant_id, data.customer_id, param="customer_id")
-    items: list[neutral.SubscriptionItem] = []
-    for n, item in enumerate(data.items):
-        price = await owned_price(session, who.tenant_id, item.price_id, f"items.{n}.price_id")
-        if price.interval is None:
-            raise ValidationFailed("A subscription needs recurring prices", param=f"items.{n}.price_id")
-        if price.provider != customer.provider:
-            raise ValidationFailed("The price and the customer belong to different providers", param=f"items.{n}")
-        items.append(neutral.SubscriptionItem(provider_price_id=price.provider_price_id, quantity=item.quantity))
-    provider = common.provider_by_name(services, customer.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    hub_items = [{"price_id": i.price_id, "quantity": i.quantity} for i in data.items]
-    customer_id, provider_customer_id = customer.id, common.remote_customer_id(customer)
+@declare("POST", "/v1/subscriptions")
+class CreateSubscription(Creation[neutral.SubscriptionSnapshot]):
+    route = ROUTE_CREATE
+    model, prefix = Subscription, "sub"
 
-    def build(hub_id: str, snap: neutral.SubscriptionSnapshot) -> Subscription:
-        now = utcnow()
-        row = Subscription(
-            id=hub_id,
-            tenant_id=who.tenant_id,
-            provider=provider.name,
-            provider_subscription_id=snap.provider_subscription_id,
-            customer_id=customer_id,
-            status=snap.status,
-            status_as_of=0,
-            items=hub_items,
-            cancel_at_period_end=False,
-            metadata_=metadata,
-            created_at=now,
-            updated_at=now,
-        )
-        apply_snapshot(row, _answered_now(snap))
-        return row
+    def __init__(self, services: Services, who: TenantPrincipal, data: schemas.SubscriptionCreate) -> None:
+        super().__init__(services, who)
+        self.data = data
 
-    row = await objects.created(
-        session,
-        Subscription,
-        attempt,
-        prefix="sub",
-        call=lambda hub_id: provider.create_subscription(
-            ctx,
+    def validate(self) -> None:
+        self.metadata = common.check_metadata(self.data.metadata)
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        tenant_id = self.who.tenant_id
+        customer = await owned_customer(tx, tenant_id, self.data.customer_id, param="customer_id")
+        self.items: list[neutral.SubscriptionItem] = []
+        for n, item in enumerate(self.data.items):
+            price = await owned_price(tx, tenant_id, item.price_id, f"items.{n}.price_id")
+            if price.interval is None:
+                raise ValidationFailed("A subscription needs recurring prices", param=f"items.{n}.price_id")
+            if price.provider != customer.provider:
+                raise ValidationFailed("The price and the customer belong to different providers", param=f"items.{n}")
+            self.items.append(
+                neutral.SubscriptionItem(provider_price_id=price.provider_price_id, quantity=item.quantity)
+            )
+        self.provider = common.provider_by_name(self.services, customer.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, tenant_id)
+        self.customer_id, self.provider_customer_id = customer.id, common.remote_customer_id(customer)
+
+    async def call(self) -> neutral.SubscriptionSnapshot:
+        data, hub_id = self.data, self.hub_id
+        return await self.provider.create_subscription(
+            self.ctx,
             neutral.SubscriptionCreate(
-                provider_customer_id=provider_customer_id,
-                items=tuple(items),
-                metadata={**metadata, "hub_tenant_id": who.tenant_id, "hub_subscription_id": hub_id},
+                provider_customer_id=self.provider_customer_id,
+                items=tuple(self.items),
+                metadata={**self.metadata, "hub_tenant_id": self.who.tenant_id, "hub_subscription_id": hub_id},
                 payment_method=data.payment_method,
                 trial_days=data.trial_days,
             ),
             idempotency_key=store.provider_key(hub_id, "subscription"),
-        ),
-        build=build,
-    )
-    return await objects.answer(session, attempt, row, view)
+        )
+
+    def build(self, answer: neutral.SubscriptionSnapshot) -> Subscription:
+        now = utcnow()
+        row = Subscription(
+            id=self.hub_id,
+            tenant_id=self.who.tenant_id,
+            provider=self.provider.name,
+            provider_subscription_id=answer.provider_subscription_id,
+            customer_id=self.customer_id,
+            status=answer.status,
+            status_as_of=0,
+            items=[{"price_id": i.price_id, "quantity": i.quantity} for i in self.data.items],
+            cancel_at_period_end=False,
+            metadata_=self.metadata,
+            created_at=now,
+            updated_at=now,
+        )
+        apply_snapshot(row, _answered_now(answer))
+        return row
+
+    def view(self, row: Subscription) -> schemas.Subscription:
+        return view(row)
 
 
 async def get_subscription(session: AsyncSession, who: TenantPrincipal, subscription_id: str) -> schemas.Subscription:
     row = await owned(session, who.tenant_id, subscription_id)
-    await session.commit()
+    await end(session)
     return view(row)
 
 
@@ -145,41 +151,36 @@ async def list_subscriptions(
     return schemas.SubscriptionList(data=[view(r) for r in rows], has_more=more)
 
 
-async def cancel_subscription(
-    session: AsyncSession,
-    services: Services,
-    who: TenantPrincipal,
-    subscription_id: str,
-    data: schemas.CancelRequest,
-    attempt: Attempt,
-) -> schemas.Subscription:
-    row = await owned(session, who.tenant_id, subscription_id)
-    provider = common.provider_by_name(services, row.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+@declare("POST", "/v1/subscriptions/{subscription_id:str}/cancel")
+class CancelSubscription(Action[neutral.SubscriptionSnapshot]):
+    route = ROUTE_CANCEL
+    model = Subscription
 
-    def check(sub: Subscription) -> None:
-        if sub.status in ENDED:
-            raise Conflict(f"A subscription in status {sub.status} cannot be canceled", code="invalid_state")
+    def __init__(
+        self, services: Services, who: TenantPrincipal, subscription_id: str, data: schemas.CancelRequest
+    ) -> None:
+        super().__init__(services, who, subscription_id)
+        self.data = data
 
-    def apply(sub: Subscription, snap: neutral.SubscriptionSnapshot) -> None:
-        apply_snapshot(sub, _answered_now(snap))
-        sub.updated_at = utcnow()
+    def check(self, row: Subscription) -> None:
+        if row.status in ENDED:
+            raise Conflict(f"A subscription in status {row.status} cannot be canceled", code="invalid_state")
 
-    row = await objects.acted(
-        session,
-        Subscription,
-        who.tenant_id,
-        subscription_id,
-        check=check,
-        call=lambda sub: provider.cancel_subscription(
-            ctx,
-            sub.provider_subscription_id,
-            at_period_end=data.at_period_end,
-            idempotency_key=store.provider_key(sub.id, "cancel", str(data.at_period_end)),
-        ),
-        apply=apply,
-    )
-    return await objects.answer(session, attempt, row, view, status=200)
+    async def call(self) -> neutral.SubscriptionSnapshot:
+        at_period_end = self.data.at_period_end
+        return await self.provider.cancel_subscription(
+            self.ctx,
+            self.row.provider_subscription_id,
+            at_period_end=at_period_end,
+            idempotency_key=store.provider_key(self.row.id, "cancel", str(at_period_end)),
+        )
+
+    def apply(self, row: Subscription, answer: neutral.SubscriptionSnapshot) -> None:
+        apply_snapshot(row, _answered_now(answer))
+        row.updated_at = utcnow()
+
+    def view(self, row: Subscription) -> schemas.Subscription:
+        return view(row)
 
 
 async def sync_subscription(
@@ -189,10 +190,11 @@ async def sync_subscription(
     e.g. an event that arrived before the create call had written the subscription)."""
     row = await owned(session, who.tenant_id, subscription_id)
     provider = common.provider_by_name(services, row.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
+    ctx = await common.provider_context(session, services, provider, who.tenant_id)
+    await end(session)  # no transaction (nor SQLite's lock) is held while the provider is read
     snap = await provider.get_subscription(ctx, row.provider_subscription_id)
     row = await owned(session, who.tenant_id, subscription_id)
     if apply_snapshot(row, _answered_now(snap)):
         row.updated_at = utcnow()
-    await session.commit()
+    await end(session)
     return view(row)

@@ -5,6 +5,8 @@ it breaks, never with the key itself.
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from tests.support.credentials import URL, audit_rows, creds, stored
@@ -79,3 +81,18 @@ async def test_a_key_of_the_wrong_format_is_refused_with_the_rule_not_the_key(hu
     assert rule in body["detail"], body["detail"]
     assert value not in r.text and value[8:] not in r.text
     assert await stored(hub, tenant.id) == []
+
+
+async def test_the_consoles_repair_button_shows_the_same_refusal_and_changes_nothing(hub):
+    from tests.integration.test_console_actions import CSRF_FIELD, signed_in
+
+    tenant = await _registered(hub)
+    await signed_in(hub, tenant)
+    page = await hub.request("GET", "/console/stripe")
+    token = CSRF_FIELD.search(page.text)
+    assert page.status_code == 200 and token
+    before = await audit_rows(hub, tenant.id)
+    r = await hub.request("POST", "/console/stripe/repair", data={"_csrf_token": token.group(1)})
+    assert r.status_code == 200, r.text
+    assert NO_ENDPOINT_API in html.unescape(r.text)
+    assert len(await audit_rows(hub, tenant.id)) == len(before)
