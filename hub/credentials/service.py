@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import audit
 from hub.auth.principal import TenantPrincipal
 from hub.credentials import schemas
-from hub.credentials.loader import CredentialsMissing, credential_row, vault_unavailable
 from hub.credentials.webhook_health import last_event_at
 from hub.db.base import new_id, utcnow
 from hub.db.vault import ProviderCredential
 from hub.errors import NotFound
 from hub.services import Services
+from hub.tenancy.loader import CredentialsMissing, credential_row, vault_unavailable
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
 from hub.vault.store import TenantSecrets, ensure_tenant_secrets

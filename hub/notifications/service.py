@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
 from hub.auth.principal import TenantPrincipal
-from hub.credentials.loader import vault_unavailable
 from hub.db.base import utcnow
 from hub.db.ids import well_formed_id
 from hub.db.notifications import NotificationDelivery, NotificationEndpoint
@@ -23,6 +22,7 @@ from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.idempotency.attempt import Attempt
 from hub.notifications import keys, network, outbox, schemas, signing
 from hub.services import Services
+from hub.tenancy.loader import vault_unavailable
 from hub.vault.keyring import VaultError
 
 #: How long a rotated-out secret keeps signing (both signatures are sent meanwhile).
