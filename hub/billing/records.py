@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.billing.models import BillingCustomer, BillingSubscription
 from hub.billing.settings import BillingSettings
 from hub.billing.status import normalise, should_apply
 from hub.db.base import new_id
+from hub.db.billing import BillingCustomer, BillingSubscription
 
 
 @dataclass

@@ -24,7 +24,6 @@ MIGRATION_LOCK_KEY = int.from_bytes(b"hub:migr", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 def target_metadata() -> MetaData:
     """The metadata Alembic autogenerates against: the tenant side and the billing tables."""
-    import hub.billing.models  # noqa: F401  (registers billing_* tables on the shared Base)
     from hub.db.models import Base
 
     return Base.metadata
