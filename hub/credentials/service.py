@@ -26,7 +26,7 @@ from hub.vault.store import TenantSecrets, ensure_tenant_secrets
 from hub.webhooks import endpoints
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound
-from providers.base.types import CredentialsInput
+from providers.base.types import CredentialsInput, ProviderCredentials
 
 #: Stripe keeps a rolled webhook secret valid for up to 24 hours; so does the hub.
 ROLLOVER = timedelta(hours=24)
@@ -90,11 +90,11 @@ async def put_credentials(
 
 
 async def _store(
-    session,
+    session: AsyncSession,
     services: Services,
     who: TenantPrincipal,
     provider: Provider,
-    creds,
+    creds: ProviderCredentials,
     data: schemas.CredentialsPut,
     endpoint_id: str | None = None,
 ) -> schemas.CredentialsView:

@@ -6,9 +6,10 @@ Every query is scoped by the caller's tenant: another tenant's endpoint or deliv
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
@@ -164,7 +165,17 @@ async def _shown_again(
     return _created(endpoint, current.reveal())
 
 
-async def _page(session: AsyncSession, model, *where, limit: int, starting_after: str | None) -> tuple[list, bool]:
+#: The two kinds of row listed a page at a time.
+M = TypeVar("M", NotificationEndpoint, NotificationDelivery)
+
+
+async def _page(
+    session: AsyncSession,
+    model: type[M],
+    *where: ColumnElement[bool],
+    limit: int,
+    starting_after: str | None,
+) -> tuple[list[M], bool]:
     rows, more = await newest_first(
         session, select(model).where(*where), model.id, limit=limit, starting_after=starting_after
     )
