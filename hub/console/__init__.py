@@ -1,1 +1,1 @@
-"""The operator console: server-rendered pages for the platform admin and each tenant."""
+"""The tenant admin console: server-rendered pages over the same services the API uses."""
