@@ -115,6 +115,7 @@ _PROVIDER_STATUS: dict[type[perr.ProviderError], tuple[int, str]] = {
     perr.CardDeclined: (402, "Card declined"),
     perr.InvalidState: (409, "Invalid state"),
     perr.RateLimited: (429, "Rate limited"),
+    perr.UnexpectedAnswer: (502, "Provider answer not understood"),
     perr.ProviderUnavailable: (503, "Provider unavailable"),
     perr.SignatureInvalid: (400, "Signature invalid"),
     perr.NestedTooDeep: (400, InvalidJson.title),

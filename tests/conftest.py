@@ -57,9 +57,19 @@ def hub_home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
+@pytest.fixture(scope="session")
+def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HUB_HOME of the hubs the ``hub`` fixture builds: their secrets are all given, it stays empty."""
+    return tmp_path_factory.mktemp("shared") / "home"
+
+
 @pytest.fixture
-async def hub(database_url: str, emulator: Emulator, hub_home: Path) -> AsyncIterator[HubClient]:
-    """The hub on the test database, its tenant Stripe clients pointed at the emulator."""
-    settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=emulator.url)
-    async with build_client(settings) as client:
+async def hub(database_url: str, emulator: Emulator, shared_home: Path) -> AsyncIterator[HubClient]:
+    """The hub on the test database, its tenant Stripe clients pointed at the emulator.
+
+    One app per database for the run, started afresh (a new lifespan: engine, caches, limits,
+    applier, dispatcher) for each test.
+    """
+    settings = make_settings(database_url, str(shared_home), HUB_STRIPE_API_BASE=emulator.url)
+    async with build_client(settings, shared=True) as client:
         yield HubClient(client, settings)

@@ -7,23 +7,19 @@ The event row (unique on the Stripe event id) and its effect commit in one trans
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.billing.client import Billing, BillingDisabled
-from hub.billing.records import apply_facts, facts_from_subscription, lock_or_adopt, object_id, tenant_for_customer
+from hub.billing.records import apply_facts, facts_from_subscription, lock_or_adopt, tenant_for_customer
 from hub.billing.status import should_apply, status_after_invoice
 from hub.db.base import new_id, utcnow
 from hub.db.billing import BillingEvent
 from providers.base.errors import SignatureInvalid
+from providers.stripe import wire
 from providers.stripe.webhooks import verify_event
-
-#: Stripe's own replay window.
-TOLERANCE_SECONDS = 300
+from providers.stripe.wire import FieldError
 
 SUBSCRIPTION_EVENTS = frozenset(
     {
@@ -35,44 +31,26 @@ SUBSCRIPTION_EVENTS = frozenset(
 INVOICE_EVENTS = frozenset({"invoice.payment_succeeded", "invoice.payment_failed"})
 
 
-@dataclass
-class VerifiedEvent:
-    id: str
-    type: str
-    created: int
-    object: dict[str, Any]
-
-
-def verify(billing: Billing, payload: bytes, signature: str | None) -> VerifiedEvent:
+def verify(billing: Billing, payload: bytes, signature: str | None) -> wire.Event:
     secret = billing.settings.webhook_secret
     if not secret:
         raise BillingDisabled("The platform billing webhook is not configured (HUB_BILLING_STRIPE_WEBHOOK_SECRET)")
     _ = billing.client  # 503 billing_disabled before any verification when the key is unset
-    # The Stripe plugin's own verification, with the platform's secret: one implementation of
-    # Stripe's scheme (and its 300 s tolerance) for tenants and the platform alike.
+    # The Stripe plugin's own verification and reader of events, with the platform's secret: one
+    # implementation of Stripe's scheme (and its tolerance) for tenants and the platform alike.
     data = verify_event(
         payload,
         signature,
         [secret],
         mismatch="The signature does not verify with the platform's billing webhook secret",
-        tolerance=TOLERANCE_SECONDS,
     )
-    inner = data.get("data")
-    obj = inner.get("object") if isinstance(inner, dict) else None
-    event_id, event_type, created = data.get("id"), data.get("type"), data.get("created")
-    if (
-        not isinstance(event_id, str)
-        or not event_id.startswith("evt_")
-        or len(event_id) > 255
-        or not isinstance(event_type, str)
-        or not event_type
-        or len(event_type) > 120
-        or not isinstance(created, int)
-        or isinstance(created, bool)
-        or not isinstance(obj, dict)
-    ):
+    try:
+        event = wire.decode(data, wire.Event)
+    except FieldError:
+        raise SignatureInvalid("The body is not a Stripe event") from None
+    if not event.id.startswith("evt_") or len(event.id) > 255 or len(event.type) > 120:
         raise SignatureInvalid("The body is not a Stripe event")
-    return VerifiedEvent(id=event_id, type=event_type, created=created, object=obj)
+    return event
 
 
 async def receive(session: AsyncSession, billing: Billing, payload: bytes, signature: str | None) -> None:
@@ -96,10 +74,10 @@ async def receive(session: AsyncSession, billing: Billing, payload: bytes, signa
     await session.commit()
 
 
-async def _apply(session: AsyncSession, billing: Billing, event: VerifiedEvent) -> tuple[str, str | None, str | None]:
+async def _apply(session: AsyncSession, billing: Billing, event: wire.Event) -> tuple[str, str | None, str | None]:
     """``(outcome, tenant_id, subscription_id)``; outcome is applied, stale or ignored."""
     if event.type in SUBSCRIPTION_EVENTS:
-        facts = facts_from_subscription(event.object, as_of=event.created)
+        facts = facts_from_subscription(event.data.object, as_of=event.created)
         if facts is None:
             return "ignored", None, None
         if event.type == "customer.subscription.deleted":
@@ -112,20 +90,16 @@ async def _apply(session: AsyncSession, billing: Billing, event: VerifiedEvent) 
         return ("applied" if applied else "stale"), tenant_id, facts.subscription_id
 
     if event.type in INVOICE_EVENTS:
-        invoice = event.object
-        parent = invoice.get("parent")
-        parent = parent if isinstance(parent, dict) else {}
-        details = parent.get("subscription_details")
-        details = details if isinstance(details, dict) else {}
-        # Newer API versions name the subscription under parent.subscription_details only.
-        subscription_id = object_id(invoice.get("subscription")) or object_id(details.get("subscription"))
-        customer_id = object_id(invoice.get("customer"))
+        try:
+            invoice = wire.decode(event.data.object, wire.Invoice)
+        except FieldError:
+            return "ignored", None, None
+        subscription_id, customer_id = invoice.subscription_id, wire.ref_id(invoice.customer)
         tenant_id = await tenant_for_customer(session, customer_id)
         if tenant_id is None or subscription_id is None or customer_id is None:
             return "ignored", tenant_id, subscription_id
         row = await lock_or_adopt(session, tenant_id, subscription_id, customer_id)
-        amount_paid = invoice.get("amount_paid")
-        new = status_after_invoice(row.status, event.type, amount_paid if isinstance(amount_paid, int) else 0)
+        new = status_after_invoice(row.status, event.type, invoice.amount_paid or 0)
         if new is None or not should_apply(row.status, row.status_as_of, new, event.created):
             return "stale", tenant_id, subscription_id
         row.status, row.status_as_of = new, max(row.status_as_of, event.created)

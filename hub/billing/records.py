@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.billing.settings import BillingSettings
-from hub.billing.status import normalise, should_apply
+from hub.billing.status import should_apply
 from hub.db.base import new_id
 from hub.db.billing import BillingCustomer, BillingSubscription
+from providers.base.errors import UnexpectedAnswer
+from providers.stripe import wire
+from providers.stripe.recurring_transformers import subscription_from_stripe
 
 
 @dataclass
@@ -34,42 +36,37 @@ class SubscriptionFacts:
     cancel_at_period_end: bool
 
 
-def object_id(value: Any) -> str | None:
-    """An id given either bare or as an expanded object."""
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
+def _epoch(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None and value > 0 else None
 
 
-def _epoch(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) and value > 0 else None
+def facts_from_subscription(obj: object, as_of: int | None = None) -> SubscriptionFacts | None:
+    """The facts of a Subscription (an SDK object or an event's), read by the Stripe plugin's reader.
 
-
-def _first_item(obj: dict[str, Any]) -> dict[str, Any]:
-    items = obj.get("items")
-    data = items.get("data") if isinstance(items, dict) else None
-    return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
-
-
-def facts_from_subscription(obj: dict[str, Any], as_of: int) -> SubscriptionFacts | None:
-    sub_id, customer_id, status = object_id(obj.get("id")), object_id(obj.get("customer")), normalise(obj.get("status"))
-    if not sub_id or not sub_id.startswith("sub_") or not customer_id or status is None:
+    ``as_of`` is the event's time; the subscription's own ``created`` otherwise. ``None`` when the
+    object is not a subscription the hub can read (a field of another type, a status Stripe does
+    not document, no customer): the billing event is then ignored, never applied on a guess.
+    """
+    try:
+        sub = wire.decode(obj, wire.Subscription)
+        snap = subscription_from_stripe(sub, as_of=as_of)
+    except UnexpectedAnswer:
         return None
-    first = _first_item(obj)
+    customer_id = wire.ref_id(sub.customer)
+    if not sub.id.startswith("sub_") or not customer_id:
+        return None
+    first = sub.items.data[0] if sub.items and sub.items.data else None
     # Recent API versions keep the price and the period on the item; older ones (and the emulator)
     # also on the subscription, with the legacy ``plan`` beside ``price``.
-    price_id = object_id(first.get("price")) or object_id(first.get("plan")) or object_id(obj.get("plan"))
-    period_end = obj.get("current_period_end") or first.get("current_period_end")
+    price_id = (first and (wire.ref_id(first.price) or wire.ref_id(first.plan))) or wire.ref_id(sub.plan)
     return SubscriptionFacts(
-        subscription_id=sub_id,
+        subscription_id=sub.id,
         customer_id=customer_id,
-        status=status,
-        as_of=int(as_of),
+        status=snap.status,
+        as_of=snap.as_of,
         price_id=price_id,
-        current_period_end=_epoch(period_end),
-        cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
+        current_period_end=_epoch(snap.current_period_end),
+        cancel_at_period_end=snap.cancel_at_period_end,
     )
 
 

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 import msgspec
 
 from hub.settings import ConfigError, env_number
+from providers.base.statuses import Interval
 
 _PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _CURRENCY = re.compile(r"^[a-z]{3}$")
-INTERVALS = ("day", "week", "month", "year")
+INTERVALS = tuple(Interval)
 SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 
 

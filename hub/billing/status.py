@@ -8,25 +8,21 @@ reactivate it, so any later-looking "active" about it is stale.
 
 from __future__ import annotations
 
-STATUSES = ("incomplete", "incomplete_expired", "trialing", "active", "past_due", "unpaid", "paused", "canceled")
-ENDED = frozenset({"canceled", "incomplete_expired"})
+from providers.base.statuses import SUBSCRIPTION_ENDED as ENDED
+from providers.base.statuses import SubscriptionStatus as S
 
 # Within the same second Stripe's clock cannot order two facts; prefer the one further along
 # the lifecycle (a same-second "incomplete" snapshot must not undo "active").
 _RANK = {
-    "incomplete": 0,
-    "trialing": 1,
-    "active": 2,
-    "paused": 2,
-    "past_due": 3,
-    "unpaid": 4,
-    "incomplete_expired": 5,
-    "canceled": 5,
+    S.INCOMPLETE: 0,
+    S.TRIALING: 1,
+    S.ACTIVE: 2,
+    S.PAUSED: 2,
+    S.PAST_DUE: 3,
+    S.UNPAID: 4,
+    S.INCOMPLETE_EXPIRED: 5,
+    S.CANCELED: 5,
 }
-
-
-def normalise(status: object) -> str | None:
-    return status if isinstance(status, str) and status in _RANK else None
 
 
 def should_apply(current: str, current_as_of: int, new: str, new_as_of: int) -> bool:
@@ -37,7 +33,7 @@ def should_apply(current: str, current_as_of: int, new: str, new_as_of: int) -> 
         return True  # an end is final whenever it is learnt
     if new_as_of != current_as_of:
         return new_as_of > current_as_of
-    return _RANK[new] >= _RANK[current]
+    return _RANK[S(new)] >= _RANK[S(current)]
 
 
 def status_after_invoice(current: str, event_type: str, amount_paid: int) -> str | None:
@@ -48,9 +44,9 @@ def status_after_invoice(current: str, event_type: str, amount_paid: int) -> str
     a failed renewal makes it ``past_due``.
     """
     if event_type == "invoice.payment_succeeded":
-        if amount_paid > 0 and current in {"incomplete", "trialing", "past_due", "unpaid", "active"}:
-            return "active"
+        if amount_paid > 0 and current in {S.INCOMPLETE, S.TRIALING, S.PAST_DUE, S.UNPAID, S.ACTIVE}:
+            return S.ACTIVE
         return None
     if event_type == "invoice.payment_failed":
-        return "past_due" if current in {"active", "trialing", "past_due"} else None
+        return S.PAST_DUE if current in {S.ACTIVE, S.TRIALING, S.PAST_DUE} else None
     return None

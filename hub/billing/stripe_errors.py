@@ -8,15 +8,23 @@ hub/errors.py turns the result into problem+json. Messages are masked by the tra
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import stripe
 
 from hub.errors import ServiceUnavailable
 from providers.base import errors as perr
+from providers.stripe.errors import stripe_errors
 from providers.stripe.errors import translate as translate_stripe_error
 
 
 class BillingMisconfigured(ServiceUnavailable):
     code, title = "billing_misconfigured", "Billing misconfigured"
+
+
+def billing_calls() -> AbstractContextManager[None]:
+    """The plugin's one error-translation wrapper, with the platform's meaning of a refused key."""
+    return stripe_errors(translate)
 
 
 def translate(exc: stripe.StripeError) -> Exception:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import stripe
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from hub.billing.client import Billing
 from hub.billing.records import apply_facts, facts_from_subscription, lock_or_adopt
 from hub.billing.settings import BillingPlan
 from hub.billing.status import ENDED
-from hub.billing.stripe_errors import translate
+from hub.billing.stripe_errors import billing_calls
 from hub.db.billing import BillingCustomer, BillingSubscription
 from hub.db.tenants import Tenant
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -116,7 +115,7 @@ async def create_subscription(
     customer_row = await session.get(BillingCustomer, tenant_id)
     await session.commit()  # nothing held open while Stripe is called
 
-    try:
+    with billing_calls():
         customer_id = (
             customer_row.stripe_customer_id if customer_row else await _create_customer(session, billing, tenant)
         )
@@ -126,12 +125,8 @@ async def create_subscription(
             params=_subscription_params(tenant.id, customer_id, plan),
             options={"idempotency_key": f"hub-billing-subscription-{tenant.id}-{attempt}-{plan.id}"},
         )
-    except stripe.StripeError as exc:
-        raise translate(exc) from None
 
-    snapshot = sub.to_dict()
-    created = snapshot.get("created")
-    facts = facts_from_subscription(snapshot, as_of=created if isinstance(created, int) else 0)
+    facts = facts_from_subscription(sub)
     if facts is None:
         raise perr.ProviderUnavailable("Stripe answered the subscription request with an unexpected object")
     row = await lock_or_adopt(session, tenant.id, facts.subscription_id, customer_id)

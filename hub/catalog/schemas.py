@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from hub.payments.schemas import Currency, Metadata, ProviderName
 from hub.recurring.fields import Description, Name, Ref
+from providers.base.statuses import IntervalName
 
-Interval = Literal["day", "week", "month", "year"]
+Interval = IntervalName
 
 
 class ProductCreate(msgspec.Struct, forbid_unknown_fields=True):

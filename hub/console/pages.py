@@ -23,6 +23,7 @@ from hub.payments.status import STATUSES
 from hub.services import Services
 from hub.tenancy.loader import CredentialsMissing
 from providers.base.errors import ProviderError
+from providers.base.statuses import PaymentStatus, RefundStatus
 
 #: The buttons follow the payments module's own rules, so the console never offers what the API refuses.
 PAYMENT_STATUSES = STATUSES
@@ -39,24 +40,24 @@ _MESSAGES = {
 
 
 #: Payment statuses as a shop owner says them (the API's words stay in the filter's values).
-STATUS_LABELS = {
-    "requires_payment_method": "Awaiting a payment method",
-    "requires_confirmation": "Awaiting confirmation",
-    "requires_action": "Awaiting the customer",
-    "processing": "Processing",
-    "requires_capture": "Authorised, awaiting capture",
-    "succeeded": "Paid",
-    "canceled": "Canceled",
-    "failed": "Failed",
-    "partially_refunded": "Partially refunded",
-    "refunded": "Refunded",
+STATUS_LABELS: dict[str, str] = {
+    PaymentStatus.REQUIRES_PAYMENT_METHOD: "Awaiting a payment method",
+    PaymentStatus.REQUIRES_CONFIRMATION: "Awaiting confirmation",
+    PaymentStatus.REQUIRES_ACTION: "Awaiting the customer",
+    PaymentStatus.PROCESSING: "Processing",
+    PaymentStatus.REQUIRES_CAPTURE: "Authorised, awaiting capture",
+    PaymentStatus.SUCCEEDED: "Paid",
+    PaymentStatus.CANCELED: "Canceled",
+    PaymentStatus.FAILED: "Failed",
+    PaymentStatus.PARTIALLY_REFUNDED: "Partially refunded",
+    PaymentStatus.REFUNDED: "Refunded",
 }
-REFUND_LABELS = {
-    "pending": "Pending",
-    "requires_action": "Awaiting the customer",
-    "succeeded": "Refunded",
-    "failed": "Failed",
-    "canceled": "Canceled",
+REFUND_LABELS: dict[str, str] = {
+    RefundStatus.PENDING: "Pending",
+    RefundStatus.REQUIRES_ACTION: "Awaiting the customer",
+    RefundStatus.SUCCEEDED: "Refunded",
+    RefundStatus.FAILED: "Failed",
+    RefundStatus.CANCELED: "Canceled",
 }
 
 

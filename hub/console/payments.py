@@ -23,7 +23,9 @@ from hub.console.common import admin, form_text, page, well_formed_id, with_stat
 from hub.console.money import major
 from hub.errors import HubError
 from hub.idempotency import store
-from hub.idempotency.route import REPLAYED, once
+from hub.idempotency.route import REPLAYED
+from hub.operations import driver
+from hub.operations.phases import Operation
 from hub.payments import refunds, schemas, service
 from hub.services import Injected, Services
 from providers.base.errors import ProviderError
@@ -142,24 +144,22 @@ async def payment_action(
             shown = await _payment_page(request, session, who, payment_id, error=error, amount_value=amount_text)
             return with_status(shown, 422)
 
-    async def run(attempt: Any) -> msgspec.Struct:
-        if action == "capture":
-            return await service.capture_payment(session, services, who, payment_id, amount, attempt)
-        if action == "cancel":
-            return await service.cancel_payment(session, services, who, payment_id, attempt)
-        return await refunds.create_refund(
-            session, services, who, payment_id, schemas.RefundCreate(amount=amount), attempt
-        )
+    op: Operation[Any]
+    if action == "capture":
+        op = service.CapturePayment(services, who, payment_id, amount)
+    elif action == "cancel":
+        op = service.CancelPayment(services, who, payment_id)
+    else:
+        op = refunds.CreateRefund(services, who, payment_id, schemas.RefundCreate(amount=amount))
 
     here = f"/console/payments/{payment_id}"
     try:
-        answer = await once(
-            request,
-            session,
-            who.tenant_id,
-            f"console.payments.{action}",
-            {"payment": payment_id, "amount": amount},
-            run,
+        answer = await driver.run(
+            op,
+            request=request,
+            session=session,
+            body={"payment": payment_id, "amount": amount},
+            route=f"console.payments.{action}",
             status_code=200,
             form_key=key,
         )

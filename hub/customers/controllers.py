@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.customers import saved_methods, schemas, service
-from hub.idempotency.route import once
+from hub.operations import driver
 from hub.recurring.http import ACTION, CREATE, LIST, PLAIN, READ, Cursor, Limit
 from hub.services import Injected, Services
 
@@ -29,16 +29,8 @@ async def create_customer(
     storefront: TenantPrincipal,
     data: schemas.CustomerCreate,
 ) -> Response[schemas.Customer]:
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        service.ROUTE_CREATE,
-        data,
-        lambda attempt: service.create_customer(session, services, storefront, data, attempt),
-        status_code=201,
-        joined=True,
-    )
+    op = service.CreateCustomer(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/customers", tags=TAGS, guards=[storefront_guard], responses=LIST)
@@ -59,20 +51,23 @@ async def get_customer(session: AsyncSession, storefront: TenantPrincipal, custo
 
 @patch("/v1/customers/{customer_id:str}", tags=TAGS, guards=[admin_guard], responses=ACTION)
 async def update_customer(
+    request: Request,
     session: AsyncSession,
     services: Injected[Services],
     admin: TenantPrincipal,
     customer_id: str,
     data: schemas.CustomerUpdate,
-) -> schemas.Customer:
-    return await service.update_customer(session, services, admin, customer_id, data)
+) -> Response[schemas.Customer]:
+    op = service.UpdateCustomer(services, admin, customer_id, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @delete("/v1/customers/{customer_id:str}", tags=TAGS, guards=[admin_guard], status_code=204, responses=ACTION)
 async def delete_customer(
-    session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, customer_id: str
+    request: Request, session: AsyncSession, services: Injected[Services], admin: TenantPrincipal, customer_id: str
 ) -> None:
-    await service.delete_customer(session, services, admin, customer_id)
+    op = service.DeleteCustomer(services, admin, customer_id)
+    await driver.run(op, request=request, session=session, body=None)
 
 
 @get("/v1/customers/{customer_id:str}/payment-methods", tags=TAGS, guards=[storefront_guard], responses=CREATE)
@@ -90,15 +85,8 @@ async def create_setup_intent(
     storefront: TenantPrincipal,
     data: schemas.SetupIntentCreate,
 ) -> Response[schemas.SetupIntent]:
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        saved_methods.ROUTE_CREATE,
-        data,
-        lambda attempt: saved_methods.create_setup_intent(session, services, storefront, data, attempt),
-        status_code=201,
-    )
+    op = saved_methods.CreateSetupIntent(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 ROUTES: list = [

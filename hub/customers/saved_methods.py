@@ -14,8 +14,9 @@ from hub.db.base import utcnow
 from hub.db.recurring import SetupIntent
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
+from hub.operations.driver import declare
+from hub.operations.phases import Operation
 from hub.payments import common
-from hub.recurring.objects import answer, created
 from hub.services import Services
 from providers.base.customers import SetupIntentCreate, SetupIntentSnapshot
 
@@ -35,47 +36,62 @@ def _view(row: SetupIntent, publishable_key: str | None) -> schemas.SetupIntent:
     )
 
 
-async def create_setup_intent(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.SetupIntentCreate, attempt: Attempt
-) -> schemas.SetupIntent:
-    customer = await owned(session, who.tenant_id, data.customer_id, param="customer_id")
-    provider = common.provider_by_name(services, customer.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    customer_id, provider_customer_id = customer.id, common.remote_customer_id(customer)
-    publishable_key = (await common.publishable_keys(session, who.tenant_id)).get(provider.name)
-    await session.commit()
+@declare("POST", "/v1/setup-intents")
+class CreateSetupIntent(Operation[SetupIntentSnapshot]):
+    """A SetupIntent for one of the tenant's customers. Its id comes from the Idempotency-Key's
+    seed, so a retry asks under the same provider idempotency key. Its row is written with the
+    provider's answer (``provider_setup_intent_id`` is required): the one creation whose row is
+    not written first; a retry after an unknown outcome lands on the provider's same object."""
 
-    def build(hub_id: str, snap: SetupIntentSnapshot) -> SetupIntent:
+    route = ROUTE_CREATE
+    status_code = 201
+
+    def __init__(self, services: Services, who: TenantPrincipal, data: schemas.SetupIntentCreate) -> None:
+        super().__init__(services, who)
+        self.data = data
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        customer = await owned(tx, self.who.tenant_id, self.data.customer_id, param="customer_id")
+        self.provider = common.provider_by_name(self.services, customer.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.customer_id, self.provider_customer_id = customer.id, common.remote_customer_id(customer)
+        self.publishable_key = self.ctx.credentials.publishable_key
+        self.hub_id = attempt.object_id("seti")
+
+    async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.SetupIntent | None:
+        earlier = await tx.get(SetupIntent, self.hub_id)
+        return _view(earlier, self.publishable_key) if earlier is not None else None
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        return None
+
+    async def call(self) -> SetupIntentSnapshot:
+        return await self.provider.create_setup_intent(
+            self.ctx,
+            SetupIntentCreate(
+                provider_customer_id=self.provider_customer_id,
+                metadata={"hub_tenant_id": self.who.tenant_id, "hub_setup_intent_id": self.hub_id},
+            ),
+            idempotency_key=store.provider_key(self.hub_id, "setup_intent"),
+        )
+
+    async def record(self, tx: AsyncSession, answer: SetupIntentSnapshot) -> schemas.SetupIntent:
         now = utcnow()
-        return SetupIntent(
-            id=hub_id,
-            tenant_id=who.tenant_id,
-            provider=provider.name,
-            provider_setup_intent_id=snap.provider_setup_intent_id,
-            customer_id=customer_id,
-            status=snap.status,
-            client_secret=snap.client_secret,
-            payment_method=snap.payment_method,
+        row = SetupIntent(
+            id=self.hub_id,
+            tenant_id=self.who.tenant_id,
+            provider=self.provider.name,
+            provider_setup_intent_id=answer.provider_setup_intent_id,
+            customer_id=self.customer_id,
+            status=answer.status,
+            client_secret=answer.client_secret,
+            payment_method=answer.payment_method,
             created_at=now,
             updated_at=now,
         )
-
-    row = await created(
-        session,
-        SetupIntent,
-        attempt,
-        prefix="seti",
-        call=lambda hub_id: provider.create_setup_intent(
-            ctx,
-            SetupIntentCreate(
-                provider_customer_id=provider_customer_id,
-                metadata={"hub_tenant_id": who.tenant_id, "hub_setup_intent_id": hub_id},
-            ),
-            idempotency_key=store.provider_key(hub_id, "setup_intent"),
-        ),
-        build=build,
-    )
-    return await answer(session, attempt, row, lambda r: _view(r, publishable_key))
+        tx.add(row)
+        await tx.flush()  # an update time is set by the flush: the answer shows what is stored
+        return _view(row, self.publishable_key)
 
 
 async def list_payment_methods(

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, utcnow
+from providers.base.statuses import SubscriptionStatus, check_in
 
 
 class BillingCustomer(Base):
@@ -28,7 +29,10 @@ class BillingSubscription(Base):
     """A Subscription on the platform's account; a tenant's newest one is its billing status."""
 
     __tablename__ = "billing_subscriptions"
-    __table_args__ = (Index("ix_billing_subscriptions_tenant_id_id", "tenant_id", "id"),)
+    __table_args__ = (
+        Index("ix_billing_subscriptions_tenant_id_id", "tenant_id", "id"),
+        CheckConstraint(check_in("status", SubscriptionStatus), name="status"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, utcnow
+from providers.base.statuses import DisputeStatus, PaymentStatus, RefundReason, RefundStatus, check_in
 
 
 class Payment(Base):
@@ -16,6 +17,8 @@ class Payment(Base):
         Index("ix_payments_tenant_id_id", "tenant_id", "id"),
         Index("ix_payments_provider_payment", "provider", "provider_payment_id"),
         Index("ix_payments_tenant_id_status_id", "tenant_id", "status", "id"),
+        CheckConstraint(check_in("status", PaymentStatus), name="status"),
+        CheckConstraint(check_in("dispute_status", DisputeStatus), name="dispute_status"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -57,7 +60,11 @@ class Payment(Base):
 
 class Refund(Base):
     __tablename__ = "refunds"
-    __table_args__ = (UniqueConstraint("tenant_id", "provider_refund_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider_refund_id"),
+        CheckConstraint(check_in("status", RefundStatus), name="status"),
+        CheckConstraint(check_in("reason", RefundReason), name="reason"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)

@@ -8,15 +8,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, utcnow
+from providers.base.statuses import Interval, InvoiceStatus, SetupStatus, SubscriptionStatus, check_in
 
 
 class SetupIntent(Base):
     __tablename__ = "setup_intents"
-    __table_args__ = (Index("ix_setup_intents_tenant_id_id", "tenant_id", "id"),)
+    __table_args__ = (
+        Index("ix_setup_intents_tenant_id_id", "tenant_id", "id"),
+        CheckConstraint(check_in("status", SetupStatus), name="status"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -47,7 +62,10 @@ class Product(Base):
 
 class Price(Base):
     __tablename__ = "prices"
-    __table_args__ = (Index("ix_prices_tenant_id_id", "tenant_id", "id"),)
+    __table_args__ = (
+        Index("ix_prices_tenant_id_id", "tenant_id", "id"),
+        CheckConstraint(check_in("interval", Interval), name="interval"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -68,6 +86,7 @@ class Subscription(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "provider", "provider_subscription_id"),
         Index("ix_subscriptions_tenant_id_id", "tenant_id", "id"),
+        CheckConstraint(check_in("status", SubscriptionStatus), name="status"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -93,6 +112,7 @@ class Invoice(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "provider", "provider_invoice_id"),
         Index("ix_invoices_tenant_id_id", "tenant_id", "id"),
+        CheckConstraint(check_in("status", InvoiceStatus), name="status"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.db.base import new_id
 from hub.errors import provider_problem
 from hub.idempotency import store
-from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
+from hub.operations.policy import OUTCOME_UNKNOWN
+from providers.base.errors import ProviderError
 
-#: Errors after which the provider may or may not have acted: what was made stays for a retry.
-OUTCOME_UNKNOWN = (ProviderUnavailable, RateLimited)
+__all__ = ["OUTCOME_UNKNOWN", "Attempt", "Taken", "problem_of"]
 
 
 class Taken(Exception):

@@ -5,7 +5,7 @@ Every route that honours the header goes through :func:`once`; the work it runs 
 with the key) and, on the hot paths, the claim and the stored answer as statements of its own
 transactions.
 
-What becomes of the key when the work fails:
+What becomes of the key when the work fails (the table: hub/operations/policy.py):
 - the provider refused (a ``ProviderError`` other than unavailable or rate-limited): nothing
   exists anywhere, so the key is forgotten and may be used again, with any body;
 - the card was declined: the provider keeps the failed attempt, so the decline is the answer
@@ -30,9 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import PROBLEM_JSON, HubError, is_database_outage
 from hub.idempotency import deferred, sealed, store
-from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt, Taken, problem_of
+from hub.idempotency.attempt import Attempt, Taken, problem_of
+from hub.operations.policy import rule_for
+from hub.operations.unit import transaction
 from hub.services import Services, services_of
-from providers.base.errors import CardDeclined, ProviderError
+from providers.base.errors import ProviderError
 
 log = logging.getLogger("hub.idempotency")
 
@@ -58,6 +60,7 @@ async def once(
     joined: bool = False,
     secret: bool = False,
     form_key: str | None = None,
+    services: Services | None = None,
 ) -> Response[Any]:
     """Run ``run(attempt)`` unless this (tenant, route, Idempotency-Key) already ran.
 
@@ -68,11 +71,12 @@ async def once(
     :func:`once` committing it first, and the answer in its last (``attempt.settle``).
     ``secret``: the answer holds a secret shown once, so it is stored sealed by the vault.
     ``form_key``: the key a console form carries (a hidden field) instead of the header.
+    ``services``: the process's services (read from the application when not given).
     """
     key = store.check_key(form_key if form_key is not None else request.headers.get(store.HEADER))
     if key is None:
         return Response(await run(Attempt(tenant_id, route)), status_code=status_code)
-    services = _services(request)
+    services = services or _services(request)
     sessions, lease = services.sessions, store.lease_for(services.settings)
     attempt = Attempt(tenant_id, route, key, store.fingerprint(request.url.path, body), lease)
     if not joined:
@@ -154,13 +158,8 @@ async def _after_failure(services: Services, attempt: Attempt, exc: Exception) -
                 deferred.KeyWrite(attempt.tenant_id, attempt.route, key, claimed, op, attempt.settled, rows)
             )
         return None
-    answer = None
-    if isinstance(exc, CardDeclined):
-        op, answer = "settle", problem_of(exc)
-    elif isinstance(exc, ProviderError) and not isinstance(exc, OUTCOME_UNKNOWN):
-        op = "forget"
-    else:
-        op = "reopen"
+    op = rule_for(exc).key  # the one table: hub/operations/policy.py
+    answer = problem_of(exc) if isinstance(exc, ProviderError) and op == "settle" else None
     await services.deferred.write_or_keep(
         deferred.KeyWrite(attempt.tenant_id, attempt.route, key, claimed, op, answer, rows)
     )
@@ -184,7 +183,7 @@ async def _upkeep(services: Services) -> None:
     if next(services.new_idempotency_keys) % PURGE_EVERY:
         return
     try:
-        async with services.sessions() as session:
+        async with transaction(services.sessions) as session:
             await store.purge(session)
     except Exception as exc:  # housekeeping: the next turn tries again
         log.warning("could not purge expired idempotency keys (%s)", type(exc).__name__)

@@ -7,6 +7,7 @@ tenant does not open.
 
 from __future__ import annotations
 
+from hub.operations.unit import transaction
 from hub.services import Services
 from hub.tenancy.loader import vault_unavailable
 from hub.vault.keyring import VaultError
@@ -22,9 +23,8 @@ def _field(route: str, key: str) -> str:
 
 async def seal(services: Services, tenant_id: str, route: str, key: str, body: bytes) -> bytes:
     try:
-        async with services.sessions() as session:
+        async with transaction(services.sessions) as session:
             secrets = await ensure_tenant_secrets(session, services.vault, tenant_id)
-            await session.commit()
         return secrets.seal(VAULT_SCOPE, _field(route, key), body.decode())
     except VaultError:
         raise vault_unavailable() from None
@@ -32,9 +32,8 @@ async def seal(services: Services, tenant_id: str, route: str, key: str, body: b
 
 async def unseal(services: Services, tenant_id: str, route: str, key: str, blob: bytes) -> bytes:
     try:
-        async with services.sessions() as session:
+        async with transaction(services.sessions) as session:
             secrets = await find_tenant_secrets(session, services.vault, tenant_id)
-            await session.commit()
         if secrets is None:
             raise VaultError("the tenant has no data key")
         return secrets.open(VAULT_SCOPE, _field(route, key), blob).reveal().encode()

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.db.base import new_id, utcnow
 from hub.db.idempotency import IdempotencyRecord
 from hub.errors import Conflict, ValidationFailed
+from hub.operations.unit import transaction
 from hub.settings import Settings
 
 HEADER = "Idempotency-Key"
@@ -147,15 +148,12 @@ async def claim(
     lease: timedelta,
 ) -> Claimed | Stored:
     """Claim the key in a transaction of its own; an existing record decides (see :func:`decide`)."""
-    async with sessions() as session:
-        claimed = stage(session, tenant_id, route, key, fingerprint, lease)
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-        else:
-            return claimed
-    return await decide(sessions, tenant_id, route, key, fingerprint, lease)
+    try:
+        async with transaction(sessions) as session:
+            claimed = stage(session, tenant_id, route, key, fingerprint, lease)
+    except IntegrityError:
+        return await decide(sessions, tenant_id, route, key, fingerprint, lease)
+    return claimed
 
 
 async def decide(
@@ -169,37 +167,37 @@ async def decide(
     """The key is taken: replay the stored response, refuse (conflict, in progress), or take over
     an attempt that failed or whose worker died, keeping its seed."""
     now = utcnow()
-    async with sessions() as session:
+    async with transaction(sessions) as session:
         row = await session.get(IdempotencyRecord, (tenant_id, route, key), populate_existing=True)
         if row is None or row.created_at < now - RETENTION:
             # Expired (or forgotten meanwhile): the key starts afresh.
             await session.execute(_pk(delete(IdempotencyRecord), tenant_id, route, key))
-            await session.commit()
-            return await claim(sessions, tenant_id, route, key, fingerprint, lease)
-        stored = _answer(row, fingerprint)
-        if stored is not None:
-            return stored
-        if row.state == "running" and row.lease_until is not None and row.lease_until > now:
-            raise in_progress((row.lease_until - now).total_seconds())
-        # The last attempt failed, or its worker died: take over, exactly one of the racers.
-        taken = await session.execute(
-            _pk(update(IdempotencyRecord), tenant_id, route, key)
-            .where(IdempotencyRecord.attempts == row.attempts)
-            .values(state="running", lease_until=now + lease, attempts=row.attempts + 1)
-        )
-        await session.commit()
-        if cast("CursorResult[Any]", taken).rowcount != 1:
-            raise in_progress(lease.total_seconds())
-        return Claimed(seed=row.seed, attempts=row.attempts + 1)
+            row = None
+        else:
+            stored = _answer(row, fingerprint)
+            if stored is not None:
+                return stored
+            if row.state == "running" and row.lease_until is not None and row.lease_until > now:
+                raise in_progress((row.lease_until - now).total_seconds())
+            # The last attempt failed, or its worker died: take over, exactly one of the racers.
+            taken = await session.execute(
+                _pk(update(IdempotencyRecord), tenant_id, route, key)
+                .where(IdempotencyRecord.attempts == row.attempts)
+                .values(state="running", lease_until=now + lease, attempts=row.attempts + 1)
+            )
+    if row is None:
+        return await claim(sessions, tenant_id, route, key, fingerprint, lease)
+    if cast("CursorResult[Any]", taken).rowcount != 1:
+        raise in_progress(lease.total_seconds())
+    return Claimed(seed=row.seed, attempts=row.attempts + 1)
 
 
 async def peek(
     sessions: async_sessionmaker[AsyncSession], tenant_id: str, route: str, key: str, fingerprint: str
 ) -> Stored | None:
     """The stored response of a finished request with this key, if any; another body is a conflict."""
-    async with sessions() as session:
+    async with transaction(sessions) as session:
         row = await session.get(IdempotencyRecord, (tenant_id, route, key))
-        await session.commit()
     if row is None or row.created_at < utcnow() - RETENTION:
         return None
     return _answer(row, fingerprint)
@@ -215,13 +213,12 @@ def _answer(row: IdempotencyRecord, fingerprint: str) -> Stored | None:
 
 
 async def purge(session: AsyncSession) -> None:
-    """Forget keys older than the retention period."""
+    """Forget keys older than the retention period, in ``session``'s transaction (not committed here)."""
     await session.execute(
         delete(IdempotencyRecord)
         .where(IdempotencyRecord.created_at < utcnow() - RETENTION)
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
 
 
 def _pk(statement: Any, tenant_id: str, route: str, key: str) -> Any:
@@ -263,9 +260,8 @@ async def finish(
     status_code: int,
     body: bytes,
 ) -> None:
-    async with sessions() as session:
+    async with transaction(sessions) as session:
         await settle(session, tenant_id, route, key, claimed, status_code, body)
-        await session.commit()
 
 
 async def reopen(
@@ -273,9 +269,8 @@ async def reopen(
 ) -> None:
     """The outcome is unknown (nothing stored): a retry with the same request takes over at once,
     under the same seed, so it lands on what this attempt may have made."""
-    async with sessions() as session:
+    async with transaction(sessions) as session:
         await reopen_in(session, tenant_id, route, key, claimed)
-        await session.commit()
 
 
 async def reopen_in(session: AsyncSession, tenant_id: str, route: str, key: str, claimed: Claimed) -> bool:
@@ -292,9 +287,8 @@ async def forget(
     sessions: async_sessionmaker[AsyncSession], tenant_id: str, route: str, key: str, claimed: Claimed
 ) -> None:
     """The provider refused the request, so nothing exists anywhere: the key is free for any request."""
-    async with sessions() as session:
+    async with transaction(sessions) as session:
         await forget_in(session, tenant_id, route, key, claimed)
-        await session.commit()
 
 
 async def forget_in(session: AsyncSession, tenant_id: str, route: str, key: str, claimed: Claimed) -> bool:

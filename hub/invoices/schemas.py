@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from hub.payments.schemas import Currency
 from hub.recurring.fields import Description, Ref
+from providers.base.statuses import InvoiceStatusName
 
-Status = Literal["draft", "open", "paid", "void", "uncollectible"]
+Status = InvoiceStatusName
 
 
 class Line(msgspec.Struct, forbid_unknown_fields=True):

@@ -9,9 +9,16 @@ from datetime import UTC, datetime
 
 from hub.db.recurring import Invoice
 from providers.base.invoices import InvoiceSnapshot
+from providers.base.statuses import InvoiceStatus
 
-_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
-FINAL = frozenset({"paid", "void"})
+_RANK: dict[str, int] = {
+    InvoiceStatus.DRAFT: 0,
+    InvoiceStatus.OPEN: 1,
+    InvoiceStatus.UNCOLLECTIBLE: 2,
+    InvoiceStatus.PAID: 3,
+    InvoiceStatus.VOID: 3,
+}
+FINAL = frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID})
 
 
 def may_move(current: str, new: str) -> bool:

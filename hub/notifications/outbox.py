@@ -18,31 +18,23 @@ from sqlalchemy.orm import Session
 
 from hub.db.base import new_id, utcnow
 from hub.db.notifications import NotificationDelivery, NotificationEndpoint, NotificationMessage
+from providers.base.statuses import PaymentStatus, SubscriptionStatus
 
 #: Statuses a payment is announced moving into (its starting statuses are not news).
 NOTIFIED_STATUSES = (
-    "requires_action",
-    "processing",
-    "requires_capture",
-    "succeeded",
-    "failed",
-    "canceled",
-    "partially_refunded",
-    "refunded",
+    PaymentStatus.REQUIRES_ACTION,
+    PaymentStatus.PROCESSING,
+    PaymentStatus.REQUIRES_CAPTURE,
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.FAILED,
+    PaymentStatus.CANCELED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
 )
 DISPUTE_UPDATED = "payment.dispute_updated"
 PING = "ping"
 #: A subscription is announced moving into any of its statuses (the provider's own names).
-SUBSCRIPTION_STATUSES = (
-    "incomplete",
-    "incomplete_expired",
-    "trialing",
-    "active",
-    "past_due",
-    "unpaid",
-    "paused",
-    "canceled",
-)
+SUBSCRIPTION_STATUSES = tuple(SubscriptionStatus)
 INVOICE_TYPES = ("invoice.paid", "invoice.payment_failed")
 EVENT_TYPES = (
     *(f"payment.{s}" for s in NOTIFIED_STATUSES),

@@ -13,8 +13,8 @@ What the hub keeps, each piece by a rule that no late or repeated news can undo:
   yet) or a figure net of refunds, and changes nothing. Only a sync that moves a terminal
   payment back to the provider's unpaid status takes the figure back down (``converge``);
 - one refund row per provider refund, made by the API or recorded from the provider's news. Its
-  state only moves forward, in Stripe's lifecycle order: pending < requires_action < succeeded
-  < failed < canceled (a succeeded refund may still fail: a bank refusing it). ``status_at`` is
+  state only moves forward, by the one refund state machine (``providers.base.statuses.RefundStatus``:
+  pending < requires_action < succeeded < failed < canceled). ``status_at`` is
   the earliest provider time (epoch seconds; an event's ``created``, or the hub's clock when an
   API answer told it) at which it was known in that state;
 - the provider's cumulative refunded figure (``provider_refunded``: a charge's
@@ -60,17 +60,25 @@ from hub.db.upsert import insert_ignoring_conflict
 from hub.payments.notify import payment_changed
 from hub.payments.status import TERMINAL, may_move, refund_status
 from providers.base.payments import PaymentSnapshot
+from providers.base.statuses import (
+    COUNTED_REFUND,
+    OPEN_REFUND,
+    REFUND_ORDER,
+    DisputeStatus,
+    PaymentStatus,
+    RefundStatus,
+)
 from providers.base.webhooks import ProviderEvent, RefundUpdate
 
-#: A refund's states in the order they may move (Stripe's lifecycle); an unknown state is pending.
-REFUND_ORDER = {"pending": 0, "requires_action": 1, "succeeded": 2, "failed": 3, "canceled": 4}
-#: Refund states that hold money back from being refunded again (and that may still change).
-OPEN_REFUND = ("pending", "requires_action", "succeeded")
-#: Refund states counted as returned to the customer.
-COUNTED_REFUND = ("succeeded",)
 #: Statuses of a paid payment, whose refund part follows the amounts.
-PAID = frozenset({"succeeded", "partially_refunded", "refunded"})
-_DISPUTE_ORDER = {"needs_response": 0, "under_review": 1, "won": 2, "lost": 2, "closed": 2}
+PAID = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
+_DISPUTE_ORDER: dict[str, int] = {
+    DisputeStatus.NEEDS_RESPONSE: 0,
+    DisputeStatus.UNDER_REVIEW: 1,
+    DisputeStatus.WON: 2,
+    DisputeStatus.LOST: 2,
+    DisputeStatus.CLOSED: 2,
+}
 
 log = logging.getLogger("hub.payments")
 
@@ -115,8 +123,7 @@ async def refund_totals(session: AsyncSession, payment: Payment) -> Totals:
 
 def advance_refund(refund: Refund, status: str, at: int) -> None:
     """Move ``refund`` to ``status`` if that is forward; ``at`` is the provider time of the news."""
-    status = status if status in REFUND_ORDER else "pending"
-    if REFUND_ORDER[status] > REFUND_ORDER.get(refund.status, 0):
+    if REFUND_ORDER[RefundStatus(status)] > REFUND_ORDER[RefundStatus(refund.status)]:
         refund.status, refund.status_at = status, at
     elif status == refund.status and (refund.status_at is None or at < refund.status_at):
         refund.status_at = at  # the earliest time it was known so, whatever order news came in
@@ -125,7 +132,7 @@ def advance_refund(refund: Refund, status: str, at: int) -> None:
 async def record_refund(session: AsyncSession, payment: Payment, update: RefundUpdate, at: int) -> None:
     """The provider's news of one refund of ``payment``: a new row, or its row moved forward."""
     now = utcnow()
-    status = update.status if update.status in REFUND_ORDER else "pending"
+    status = RefundStatus(update.status)  # the plugin mapped it; checked() held it to the enum
     # The refund may already be known (the hub created it, or earlier news told of it).
     await session.execute(
         insert_ignoring_conflict(

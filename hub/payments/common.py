@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import StoredCredentials, TenantPrincipal
+from hub.db.base import utcnow
 from hub.db.payments import Customer, Payment, Refund
 from hub.db.vault import ProviderCredential
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -86,10 +87,17 @@ def stored_provider(
     return services.providers.get(usable[0].provider), usable[0]
 
 
+async def provider_context(
+    session: AsyncSession, services: Services, provider: Provider, tenant_id: str
+) -> TenantContext:
+    """The tenant's context, read in the caller's transaction (the operation driver ends it)."""
+    return await load_context(session, services.vault, provider, tenant_id)
+
+
 async def tenant_context(
     session: AsyncSession, services: Services, provider: Provider, tenant_id: str
 ) -> TenantContext:
-    ctx = await load_context(session, services.vault, provider, tenant_id)
+    ctx = await provider_context(session, services, provider, tenant_id)
     # Hold no read transaction (nor SQLite's lock) while the provider is called.
     await session.commit()
     return ctx
@@ -146,6 +154,26 @@ async def publishable_keys(session: AsyncSession, tenant_id: str) -> dict[str, s
         )
     )
     return {name: key for name, key in rows.all()}
+
+
+def new_payment(payment_id: str, tenant_id: str, provider: str, **fields: object) -> Payment:
+    """A payment row written before its provider is called: not yet known there, its in-flight
+    marker saying its creation runs (``fields``: the request's amount, currency and so on)."""
+    now = utcnow()
+    return Payment(
+        id=payment_id,
+        tenant_id=tenant_id,
+        provider=provider,
+        status="requires_payment_method",
+        pending_op="create",
+        pending_since=now,
+        amount_capturable=0,
+        amount_received=0,
+        amount_refunded=0,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
 
 
 def payment_view(p: Payment, publishable_key: str | None) -> schemas.Payment:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
-from hub.idempotency.route import once
+from hub.operations import driver
 from hub.payments import checkout, create, refunds, schemas, service
 from hub.payments.status import Status
 from hub.services import Injected, Services
@@ -28,17 +28,8 @@ async def create_payment(
     data: schemas.PaymentCreate,
 ) -> Response[schemas.Payment]:
     await require_strict(request, schemas.PaymentCreate)
-    # The hot path: the key's claim shares the payment row's insert, its answer the row's update.
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        "payments.create",
-        data,
-        lambda attempt: create.create_payment(session, services, storefront, data, attempt),
-        status_code=201,
-        joined=True,
-    )
+    op = create.CreatePayment(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/payments", tags=TAGS, guards=[storefront_guard])
@@ -68,30 +59,16 @@ async def capture_payment(
 ) -> Response[schemas.Payment]:
     await require_strict(request, schemas.CaptureRequest)
     amount = data.amount if data is not None else None
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        "payments.capture",
-        {"amount": amount},
-        lambda attempt: service.capture_payment(session, services, storefront, payment_id, amount, attempt),
-        status_code=200,
-    )
+    op = service.CapturePayment(services, storefront, payment_id, amount)
+    return await driver.run(op, request=request, session=session, body={"amount": amount})
 
 
 @post("/v1/payments/{payment_id:str}/cancel", tags=TAGS, guards=[storefront_guard], status_code=200)
 async def cancel_payment(
     request: Request, session: AsyncSession, services: Injected[Services], storefront: TenantPrincipal, payment_id: str
 ) -> Response[schemas.Payment]:
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        "payments.cancel",
-        {},
-        lambda attempt: service.cancel_payment(session, services, storefront, payment_id, attempt),
-        status_code=200,
-    )
+    op = service.CancelPayment(services, storefront, payment_id)
+    return await driver.run(op, request=request, session=session, body={})
 
 
 @post(
@@ -120,15 +97,8 @@ async def create_refund(
 ) -> Response[schemas.Refund]:
     await require_strict(request, schemas.RefundCreate)
     body = data or schemas.RefundCreate()
-    return await once(
-        request,
-        session,
-        admin.tenant_id,
-        "payments.refunds",
-        body,
-        lambda attempt: refunds.create_refund(session, services, admin, payment_id, body, attempt),
-        status_code=201,
-    )
+    op = refunds.CreateRefund(services, admin, payment_id, body)
+    return await driver.run(op, request=request, session=session, body=body)
 
 
 @get("/v1/payments/{payment_id:str}/refunds", tags=TAGS, guards=[storefront_guard])
@@ -145,15 +115,8 @@ async def create_checkout_session(
     data: schemas.CheckoutSessionCreate,
 ) -> Response[schemas.CheckoutSession]:
     await require_strict(request, schemas.CheckoutSessionCreate)
-    return await once(
-        request,
-        session,
-        storefront.tenant_id,
-        "checkout.sessions",
-        data,
-        lambda attempt: checkout.create_checkout_session(session, services, storefront, data, attempt),
-        status_code=201,
-    )
+    op = checkout.CreateCheckoutSession(services, storefront, data)
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 ROUTES: list = [

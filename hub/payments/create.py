@@ -1,6 +1,6 @@
-"""Creating a payment: money checks, the Idempotency-Key's claim in the row's insert, the provider call.
+"""Creating a payment, declared as an operation of the driver (hub/operations/).
 
-One short transaction before the provider call (the customer check, the key's claim and the
+One short transaction before the provider call (the key's claim, the customer check and the
 payment row, whose in-flight marker says a creation runs) and one after it (what the provider
 answered and the key's stored answer). Each change to the row is a function of its own, used
 both in that transaction and, should a database outage cut it off, in the key's later write
@@ -12,120 +12,163 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.db.base import utcnow
-from hub.db.payments import Payment
+from hub.db.payments import Customer, Payment
 from hub.errors import ValidationFailed
 from hub.idempotency import store
-from hub.idempotency.attempt import OUTCOME_UNKNOWN, Attempt
+from hub.idempotency.attempt import Attempt
+from hub.operations.driver import declare
+from hub.operations.phases import Operation
+from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, money, schemas
 from hub.payments.apply import apply_snapshot, set_status
 from hub.payments.service import BEFORE_AUTHORIZATION, tag
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.errors import CardDeclined, ProviderError
-from providers.base.provider import Provider, TenantContext
 
 #: One change to the creation's row, made in the given transaction.
 Change = Callable[[AsyncSession, Payment], Awaitable[None]]
 
 
-async def create_payment(
-    session: AsyncSession, services: Services, who: TenantPrincipal, data: schemas.PaymentCreate, attempt: Attempt
-) -> schemas.Payment:
-    """Create the payment under ``attempt`` (its Idempotency-Key), whose seed names the row, so a
-    retry after an unknown outcome resumes the same row and provider idempotency key."""
-    currency = money.normalize_currency(data.currency)
-    money.check_amount(data.amount, currency)
-    metadata = common.check_metadata(data.metadata)
-    if data.confirm and not data.payment_method:
-        raise ValidationFailed("confirm needs a payment_method", param="payment_method")
-    if data.off_session and not (data.confirm and data.customer_id):
-        raise ValidationFailed("off_session needs customer_id, payment_method and confirm: true", param="off_session")
-    provider, stored = common.stored_provider(services, who, data.provider)
-    # From the process's cache, checked against the credentials row and version the authenticating read saw.
-    ctx = await services.tenant_contexts.for_request(provider, who.tenant_id, stored)
-    if attempt.resumed:
-        earlier = await session.get(Payment, attempt.object_id("pay"))
-        if earlier is not None:
-            return await _resume(session, services, provider, ctx, earlier, attempt)
-    # One short transaction: the customer check, the Idempotency-Key's claim and the payment row.
-    customer = (
-        await common.owned_customer(session, who.tenant_id, data.customer_id, provider.name)
-        if data.customer_id
-        else None
-    )
-    now = utcnow()
-    payment = Payment(
-        id=attempt.object_id("pay"),
-        tenant_id=who.tenant_id,
-        provider=provider.name,
-        status="requires_payment_method",
-        amount=data.amount,
-        currency=currency,
-        capture_method=data.capture_method,
-        customer_id=customer.id if customer else None,
-        description=data.description,
-        metadata_=metadata,
-        payment_method=data.payment_method,
-        confirm=data.confirm,
-        off_session=data.off_session,
-        pending_op="create",
-        pending_since=now,
-        amount_capturable=0,
-        amount_received=0,
-        amount_refunded=0,
-        created_at=now,
-        updated_at=now,
-    )
-    await attempt.join(session)
-    session.add(payment)
-    # A commit cut off may still have happened (its answer lost): then the marker is lifted with
-    # the key's reopening, so a retry runs the creation at once instead of waiting for the lease.
-    attempt.keep_rows(deferred_rows(payment.id, payment.tenant_id, now, _release))
-    await session.commit()
-    order = _order(payment, customer.provider_customer_id if customer else None)
-    # The one transaction after the call: the row and the key's stored answer.
-    return await _run_create(session, provider, ctx, payment, order, attempt)
+Answer = TypeVar("Answer")
 
 
-async def _resume(
-    session: AsyncSession,
-    services: Services,
-    provider: Provider,
-    ctx: TenantContext,
-    payment: Payment,
-    attempt: Attempt,
-) -> schemas.Payment:
-    """An earlier attempt with this key made the row; its outcome at the provider is unknown (the
-    provider was unavailable, or its worker died). Ask again under the same provider idempotency key,
-    which answers with what the first attempt created, if anything."""
-    publishable_key = ctx.credentials.publishable_key
-    if payment.provider_payment_id is not None or payment.status == "failed":
-        # The answer reached the row (a webhook, a sync) but not the key.
-        view = common.payment_view(payment, publishable_key)
-        await attempt.settle(session, 201, view)
-        await session.commit()
-        return view
-    lease = store.lease_for(services.settings)
-    claimed_at = await inflight.claim(session, payment, "create", lease=lease, require_no_provider_id=True)
-    if claimed_at is None:
-        raise store.in_progress(lease.total_seconds())
-    attempt.keep_rows(deferred_rows(payment.id, payment.tenant_id, claimed_at, _release))
-    await session.commit()
-    customer = (
-        await common.owned_customer(session, payment.tenant_id, payment.customer_id, provider.name)
-        if payment.customer_id
-        else None
-    )
-    await session.commit()
-    order = _order(payment, customer.provider_customer_id if customer else None)
-    return await _run_create(session, provider, ctx, payment, order, attempt)
+class PaymentCreation(Operation[Answer]):
+    """An operation whose first write is a new payment row (a payment, a checkout session's)."""
+
+    #: The row an earlier attempt under the key made, without the provider's answer yet.
+    earlier: Payment | None = None
+
+    async def write_row(self, tx: AsyncSession, attempt: Attempt, build: Callable[[], Payment]) -> Payment:
+        """The earlier attempt's row, its in-flight marker claimed again, or a new row by ``build``."""
+        payment = self.earlier
+        if payment is not None:
+            lease = store.lease_for(self.services.settings)
+            if await inflight.claim(tx, payment, "create", lease=lease, require_no_provider_id=True) is None:
+                raise store.in_progress(lease.total_seconds())
+        else:
+            payment = build()
+            tx.add(payment)
+        # A commit cut off may still have happened (its answer lost): then the marker is lifted with
+        # the key's reopening, so a retry runs the creation at once instead of waiting for the lease.
+        assert payment.pending_since is not None
+        attempt.keep_rows(deferred_rows(payment.id, payment.tenant_id, payment.pending_since, release_marker))
+        return payment
+
+
+@declare("POST", "/v1/payments")
+class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
+    """Create a payment under the request's Idempotency-Key, whose seed names the row, so a retry
+    after an unknown outcome resumes the same row and provider idempotency key."""
+
+    route = "payments.create"
+    status_code = 201
+    # The hot path: the key's claim shares the payment row's insert, its answer the row's update.
+    joined = True
+
+    def __init__(self, services: Services, who: TenantPrincipal, data: schemas.PaymentCreate) -> None:
+        super().__init__(services, who)
+        self.data = data
+
+    def validate(self) -> None:
+        data = self.data
+        self.currency = money.normalize_currency(data.currency)
+        money.check_amount(data.amount, self.currency)
+        self.metadata = common.check_metadata(data.metadata)
+        if data.confirm and not data.payment_method:
+            raise ValidationFailed("confirm needs a payment_method", param="payment_method")
+        if data.off_session and not (data.confirm and data.customer_id):
+            raise ValidationFailed(
+                "off_session needs customer_id, payment_method and confirm: true", param="off_session"
+            )
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.provider, stored = common.stored_provider(self.services, self.who, self.data.provider)
+        # From the process's cache, checked against the credentials row and version the authenticating read saw.
+        self.ctx = await self.services.tenant_contexts.for_request(self.provider, self.who.tenant_id, stored)
+        self.publishable_key = self.ctx.credentials.publishable_key
+
+    async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Payment | None:
+        """The earlier attempt made the row; its outcome at the provider is unknown (the provider
+        was unavailable, or its worker died). Ask again under the same provider idempotency key,
+        which answers with what the first attempt created, if anything."""
+        earlier = await tx.get(Payment, attempt.object_id("pay"))
+        if earlier is None:
+            return None
+        if earlier.provider_payment_id is not None or earlier.status == "failed":
+            # The answer reached the row (a webhook, a sync) but not the key.
+            return common.payment_view(earlier, self.publishable_key)
+        self.earlier = earlier
+        return None
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        customer_id = self.earlier.customer_id if self.earlier is not None else self.data.customer_id
+        customer = (
+            await common.owned_customer(tx, self.who.tenant_id, customer_id, self.provider.name)
+            if customer_id
+            else None
+        )
+        payment = self.payment = await self.write_row(tx, attempt, lambda: self._row(attempt, customer))
+        self.attempt = attempt
+        # Read now: after a failed commit the row's attributes cannot be loaded again.
+        assert payment.pending_since is not None
+        self.payment_id, self.tenant_id, self.claimed_at = payment.id, payment.tenant_id, payment.pending_since
+        self.order = _order(payment, customer.provider_customer_id if customer else None)
+        return None
+
+    def _row(self, attempt: Attempt, customer: Customer | None) -> Payment:
+        data = self.data
+        return common.new_payment(
+            attempt.object_id("pay"),
+            self.who.tenant_id,
+            self.provider.name,
+            amount=data.amount,
+            currency=self.currency,
+            capture_method=data.capture_method,
+            customer_id=customer.id if customer else None,
+            description=data.description,
+            metadata_=self.metadata,
+            payment_method=data.payment_method,
+            confirm=data.confirm,
+            off_session=data.off_session,
+        )
+
+    async def call(self) -> neutral.PaymentSnapshot:
+        return await self.provider.create_payment(
+            self.ctx, self.order, idempotency_key=store.provider_key(self.payment_id, "pay")
+        )
+
+    async def _change(self, tx: AsyncSession, change: Change, answer: bool = False) -> None:
+        """Make ``change`` now, and register it for the key's deferred write should the commit be cut off."""
+        key = self.publishable_key if answer else None
+        self.attempt.keep_rows(deferred_rows(self.payment_id, self.tenant_id, self.claimed_at, change, key))
+        await change(tx, self.payment)
+
+    async def record(self, tx: AsyncSession, answer: neutral.PaymentSnapshot) -> schemas.Payment:
+        await self._change(tx, _answered(answer), answer=True)
+        await tx.flush()  # updated_at is set by the flush: the answer shows what is stored
+        return common.payment_view(self.payment, self.publishable_key)
+
+    async def failed(self, tx: AsyncSession, exc: ProviderError, rule: Rule) -> None:
+        if rule.row is RowFate.KEEP_FAILED:
+            # The attempt exists at the provider: keep it as failed; the customer may retry another
+            # card (under another key: this one answers with the decline).
+            assert isinstance(exc, CardDeclined)
+            await self._change(tx, _declined(exc))
+            tag(exc, self.payment)
+        elif rule.row is RowFate.KEEP_FOR_RETRY:
+            await self._change(tx, _unknown(exc.code))
+            tag(exc, self.payment)
+        else:
+            # Refused outright: nothing exists at the provider, so nothing is kept here either.
+            await self._change(tx, _refused)
 
 
 def _order(payment: Payment, provider_customer_id: str | None) -> neutral.PaymentCreate:
@@ -141,49 +184,6 @@ def _order(payment: Payment, provider_customer_id: str | None) -> neutral.Paymen
         description=payment.description,
         off_session=payment.off_session,
     )
-
-
-async def _run_create(
-    session: AsyncSession,
-    provider: Provider,
-    ctx: TenantContext,
-    payment: Payment,
-    order: neutral.PaymentCreate,
-    attempt: Attempt,
-) -> schemas.Payment:
-    # Read now: after a failed commit the row's attributes cannot be loaded again.
-    payment_id, tenant_id, claimed_at = payment.id, payment.tenant_id, payment.pending_since
-    assert claimed_at is not None
-
-    async def record(change: Change, answer: bool = False) -> None:
-        key = ctx.credentials.publishable_key if answer else None
-        attempt.keep_rows(deferred_rows(payment_id, tenant_id, claimed_at, change, key))
-        await change(session, payment)
-
-    try:
-        snap = await provider.create_payment(ctx, order, idempotency_key=store.provider_key(payment.id, "pay"))
-    except CardDeclined as exc:
-        # The attempt exists at the provider: keep it as failed; the customer may retry another card
-        # (under another key: this one answers with the decline).
-        await record(_declined(exc))
-        await attempt.settle_error(session, tag(exc, payment))
-        await session.commit()
-        raise exc from None
-    except OUTCOME_UNKNOWN as exc:
-        await record(_unknown(exc.code))
-        await session.commit()
-        raise tag(exc, payment) from None
-    except ProviderError:
-        # Refused outright: nothing exists at the provider, so nothing is kept here either.
-        await record(_refused)
-        await session.commit()
-        raise
-    await record(_answered(snap), answer=True)
-    await session.flush()  # updated_at is set by the flush: the answer shows what is stored
-    view = common.payment_view(payment, ctx.credentials.publishable_key)
-    await attempt.settle(session, 201, view)
-    await session.commit()
-    return view
 
 
 # -- the changes, made in the request or again in the key's deferred write -------------------------
@@ -212,7 +212,7 @@ def deferred_rows(
     return rows
 
 
-async def _release(session: AsyncSession, payment: Payment) -> None:
+async def release_marker(session: AsyncSession, payment: Payment) -> None:
     inflight.release(payment)
 
 

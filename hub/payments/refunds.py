@@ -11,21 +11,24 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.payments import Payment, Refund
 from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
+from hub.operations.driver import declare
+from hub.operations.phases import Operation
+from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, schemas
-from hub.payments.apply import OPEN_REFUND, advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
+from hub.payments.apply import advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
 from hub.services import Services
-from providers.base.errors import ProviderError, ProviderUnavailable, RateLimited
-from providers.base.payments import RefundSnapshot
+from providers.base.errors import ProviderError
+from providers.base.payments import PaymentSnapshot, RefundSnapshot
 from providers.base.provider import Provider, TenantContext
+from providers.base.statuses import OPEN_REFUND
 
 REFUNDABLE = frozenset({"succeeded", "partially_refunded"})
 #: Statuses after which a payment may have become refundable without the hub seeing it.
@@ -40,106 +43,120 @@ async def refundable(session: AsyncSession, who: TenantPrincipal, payment_id: st
     return payment.amount_received - (await refund_totals(session, payment)).held
 
 
-async def create_refund(
-    session: AsyncSession,
-    services: Services,
-    who: TenantPrincipal,
-    payment_id: str,
-    data: schemas.RefundCreate,
-    attempt: Attempt | None = None,
-) -> schemas.Refund:
-    """``attempt`` (the Idempotency-Key) fixes the refund's id, so a retry resumes the same refund."""
-    payment = await common.owned_payment(session, who.tenant_id, payment_id)
-    provider = common.provider_by_name(services, payment.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    lease = store.lease_for(services.settings)
-    refund_id = attempt.object_id("ref") if attempt is not None else new_id("ref")
-    earlier = await session.get(Refund, refund_id) if attempt is not None and attempt.resumed else None
-    if earlier is not None and earlier.payment_id == payment.id:
+@declare("POST", "/v1/payments/{payment_id:str}/refunds")
+class CreateRefund(Operation[RefundSnapshot]):
+    """A refund of a payment: its row is written (pending, no provider id) with the payment's
+    in-flight marker before the provider is called; the Idempotency-Key's seed names it, so a
+    retry resumes the same refund under the same provider idempotency key."""
+
+    route = "payments.refunds"
+    status_code = 201
+    looks = True
+    #: The provider's refund webhook may record this refund between the call and the record.
+    record_retries = 1
+
+    def __init__(self, services: Services, who: TenantPrincipal, payment_id: str, data: schemas.RefundCreate) -> None:
+        super().__init__(services, who)
+        self.payment_id, self.data = payment_id, data
+        self.snap: PaymentSnapshot | None = None
+        self.refund: Refund | None = None
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.payment = await common.owned_payment(tx, self.who.tenant_id, self.payment_id)
+        self.provider = common.provider_by_name(self.services, self.payment.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.refund_id = attempt.object_id("ref")
+        self.lease = store.lease_for(self.services.settings)
+
+    async def look(self) -> None:
+        """A payment whose status may lag may have become refundable without the hub seeing it."""
+        payment = self.payment
+        if payment.status in MAY_LAG and payment.provider_payment_id is not None:
+            self.snap = await self.provider.get_payment(self.ctx, payment.provider_payment_id)
+
+    async def seen(self, tx: AsyncSession) -> None:
+        if self.snap is not None:
+            await apply_snapshot(tx, self.payment, self.snap)
+
+    async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Refund | None:
+        earlier = await tx.get(Refund, self.refund_id)
+        if earlier is None or earlier.payment_id != self.payment.id:
+            return None
         if earlier.provider_refund_id is not None or earlier.status != "pending":
-            await session.commit()
             return common.refund_view(earlier)
-        # An earlier attempt with this key asked the provider and never heard back: ask again,
-        # identically, under the same provider idempotency key.
-        if await inflight.claim(session, payment, "refund", lease=lease, statuses=REFUNDABLE) is None:
-            raise inflight.busy(payment, lease)
-        await session.commit()
-        return await _ask_provider(session, provider, ctx, payment, earlier)
-    if payment.status in MAY_LAG and payment.provider_payment_id is not None:
-        await apply_snapshot(session, payment, await provider.get_payment(ctx, payment.provider_payment_id))
-        await session.commit()
-    if payment.status not in REFUNDABLE:
-        raise Conflict(f"A payment in status {payment.status} cannot be refunded", code="invalid_state")
-    refundable = payment.amount_received - (await refund_totals(session, payment)).held
-    if data.amount is not None and data.amount <= 0:
-        raise ValidationFailed("amount must be a positive integer", code="amount_too_small", param="amount")
-    if refundable <= 0:
-        raise Conflict("Everything captured has already been refunded", code="invalid_state")
-    amount = data.amount if data.amount is not None else refundable
-    if amount > refundable:
-        raise ValidationFailed(
-            f"amount must be at most the refundable {refundable}", code="amount_too_large", param="amount"
-        )
-    if await inflight.claim(session, payment, "refund", lease=lease, statuses=REFUNDABLE) is None:
-        raise inflight.busy(payment, lease)
-    now = utcnow()
-    refund = Refund(
-        id=refund_id,
-        tenant_id=payment.tenant_id,
-        payment_id=payment.id,
-        amount=amount,
-        status="pending",
-        reason=data.reason,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(refund)
-    await session.commit()
-    return await _ask_provider(session, provider, ctx, payment, refund)
+        # The earlier attempt asked the provider and never heard back: ask again, identically,
+        # under the same provider idempotency key.
+        self.refund = earlier
+        return None
 
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        payment = self.payment
+        amount = await self._amount(tx) if self.refund is None else 0
+        if await inflight.claim(tx, payment, "refund", lease=self.lease, statuses=REFUNDABLE) is None:
+            raise inflight.busy(payment, self.lease)
+        if self.refund is None:
+            now = utcnow()
+            self.refund = Refund(
+                id=self.refund_id,
+                tenant_id=payment.tenant_id,
+                payment_id=payment.id,
+                amount=amount,
+                status="pending",
+                reason=self.data.reason,
+                created_at=now,
+                updated_at=now,
+            )
+            tx.add(self.refund)
 
-async def _ask_provider(
-    session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment, refund: Refund
-) -> schemas.Refund:
-    """Create ``refund`` (a pending row, committed) at the provider under the payment's in-flight claim."""
-    try:
-        snap = await provider.create_refund(
-            ctx,
+    async def _amount(self, tx: AsyncSession) -> int:
+        """The amount to refund, checked against what is left to refund."""
+        payment, wanted = self.payment, self.data.amount
+        if payment.status not in REFUNDABLE:
+            raise Conflict(f"A payment in status {payment.status} cannot be refunded", code="invalid_state")
+        refundable = payment.amount_received - (await refund_totals(tx, payment)).held
+        if wanted is not None and wanted <= 0:
+            raise ValidationFailed("amount must be a positive integer", code="amount_too_small", param="amount")
+        if refundable <= 0:
+            raise Conflict("Everything captured has already been refunded", code="invalid_state")
+        amount = wanted if wanted is not None else refundable
+        if amount > refundable:
+            raise ValidationFailed(
+                f"amount must be at most the refundable {refundable}", code="amount_too_large", param="amount"
+            )
+        return amount
+
+    async def call(self) -> RefundSnapshot:
+        payment, refund = self.payment, self.refund
+        assert refund is not None
+        return await self.provider.create_refund(
+            self.ctx,
             common.remote_id(payment),
             refund.amount,
             reason=refund.reason,
             metadata={"hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id, "hub_refund_id": refund.id},
             idempotency_key=store.provider_key(payment.id, "refund", refund.id),
         )
-    except (ProviderUnavailable, RateLimited) as exc:
-        # It may have happened: the pending row keeps the money held until sync finds out.
-        payment.last_error_code = exc.code
-        inflight.release(payment)
-        await session.commit()
-        exc.payment_id = payment.id
-        raise
-    except ProviderError:
-        await session.delete(refund)
-        inflight.release(payment)
-        await session.commit()
-        raise
-    for attempt in range(2):
-        try:
-            # The payment row first, as the webhook applier takes it before it records a refund:
-            # the same lock order on both paths, so a refund webhook racing this answer waits
-            # (or is waited for) instead of deadlocking.
-            await session.refresh(payment, with_for_update=True)
-            kept = await _attach(session, refund, snap)
-            await apply_refunds(session, payment)
-            inflight.release(payment)
-            await session.commit()
-            return common.refund_view(kept)
-        except IntegrityError:
-            # The provider's refund webhook recorded this refund between our lookup and commit.
-            await session.rollback()
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+
+    async def record(self, tx: AsyncSession, answer: RefundSnapshot) -> schemas.Refund:
+        assert self.refund is not None
+        # The payment row first, as the webhook applier takes it before it records a refund:
+        # the same lock order on both paths, so a refund webhook racing this answer waits
+        # (or is waited for) instead of deadlocking.
+        await tx.refresh(self.payment, with_for_update=True)
+        kept = await _attach(tx, self.refund, answer)
+        await apply_refunds(tx, self.payment)
+        inflight.release(self.payment)
+        return common.refund_view(kept)
+
+    async def failed(self, tx: AsyncSession, exc: ProviderError, rule: Rule) -> None:
+        if rule.row is RowFate.KEEP_FOR_RETRY:
+            # It may have happened: the pending row keeps the money held until sync finds out.
+            self.payment.last_error_code = exc.code
+            exc.payment_id = self.payment.id
+        else:
+            # The provider made no refund (declined or refused): the row goes.
+            await tx.delete(self.refund)
+        inflight.release(self.payment)
 
 
 async def _attach(session: AsyncSession, refund: Refund, snap: RefundSnapshot) -> Refund:

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from providers.base.statuses import RefundReasonName
+
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 ProviderName = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
@@ -78,7 +80,7 @@ class CaptureRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
     amount: int | None = None
-    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+    reason: RefundReasonName | None = None
 
 
 class Refund(msgspec.Struct):

@@ -8,8 +8,9 @@ marker) and written after.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Collection
+from collections.abc import Collection
 from datetime import timedelta
+from typing import ClassVar
 
 import msgspec
 from sqlalchemy import select
@@ -21,6 +22,9 @@ from hub.db.payments import CheckoutSession, Payment
 from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
+from hub.operations.driver import declare
+from hub.operations.phases import Operation
+from hub.operations.policy import Rule
 from hub.payments import common, inflight, schemas
 from hub.payments.apply import PAID, apply_snapshot, record_capture, set_status
 from hub.payments.refunds import sync_refunds
@@ -83,114 +87,123 @@ async def list_payments(
 # -- capture / cancel ---------------------------------------------------------------------
 
 
-async def _prepare(
-    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str
-) -> tuple[Payment, Provider, TenantContext]:
-    payment = await common.owned_payment(session, who.tenant_id, payment_id)
-    provider = common.provider_by_name(services, payment.provider)
-    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
-    return payment, provider, ctx
+class _Move(Operation[neutral.PaymentSnapshot]):
+    """An operation that moves an existing payment at its provider, under the payment's in-flight
+    marker (no row is created: the payment is the row). Capture and cancel are its declarations."""
+
+    looks = True
+    #: The in-flight marker's name, and the verb of the refusal.
+    operation: ClassVar[str]
+    verb: ClassVar[str]
+    #: The statuses the operation moves the payment to: found there on a retry with the key, it happened.
+    outcome: ClassVar[Collection[str]]
+    #: The statuses the marker may be set from.
+    movable: ClassVar[Collection[str]]
+
+    def __init__(self, services: Services, who: TenantPrincipal, payment_id: str) -> None:
+        super().__init__(services, who)
+        self.payment_id = payment_id
+        self.snap: neutral.PaymentSnapshot | None = None
+
+    async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.payment = await common.owned_payment(tx, self.who.tenant_id, self.payment_id)
+        self.provider = common.provider_by_name(self.services, self.payment.provider)
+        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+
+    async def look(self) -> None:
+        """Re-read a payment whose hub status may lag (the customer acted at the provider directly)."""
+        payment = self.payment
+        if payment.provider_payment_id is not None and payment.status in BEFORE_AUTHORIZATION:
+            self.snap = await self.provider.get_payment(self.ctx, payment.provider_payment_id)
+
+    async def seen(self, tx: AsyncSession) -> None:
+        if self.snap is not None:
+            await apply_snapshot(tx, self.payment, self.snap)
+
+    async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Payment | None:
+        """The retry of an attempt whose answer was lost, finding the payment already where that
+        attempt was taking it (the attempt acted, and a sync or a webhook recorded it): the
+        operation happened once, so the answer is the payment, as Stripe replays its own answer,
+        not a refusal of a second capture or cancel that nobody asked for."""
+        return self._view() if self.payment.status in self.outcome else None
+
+    def check(self) -> None:
+        """Refuse a payment the operation cannot move."""
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        self.check()
+        lease = store.lease_for(self.services.settings)
+        if await inflight.claim(tx, self.payment, self.operation, lease=lease, statuses=self.movable) is None:
+            raise inflight.busy(self.payment, lease)
+
+    async def record(self, tx: AsyncSession, answer: neutral.PaymentSnapshot) -> schemas.Payment:
+        await apply_snapshot(tx, self.payment, answer)
+        inflight.release(self.payment)
+        await tx.flush()  # updated_at is set by the flush: the answer shows what is stored
+        return self._view()
+
+    async def failed(self, tx: AsyncSession, exc: ProviderError, rule: Rule) -> None:
+        # Whatever the outcome, the payment stays as it was: the error is noted and the marker lifted.
+        self.payment.last_error_code = exc.code
+        inflight.release(self.payment)
+        tag(exc, self.payment)
+
+    def _view(self) -> schemas.Payment:
+        return common.payment_view(self.payment, self.ctx.credentials.publishable_key)
 
 
-async def _refresh(session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment) -> None:
-    """Re-read a payment whose hub status may lag (the customer acted at the provider directly)."""
-    if payment.provider_payment_id is None or payment.status not in BEFORE_AUTHORIZATION:
-        return
-    snap = await provider.get_payment(ctx, payment.provider_payment_id)
-    await apply_snapshot(session, payment, snap)
-    await session.commit()
+@declare("POST", "/v1/payments/{payment_id:str}/capture")
+class CapturePayment(_Move):
+    route = "payments.capture"
+    operation, verb = "capture", "captured"
+    outcome, movable = PAID, frozenset({"requires_capture"})
+
+    def __init__(self, services: Services, who: TenantPrincipal, payment_id: str, amount: int | None) -> None:
+        super().__init__(services, who, payment_id)
+        self.amount = amount
+
+    def check(self) -> None:
+        payment, amount = self.payment, self.amount
+        if payment.status != "requires_capture":
+            raise not_in_state(payment, self.verb)
+        if amount is not None:
+            if amount <= 0:
+                raise ValidationFailed("amount must be a positive integer", code="amount_too_small", param="amount")
+            if amount > payment.amount_capturable:
+                raise ValidationFailed(
+                    f"amount must be at most the capturable {payment.amount_capturable}",
+                    code="amount_too_large",
+                    param="amount",
+                )
+        self.captured = amount if amount is not None else payment.amount_capturable
+
+    async def call(self) -> neutral.PaymentSnapshot:
+        return await self.provider.capture_payment(
+            self.ctx,
+            common.remote_id(self.payment),
+            self.amount,
+            idempotency_key=store.provider_key(self.payment.id, "capture", str(self.captured)),
+        )
+
+    async def record(self, tx: AsyncSession, answer: neutral.PaymentSnapshot) -> schemas.Payment:
+        record_capture(self.payment, self.captured, answer)
+        return await super().record(tx, answer)
 
 
-async def _call_claimed(
-    session: AsyncSession, payment: Payment, call: Awaitable[neutral.PaymentSnapshot]
-) -> neutral.PaymentSnapshot:
-    """Await a provider call made under the payment's in-flight claim; on refusal, record and release."""
-    try:
-        return await call
-    except ProviderError as exc:
-        payment.last_error_code = exc.code
-        inflight.release(payment)
-        await session.commit()
-        raise tag(exc, payment) from None
+@declare("POST", "/v1/payments/{payment_id:str}/cancel")
+class CancelPayment(_Move):
+    route = "payments.cancel"
+    operation, verb = "cancel", "canceled"
+    outcome, movable = frozenset({"canceled"}), CANCELABLE
 
+    def check(self) -> None:
+        if self.payment.status not in CANCELABLE or self.payment.provider_payment_id is None:
+            raise not_in_state(self.payment, self.verb)
 
-async def capture_payment(
-    session: AsyncSession,
-    services: Services,
-    who: TenantPrincipal,
-    payment_id: str,
-    amount: int | None,
-    attempt: Attempt | None = None,
-) -> schemas.Payment:
-    payment, provider, ctx = await _prepare(session, services, who, payment_id)
-    await _refresh(session, provider, ctx, payment)
-    if _already_done(attempt, payment, PAID):
-        return await _view(session, payment)
-    if payment.status != "requires_capture":
-        raise not_in_state(payment, "captured")
-    if amount is not None:
-        if amount <= 0:
-            raise ValidationFailed("amount must be a positive integer", code="amount_too_small", param="amount")
-        if amount > payment.amount_capturable:
-            raise ValidationFailed(
-                f"amount must be at most the capturable {payment.amount_capturable}",
-                code="amount_too_large",
-                param="amount",
-            )
-    lease = store.lease_for(services.settings)
-    if await inflight.claim(session, payment, "capture", lease=lease, statuses={"requires_capture"}) is None:
-        raise inflight.busy(payment, lease)
-    await session.commit()
-    captured = amount if amount is not None else payment.amount_capturable
-    snap = await _call_claimed(
-        session,
-        payment,
-        provider.capture_payment(
-            ctx,
-            common.remote_id(payment),
-            amount,
-            idempotency_key=store.provider_key(payment.id, "capture", str(captured)),
-        ),
-    )
-    record_capture(payment, captured, snap)
-    await apply_snapshot(session, payment, snap)
-    inflight.release(payment)
-    await session.commit()
-    return await _view(session, payment)
-
-
-async def cancel_payment(
-    session: AsyncSession, services: Services, who: TenantPrincipal, payment_id: str, attempt: Attempt | None = None
-) -> schemas.Payment:
-    payment, provider, ctx = await _prepare(session, services, who, payment_id)
-    await _refresh(session, provider, ctx, payment)
-    if _already_done(attempt, payment, {"canceled"}):
-        return await _view(session, payment)
-    if payment.status not in CANCELABLE or payment.provider_payment_id is None:
-        raise not_in_state(payment, "canceled")
-    lease = store.lease_for(services.settings)
-    if await inflight.claim(session, payment, "cancel", lease=lease, statuses=CANCELABLE) is None:
-        raise inflight.busy(payment, lease)
-    await session.commit()
-    snap = await _call_claimed(
-        session,
-        payment,
-        provider.cancel_payment(
-            ctx, payment.provider_payment_id, idempotency_key=store.provider_key(payment.id, "cancel")
-        ),
-    )
-    await apply_snapshot(session, payment, snap)
-    inflight.release(payment)
-    await session.commit()
-    return await _view(session, payment)
-
-
-def _already_done(attempt: Attempt | None, payment: Payment, outcome: Collection[str]) -> bool:
-    """A retry with the Idempotency-Key of an attempt whose answer was lost, finding the payment
-    already where that attempt was taking it (the attempt acted, and a sync or a webhook recorded
-    it): the operation happened once, so the answer is the payment, as Stripe replays its own
-    answer, not a refusal of a second capture or cancel that nobody asked for."""
-    return attempt is not None and attempt.resumed and payment.status in outcome
+    async def call(self) -> neutral.PaymentSnapshot:
+        return await self.provider.cancel_payment(
+            self.ctx, common.remote_id(self.payment), idempotency_key=store.provider_key(self.payment.id, "cancel")
+        )
 
 
 # -- sync ---------------------------------------------------------------------------------
@@ -209,7 +222,9 @@ async def sync_payment(
     the payment changed between the read and the write (a webhook event, another request): then
     only forward moves are applied, and the next sync converges.
     """
-    payment, provider, ctx = await _prepare(session, services, who, payment_id)
+    payment = await common.owned_payment(session, who.tenant_id, payment_id)
+    provider = common.provider_by_name(services, payment.provider)
+    ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     lease = store.lease_for(services.settings)
     if payment.pending_op is not None and not inflight.is_stale(payment.pending_since, lease):
         raise inflight.busy(payment, lease)

@@ -6,36 +6,27 @@ Ranks give the partial order; terminal states never move except along the refund
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from providers.base.statuses import PaymentStatus as P
+from providers.base.statuses import PaymentStatusName
 
-#: The provider-neutral payment statuses, as the API names them.
-Status = Literal[
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-    "processing",
-    "requires_capture",
-    "succeeded",
-    "canceled",
-    "failed",
-    "partially_refunded",
-    "refunded",
-]
-STATUSES: tuple[str, ...] = get_args(Status)
+#: The provider-neutral payment statuses, as the API names them (``providers.base.statuses``).
+Status = PaymentStatusName
+STATUSES: tuple[P, ...] = tuple(P)
 
 _RANK = {
-    "requires_payment_method": 0,
-    "requires_confirmation": 1,
-    "requires_action": 2,
-    "processing": 3,
-    "requires_capture": 4,
-    "failed": 5,
-    "canceled": 6,
-    "succeeded": 6,
-    "partially_refunded": 7,
-    "refunded": 8,
+    P.REQUIRES_PAYMENT_METHOD: 0,
+    P.REQUIRES_CONFIRMATION: 1,
+    P.REQUIRES_ACTION: 2,
+    P.PROCESSING: 3,
+    P.REQUIRES_CAPTURE: 4,
+    P.FAILED: 5,
+    P.CANCELED: 6,
+    P.SUCCEEDED: 6,
+    P.PARTIALLY_REFUNDED: 7,
+    P.REFUNDED: 8,
 }
-TERMINAL = frozenset({"canceled", "refunded"})
+TERMINAL = frozenset({P.CANCELED, P.REFUNDED})
+_BEFORE_PAID = frozenset({P.REQUIRES_PAYMENT_METHOD, P.REQUIRES_CONFIRMATION, P.REQUIRES_ACTION, P.PROCESSING})
 
 
 def may_move(current: str, new: str) -> bool:
@@ -44,20 +35,20 @@ def may_move(current: str, new: str) -> bool:
         return False
     if current in TERMINAL:
         return False
-    if current == "failed":
+    if current == P.FAILED:
         # A failed attempt can be retried by the customer with another card.
-        return new != "failed"
-    if current == "succeeded":
-        return new in {"partially_refunded", "refunded"}
-    if current == "partially_refunded":
-        return new == "refunded"
-    if new == "failed":
-        return current in {"requires_payment_method", "requires_confirmation", "requires_action", "processing"}
-    return _RANK[new] > _RANK[current]
+        return new != P.FAILED
+    if current == P.SUCCEEDED:
+        return new in {P.PARTIALLY_REFUNDED, P.REFUNDED}
+    if current == P.PARTIALLY_REFUNDED:
+        return new == P.REFUNDED
+    if new == P.FAILED:
+        return current in _BEFORE_PAID
+    return _RANK[P(new)] > _RANK[P(current)]
 
 
-def refund_status(amount_received: int, amount_refunded: int) -> str | None:
+def refund_status(amount_received: int, amount_refunded: int) -> P | None:
     """partially_refunded / refunded from money actually returned; None when nothing was refunded."""
     if amount_refunded <= 0 or amount_received <= 0:
         return None
-    return "refunded" if amount_refunded >= amount_received else "partially_refunded"
+    return P.REFUNDED if amount_refunded >= amount_received else P.PARTIALLY_REFUNDED

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from hub.payments.schemas import Metadata
 from hub.recurring.fields import Ref
+from providers.base.statuses import SubscriptionStatusName
 
-Status = Literal["incomplete", "incomplete_expired", "trialing", "active", "past_due", "unpaid", "canceled", "paused"]
+Status = SubscriptionStatusName
 
 
 class Item(msgspec.Struct, forbid_unknown_fields=True):

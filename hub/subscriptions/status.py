@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 
 from hub.db.recurring import Subscription
 from providers.base.recurring import SubscriptionSnapshot
+from providers.base.statuses import SUBSCRIPTION_ENDED as ENDED
+from providers.base.statuses import SubscriptionStatus
 
-ENDED = frozenset({"canceled", "incomplete_expired"})
-FIRST_ONLY = frozenset({"incomplete"})
+FIRST_ONLY = frozenset({SubscriptionStatus.INCOMPLETE})
 
 
 def may_move(current: str, new: str, *, newer: bool) -> bool:

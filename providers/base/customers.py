@@ -11,20 +11,11 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers.base.errors import NotSupported
+from providers.base.statuses import SetupStatus
 
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.payments import CustomerSnapshot
     from providers.base.provider import TenantContext
-
-#: Neutral setup-intent statuses (saving a payment method for later use).
-SETUP_STATUSES = (
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-    "processing",
-    "succeeded",
-    "canceled",
-)
 
 
 class CustomerUpdate(msgspec.Struct, frozen=True):
@@ -58,7 +49,7 @@ class SetupIntentCreate(msgspec.Struct, frozen=True):
 
 class SetupIntentSnapshot(msgspec.Struct, frozen=True):
     provider_setup_intent_id: str
-    status: str
+    status: SetupStatus
     client_secret: str | None = None
     payment_method: str | None = None
 

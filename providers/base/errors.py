@@ -107,3 +107,14 @@ class EventNotUnderstood(ProviderError):
     """
 
     code = "event_not_understood"
+
+
+class UnexpectedAnswer(ProviderUnavailable):
+    """The provider answered with something its plugin cannot read: a status it never documented,
+    a field of the wrong type.
+
+    The request may well have taken effect, so the outcome is unknown (as for an answer that never
+    came): the hub keeps what it had and a sync repairs it; it answers 502. In a webhook event it
+    makes the event ``failed`` with this message as its reason. The message names the field,
+    never a value that could be anything.
+    """

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers.base.errors import NotSupported
+from providers.base.statuses import InvoiceStatus
 from providers.base.types import Amount
 
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
-
-INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
 
 
 class InvoiceLine(msgspec.Struct, frozen=True):
@@ -38,7 +37,7 @@ class InvoiceSnapshot(msgspec.Struct, frozen=True):
     """An invoice at one moment. ``hosted_invoice_url`` is the page the customer pays on (once finalized)."""
 
     provider_invoice_id: str
-    status: str
+    status: InvoiceStatus
     amount_due: Amount
     amount_paid: Amount
     currency: str

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers.base.errors import CardDeclined
+from providers.base.statuses import PaymentStatus, RefundReason, RefundStatus
 
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
@@ -25,9 +26,7 @@ class PaymentSnapshot(msgspec.Struct, frozen=True):
     """
 
     provider_payment_id: str
-    #: Neutral payment status: requires_payment_method, requires_confirmation, requires_action,
-    #: processing, requires_capture, succeeded, canceled, failed, partially_refunded or refunded.
-    status: str
+    status: PaymentStatus
     amount: int
     currency: str
     capture_method: str
@@ -63,10 +62,10 @@ class RefundSnapshot(msgspec.Struct, frozen=True):
 
     provider_refund_id: str
     amount: int
-    #: pending, requires_action, succeeded, failed or canceled.
-    status: str
+    #: The one refund state machine: ``providers.base.statuses.RefundStatus``.
+    status: RefundStatus
     provider_payment_id: str | None = None
-    reason: str | None = None
+    reason: RefundReason | None = None
     metadata: dict[str, str] = {}
 
 

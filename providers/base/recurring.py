@@ -11,23 +11,11 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from providers.base.errors import NotSupported
+from providers.base.statuses import IntervalName, SubscriptionStatus
 from providers.base.types import Amount
 
 if TYPE_CHECKING:  # the Provider module imports this one
     from providers.base.provider import TenantContext
-
-INTERVALS = ("day", "week", "month", "year")
-#: Subscription statuses (Stripe's names, which most gateways share).
-SUBSCRIPTION_STATUSES = (
-    "incomplete",
-    "incomplete_expired",
-    "trialing",
-    "active",
-    "past_due",
-    "unpaid",
-    "canceled",
-    "paused",
-)
 
 
 class ProductCreate(msgspec.Struct, frozen=True):
@@ -43,7 +31,7 @@ class ProductSnapshot(msgspec.Struct, frozen=True):
 
 
 class Recurrence(msgspec.Struct, frozen=True):
-    interval: str
+    interval: IntervalName
     interval_count: int = 1
 
 
@@ -78,7 +66,7 @@ class SubscriptionSnapshot(msgspec.Struct, frozen=True):
     """A subscription at one moment; ``as_of`` (epoch seconds) orders facts about it."""
 
     provider_subscription_id: str
-    status: str
+    status: SubscriptionStatus
     as_of: Amount
     current_period_end: Amount | None = None
     cancel_at_period_end: bool = False

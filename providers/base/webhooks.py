@@ -18,6 +18,7 @@ from providers.base.customers import SetupIntentSnapshot
 from providers.base.errors import EventNotUnderstood
 from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
+from providers.base.statuses import DisputeStatus, PaymentStatus, RefundReason, RefundStatus
 from providers.base.types import MAX_AMOUNT as MAX_AMOUNT  # re-exported: plugins and tests name it here
 from providers.base.types import Amount
 
@@ -35,12 +36,12 @@ Code = Annotated[str, msgspec.Meta(max_length=MAX_CODE_LENGTH)]
 
 
 class RefundUpdate(msgspec.Struct, frozen=True):
-    """One refund as the event reports it. ``status``: pending, succeeded, failed or canceled."""
+    """One refund as the event reports it (``status``: the one refund state machine, ``RefundStatus``)."""
 
     provider_refund_id: Ident
     amount: Amount
-    status: Code
-    reason: Code | None = None
+    status: RefundStatus
+    reason: RefundReason | None = None
 
 
 class ProviderEvent(msgspec.Struct, frozen=True):
@@ -62,7 +63,7 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     hub_tenant_id: Ref | None = None
     hub_payment_id: Ref | None = None
     #: Neutral payment status the event implies (see PaymentSnapshot.status).
-    status: Code | None = None
+    status: PaymentStatus | None = None
     amount_capturable: Amount | None = None
     amount_received: Amount | None = None
     #: The provider's cumulative refunded figure as of ``created``: refunds not known to have
@@ -72,7 +73,7 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     refund: RefundUpdate | None = None
     #: The dispute's own life, kept beside the payment's status: needs_response, under_review, won,
     #: lost or closed.
-    dispute_status: Code | None = None
+    dispute_status: DisputeStatus | None = None
     last_error_code: Code | None = None
     decline_code: Code | None = None
 

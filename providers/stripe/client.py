@@ -48,8 +48,10 @@ def _outcome(status: int | None) -> str:
 class SharedHTTPXClient(stripe.HTTPXClient):
     """``stripe.HTTPXClient`` whose ``httpx.AsyncClient`` (pool, timeouts, transport) the hub builds.
 
-    stripe-python keeps the async client in the private ``_client_async``; a test fails if the
-    SDK stops honouring it (tests/unit/test_stripe_client.py).
+    stripe-python keeps the async client in the private ``_client_async``, and offers no public
+    way to give it one: its constructor builds its own ``httpx.AsyncClient`` from nothing but a
+    timeout, with no transport, pool limits or client argument. So it is replaced here (once, at
+    construction); a test fails if the SDK stops honouring it (tests/unit/test_stripe_client.py).
     """
 
     def __init__(

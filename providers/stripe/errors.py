@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import stripe
 
 from providers.base.errors import (
@@ -18,6 +21,20 @@ from providers.base.secrets import mask_secrets
 
 class DeadlineExceeded(stripe.APIConnectionError):
     """The call, retries included, ran past the overall deadline (raised by the shared HTTP client)."""
+
+
+@contextmanager
+def stripe_errors(into: Callable[[stripe.StripeError], Exception] | None = None) -> Iterator[None]:
+    """The one place an SDK exception becomes the neutral typed error: every call to Stripe runs in it.
+
+    A handler inside that wants one case for itself catches it and returns, or re-raises
+    (``raise``) to have it translated here like any other. ``into`` replaces ``translate`` for a
+    caller whose errors mean something else (the platform's own billing key).
+    """
+    try:
+        yield
+    except stripe.StripeError as exc:
+        raise (into or translate)(exc) from None
 
 
 def translate(exc: stripe.StripeError) -> ProviderError:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base.invoices import InvoiceCreate, InvoiceLine, InvoiceSnapshot, PaymentLinkSnapshot
-from providers.stripe.transformers import _ident, _int, _metadata, _opt_int, _text, field
+from providers.base.statuses import InvoiceStatus
+from providers.stripe import wire
+from providers.stripe.transformers import status_of
 
-_INVOICE_STATUS = {s: s for s in ("draft", "open", "paid", "void", "uncollectible")}
+#: Stripe's invoice statuses are the neutral ones, name for name.
+_INVOICE_STATUS = {s.value: s for s in InvoiceStatus}
 
 
 def invoice_params(data: InvoiceCreate) -> dict[str, Any]:
@@ -37,23 +40,21 @@ def invoice_item_params(data: InvoiceCreate, line: InvoiceLine, *, invoice_id: s
     }
 
 
-def invoice_from_stripe(invoice: Any) -> InvoiceSnapshot:
+def invoice_from_stripe(obj: object) -> InvoiceSnapshot:
     """Read strictly: a field of the wrong type raises ``FieldError`` naming it (never coerced)."""
+    invoice = wire.decode(obj, wire.Invoice)
     return InvoiceSnapshot(
-        provider_invoice_id=_ident(invoice),
-        status=_INVOICE_STATUS.get(_text(invoice, "status") or "", "draft"),
-        amount_due=_int(invoice, "amount_due"),
-        amount_paid=_int(invoice, "amount_paid"),
-        currency=(_text(invoice, "currency") or "").lower(),
-        hosted_invoice_url=_text(invoice, "hosted_invoice_url"),
-        due_date=_opt_int(invoice, "due_date"),
-        metadata=_metadata(invoice),
+        provider_invoice_id=invoice.id,
+        status=status_of(invoice.status, _INVOICE_STATUS, "invoice"),
+        amount_due=invoice.amount_due or 0,
+        amount_paid=invoice.amount_paid or 0,
+        currency=(invoice.currency or "").lower(),
+        hosted_invoice_url=invoice.hosted_invoice_url,
+        due_date=invoice.due_date,
+        metadata=invoice.metadata,
     )
 
 
-def payment_link_from_stripe(link: Any) -> PaymentLinkSnapshot:
-    return PaymentLinkSnapshot(
-        provider_payment_link_id=str(field(link, "id")),
-        url=str(field(link, "url") or ""),
-        active=bool(field(link, "active", True)),
-    )
+def payment_link_from_stripe(obj: object) -> PaymentLinkSnapshot:
+    link = wire.decode(obj, wire.PaymentLink)
+    return PaymentLinkSnapshot(provider_payment_link_id=link.id, url=link.url or "", active=link.active)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import stripe
-
 from providers.base.invoices import (
     InvoiceCreate,
     InvoiceSnapshot,
@@ -13,7 +11,7 @@ from providers.base.invoices import (
     PaymentLinkSnapshot,
 )
 from providers.stripe import invoice_transformers as rtx
-from providers.stripe.errors import translate
+from providers.stripe.errors import stripe_errors
 
 if TYPE_CHECKING:
     from providers.base.provider import TenantContext
@@ -28,15 +26,13 @@ class StripeInvoices:
     ) -> InvoiceSnapshot:
         client = self.client(ctx)
         params: Any = rtx.invoice_params(data)
-        try:
+        with stripe_errors():
             invoice = await client.v1.invoices.create_async(params, {"idempotency_key": idempotency_key})
             for n, line in enumerate(data.lines):
                 # Each line under its own key derived from the invoice's: a retry adds none twice.
                 item: Any = rtx.invoice_item_params(data, line, invoice_id=invoice["id"])
                 await client.v1.invoice_items.create_async(item, {"idempotency_key": f"{idempotency_key}-line-{n}"})
             invoice = await client.v1.invoices.retrieve_async(invoice["id"])
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return rtx.invoice_from_stripe(invoice)
 
     async def send_invoice(
@@ -61,28 +57,24 @@ class StripeInvoices:
             # The PaymentIntent each purchase makes carries the tenant's stamp too.
             "payment_intent_data": {"metadata": {"hub_tenant_id": data.metadata.get("hub_tenant_id", "")}},
         }
-        try:
+        with stripe_errors():
             link = await self.client(ctx).v1.payment_links.create_async(params, {"idempotency_key": idempotency_key})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return rtx.payment_link_from_stripe(link)
 
     async def deactivate_payment_link(
         self: StripeHost, ctx: TenantContext, provider_payment_link_id: str, *, idempotency_key: str
     ) -> PaymentLinkSnapshot:
         params: Any = {"active": False}
-        try:
+        with stripe_errors():
             link = await self.client(ctx).v1.payment_links.update_async(
                 provider_payment_link_id, params, {"idempotency_key": idempotency_key}
             )
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return rtx.payment_link_from_stripe(link)
 
 
 async def _finalized_then(invoices: Any, action: Any, invoice_id: str, idempotency_key: str) -> InvoiceSnapshot:
     """Finalize the invoice if it is still a draft (never auto-advanced: the hub decides), then act on it."""
-    try:
+    with stripe_errors():
         invoice = await invoices.retrieve_async(invoice_id)
         if invoice["status"] == "draft":
             params: Any = {"auto_advance": False}
@@ -90,6 +82,4 @@ async def _finalized_then(invoices: Any, action: Any, invoice_id: str, idempoten
                 invoice_id, params, {"idempotency_key": f"{idempotency_key}-finalize"}
             )
         invoice = await action(invoice_id, {}, {"idempotency_key": idempotency_key})
-    except stripe.StripeError as exc:
-        raise translate(exc) from None
     return rtx.invoice_from_stripe(invoice)

@@ -26,7 +26,8 @@ from providers.base.payments import (
     RefundSnapshot,
 )
 from providers.stripe import transformers as tx
-from providers.stripe.errors import translate
+from providers.stripe import wire
+from providers.stripe.errors import stripe_errors, translate
 from providers.stripe.host import is_localstripe
 
 if TYPE_CHECKING:
@@ -47,53 +48,44 @@ class StripePayments:
     ) -> PaymentSnapshot:
         client = self.client(ctx)
         params: SdkParams = tx.payment_intent_params(data, emulator=is_localstripe(self))
-        try:
-            pi = await client.v1.payment_intents.create_async(params, {"idempotency_key": idempotency_key})
-        except stripe.CardError as exc:
-            raise await _declined(client, exc) from None
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
+        with stripe_errors():
+            try:
+                pi = await client.v1.payment_intents.create_async(params, {"idempotency_key": idempotency_key})
+            except stripe.CardError as exc:
+                raise await _declined(client, exc) from None
         return tx.payment_from_stripe(pi)
 
     async def get_payment(self: StripeHost, ctx: TenantContext, provider_payment_id: str) -> PaymentSnapshot:
-        try:
+        with stripe_errors():
             pi = await self.client(ctx).v1.payment_intents.retrieve_async(provider_payment_id)
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return tx.payment_from_stripe(pi)
 
     async def find_payment(self: StripeHost, ctx: TenantContext, hub_payment_id: str) -> PaymentSnapshot | None:
         # Search is eventually consistent at Stripe (about a minute); callers only use it for
         # payments whose creation was interrupted well before.
         query = f"metadata['hub_payment_id']:'{hub_payment_id}'"
-        try:
+        with stripe_errors():
             found = await self.client(ctx).v1.payment_intents.search_async({"query": query, "limit": 1})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
-        data = tx.field(found, "data") or []
+        data = wire.decode(found, wire.Page).data
         return tx.payment_from_stripe(data[0]) if data else None
 
     async def capture_payment(
         self: StripeHost, ctx: TenantContext, provider_payment_id: str, amount: int | None, *, idempotency_key: str
     ) -> PaymentSnapshot:
         params: SdkParams = {} if amount is None else {"amount_to_capture": amount}
-        try:
+        with stripe_errors():
             pi = await self.client(ctx).v1.payment_intents.capture_async(
                 provider_payment_id, params, {"idempotency_key": idempotency_key}
             )
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return tx.payment_from_stripe(pi)
 
     async def cancel_payment(
         self: StripeHost, ctx: TenantContext, provider_payment_id: str, *, idempotency_key: str
     ) -> PaymentSnapshot:
-        try:
+        with stripe_errors():
             pi = await self.client(ctx).v1.payment_intents.cancel_async(
                 provider_payment_id, {}, {"idempotency_key": idempotency_key}
             )
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return tx.payment_from_stripe(pi)
 
     async def create_refund(
@@ -114,18 +106,14 @@ class StripePayments:
                 params["metadata"]["hub_refund_reason"] = reason
             else:
                 params["reason"] = reason
-        try:
+        with stripe_errors():
             refund = await self.client(ctx).v1.refunds.create_async(params, {"idempotency_key": idempotency_key})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return tx.refund_from_stripe(refund)
 
     async def list_refunds(self: StripeHost, ctx: TenantContext, provider_payment_id: str) -> list[RefundSnapshot]:
-        try:
+        with stripe_errors():
             page = await self.client(ctx).v1.refunds.list_async({"payment_intent": provider_payment_id, "limit": 100})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
-        return [tx.refund_from_stripe(r) for r in tx.field(page, "data") or []]
+        return [tx.refund_from_stripe(r) for r in wire.decode(page, wire.Page).data]
 
     async def create_customer(
         self: StripeHost, ctx: TenantContext, data: CustomerCreate, *, idempotency_key: str
@@ -135,28 +123,22 @@ class StripePayments:
             params["email"] = data.email
         if data.name is not None:
             params["name"] = data.name
-        try:
+        with stripe_errors():
             customer = await self.client(ctx).v1.customers.create_async(params, {"idempotency_key": idempotency_key})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return tx.customer_from_stripe(customer)
 
     async def create_checkout_session(
         self: StripeHost, ctx: TenantContext, data: CheckoutCreate, *, idempotency_key: str
     ) -> CheckoutSnapshot:
-        try:
+        with stripe_errors():
             session = await self.client(ctx).v1.checkout.sessions.create_async(
                 cast("SdkParams", tx.checkout_session_params(data)), {"idempotency_key": idempotency_key}
             )
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return tx.checkout_from_stripe(session)
 
     async def get_checkout_session(self: StripeHost, ctx: TenantContext, provider_session_id: str) -> CheckoutSnapshot:
-        try:
+        with stripe_errors():
             session = await self.client(ctx).v1.checkout.sessions.retrieve_async(provider_session_id)
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return tx.checkout_from_stripe(session)
 
 
@@ -168,12 +150,14 @@ async def _declined(client: stripe.StripeClient, exc: stripe.CardError) -> CardD
     """
     base = translate(exc)
     assert isinstance(base, CardDeclined)
-    err: Any = getattr(exc, "error", None)
-    pi: Any = getattr(err, "payment_intent", None)
+    # The SDK's ErrorObject raises AttributeError for a field Stripe left out: read with defaults.
+    err = exc.error
+    pi: object = getattr(err, "payment_intent", None)
+    charge_id: str | None = getattr(err, "charge", None)
     try:
-        if pi is None and getattr(err, "charge", None):
-            charge = await client.v1.charges.retrieve_async(err.charge)
-            pi = tx.field(charge, "payment_intent")
+        if pi is None and charge_id:
+            charge = await client.v1.charges.retrieve_async(charge_id)
+            pi = wire.ref_id(wire.decode(charge, wire.Charge).payment_intent)
         if isinstance(pi, str):
             pi = await client.v1.payment_intents.retrieve_async(pi)
     except stripe.StripeError:

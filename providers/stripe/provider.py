@@ -12,7 +12,7 @@ from providers.base.types import CredentialCheck, CredentialsInput, ProviderCred
 from providers.stripe.client import StripeClientFactory
 from providers.stripe.credentials import StripeCredentials, parse_credentials
 from providers.stripe.customers import StripeCustomers
-from providers.stripe.errors import translate
+from providers.stripe.errors import stripe_errors
 from providers.stripe.invoices import StripeInvoices
 from providers.stripe.payments import StripePayments
 from providers.stripe.recurring import StripeRecurring
@@ -52,11 +52,9 @@ class StripeProvider(StripePayments, StripeCustomers, StripeRecurring, StripeInv
         creds = ctx.credentials
         assert isinstance(creds, StripeCredentials)
         started = time.perf_counter()
-        try:
+        with stripe_errors():
             # The balance is the cheapest read every key (restricted ones included) may need.
             await self.client(ctx).v1.balance.retrieve_async()
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return CredentialCheck(ok=True, mode=creds.mode, latency_ms=int((time.perf_counter() - started) * 1000))
 
     async def aclose(self) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import stripe
-
 from providers.base.errors import NotSupported
 from providers.base.recurring import (
     PriceCreate,
@@ -22,7 +20,7 @@ from providers.base.recurring import (
     SubscriptionSnapshot,
 )
 from providers.stripe import recurring_transformers as rtx
-from providers.stripe.errors import translate
+from providers.stripe.errors import stripe_errors
 from providers.stripe.host import is_localstripe
 
 if TYPE_CHECKING:
@@ -39,10 +37,8 @@ class StripeRecurring:
         params: Any = {"name": data.name, "metadata": dict(data.metadata)}
         if data.description:
             params["description"] = data.description
-        try:
+        with stripe_errors():
             product = await self.client(ctx).v1.products.create_async(params, {"idempotency_key": idempotency_key})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return rtx.product_from_stripe(product)
 
     async def create_price(
@@ -55,20 +51,18 @@ class StripeRecurring:
         options: Any = {"idempotency_key": idempotency_key}
         client = self.client(ctx)
         price: Any
-        try:
+        with stripe_errors():
             if emulator:
                 price = await client.v1.plans.create_async(params, options)
             else:
                 price = await client.v1.prices.create_async(params, options)
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return rtx.price_from_stripe(price)
 
     async def create_subscription(
         self: StripeHost, ctx: TenantContext, data: SubscriptionCreate, *, idempotency_key: str
     ) -> SubscriptionSnapshot:
         client = self.client(ctx)
-        try:
+        with stripe_errors():
             if data.payment_method:
                 # The card pays this and every later invoice: saved on the customer as its default.
                 # Both calls are idempotent in effect (attaching to the same customer again is a no-op).
@@ -83,17 +77,13 @@ class StripeRecurring:
                 )
             params: Any = rtx.subscription_params(data, emulator=is_localstripe(self))
             sub = await client.v1.subscriptions.create_async(params, {"idempotency_key": idempotency_key})
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return rtx.subscription_from_stripe(sub)
 
     async def get_subscription(
         self: StripeHost, ctx: TenantContext, provider_subscription_id: str
     ) -> SubscriptionSnapshot:
-        try:
+        with stripe_errors():
             sub = await self.client(ctx).v1.subscriptions.retrieve_async(provider_subscription_id)
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return rtx.subscription_from_stripe(sub)
 
     async def cancel_subscription(
@@ -106,12 +96,10 @@ class StripeRecurring:
     ) -> SubscriptionSnapshot:
         subs = self.client(ctx).v1.subscriptions
         options: Any = {"idempotency_key": idempotency_key}
-        try:
+        with stripe_errors():
             if at_period_end:
                 params: Any = {"cancel_at_period_end": True}
                 sub = await subs.update_async(provider_subscription_id, params, options)
             else:
                 sub = await subs.cancel_async(provider_subscription_id, {}, options)
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
         return rtx.subscription_from_stripe(sub)

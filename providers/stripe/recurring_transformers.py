@@ -7,6 +7,7 @@ each item).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from providers.base.customers import Card, SavedPaymentMethod, SetupIntentSnapshot
@@ -17,56 +18,43 @@ from providers.base.recurring import (
     SubscriptionCreate,
     SubscriptionSnapshot,
 )
+from providers.base.statuses import SetupStatus, SubscriptionStatus
 from providers.base.webhooks import ProviderEvent
+from providers.stripe import wire
 from providers.stripe.invoice_transformers import invoice_from_stripe
-from providers.stripe.transformers import _flag, _ident, _int, _metadata, _opt_int, _ref, _text, field
+from providers.stripe.transformers import status_of
 
-_SETUP_STATUS = {
-    "requires_payment_method": "requires_payment_method",
-    "requires_confirmation": "requires_confirmation",
-    "requires_action": "requires_action",
-    "processing": "processing",
-    "succeeded": "succeeded",
-    "canceled": "canceled",
-}
-
-_SUBSCRIPTION_STATUS = {
-    s: s for s in ("incomplete", "incomplete_expired", "trialing", "active", "past_due", "unpaid", "canceled", "paused")
-}
+#: Stripe's setup-intent and subscription statuses are the neutral ones, name for name.
+_SETUP_STATUS = {s.value: s for s in SetupStatus}
+_SUBSCRIPTION_STATUS = {s.value: s for s in SubscriptionStatus}
 
 
-def setup_intent_from_stripe(si: Any) -> SetupIntentSnapshot:
+def setup_intent_from_stripe(obj: object) -> SetupIntentSnapshot:
     """Read strictly (FieldError names a field of the wrong type), as every object of an event is."""
+    si = wire.decode(obj, wire.SetupIntent)
     return SetupIntentSnapshot(
-        provider_setup_intent_id=_ident(si),
-        status=_SETUP_STATUS.get(_text(si, "status") or "", "requires_payment_method"),
-        client_secret=_text(si, "client_secret"),
-        payment_method=_ref(si, "payment_method"),
+        provider_setup_intent_id=si.id,
+        status=status_of(si.status, _SETUP_STATUS, "setup intent"),
+        client_secret=si.client_secret,
+        payment_method=wire.ref_id(si.payment_method),
     )
 
 
-def payment_method_from_stripe(pm: Any) -> SavedPaymentMethod:
-    card = field(pm, "card")
+def payment_method_from_stripe(obj: object) -> SavedPaymentMethod:
+    pm = wire.decode(obj, wire.PaymentMethod)
+    card = pm.card
     return SavedPaymentMethod(
-        id=str(field(pm, "id")),
-        type=str(field(pm, "type") or "card"),
-        card=Card(
-            brand=field(card, "brand"),
-            last4=field(card, "last4"),
-            exp_month=field(card, "exp_month"),
-            exp_year=field(card, "exp_year"),
-        )
+        id=pm.id,
+        type=pm.type or "card",
+        card=Card(brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
         if card is not None
         else None,
     )
 
 
-def product_from_stripe(product: Any) -> ProductSnapshot:
-    return ProductSnapshot(
-        provider_product_id=str(field(product, "id")),
-        name=str(field(product, "name") or ""),
-        active=bool(field(product, "active", True)),
-    )
+def product_from_stripe(obj: object) -> ProductSnapshot:
+    product = wire.decode(obj, wire.Product)
+    return ProductSnapshot(provider_product_id=product.id, name=product.name or "", active=product.active)
 
 
 def price_params(data: PriceCreate, *, emulator: bool) -> dict[str, Any]:
@@ -88,8 +76,9 @@ def price_params(data: PriceCreate, *, emulator: bool) -> dict[str, Any]:
     return params
 
 
-def price_from_stripe(price: Any) -> PriceSnapshot:
-    return PriceSnapshot(provider_price_id=str(field(price, "id")), active=bool(field(price, "active", True)))
+def price_from_stripe(obj: object) -> PriceSnapshot:
+    price = wire.decode(obj, wire.Price)
+    return PriceSnapshot(provider_price_id=price.id, active=price.active)
 
 
 def subscription_params(data: SubscriptionCreate, *, emulator: bool) -> dict[str, Any]:
@@ -105,25 +94,25 @@ def subscription_params(data: SubscriptionCreate, *, emulator: bool) -> dict[str
     return params
 
 
-def _period_end(sub: Any) -> int | None:
-    end = _opt_int(sub, "current_period_end")
-    if end is None:
-        # Since API 2025-03-31 the period belongs to each item.
-        ends = [_opt_int(i, "current_period_end") for i in field(field(sub, "items"), "data") or []]
-        end = max((e for e in ends if e is not None), default=None)
-    return end
+def period_end(sub: wire.Subscription) -> int | None:
+    """The subscription's current period end: its own at the emulator, its items' latest since 2025-03-31."""
+    if sub.current_period_end is not None:
+        return sub.current_period_end
+    ends = [i.current_period_end for i in (sub.items.data if sub.items else []) if i.current_period_end is not None]
+    return max(ends, default=None)
 
 
-def subscription_from_stripe(sub: Any, *, as_of: int | None = None) -> SubscriptionSnapshot:
+def subscription_from_stripe(obj: object, *, as_of: int | None = None) -> SubscriptionSnapshot:
     """``as_of`` is the time of the fact (an event's ``created``); the object's own ``created`` otherwise."""
+    sub = wire.decode(obj, wire.Subscription)
     return SubscriptionSnapshot(
-        provider_subscription_id=_ident(sub),
-        status=_SUBSCRIPTION_STATUS.get(_text(sub, "status") or "", "incomplete"),
-        as_of=as_of if as_of is not None else _int(sub, "created"),
-        current_period_end=_period_end(sub),
-        cancel_at_period_end=_flag(sub, "cancel_at_period_end"),
-        latest_invoice=_ref(sub, "latest_invoice"),
-        metadata=_metadata(sub),
+        provider_subscription_id=sub.id,
+        status=status_of(sub.status, _SUBSCRIPTION_STATUS, "subscription"),
+        as_of=as_of if as_of is not None else (sub.created or 0),
+        current_period_end=period_end(sub),
+        cancel_at_period_end=bool(sub.cancel_at_period_end),
+        latest_invoice=wire.ref_id(sub.latest_invoice),
+        metadata=sub.metadata,
     )
 
 
@@ -143,33 +132,24 @@ RECURRING_EVENTS = (
 )
 
 
-def recurring_event(event: Any) -> ProviderEvent | None:
+def recurring_event(body: object) -> ProviderEvent | None:
     """The neutral facts of a subscription, invoice or setup event; ``None`` for every other type.
 
     A field whose type is not the one Stripe documents raises ``FieldError`` naming it, as for
     payment events: the hub keeps such an event as failed with that reason, never as an event
     without facts (which would read as "nothing happened").
     """
-    etype = str(field(event, "type"))
-    if etype not in RECURRING_EVENTS:
+    event = wire.decode(body, wire.Event)
+    if event.type not in RECURRING_EVENTS:
         return None
-    obj = field(field(event, "data"), "object")
-    meta = _metadata(obj)
-    created = _int(event, "created")
-    base: dict[str, Any] = {
-        "provider_event_id": str(field(event, "id")),
-        "type": etype,
-        "created": created,
-        "hub_tenant_id": meta.get("hub_tenant_id"),
-    }
-    if etype.startswith("customer.subscription."):
-        return ProviderEvent(
-            **base,
-            subscription=subscription_from_stripe(obj, as_of=created),
+    obj = event.data.object
+    meta = wire.decode(obj, wire.Stamped).metadata
+    facts = partial(ProviderEvent, event.id, event.type, event.created, hub_tenant_id=meta.get("hub_tenant_id"))
+    if event.type.startswith("customer.subscription."):
+        return facts(
+            subscription=subscription_from_stripe(obj, as_of=event.created),
             hub_object_id=meta.get("hub_subscription_id"),
         )
-    if etype.startswith("invoice."):
-        return ProviderEvent(**base, invoice=invoice_from_stripe(obj), hub_object_id=meta.get("hub_invoice_id"))
-    return ProviderEvent(
-        **base, setup_intent=setup_intent_from_stripe(obj), hub_object_id=meta.get("hub_setup_intent_id")
-    )
+    if event.type.startswith("invoice."):
+        return facts(invoice=invoice_from_stripe(obj), hub_object_id=meta.get("hub_invoice_id"))
+    return facts(setup_intent=setup_intent_from_stripe(obj), hub_object_id=meta.get("hub_setup_intent_id"))

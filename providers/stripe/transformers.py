@@ -7,8 +7,13 @@ Accepts both real Stripe's PaymentIntent (``latest_charge`` an id, ``amount_rece
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from functools import partial
+from typing import Any, TypeVar
 
+from providers.base.errors import UnexpectedAnswer
 from providers.base.payments import (
     CheckoutCreate,
     CheckoutSnapshot,
@@ -17,143 +22,99 @@ from providers.base.payments import (
     PaymentSnapshot,
     RefundSnapshot,
 )
+from providers.base.statuses import (
+    REQUESTABLE_REFUND_REASONS,
+    DisputeStatus,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+)
 from providers.base.webhooks import ProviderEvent, RefundUpdate
+from providers.stripe import wire
+from providers.stripe.wire import FieldError as FieldError  # re-exported: the readers raise it
 
-_STATUS = {
-    "requires_payment_method": "requires_payment_method",
-    "requires_confirmation": "requires_confirmation",
-    "requires_action": "requires_action",
-    "processing": "processing",
-    "requires_capture": "requires_capture",
-    "succeeded": "succeeded",
-    "canceled": "canceled",
+S = TypeVar("S", bound=StrEnum)
+_STATUS_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+#: Every PaymentIntent status Stripe documents: the neutral ones but the hub's own (a declined
+#: attempt, and the refund part of a paid payment). Every other is refused (``status_of``), never guessed.
+_STATUS: Mapping[str, PaymentStatus] = {
+    s.value: s
+    for s in PaymentStatus
+    if s not in {PaymentStatus.FAILED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 }
 
 #: Refund reasons Stripe accepts; anything else is refused by the hub before Stripe is called.
-REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+REFUND_REASONS = REQUESTABLE_REFUND_REASONS
 
 
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    """A field of a dict or a StripeObject (which, in stripe-python 16, is not a mapping)."""
-    if obj is None:
-        return default
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    try:
-        return obj[key]
-    except (KeyError, TypeError, AttributeError):
-        return getattr(obj, key, default)
+def status_of(status: str | None, mapping: Mapping[str, S], what: str) -> S:
+    """The neutral status of a Stripe ``status``, from a mapping of every status Stripe documents.
 
-
-def _charges(pi: Any) -> list[Any]:
-    charges = _get(_get(pi, "charges"), "data") or []
-    latest = _get(pi, "latest_charge")
-    if not charges and latest is not None and not isinstance(latest, str):
-        charges = [latest]
-    return list(charges)
-
-
-field = _get
-
-
-class FieldError(ValueError):
-    """A field whose type is not the one Stripe documents; the message names the field, never its value."""
-
-
-def _int(obj: Any, key: str) -> int:
-    """An integer field (amounts, timestamps); absent or null is 0. A string or float is refused, not coerced."""
-    value = _get(obj, key)
+    Every other is ``UnexpectedAnswer``: a new Stripe status is an error the event log and the API
+    show, never a default.
+    """
+    value = one_of(status, "status", mapping, what)
     if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(f"`{key}` is not an integer")
+        raise UnexpectedAnswer(f"`status` of the {what} is missing")
     return value
 
 
-def _opt_int(obj: Any, key: str) -> int | None:
-    """An integer field that may be absent or null (a due date, a period end); never coerced."""
-    return None if _get(obj, key) is None else _int(obj, key)
+def one_of(raw: str | None, key: str, mapping: Mapping[str, S], what: str) -> S | None:
+    """``raw`` (the field ``key``) read through ``mapping`` (every value Stripe documents); null is None.
+
+    Every other value is ``UnexpectedAnswer``, naming it only when it looks like a name.
+    """
+    if raw is None:
+        return None
+    if raw in mapping:
+        return mapping[raw]
+    shown = f"`{raw}`" if _STATUS_NAME.fullmatch(raw) else "a value"
+    raise UnexpectedAnswer(f"`{key}` of the {what} is {shown}, not one Stripe documents")
 
 
-def _text(obj: Any, key: str) -> str | None:
-    """A string field (a status, a URL); absent or null is None. Anything else is refused."""
-    value = _get(obj, key)
-    if value is None or isinstance(value, str):
-        return value
-    raise FieldError(f"`{key}` is not a string")
+def _charges(pi: wire.PaymentIntent) -> list[wire.Charge]:
+    """The intent's charges: the emulator's list, or its expanded latest charge (an id at Stripe says nothing)."""
+    charges = list(pi.charges.data) if pi.charges else []
+    if not charges and isinstance(pi.latest_charge, wire.Charge):
+        charges = [pi.latest_charge]
+    return charges
 
 
-def _flag(obj: Any, key: str) -> bool:
-    """A boolean field; absent or null is False. A string such as "yes" is refused, not read as true."""
-    value = _get(obj, key)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise FieldError(f"`{key}` is not a boolean")
-    return value
+def payment_from_stripe(obj: object) -> PaymentSnapshot:
+    pi = wire.decode(obj, wire.PaymentIntent)
+    return _payment(pi)
 
 
-def _ident(obj: Any, key: str = "id") -> str:
-    """The object's own id: a non-empty string."""
-    value = _text(obj, key)
-    if not value:
-        raise FieldError(f"`{key}` is not a non-empty string")
-    return value
-
-
-def _ref(obj: Any, key: str) -> str | None:
-    """A reference to another object: its id, or the object expanded (with a string id); absent is None."""
-    value = _get(obj, key)
-    if value is None or isinstance(value, str):
-        return value or None
-    if isinstance(value, (int, float, bool, list)):
-        raise FieldError(f"`{key}` is not an id or an object")
-    ident = _get(value, "id")
-    if not isinstance(ident, str):
-        raise FieldError(f"`{key}` is not an id or an object")
-    return ident
-
-
-def _metadata(obj: Any) -> dict[str, str]:
-    raw = _get(obj, "metadata") or {}
-    if hasattr(raw, "to_dict"):
-        raw = raw.to_dict()
-    if not isinstance(raw, dict):
-        raise FieldError("`metadata` is not an object")
-    return {str(k): str(v) for k, v in raw.items()}
-
-
-def payment_from_stripe(pi: Any) -> PaymentSnapshot:
-    amount = _int(pi, "amount")
-    error = _get(pi, "last_payment_error")
-    raw_status = _get(pi, "status") or ""
-    status = _STATUS.get(raw_status, "requires_payment_method")
-    if status == "requires_payment_method" and error is not None:
+def _payment(pi: wire.PaymentIntent) -> PaymentSnapshot:
+    amount = pi.amount or 0
+    error = pi.last_payment_error
+    status = status_of(pi.status, _STATUS, "payment intent")
+    if status == PaymentStatus.REQUIRES_PAYMENT_METHOD and error is not None:
         # Stripe sends a declined intent back to requires_payment_method and keeps the error;
         # the neutral model calls that attempt failed (the customer may still retry).
-        status = "failed"
-    charges = _charges(pi)
-    if _get(pi, "amount_received") is not None:
-        received = _int(pi, "amount_received")
+        status = PaymentStatus.FAILED
+    if pi.amount_received is not None:
+        received = pi.amount_received
     else:
         # Emulator shape: no amount_received; what its captured charges show was captured.
-        received = sum(_captured(c) for c in charges if _get(c, "captured") and _get(c, "status") == "succeeded")
-    if _get(pi, "amount_capturable") is not None:
-        capturable = _int(pi, "amount_capturable")
+        received = sum(_captured(c) for c in _charges(pi) if c.captured and c.status == "succeeded")
+    if pi.amount_capturable is not None:
+        capturable = pi.amount_capturable
     else:
-        capturable = amount if status == "requires_capture" else 0
+        capturable = amount if status == PaymentStatus.REQUIRES_CAPTURE else 0
     return PaymentSnapshot(
-        provider_payment_id=_get(pi, "id"),
+        provider_payment_id=pi.id,
         status=status,
         amount=amount,
-        currency=str(_get(pi, "currency") or "").lower(),
-        capture_method="manual" if _get(pi, "capture_method") == "manual" else "automatic",
+        currency=(pi.currency or "").lower(),
+        capture_method="manual" if pi.capture_method == "manual" else "automatic",
         amount_capturable=capturable,
         amount_received=received,
-        client_secret=_get(pi, "client_secret"),
-        metadata=_metadata(pi),
-        last_error_code=_get(error, "code"),
-        decline_code=_get(error, "decline_code"),
+        client_secret=pi.client_secret,
+        metadata=pi.metadata,
+        last_error_code=error.code if error else None,
+        decline_code=error.decline_code if error else None,
     )
 
 
@@ -182,24 +143,21 @@ def payment_intent_params(data: PaymentCreate, *, emulator: bool) -> dict[str, A
     return params
 
 
-def refund_from_stripe(refund: Any) -> RefundSnapshot:
-    pi = _get(refund, "payment_intent")
-    if pi is not None and not isinstance(pi, str):
-        pi = _get(pi, "id")
+def refund_from_stripe(obj: object) -> RefundSnapshot:
+    refund = wire.decode(obj, wire.Refund)
     return RefundSnapshot(
-        provider_refund_id=_get(refund, "id"),
-        amount=int(_get(refund, "amount") or 0),
-        status=_REFUND_STATUS.get(_get(refund, "status") or "", "pending"),
-        provider_payment_id=pi,
-        reason=_get(refund, "reason"),
-        metadata=_metadata(refund),
+        provider_refund_id=refund.id,
+        amount=refund.amount or 0,
+        status=status_of(refund.status, _REFUND_STATUS, "refund"),
+        provider_payment_id=wire.ref_id(refund.payment_intent),
+        reason=one_of(refund.reason, "reason", _REFUND_REASON, "refund"),
+        metadata=refund.metadata,
     )
 
 
-def customer_from_stripe(customer: Any) -> CustomerSnapshot:
-    return CustomerSnapshot(
-        provider_customer_id=_get(customer, "id"), email=_get(customer, "email"), name=_get(customer, "name")
-    )
+def customer_from_stripe(obj: object) -> CustomerSnapshot:
+    customer = wire.decode(obj, wire.Customer)
+    return CustomerSnapshot(provider_customer_id=customer.id, email=customer.email, name=customer.name)
 
 
 def checkout_session_params(data: CheckoutCreate) -> dict[str, Any]:
@@ -227,15 +185,13 @@ def checkout_session_params(data: CheckoutCreate) -> dict[str, Any]:
     return params
 
 
-def checkout_from_stripe(session: Any) -> CheckoutSnapshot:
-    pi = _get(session, "payment_intent")
-    if pi is not None and not isinstance(pi, str):
-        pi = _get(pi, "id")
+def checkout_from_stripe(obj: object) -> CheckoutSnapshot:
+    session = wire.decode(obj, wire.CheckoutSession)
     return CheckoutSnapshot(
-        provider_session_id=_get(session, "id"),
-        url=_get(session, "url"),
-        status=_get(session, "status"),
-        provider_payment_id=pi,
+        provider_session_id=session.id,
+        url=session.url,
+        status=session.status,
+        provider_payment_id=wire.ref_id(session.payment_intent),
     )
 
 
@@ -259,34 +215,25 @@ HANDLED_EVENTS = (
     "checkout.session.completed",
 )
 
-_REFUND_STATUS = {
-    "pending": "pending",
-    "requires_action": "pending",
-    "succeeded": "succeeded",
-    "failed": "failed",
-    "canceled": "canceled",
+#: Stripe's refund statuses are the hub's (``RefundStatus``: one state machine, none folded).
+_REFUND_STATUS: Mapping[str, RefundStatus] = {s.value: s for s in RefundStatus}
+
+_REFUND_REASON: Mapping[str, RefundReason] = {r.value: r for r in RefundReason}
+
+#: Every dispute status Stripe documents.
+_DISPUTE_STATUS: Mapping[str, DisputeStatus] = {
+    "warning_needs_response": DisputeStatus.NEEDS_RESPONSE,
+    "needs_response": DisputeStatus.NEEDS_RESPONSE,
+    "warning_under_review": DisputeStatus.UNDER_REVIEW,
+    "under_review": DisputeStatus.UNDER_REVIEW,
+    "won": DisputeStatus.WON,
+    "lost": DisputeStatus.LOST,
+    "warning_closed": DisputeStatus.CLOSED,
+    "prevented": DisputeStatus.CLOSED,
 }
 
-_DISPUTE_STATUS = {
-    "warning_needs_response": "needs_response",
-    "needs_response": "needs_response",
-    "warning_under_review": "under_review",
-    "under_review": "under_review",
-    "won": "won",
-    "lost": "lost",
-    "warning_closed": "closed",
-    "prevented": "closed",
-}
 
-
-def _id_of(value: Any) -> str | None:
-    """An id whether Stripe sent the reference as a string or as an expanded object."""
-    if value is None or isinstance(value, str):
-        return value or None
-    return _get(value, "id")
-
-
-def _captured(charge: Any) -> int:
+def _captured(charge: wire.Charge) -> int:
     """The amount a captured charge shows was captured: Stripe's ``amount_captured``.
 
     A charge without it (the emulator's) shows only ``amount`` and ``amount_refunded``, which
@@ -294,12 +241,12 @@ def _captured(charge: Any) -> int:
     amount_refunded 500): the least it proves captured is ``amount - amount_refunded``, exact
     until a refund is made. Never its whole ``amount``: that would count released money received.
     """
-    if _get(charge, "amount_captured") is not None:
-        return _int(charge, "amount_captured")
-    return max(0, _int(charge, "amount") - _int(charge, "amount_refunded"))
+    if charge.amount_captured is not None:
+        return charge.amount_captured
+    return max(0, (charge.amount or 0) - (charge.amount_refunded or 0))
 
 
-def _charge_money(charge: Any) -> tuple[int | None, int | None]:
+def _charge_money(charge: wire.Charge) -> tuple[int | None, int | None]:
     """(amount received, cumulative refunded figure) of a charge.
 
     The figure is Stripe's ``amount_refunded`` as of the event: the refunds not known to have
@@ -310,36 +257,34 @@ def _charge_money(charge: Any) -> tuple[int | None, int | None]:
     it captured (no ``amount_captured``) has its whole figure counted as refunded: of two readings
     the one that holds more money back from a second refund.
     """
-    if not _get(charge, "captured"):
+    if not charge.captured:
         return None, None
-    amount = _int(charge, "amount")
-    known = _get(charge, "amount_captured") is not None
-    released = max(0, amount - _int(charge, "amount_captured")) if known else 0
-    returned = max(0, _int(charge, "amount_refunded") - released)
+    amount = charge.amount or 0
+    known = charge.amount_captured is not None
+    released = max(0, amount - (charge.amount_captured or 0)) if known else 0
+    returned = max(0, (charge.amount_refunded or 0) - released)
     return _captured(charge), returned
 
 
-def event_from_stripe(event: Any) -> ProviderEvent:
+def event_from_stripe(body: object) -> ProviderEvent:
     """A verified Stripe event -> the neutral facts it carries (unhandled types carry none)."""
-    etype = str(_get(event, "type"))
-    obj = _get(_get(event, "data"), "object")
-    base: dict[str, Any] = {
-        "provider_event_id": str(_get(event, "id")),
-        "type": etype,
-        "created": _int(event, "created"),
-    }
+    event = wire.decode(body, wire.Event)
+    return _payment_event(event)
+
+
+def _payment_event(event: wire.Event) -> ProviderEvent:
+    etype, obj = event.type, event.data.object
     if etype not in HANDLED_EVENTS:
-        return ProviderEvent(**base)
-    meta = _metadata(obj)
-    base["hub_tenant_id"] = meta.get("hub_tenant_id")
-    base["hub_payment_id"] = meta.get("hub_payment_id")
+        return ProviderEvent(provider_event_id=event.id, type=etype, created=event.created)
+    meta = wire.decode(obj, wire.Stamped).metadata
+    tenant_id, payment_id = meta.get("hub_tenant_id"), meta.get("hub_payment_id")
+    facts = partial(ProviderEvent, event.id, etype, event.created, hub_tenant_id=tenant_id, hub_payment_id=payment_id)
     if etype.startswith("payment_intent."):
         snap = payment_from_stripe(obj)
         # Stripe puts a PaymentIntent back to requires_payment_method after a failed attempt;
         # the hub's neutral name for that moment is "failed" (a later attempt may still succeed).
-        status = "failed" if etype == "payment_intent.payment_failed" else snap.status
-        return ProviderEvent(
-            **base,
+        status = PaymentStatus.FAILED if etype == "payment_intent.payment_failed" else snap.status
+        return facts(
             provider_payment_id=snap.provider_payment_id,
             status=status,
             amount_capturable=snap.amount_capturable,
@@ -350,31 +295,28 @@ def event_from_stripe(event: Any) -> ProviderEvent:
     if etype == "checkout.session.completed":
         # The session names the payment it made: links the hub's checkout payment to it (its
         # status comes with the payment's own events, or a sync).
-        return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")))
+        return facts(provider_payment_id=checkout_from_stripe(obj).provider_payment_id)
     if etype == "charge.refunded":
-        received, returned = _charge_money(obj)
-        return ProviderEvent(
-            **base,
-            provider_payment_id=_id_of(_get(obj, "payment_intent")),
-            amount_received=received,
-            amount_refunded=returned,
+        charge = wire.decode(obj, wire.Charge)
+        received, returned = _charge_money(charge)
+        return facts(
+            provider_payment_id=wire.ref_id(charge.payment_intent), amount_received=received, amount_refunded=returned
         )
     if etype.startswith("refund."):
-        status = _REFUND_STATUS.get(str(_get(obj, "status") or ""), "pending")
-        refund_id = _get(obj, "id")
-        if not isinstance(refund_id, str):
-            raise FieldError("`id` of the refund is not a string")
-        refund = RefundUpdate(
-            provider_refund_id=refund_id,
-            amount=_int(obj, "amount"),
-            status=status,
-            reason=_get(obj, "reason"),
+        refund = refund_from_stripe(obj)
+        update = RefundUpdate(
+            provider_refund_id=refund.provider_refund_id,
+            amount=refund.amount,
+            status=refund.status,
+            reason=refund.reason,
         )
-        return ProviderEvent(**base, provider_payment_id=_id_of(_get(obj, "payment_intent")), refund=refund)
+        return facts(provider_payment_id=refund.provider_payment_id, refund=update)
     # charge.dispute.*: the dispute carries its own metadata, not the payment's.
-    base["hub_tenant_id"] = base["hub_payment_id"] = None
+    dispute = wire.decode(obj, wire.Dispute)
     return ProviderEvent(
-        **base,
-        provider_payment_id=_id_of(_get(obj, "payment_intent")),
-        dispute_status=_DISPUTE_STATUS.get(str(_get(obj, "status") or ""), "needs_response"),
+        event.id,
+        etype,
+        event.created,
+        provider_payment_id=wire.ref_id(dispute.payment_intent),
+        dispute_status=status_of(dispute.status, _DISPUTE_STATUS, "dispute"),
     )

@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 import stripe
+from stripe.params import WebhookEndpointListParams
 
-from providers.base.errors import EventNotUnderstood, InvalidCredentials, NotSupported, SignatureInvalid
+from providers.base.errors import (
+    EventNotUnderstood,
+    InvalidCredentials,
+    NotSupported,
+    SignatureInvalid,
+    UnexpectedAnswer,
+)
 from providers.base.jsonbody import EVENT_MAX_DEPTH, NotJson, loads
 from providers.base.provider import TenantContext
 from providers.base.webhooks import (
@@ -20,10 +27,11 @@ from providers.base.webhooks import (
     WebhookEndpoint,
     checked,
 )
+from providers.stripe import wire
 from providers.stripe.credentials import StripeCredentials
-from providers.stripe.errors import translate
+from providers.stripe.errors import stripe_errors
 from providers.stripe.recurring_transformers import RECURRING_EVENTS, recurring_event
-from providers.stripe.transformers import HANDLED_EVENTS, FieldError, event_from_stripe
+from providers.stripe.transformers import HANDLED_EVENTS, event_from_stripe
 
 if TYPE_CHECKING:
     from providers.stripe.host import StripeHost
@@ -157,7 +165,7 @@ class StripeWebhooks:
         name = event.type[:80]  # named in the reason; the type itself may be anything signed
         try:
             parsed = recurring_event(event.body) or event_from_stripe(event.body)
-        except FieldError as exc:
+        except UnexpectedAnswer as exc:  # FieldError among them
             raise EventNotUnderstood(f"The {name} event does not read as Stripe documents it: {exc}") from None
         except (TypeError, ValueError, AttributeError, KeyError):
             raise EventNotUnderstood(f"The {name} event's object does not have the shape Stripe documents") from None
@@ -169,62 +177,62 @@ class StripeWebhooks:
         if self.options.emulator == "localstripe":
             raise NotSupported(NO_ENDPOINT_API)
         endpoints = self.client(ctx).v1.webhook_endpoints
-        try:
-            existing = await _all_endpoints(endpoints)
-            match = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret)
-            for endpoint_id in match.stale:
-                # Its signing secret is unknown to the hub (e.g. a registration that failed after
-                # creating it): nothing it sends could be verified, so it must not linger.
-                await endpoints.delete_async(endpoint_id)
-            keep = match.keep
-            if keep is not None:
-                repair: Any = {}  # the SDK's TypedDict wants Literal event names
-                if keep.get("status") != "enabled":
-                    repair["disabled"] = False
-                if missing_events(keep):
-                    repair["enabled_events"] = sorted(set(keep.get("enabled_events") or []) | set(SUBSCRIBED_EVENTS))
-                if keep.get("url") != url:
-                    repair["url"] = url
-                if repair:
-                    await endpoints.update_async(keep["id"], repair)
-                return WebhookEndpoint(endpoint_id=keep["id"], action="repaired" if repair else "reused")
-            params: Any = {
-                "url": url,
-                "enabled_events": list(SUBSCRIBED_EVENTS),
-                "api_version": stripe.api_version,
-                "description": "Payment hub: payment status updates",
-                "metadata": {"hub_tenant_id": ctx.tenant_id},
-            }
-            created = await endpoints.create_async(params)
-        except stripe.PermissionError:
-            raise InvalidCredentials(
-                "The secret key may not manage webhook endpoints: give webhook_secret, "
-                "or use a key with write access to webhook endpoints",
-                param="webhook_secret",
-            ) from None
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
-        return WebhookEndpoint(endpoint_id=created["id"], action="created", secret=getattr(created, "secret", None))
+        with stripe_errors():
+            try:
+                existing = await _all_endpoints(endpoints)
+                match = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret)
+                for endpoint_id in match.stale:
+                    # Its signing secret is unknown to the hub (e.g. a registration that failed after
+                    # creating it): nothing it sends could be verified, so it must not linger.
+                    await endpoints.delete_async(endpoint_id)
+                keep = match.keep
+                if keep is not None:
+                    repair: Any = {}  # the SDK's TypedDict wants Literal event names
+                    if keep.status != "enabled":
+                        repair["disabled"] = False
+                    if missing_events(keep):
+                        wanted = set(keep.enabled_events) | set(SUBSCRIBED_EVENTS)
+                        repair["enabled_events"] = sorted(wanted)
+                    if keep.url != url:
+                        repair["url"] = url
+                    if repair:
+                        await endpoints.update_async(keep.id, repair)
+                    return WebhookEndpoint(endpoint_id=keep.id, action="repaired" if repair else "reused")
+                params: Any = {
+                    "url": url,
+                    "enabled_events": list(SUBSCRIBED_EVENTS),
+                    "api_version": stripe.api_version,
+                    "description": "Payment hub: payment status updates",
+                    "metadata": {"hub_tenant_id": ctx.tenant_id},
+                }
+                created = await endpoints.create_async(params)
+            except stripe.PermissionError:
+                raise InvalidCredentials(
+                    "The secret key may not manage webhook endpoints: give webhook_secret, "
+                    "or use a key with write access to webhook endpoints",
+                    param="webhook_secret",
+                ) from None
+        made = wire.decode(created, wire.WebhookEndpoint)
+        return WebhookEndpoint(endpoint_id=made.id, action="created", secret=made.secret)
 
     async def diagnose_webhook_endpoint(
         self: StripeHost, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
     ) -> WebhookDiagnosis:
         if self.options.emulator == "localstripe":
             return WebhookDiagnosis(endpoint="unknown", note=NO_ENDPOINT_API)
-        try:
-            existing = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
-        except stripe.PermissionError:
-            # A restricted key without "Webhook Endpoints: read": the key works, the setup is unseen.
-            return UNKNOWN_ENDPOINT
-        except stripe.StripeError as exc:
-            raise translate(exc) from None
+        with stripe_errors():
+            try:
+                existing = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
+            except stripe.PermissionError:
+                # A restricted key without "Webhook Endpoints: read": the key works, the setup is unseen.
+                return UNKNOWN_ENDPOINT
         keep = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret).keep
         if keep is None:
             return WebhookDiagnosis(endpoint="missing")
         return WebhookDiagnosis(
-            endpoint="enabled" if keep.get("status") == "enabled" else "disabled",
-            endpoint_id=keep["id"],
-            url_matches=keep.get("url") == url,
+            endpoint="enabled" if keep.status == "enabled" else "disabled",
+            endpoint_id=keep.id,
+            url_matches=keep.url == url,
             missing_events=missing_events(keep),
         )
 
@@ -232,30 +240,30 @@ class StripeWebhooks:
 class EndpointMatch(NamedTuple):
     """Which of the account's endpoints the hub keeps, and which carry its path but cannot be verified."""
 
-    keep: dict[str, Any] | None
+    keep: wire.WebhookEndpoint | None
     stale: list[str]
 
 
 def match_endpoint(
-    existing: list[dict[str, Any]], url: str, *, known_endpoint_id: str | None, has_secret: bool
+    existing: list[wire.WebhookEndpoint], url: str, *, known_endpoint_id: str | None, has_secret: bool
 ) -> EndpointMatch:
     """The one matching rule of both the diagnosis and the repair, so they speak of the same endpoint."""
-    known = next((e for e in existing if known_endpoint_id and e["id"] == known_endpoint_id), None)
-    at_url = [e for e in existing if e.get("url") == url]
+    known = next((e for e in existing if known_endpoint_id and e.id == known_endpoint_id), None)
+    at_url = [e for e in existing if e.url == url]
     # The hub's path on another host or port: an endpoint left behind when the hub moved.
-    moved = [e for e in existing if e.get("url") != url and _path(e.get("url")) == _path(url)]
+    moved = [e for e in existing if e.url != url and _path(e.url) == _path(url)]
     keep = None
     if has_secret:
         # The secret the hub holds belongs to the endpoint it created, or, for a tenant that set
         # its endpoint up by hand, to the one at the hub's url (else at its path on an old host).
         keep = known or (next(iter([*at_url, *moved]), None) if known_endpoint_id is None else None)
-    stale = sorted({e["id"] for e in [*at_url, *moved, known] if e is not None and e is not keep})
+    stale = sorted({e.id for e in [*at_url, *moved, known] if e is not None and e is not keep})
     return EndpointMatch(keep, stale)
 
 
-def missing_events(endpoint: dict[str, Any]) -> tuple[str, ...]:
+def missing_events(endpoint: wire.WebhookEndpoint) -> tuple[str, ...]:
     """The handled event types the endpoint does not send (none when it sends everything, ``*``)."""
-    enabled = set(endpoint.get("enabled_events") or [])
+    enabled = set(endpoint.enabled_events)
     return () if "*" in enabled else tuple(sorted(set(SUBSCRIBED_EVENTS) - enabled))
 
 
@@ -263,12 +271,12 @@ def _path(url: str | None) -> str:
     return urlsplit(url or "").path.rstrip("/")
 
 
-async def _all_endpoints(endpoints: Any) -> list[Any]:
-    found: list[Any] = []
-    params: dict[str, Any] = {"limit": 100}
+async def _all_endpoints(endpoints: stripe.WebhookEndpointService) -> list[wire.WebhookEndpoint]:
+    found: list[wire.WebhookEndpoint] = []
+    params: WebhookEndpointListParams = {"limit": 100}
     while True:
         page = await endpoints.list_async(params)
-        found.extend(item.to_dict() for item in page.data)
+        found.extend(wire.decode(item, wire.WebhookEndpoint) for item in page.data)
         if not page.has_more or not page.data:
             return found
-        params = {"limit": 100, "starting_after": page.data[-1]["id"]}
+        params = {"limit": 100, "starting_after": page.data[-1].id}

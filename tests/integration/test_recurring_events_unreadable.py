@@ -59,6 +59,12 @@ UNREADABLE = {
         "current_period_end",
     ),
     "subscription_status_a_list": (se.event("customer.subscription.updated", subscription(status=["x"])), "status"),
+    "subscription_status_unknown": (
+        se.event("customer.subscription.updated", subscription(status="something_new")),
+        "status",
+    ),
+    "invoice_status_unknown": (se.event("invoice.paid", invoice(status="something_new")), "status"),
+    "setup_intent_status_unknown": (se.event("setup_intent.succeeded", setup_intent(status="something_new")), "status"),
     "subscription_cancel_flag_a_string": (
         se.event("customer.subscription.updated", subscription(cancel_at_period_end="abc")),
         "cancel_at_period_end",

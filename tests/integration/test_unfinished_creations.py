@@ -24,6 +24,7 @@ from hub.idempotency import store
 from hub.idempotency.deferred import Deferred, KeyWrite
 from hub.payments.create import _answered, deferred_rows
 from providers.base.payments import PaymentSnapshot
+from providers.base.statuses import PaymentStatus
 from tests.support.databases import PG_HOST, PG_PORT
 from tests.support.payment_rows import insert_payment, payment_row
 from tests.support.tcpproxy import TcpProxy
@@ -69,7 +70,7 @@ async def _record(sessions, tenant_id: str) -> IdempotencyRecord:
 def _snapshot() -> PaymentSnapshot:
     return PaymentSnapshot(
         provider_payment_id="pi_" + new_id("x")[2:],
-        status="requires_payment_method",
+        status=PaymentStatus.REQUIRES_PAYMENT_METHOD,
         amount=2000,
         currency="usd",
         capture_method="automatic",

@@ -27,6 +27,7 @@ from providers.base.payments import (
     RefundSnapshot,
 )
 from providers.base.provider import Provider, TenantContext
+from providers.base.statuses import RefundStatus
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 from providers.base.webhooks import WebhookEndpoint
 
@@ -144,7 +145,7 @@ class FakePayProvider(Provider):
         refund = RefundSnapshot(
             provider_refund_id=self._new("fr"),
             amount=amount,
-            status="succeeded",
+            status=RefundStatus.SUCCEEDED,
             provider_payment_id=provider_payment_id,
             reason=reason,
             metadata=dict(metadata),

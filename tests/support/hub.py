@@ -115,13 +115,28 @@ def from_address(app: Any, address: str) -> Any:
     return wrapped
 
 
-def build_client(settings: Settings, *, address: str | None = None, **app_kwargs: Any) -> AsyncTestClient:
+#: One app per settings for the run (``build_client(..., shared=True)``).
+_APPS: dict[Settings, Any] = {}
+
+
+def build_client(
+    settings: Settings, *, address: str | None = None, shared: bool = False, **app_kwargs: Any
+) -> AsyncTestClient:
     """The hub as an ASGI client whose every request is harvested and every response scanned for canaries.
 
     ``address``: the client address the hub sees (the peer of the connection); "testclient" otherwise.
+    ``shared``: the app built once for these settings and used again by every test that asks for the
+    same settings. Building the app (Litestar reads every handler's signature) is most of what a
+    short test costs; everything the hub keeps (engine, caches, limits, applier, dispatcher) is
+    made by its lifespan, which starts and stops with each client, so no test sees another's state.
     """
     harvest_settings(settings, app_kwargs.get("billing"))
-    app = create_app(settings, **app_kwargs)
+    if shared and not app_kwargs:
+        app = _APPS.get(settings)
+        if app is None:
+            app = _APPS[settings] = create_app(settings)
+    else:
+        app = create_app(settings, **app_kwargs)
     return observed(
         AsyncTestClient(app if address is None else from_address(app, address), raise_server_exceptions=False)
     )

@@ -9,6 +9,7 @@ from hub.invoices import status as invoice_status
 from hub.subscriptions import status as sub_status
 from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
+from providers.base.statuses import InvoiceStatus, SubscriptionStatus
 
 
 def _sub(status: str, as_of: int) -> Subscription:
@@ -16,7 +17,7 @@ def _sub(status: str, as_of: int) -> Subscription:
 
 
 def _snap(status: str, as_of: int, **kw) -> SubscriptionSnapshot:
-    return SubscriptionSnapshot(provider_subscription_id="sub_1", status=status, as_of=as_of, **kw)
+    return SubscriptionSnapshot(provider_subscription_id="sub_1", status=SubscriptionStatus(status), as_of=as_of, **kw)
 
 
 @pytest.mark.parametrize(
@@ -64,6 +65,6 @@ def test_invoice_status_moves_forward_only(current, new, moves):
 
 def test_invoice_amount_paid_only_grows():
     row = Invoice(status="paid", amount_due=0, amount_paid=500)
-    snap = InvoiceSnapshot("in_1", status="open", amount_due=500, amount_paid=0, currency="usd")
+    snap = InvoiceSnapshot("in_1", status=InvoiceStatus.OPEN, amount_due=500, amount_paid=0, currency="usd")
     assert not invoice_status.apply_snapshot(row, snap)
     assert (row.status, row.amount_paid, row.amount_due) == ("paid", 500, 0)

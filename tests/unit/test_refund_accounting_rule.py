@@ -49,7 +49,8 @@ def test_a_refund_moves_forward_only_and_keeps_the_earliest_time_of_its_state():
     advance_refund(refund, "failed", 9)  # Stripe lets a succeeded refund fail
     advance_refund(refund, "succeeded", 10)
     assert (refund.status, refund.status_at) == ("failed", 9)
-    advance_refund(refund, "something_new", 11)  # an unknown state reads as pending: no move
+    with pytest.raises(ValueError):  # no state outside the one refund state machine, never a guess
+        advance_refund(refund, "something_new", 11)
     assert refund.status == "failed"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.base.errors import EventNotUnderstood
+from providers.base.errors import EventNotUnderstood, UnexpectedAnswer
 from providers.base.invoices import InvoiceCreate, InvoiceLine
 from providers.base.recurring import PriceCreate, Recurrence, SubscriptionCreate, SubscriptionItem
 from providers.base.webhooks import VerifiedEvent
@@ -64,8 +64,9 @@ def test_a_subscription_reads_its_period_end_from_its_items_since_stripe_moved_i
     assert subscription_from_stripe(older_form).latest_invoice == "in_1"
 
 
-def test_an_unknown_subscription_status_is_read_as_incomplete_which_never_overwrites_anything():
-    assert subscription_from_stripe({**SUBSCRIPTION, "status": "something_new"}).status == "incomplete"
+def test_an_unknown_subscription_status_is_refused_never_guessed():
+    with pytest.raises(UnexpectedAnswer):
+        subscription_from_stripe({**SUBSCRIPTION, "status": "something_new"})
 
 
 def test_prices_are_stripe_prices_and_emulator_plans():

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from providers.stripe import wire
 from providers.stripe.webhooks import SUBSCRIBED_EVENTS as HANDLED_EVENTS
 from providers.stripe.webhooks import match_endpoint, missing_events
 
 HUB = "https://hub.example.com/v1/webhooks/stripe/ten_1"
 
 
-def endpoint(endpoint_id: str, url: str, events: list[str] | None = None, status: str = "enabled") -> dict[str, Any]:
-    return {
+def endpoint(
+    endpoint_id: str, url: str, events: list[str] | None = None, status: str = "enabled"
+) -> wire.WebhookEndpoint:
+    body: dict[str, Any] = {
         "id": endpoint_id,
         "object": "webhook_endpoint",
         "api_version": None,
@@ -25,6 +28,7 @@ def endpoint(endpoint_id: str, url: str, events: list[str] | None = None, status
         "status": status,
         "url": url,
     }
+    return wire.decode(body, wire.WebhookEndpoint)
 
 
 def test_the_endpoint_the_hub_created_is_kept_wherever_it_now_points():
