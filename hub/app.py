@@ -25,7 +25,6 @@ from hub.catalog.controllers import ROUTES as CATALOG_ROUTES
 from hub.console.pages import register_filters as console_filters
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
-from hub.credentials.cache import TenantContexts
 from hub.credentials.controllers import CredentialsController
 from hub.credentials.webhook_health import SignatureFailures
 from hub.customers.controllers import ROUTES as CUSTOMER_ROUTES
@@ -46,6 +45,7 @@ from hub.services import DEPENDENCIES as SERVICE_DEPENDENCIES
 from hub.services import Services, install
 from hub.settings import Settings, load_settings
 from hub.subscriptions.controllers import ROUTES as SUBSCRIPTION_ROUTES
+from hub.tenancy.contexts import TenantContexts
 from hub.tenants.controllers import ApiKeyController, TenantController
 from hub.vault.keyring import Vault
 from hub.webhooks.applier import Applier

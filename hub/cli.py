@@ -7,9 +7,10 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 from hub import __version__
-from hub.settings import ConfigError, generate_vault_key_entry, load_settings
+from hub.settings import ConfigError, Settings, generate_vault_key_entry, load_settings
 
 log = logging.getLogger("hub.cli")
 
@@ -24,7 +25,7 @@ def _failure(exc: BaseException) -> str:
     return type(shown).__name__
 
 
-def _settings():
+def _settings() -> Settings:
     from hub.billing.settings import load_billing_settings
 
     try:
@@ -50,7 +51,7 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
-def _upgrade(upgrade, url: str) -> bool:
+def _upgrade(upgrade: Callable[[str], None], url: str) -> bool:
     from sqlalchemy.exc import SQLAlchemyError
 
     try:

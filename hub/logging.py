@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.boundary.text import escape_control
+from hub.text import escape_control
 from providers.base.secrets import mask_secrets
 
 #: The id of the request being served by this task (``X-Request-Id``); ``None`` outside a request.

@@ -27,9 +27,9 @@ from providers.base.registry import ProviderRegistry
 if TYPE_CHECKING:  # billing reaches Services too, and must not import the vault or the credentials
     from hub.billing.client import Billing
     from hub.boundary.ratelimit import Limits
-    from hub.credentials.cache import TenantContexts
     from hub.credentials.webhook_health import SignatureFailures
     from hub.idempotency.deferred import Deferred
+    from hub.tenancy.contexts import TenantContexts
     from hub.vault.keyring import Vault
 
 
@@ -47,7 +47,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     vault: Vault
     providers: ProviderRegistry
-    #: Decrypted tenant contexts, bounded, evicted on change (hub/credentials/cache.py).
+    #: Decrypted tenant contexts, bounded, evicted on change (hub/tenancy/contexts.py).
     tenant_contexts: TenantContexts
     # This process's memory of badly signed webhook deliveries (written to the database sparingly).
     signature_failures: SignatureFailures

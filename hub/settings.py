@@ -297,7 +297,11 @@ def _dev_secret(home: Path, name: str, variable: str, make: Callable[[], str]) -
     return value
 
 
-def env_number(env: Mapping[str, str], name: str, default, cast, minimum):
+#: A number setting is an int or a float, and its default, cast and minimum are of that one kind.
+N = TypeVar("N", int, float)
+
+
+def env_number(env: Mapping[str, str], name: str, default: N, cast: Callable[[str], N], minimum: N) -> N:
     """A finite number of at least ``minimum`` from ``env[name]``, or ``default`` when unset."""
     raw = env.get(name, "").strip()
     if not raw:

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.billing.client import Billing, BillingDisabled
-from hub.billing.models import BillingEvent
 from hub.billing.records import apply_facts, facts_from_subscription, lock_or_adopt, tenant_for_customer
 from hub.billing.status import should_apply, status_after_invoice
 from hub.db.base import new_id, utcnow
+from hub.db.billing import BillingEvent
 from providers.base.errors import SignatureInvalid
 from providers.stripe import wire
 from providers.stripe.webhooks import verify_event

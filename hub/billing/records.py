@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.billing.models import BillingCustomer, BillingSubscription
 from hub.billing.settings import BillingSettings
 from hub.billing.status import should_apply
 from hub.db.base import new_id
+from hub.db.billing import BillingCustomer, BillingSubscription
 from providers.base.errors import UnexpectedAnswer
 from providers.stripe import wire
 from providers.stripe.recurring_transformers import subscription_from_stripe

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.billing import schemas
 from hub.billing.client import Billing
-from hub.billing.models import BillingCustomer, BillingSubscription
 from hub.billing.records import apply_facts, facts_from_subscription, lock_or_adopt
 from hub.billing.settings import BillingPlan
 from hub.billing.status import ENDED
 from hub.billing.stripe_errors import billing_calls
+from hub.db.billing import BillingCustomer, BillingSubscription
 from hub.db.tenants import Tenant
 from hub.errors import Conflict, NotFound, ValidationFailed
 from providers.base import errors as perr

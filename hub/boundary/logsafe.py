@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from hub.boundary.text import escape_control
+from hub.text import escape_control
 
 
 class EscapeControl(logging.Filter):

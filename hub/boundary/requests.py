@@ -15,8 +15,8 @@ from typing import Any
 
 from litestar import Request
 
-from hub.boundary.text import has_control, has_control_in_text
 from hub.errors import InvalidJson, NotFound, UnsupportedMediaType, ValidationFailed
+from hub.text import has_control, has_control_in_text
 from providers.base.jsonbody import MAX_DEPTH, NotJson, decode, too_deep
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

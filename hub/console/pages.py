@@ -12,7 +12,6 @@ from hub.auth.principal import TenantPrincipal
 from hub.console.money import major, minor
 from hub.credentials import schemas as credential_schemas
 from hub.credentials import service as credentials
-from hub.credentials.loader import CredentialsMissing
 from hub.db.events import WebhookEvent
 from hub.db.ids import well_formed_id
 from hub.db.pages import newest_first
@@ -22,6 +21,7 @@ from hub.payments.refunds import REFUNDABLE
 from hub.payments.service import CANCELABLE
 from hub.payments.status import STATUSES
 from hub.services import Services
+from hub.tenancy.loader import CredentialsMissing
 from providers.base.errors import ProviderError
 from providers.base.statuses import PaymentStatus, RefundStatus
 

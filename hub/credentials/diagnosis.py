@@ -19,7 +19,6 @@ from hub import audit
 from hub.auth.principal import TenantPrincipal
 from hub.credentials import schemas
 from hub.credentials.advice import advise
-from hub.credentials.loader import decrypt_row, vault_unavailable
 from hub.credentials.service import provider_named, registered, set_webhook_secret
 from hub.credentials.webhook_health import last_event_at
 from hub.db.base import utcnow
@@ -27,6 +26,7 @@ from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare, end
 from hub.operations.phases import Operation
 from hub.services import Services
+from hub.tenancy.loader import decrypt_row, vault_unavailable
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
 from hub.vault.store import find_tenant_secrets

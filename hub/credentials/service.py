@@ -14,19 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import audit
 from hub.auth.principal import TenantPrincipal
 from hub.credentials import schemas
-from hub.credentials.loader import CredentialsMissing, credential_row, vault_unavailable
 from hub.credentials.webhook_health import last_event_at
 from hub.db.base import new_id, utcnow
 from hub.db.vault import ProviderCredential
 from hub.errors import NotFound
 from hub.services import Services
+from hub.tenancy.loader import CredentialsMissing, credential_row, vault_unavailable
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
 from hub.vault.store import TenantSecrets, ensure_tenant_secrets
 from hub.webhooks import endpoints
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound
-from providers.base.types import CredentialsInput
+from providers.base.types import CredentialsInput, ProviderCredentials
 
 #: Stripe keeps a rolled webhook secret valid for up to 24 hours; so does the hub.
 ROLLOVER = timedelta(hours=24)
@@ -90,11 +90,11 @@ async def put_credentials(
 
 
 async def _store(
-    session,
+    session: AsyncSession,
     services: Services,
     who: TenantPrincipal,
     provider: Provider,
-    creds,
+    creds: ProviderCredentials,
     data: schemas.CredentialsPut,
     endpoint_id: str | None = None,
 ) -> schemas.CredentialsView:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import msgspec
 
-from hub.boundary.text import PLAIN
 from hub.payments.schemas import Customer, Metadata, ProviderName
 from hub.recurring.fields import Email, Ref
+from hub.text import PLAIN
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PLAIN)]
 

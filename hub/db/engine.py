@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 
 def is_sqlite(url: str) -> bool:
@@ -15,7 +18,7 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:  # pragma: no cover
             # WAL lets readers run beside the single writer; foreign keys are off by default.
             # Let SQLAlchemy's "begin" hook below issue BEGIN itself (pysqlite's own is DEFERRED).
             dbapi_conn.isolation_level = None
@@ -28,7 +31,7 @@ def make_engine(url: str) -> AsyncEngine:
         # aiosqlite's default "deferred" BEGIN lets two writers deadlock on upgrade; IMMEDIATE
         # takes the write lock up front so SQLite serialises them instead.
         @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover - trivial
+        def _sqlite_begin(conn: Connection) -> None:  # pragma: no cover - trivial
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -42,7 +45,9 @@ def make_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def _refuse_closed_connection(dbapi_conn, _record, _proxy) -> None:
+def _refuse_closed_connection(
+    dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
     driver = getattr(dbapi_conn, "driver_connection", None)
     if driver is not None and driver.is_closed():
         # The pool discards it and checks out (or makes) another one.

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import migrations
@@ -24,7 +25,6 @@ MIGRATION_LOCK_KEY = int.from_bytes(b"hub:migr", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 def target_metadata() -> MetaData:
     """The metadata Alembic autogenerates against: the tenant side and the billing tables."""
-    import hub.billing.models  # noqa: F401  (registers billing_* tables on the shared Base)
     from hub.db.models import Base
 
     return Base.metadata
@@ -55,7 +55,7 @@ async def database_heads(conn: AsyncConnection) -> frozenset[str]:
     every readiness probe.
     """
 
-    def _heads(sync_conn) -> frozenset[str]:
+    def _heads(sync_conn: Connection) -> frozenset[str]:
         if not inspect(sync_conn).has_table(VERSION_TABLE):
             return frozenset()
         return frozenset(r[0] for r in sync_conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")))

@@ -1,6 +1,7 @@
 """Every table of the hub, imported in one place so Alembic and the drift test see them all."""
 
 from hub.db.base import Base
+from hub.db.billing import BillingCustomer, BillingEvent, BillingSubscription
 from hub.db.console import ConsoleSession
 from hub.db.events import WebhookEvent
 from hub.db.idempotency import IdempotencyRecord
@@ -19,6 +20,9 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "BillingCustomer",
+    "BillingEvent",
+    "BillingSubscription",
     "CheckoutSession",
     "ConsoleSession",
     "Customer",

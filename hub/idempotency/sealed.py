@@ -7,9 +7,9 @@ tenant does not open.
 
 from __future__ import annotations
 
-from hub.credentials.loader import vault_unavailable
 from hub.operations.unit import transaction
 from hub.services import Services
+from hub.tenancy.loader import vault_unavailable
 from hub.vault.keyring import VaultError
 from hub.vault.store import ensure_tenant_secrets, find_tenant_secrets
 

@@ -20,7 +20,7 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, case, func, literal, select, update
@@ -234,7 +234,7 @@ class Dispatcher:
             await session.commit()
             return jobs
 
-    async def _jobs(self, session: AsyncSession, rows: list[NotificationDelivery], now) -> list[Job]:
+    async def _jobs(self, session: AsyncSession, rows: list[NotificationDelivery], now: datetime) -> list[Job]:
         endpoints = {
             e.id: e
             for e in (

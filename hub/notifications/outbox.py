@@ -12,15 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from hub.db.base import new_id, utcnow
 from hub.db.notifications import NotificationDelivery, NotificationEndpoint, NotificationMessage
-from hub.db.payments import Payment
-from hub.db.vault import ProviderCredential
-from hub.payments.common import payment_view
 from providers.base.statuses import PaymentStatus, SubscriptionStatus
 
 #: Statuses a payment is announced moving into (its starting statuses are not news).
@@ -61,20 +58,6 @@ def remove_waker(wake: Callable[[], None]) -> None:
     _wakers.discard(wake)
 
 
-#: (message, payment, publishable key) whose bodies are rendered again just before the commit.
-_BODIES = "hub.notifications.bodies"
-
-
-@event.listens_for(Session, "before_commit")
-def _final_bodies(session: Session) -> None:
-    # The transaction may touch the payment again after the change was recorded (releasing its
-    # in-flight marker, say), which moves updated_at: the body must show the row as committed.
-    for message, payment, publishable_key in session.info.pop(_BODIES, ()):
-        if session.is_modified(payment):
-            payment.updated_at = utcnow()
-        message.body = encode_body(message.type, message.created_at, payment_view(payment, publishable_key))
-
-
 @event.listens_for(Session, "after_commit")
 def _wake_dispatchers(session: Session) -> None:
     if session.info.pop(WAKE, False):
@@ -85,7 +68,6 @@ def _wake_dispatchers(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(WAKE, None)
-    session.info.pop(_BODIES, None)
 
 
 def subscribed(enabled_events: Sequence[str], type_: str) -> bool:
@@ -94,54 +76,6 @@ def subscribed(enabled_events: Sequence[str], type_: str) -> bool:
 
 def encode_body(type_: str, at: datetime, data: Any) -> str:
     return msgspec.json.encode({"type": type_, "timestamp": at, "data": data}).decode()
-
-
-def _announced(payment: Payment, previous_status: str | None) -> list[str]:
-    state = inspect(payment)
-    if previous_status is None:
-        # The status it had when loaded (or last flushed) in this transaction.
-        deleted = state.attrs.status.history.deleted
-        previous_status = deleted[0] if deleted else payment.status
-    types = []
-    if payment.status != previous_status and payment.status in NOTIFIED_STATUSES:
-        types.append(f"payment.{payment.status}")
-    if state.attrs.dispute_status.history.added and payment.dispute_status is not None:
-        types.append(DISPUTE_UPDATED)
-    return types
-
-
-async def payment_changed(session: AsyncSession, payment: Payment, previous_status: str | None = None) -> None:
-    """Add the messages this change of ``payment`` causes, one delivery per subscribed endpoint.
-
-    ``previous_status`` is the status before the change; when omitted, the status the payment
-    had when it was loaded (or last flushed) in this transaction. No statement at all when the
-    change is not news, one indexed read when the tenant has no endpoint.
-    """
-    types = _announced(payment, previous_status)
-    if not types:
-        return
-    endpoints = (
-        await session.execute(
-            select(NotificationEndpoint.id, NotificationEndpoint.enabled_events).where(
-                NotificationEndpoint.tenant_id == payment.tenant_id, NotificationEndpoint.status == "enabled"
-            )
-        )
-    ).all()
-    if not endpoints:
-        return
-    payment.updated_at = utcnow()
-    publishable_key = await session.scalar(
-        select(ProviderCredential.publishable_key).where(
-            ProviderCredential.tenant_id == payment.tenant_id, ProviderCredential.provider == payment.provider
-        )
-    )
-    data = payment_view(payment, publishable_key)
-    for type_ in types:
-        message = record(
-            session, payment.tenant_id, type_, data, [(e.id, e.enabled_events) for e in endpoints], payment.id
-        )
-        if message is not None:
-            session.info.setdefault(_BODIES, []).append((message, payment, publishable_key))
 
 
 async def object_changed(session: AsyncSession, tenant_id: str, type_: str, data: Any) -> None:

@@ -6,14 +6,14 @@ Every query is scoped by the caller's tenant: another tenant's endpoint or deliv
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
 from hub.auth.principal import TenantPrincipal
-from hub.credentials.loader import vault_unavailable
 from hub.db.base import utcnow
 from hub.db.ids import well_formed_id
 from hub.db.notifications import NotificationDelivery, NotificationEndpoint
@@ -23,6 +23,7 @@ from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.idempotency.attempt import Attempt
 from hub.notifications import keys, network, outbox, schemas, signing
 from hub.services import Services
+from hub.tenancy.loader import vault_unavailable
 from hub.vault.keyring import VaultError
 
 #: How long a rotated-out secret keeps signing (both signatures are sent meanwhile).
@@ -164,7 +165,17 @@ async def _shown_again(
     return _created(endpoint, current.reveal())
 
 
-async def _page(session: AsyncSession, model, *where, limit: int, starting_after: str | None) -> tuple[list, bool]:
+#: The two kinds of row listed a page at a time.
+M = TypeVar("M", NotificationEndpoint, NotificationDelivery)
+
+
+async def _page(
+    session: AsyncSession,
+    model: type[M],
+    *where: ColumnElement[bool],
+    limit: int,
+    starting_after: str | None,
+) -> tuple[list[M], bool]:
     rows, more = await newest_first(
         session, select(model).where(*where), model.id, limit=limit, starting_after=starting_after
     )

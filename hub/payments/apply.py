@@ -57,7 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Payment, Refund
 from hub.db.upsert import insert_ignoring_conflict
-from hub.notifications.outbox import payment_changed
+from hub.payments.notify import payment_changed
 from hub.payments.status import TERMINAL, may_move, refund_status
 from providers.base.payments import PaymentSnapshot
 from providers.base.statuses import (

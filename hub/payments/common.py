@@ -6,13 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import StoredCredentials, TenantPrincipal
-from hub.credentials.loader import CredentialsMissing, load_context
 from hub.db.base import utcnow
 from hub.db.payments import Customer, Payment, Refund
 from hub.db.vault import ProviderCredential
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.payments import schemas
 from hub.services import Services
+from hub.tenancy.loader import CredentialsMissing, load_context
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from hub.boundary.text import CONTROL, LINES, PLAIN
+from hub.text import CONTROL, LINES, PLAIN
 
 #: A hub id named in a body (a customer, a price, a product).
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=PLAIN)]

@@ -10,8 +10,8 @@ from typing import Annotated
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from hub.boundary.text import PLAIN
 from hub.errors import PROBLEM_JSON, Problem
+from hub.text import PLAIN
 
 #: Page size and cursor (an id) of every list.
 #: No control characters in a query value (PostgreSQL refuses a NUL in text): 422 before the database.

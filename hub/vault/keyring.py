@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -40,7 +41,7 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("Secret cannot be pickled")
 
 

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -193,7 +193,9 @@ class _Batch:
             if outcome != FAILED:
                 observe_apply_lag(lag)
 
-    def _add(self, row: Any, *, outcome: str, payment_id: str | None, reason: str | None, attempts: int, at) -> None:
+    def _add(
+        self, row: Any, *, outcome: str, payment_id: str | None, reason: str | None, attempts: int, at: datetime | None
+    ) -> None:
         if outcome != PENDING:
             self.finished.append((row.provider, outcome, (self.now - row.received_at).total_seconds()))
         self.updates.append(

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.base import utcnow
 from hub.db.payments import Payment
-from hub.notifications.outbox import payment_changed
 from hub.payments.apply import apply_event, record_refund, recount, settle_status
-from hub.recurring.apply import apply_recurring_event
+from hub.payments.notify import payment_changed
+from hub.webhooks.recurring import apply_recurring_event
 from providers.base.webhooks import ProviderEvent
 
 APPLIED, IGNORED = "applied", "ignored"

@@ -1,6 +1,6 @@
 """tenant context invalidation: PostgreSQL triggers that NOTIFY each process's context cache
 
-Every process keeps tenants' decrypted credentials in memory (hub/credentials/cache.py). These
+Every process keeps tenants' decrypted credentials in memory (hub/tenancy/contexts.py). These
 triggers send ``NOTIFY hub_tenant_contexts, '<tenant id>'`` in the very transaction that changes
 a tenant's credentials, its status, or deletes it, so the notice is delivered exactly when the
 change commits, whichever code (or operator's SQL) made it. SQLite has no NOTIFY: the cache
@@ -17,7 +17,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-# The columns that alter a decrypted context (hub.credentials.cache.CONTEXT_COLUMNS); others
+# The columns that alter a decrypted context (hub.tenancy.contexts.CONTEXT_COLUMNS); others
 # (verified_at, a last-event time) change often and must not empty every worker's cache.
 _CREDENTIAL_COLUMNS = (
     "tenant_id, provider, version, publishable_key, secret_key_ct, webhook_secret_ct, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 from providers.base.errors import CredentialsFormatError, ModeMismatch
 from providers.base.types import CredentialsInput, ProviderCredentials
@@ -42,7 +43,7 @@ class StripeCredentials(ProviderCredentials):
         prefix = self._secret_key[: self._secret_key.index("_", 3) + 1]
         return f"{prefix}…{self._secret_key[-4:]}"
 
-    def __reduce__(self):  # keep secrets out of pickles too
+    def __reduce__(self) -> NoReturn:  # keep secrets out of pickles too
         raise TypeError("StripeCredentials cannot be pickled")
 
 

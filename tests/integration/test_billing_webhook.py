@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hub.billing.models import BillingEvent, BillingSubscription
 from hub.billing.settings import BillingPlan
+from hub.db.billing import BillingEvent, BillingSubscription
 from tests.support import stripe_events as se
 from tests.support.billing import (
     PLATFORM_SECRET_KEY,

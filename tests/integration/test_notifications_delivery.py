@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.db.notifications import NotificationMessage
 from hub.db.payments import Payment
-from hub.notifications.outbox import payment_changed
+from hub.payments.notify import payment_changed
 from tests.support import stripe_events as se
 from tests.support.notifications import add_endpoint, deliveries, eventually, notify_hub, receiver
 from tests.support.payment_rows import count_rows, hub_payment

@@ -8,7 +8,7 @@ import pytest
 
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.db.payments import Payment
-from hub.notifications.outbox import payment_changed
+from hub.payments.notify import payment_changed
 from tests.support import stripe_events as se
 from tests.support.notifications import add_endpoint, eventually, notify_hub, receiver, settled
 from tests.support.payment_rows import hub_payment

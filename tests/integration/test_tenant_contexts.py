@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.credentials.cache import TenantContexts
 from hub.errors import HubError
+from hub.tenancy.contexts import TenantContexts
 from providers.base.provider import TenantContext
 from tests.support.contexts import context, contexts_of, in_app, webhook_context, webhook_secrets
 from tests.support.credentials import URL, creds

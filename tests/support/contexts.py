@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import anyio
 
-from hub.credentials.cache import TenantContexts
 from hub.errors import HubError
+from hub.tenancy.contexts import TenantContexts
 from providers.base.provider import TenantContext
 from tests.support.hub import HubClient
 from tests.support.statements import count_statements

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.credentials.loader import load_context
 from hub.db.tenants import AuditEntry
 from hub.db.vault import ProviderCredential
+from hub.tenancy.loader import load_context
 from tests.support.problem import db_rows, db_session
 
 PK = "pk_test_51AcmePublishable0001"

@@ -37,17 +37,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from hub.auth.principal import StoredCredentials
-from hub.credentials.loader import CredentialsMissing, decrypt_row
 from hub.db.base import utcnow
 from hub.db.ids import well_formed_id
 from hub.db.tenants import Tenant
 from hub.db.vault import ProviderCredential
 from hub.errors import NotFound
+from hub.tenancy.loader import CredentialsMissing, decrypt_row
 from hub.vault.keyring import Vault
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound, ProviderRegistry
 
-log = logging.getLogger("hub.credentials.cache")
+log = logging.getLogger("hub.tenancy.contexts")
 
 #: The channel the PostgreSQL trigger notifies; the payload is the tenant id.
 CHANNEL = "hub_tenant_contexts"

@@ -1,0 +1,1 @@
+"""A tenant's provider context: its stored credentials decrypted into a TenantContext, and the cache of them."""
