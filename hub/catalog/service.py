@@ -15,6 +15,7 @@ from hub.payments import common, money
 from hub.recurring.objects import Creation, owned
 from hub.recurring.pages import page
 from hub.services import Services
+from hub.tenancy.loader import provider_by_name, provider_context
 from providers.base import recurring as neutral
 
 ROUTE_PRODUCT, ROUTE_PRICE = "products.create", "prices.create"
@@ -66,7 +67,7 @@ class CreateProduct(Creation[neutral.ProductSnapshot]):
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.provider = await common.choose_provider(tx, self.services, self.who.tenant_id, self.data.provider)
-        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
 
     async def call(self) -> neutral.ProductSnapshot:
         data, hub_id = self.data, self.hub_id
@@ -113,8 +114,8 @@ class CreatePrice(Creation[neutral.PriceSnapshot]):
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         product = await owned(tx, Product, self.who.tenant_id, self.data.product_id, param="product_id")
-        self.provider = common.provider_by_name(self.services, product.provider)
-        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.provider = provider_by_name(self.services, product.provider)
+        self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
         self.product_id, self.provider_product_id = product.id, product.provider_product_id
 
     async def call(self) -> neutral.PriceSnapshot:

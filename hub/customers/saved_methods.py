@@ -18,6 +18,7 @@ from hub.operations.driver import declare
 from hub.operations.phases import Operation
 from hub.payments import common
 from hub.services import Services
+from hub.tenancy.loader import provider_by_name, provider_context
 from providers.base.customers import SetupIntentCreate, SetupIntentSnapshot
 
 ROUTE_CREATE = "setup_intents.create"
@@ -52,8 +53,8 @@ class CreateSetupIntent(Operation[SetupIntentSnapshot]):
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         customer = await owned(tx, self.who.tenant_id, self.data.customer_id, param="customer_id")
-        self.provider = common.provider_by_name(self.services, customer.provider)
-        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.provider = provider_by_name(self.services, customer.provider)
+        self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
         self.customer_id, self.provider_customer_id = customer.id, common.remote_customer_id(customer)
         self.publishable_key = self.ctx.credentials.publishable_key
         self.hub_id = attempt.object_id("seti")
@@ -98,7 +99,7 @@ async def list_payment_methods(
     session: AsyncSession, services: Services, who: TenantPrincipal, customer_id: str
 ) -> schemas.PaymentMethodList:
     customer = await owned(session, who.tenant_id, customer_id)
-    provider = common.provider_by_name(services, customer.provider)
+    provider = provider_by_name(services, customer.provider)
     ctx = await common.tenant_context(session, services, provider, who.tenant_id)
     methods = await provider.list_payment_methods(ctx, common.remote_customer_id(customer))
     return schemas.PaymentMethodList(

@@ -21,6 +21,7 @@ from hub.payments import common
 from hub.recurring import objects
 from hub.recurring.pages import page
 from hub.services import Services
+from hub.tenancy.loader import provider_by_name, provider_context
 from providers.base import payments as neutral
 from providers.base.customers import CustomerUpdate
 from providers.base.errors import ProviderError
@@ -49,7 +50,7 @@ class CreateCustomer(Operation[neutral.CustomerSnapshot]):
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         tenant_id = self.who.tenant_id
         self.provider = await common.choose_provider(tx, self.services, tenant_id, self.data.provider)
-        self.ctx = await common.provider_context(tx, self.services, self.provider, tenant_id)
+        self.ctx = await provider_context(tx, self.services, self.provider, tenant_id)
 
     async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Customer | None:
         self.row = await tx.get(Customer, attempt.object_id("cust"))
@@ -127,8 +128,8 @@ class _CustomerChange(Operation[None]):
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.row = await owned(tx, self.who.tenant_id, self.customer_id)
-        self.provider = common.provider_by_name(self.services, self.row.provider)
-        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.provider = provider_by_name(self.services, self.row.provider)
+        self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
 
     async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.remote_id = common.remote_customer_id(self.row)

@@ -25,6 +25,7 @@ from hub.recurring import objects
 from hub.recurring.objects import Action, Creation
 from hub.recurring.pages import page
 from hub.services import Services
+from hub.tenancy.loader import provider_by_name, provider_context
 from providers.base.errors import ProviderError
 from providers.base.invoices import InvoiceCreate, InvoiceLine, InvoiceSnapshot
 
@@ -78,8 +79,8 @@ class CreateInvoice(Creation[InvoiceSnapshot]):
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         customer = await owned_customer(tx, self.who.tenant_id, self.data.customer_id, param="customer_id")
-        self.provider = common.provider_by_name(self.services, customer.provider)
-        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.provider = provider_by_name(self.services, customer.provider)
+        self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
         self.customer_id, self.provider_customer_id = customer.id, common.remote_customer_id(customer)
 
     async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Invoice | None:

@@ -12,9 +12,8 @@ from hub.db.vault import ProviderCredential
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.payments import schemas
 from hub.services import Services
-from hub.tenancy.loader import CredentialsMissing, load_context
+from hub.tenancy.loader import CredentialsMissing, provider_by_name, provider_context
 from providers.base.provider import Provider, TenantContext
-from providers.base.registry import ProviderNotFound
 
 #: Metadata keys the hub writes itself; a client may not set or overwrite them.
 RESERVED_PREFIX = "hub_"
@@ -40,13 +39,6 @@ def check_metadata(metadata: dict[str, str], param: str = "metadata") -> dict[st
                 f"metadata values must be at most {MAX_VALUE_CHARS} characters", param=f"{param}.{key}"
             )
     return dict(metadata)
-
-
-def provider_by_name(services: Services, name: str) -> Provider:
-    try:
-        return services.providers.get(name)
-    except ProviderNotFound:
-        raise NotFound(f"No provider named {name!r}", param="provider") from None
 
 
 async def choose_provider(session: AsyncSession, services: Services, tenant_id: str, name: str | None) -> Provider:
@@ -85,13 +77,6 @@ def stored_provider(
         names = ", ".join(sorted(c.provider for c in usable))
         raise ValidationFailed(f"This tenant has credentials for {names}: name one", param="provider")
     return services.providers.get(usable[0].provider), usable[0]
-
-
-async def provider_context(
-    session: AsyncSession, services: Services, provider: Provider, tenant_id: str
-) -> TenantContext:
-    """The tenant's context, read in the caller's transaction (the operation driver ends it)."""
-    return await load_context(session, services.vault, provider, tenant_id)
 
 
 async def tenant_context(

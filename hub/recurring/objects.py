@@ -19,8 +19,8 @@ from hub.db.ids import well_formed_id
 from hub.errors import NotFound
 from hub.idempotency.attempt import Attempt
 from hub.operations.phases import Answer, Operation
-from hub.payments import common
 from hub.services import Services
+from hub.tenancy.loader import provider_by_name, provider_context
 from providers.base.provider import Provider, TenantContext
 
 Row = TypeVar("Row")
@@ -96,8 +96,8 @@ class Action(Operation[Answer]):
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.row = await owned(tx, self.model, self.who.tenant_id, self.object_id)
-        self.provider = common.provider_by_name(self.services, self.row.provider)
-        self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
+        self.provider = provider_by_name(self.services, self.row.provider)
+        self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
 
     async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.check(self.row)

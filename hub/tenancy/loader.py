@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.base import utcnow
 from hub.db.vault import ProviderCredential
-from hub.errors import HubError, ServiceUnavailable
+from hub.errors import HubError, NotFound, ServiceUnavailable
 from hub.vault.keyring import Vault, VaultError
 from hub.vault.store import find_tenant_secrets
 from providers.base.provider import Provider, TenantContext
+from providers.base.registry import ProviderNotFound
 from providers.base.types import CredentialsInput
+
+if TYPE_CHECKING:
+    from hub.services import Services
 
 
 class CredentialsMissing(HubError):
@@ -73,3 +78,17 @@ async def load_context(session: AsyncSession, vault: Vault, provider: Provider, 
     if row is None:
         raise CredentialsMissing(f"This tenant has no {provider.name} credentials")
     return await decrypt_row(session, vault, provider, row)
+
+
+def provider_by_name(services: Services, name: str) -> Provider:
+    try:
+        return services.providers.get(name)
+    except ProviderNotFound:
+        raise NotFound(f"No provider named {name!r}", param="provider") from None
+
+
+async def provider_context(
+    session: AsyncSession, services: Services, provider: Provider, tenant_id: str
+) -> TenantContext:
+    """The tenant's context, read in the caller's transaction (the operation driver ends it)."""
+    return await load_context(session, services.vault, provider, tenant_id)
