@@ -19,8 +19,10 @@ import logging
 import secrets
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, case, func, literal, select, update
@@ -41,6 +43,8 @@ from hub.observability.metrics import count_notification_delivery
 from hub.services import Services
 from hub.settings import NotifySettings
 from hub.vault.keyring import Secret, Vault, VaultError
+
+T = TypeVar("T")
 
 log = logging.getLogger("hub.notifications")
 
@@ -98,6 +102,8 @@ class Dispatcher:
         self._inflight: Counter[str] = Counter()  # sends in flight by endpoint
         self._inflight_tenants: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Claims and records under way: a stop lets them end (see ``_to_the_end``).
+        self._writes: set[asyncio.Future[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
@@ -135,6 +141,8 @@ class Dispatcher:
             task.cancel()
         # A send cut short here keeps its lease: another worker sends it once the lease ends.
         await asyncio.gather(*tasks, return_exceptions=True)
+        # A claim or record under way ends first: its connection goes back to the pool.
+        await asyncio.gather(*self._writes, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
 
@@ -152,7 +160,7 @@ class Dispatcher:
             claimed = 0
             if free > 0:
                 try:
-                    jobs = await self._claim(free)
+                    jobs = await self._to_the_end(self._claim(free))
                 except Exception as exc:  # the database is away: keep the task alive and poll again
                     log.warning("notification dispatcher could not claim deliveries (%s)", type(exc).__name__)
                     jobs = []
@@ -178,6 +186,17 @@ class Dispatcher:
             if counts[key] <= 0:
                 del counts[key]
         self._wake.set()
+
+    def _to_the_end(self, write: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        """``write`` (a claim or a record), not cancelled with the task awaiting it.
+
+        Cancelled mid-statement, a write could leave its connection checked out and in a
+        transaction past the engine's disposal: on SQLite, the database's write lock with it.
+        """
+        future = asyncio.ensure_future(write)
+        self._writes.add(future)
+        future.add_done_callback(self._writes.discard)
+        return asyncio.shield(future)
 
     async def _claim(self, free: int) -> list[Job]:
         """Lock and lease up to ``free`` due deliveries, within what each endpoint and tenant has left.
@@ -287,7 +306,7 @@ class Dispatcher:
     async def _deliver(self, job: Job) -> None:
         outcome = await self._send(job)
         try:
-            await self._record(job, outcome)
+            await self._to_the_end(self._record(job, outcome))
         except Exception as exc:  # the lease expires and the delivery is sent again
             log.warning("notification outcome for %s not recorded (%s)", job.delivery_id, type(exc).__name__)
 
