@@ -22,8 +22,9 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("hub_request_id", default=None)
 
 #: stripe-python logs every request (and each retry) at INFO, and httpx (which carries it) one more
 #: line per request: the plugin's one DEBUG line per call says what they did. Held at WARNING at
-#: every log level (stripe-python's DEBUG lines would also print whole Stripe responses).
-QUIET_LOGGERS = ("stripe", "httpx", "httpcore")
+#: every log level (stripe-python's DEBUG lines would also print whole Stripe responses, and
+#: aiosqlite's two lines per statement print its parameters: names, emails, sealed secrets).
+QUIET_LOGGERS = ("stripe", "httpx", "httpcore", "aiosqlite")
 
 
 def _stamp_request_id(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:

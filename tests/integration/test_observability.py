@@ -167,3 +167,13 @@ async def test_a_stripe_call_is_one_debug_line_and_the_sdk_says_nothing_at_info(
     ours = [r.getMessage() for r in _records(caplog, "providers.stripe")]
     assert ours == [m for m in ours if m.startswith("stripe GET /v1/balance -> 200 in ")] and len(ours) == 1, ours
     assert not [r for r in caplog.records if r.name == "stripe" and r.levelno >= logging.INFO]
+
+
+async def test_at_debug_the_database_drivers_do_not_log_the_values_the_hub_writes(hub, caplog):
+    # aiosqlite logs each statement with its parameters at DEBUG: names, emails, sealed secrets.
+    marker = "Shop-" + "7c1e5b0d9a"
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        r = await hub.request("POST", "/v1/tenants", json={"name": marker}, headers=PLATFORM)
+    assert r.status_code == 201, r.text
+    assert [rec.name for rec in caplog.records if marker in rec.getMessage()] == []
