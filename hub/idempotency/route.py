@@ -44,10 +44,6 @@ REPLAYED = "Idempotent-Replayed"
 PURGE_EVERY = 200
 
 
-def _services(request: Request) -> Services:
-    return services_of(request)
-
-
 async def once(
     request: Request,
     session: AsyncSession,
@@ -76,7 +72,7 @@ async def once(
     key = store.check_key(form_key if form_key is not None else request.headers.get(store.HEADER))
     if key is None:
         return Response(await run(Attempt(tenant_id, route)), status_code=status_code)
-    services = services or _services(request)
+    services = services or services_of(request)
     sessions, lease = services.sessions, store.lease_for(services.settings)
     attempt = Attempt(tenant_id, route, key, store.fingerprint(request.url.path, body), lease)
     if not joined:
