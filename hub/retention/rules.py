@@ -16,7 +16,9 @@ single write lock serialises the batches of every process.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +43,9 @@ log = logging.getLogger("hub.retention")
 #: The name ``hub prune`` prints and ``hub_pruned_rows`` labels for the signature-failure notes:
 #: a column of ``provider_credentials`` set back to null, not rows deleted.
 SIGNATURE_NOTES = "signature_failure_notes"
+
+#: The least pause between two batches on SQLite (its busy handler polls every 100 ms at worst).
+SQLITE_MIN_PAUSE = 0.02
 
 Conditions = Callable[[RetentionSettings, datetime], list[ColumnElement[bool]]]
 
@@ -286,10 +291,15 @@ async def prune(
             try:
                 for rule in rules:
                     while not stopping():
+                        started = time.monotonic()
                         claimed, removed = await _batch(conn, rule, settings, now, postgres)
                         _add(done, removed)
                         if claimed < settings.batch_size:  # the last batch: nothing more is old enough
                             break
+                        if not postgres:
+                            # SQLite's writers wait for its one lock by polling it: pause as long
+                            # as the batch took, so that one waiting gets in before the next batch.
+                            await asyncio.sleep(max(time.monotonic() - started, SQLITE_MIN_PAUSE))
             finally:
                 if postgres:
                     await _release(conn)
