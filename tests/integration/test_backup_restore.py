@@ -90,6 +90,8 @@ async def test_a_restored_backup_serves_every_tenant_only_with_the_same_vault_ke
         same = make_settings(restored, str(tmp_path / "same"), HUB_STRIPE_API_BASE=emulator.url)
         async with build_client(same) as client:
             fresh = HubClient(client, same)
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 200 and ready.json()["checks"]["vault"] == "ok", ready.text
             for tenant, secret_key, payment in tenants:
                 await _serves(fresh, tenant, secret_key, payment)
 
@@ -98,6 +100,9 @@ async def test_a_restored_backup_serves_every_tenant_only_with_the_same_vault_ke
             restored, str(tmp_path / "other"), HUB_STRIPE_API_BASE=emulator.url, HUB_VAULT_KEYS=other_keys
         )
         async with build_client(other) as client:
+            # Readiness says it first: a load balancer keeps traffic off this hub.
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 503 and ready.json()["checks"]["vault"] == "failing", ready.text
             for tenant, secret_key, payment in tenants:
                 check = await client.post("/v1/providers/stripe/health-check", headers=tenant.admin)
                 assert check.status_code == 503, check.text
