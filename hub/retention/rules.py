@@ -202,7 +202,7 @@ TABLES: tuple[str, ...] = tuple(
 )
 
 
-def _lock_key(name: str) -> int:
+def lock_key(name: str) -> int:
     """The advisory lock of one table's pruning (a signed 64-bit number, the same in every process)."""
     return int.from_bytes(zlib.crc32(f"hub-retention:{name}".encode()).to_bytes(4, "big") * 2, "big", signed=True)
 
@@ -258,7 +258,7 @@ def _add(into: dict[str, int], more: dict[str, int]) -> None:
 
 
 async def _claim(conn: AsyncConnection, name: str) -> bool:
-    got = (await conn.execute(select(func.pg_try_advisory_lock(_lock_key(name))))).scalar_one()
+    got = (await conn.execute(select(func.pg_try_advisory_lock(lock_key(name))))).scalar_one()
     await conn.commit()
     return bool(got)
 

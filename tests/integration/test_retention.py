@@ -27,7 +27,7 @@ from hub.db.idempotency import IdempotencyRecord
 from hub.db.notifications import NotificationAttempt, NotificationDelivery, NotificationEndpoint, NotificationMessage
 from hub.db.tenants import ApiKey
 from hub.db.vault import ProviderCredential
-from hub.retention.rules import SIGNATURE_NOTES, TABLES, count, prune
+from hub.retention.rules import SIGNATURE_NOTES, TABLES, count, lock_key, prune
 from hub.settings import RetentionSettings
 from tests.support import stripe_events as se
 from tests.support.cli import hub_env, run_hub
@@ -380,3 +380,46 @@ async def test_a_running_hub_prunes_old_rows_in_the_background(database_url, emu
                 assert _pruned_metric(metrics_after, table) - _pruned_metric(metrics_before, table) == n, table
         finally:
             await engine.dispose()
+
+
+async def test_pruners_of_several_workers_remove_each_row_once_and_a_claimed_table_is_left_alone(hub, database_url):
+    a, b = await _two_tenants(hub)
+    engine = make_engine(database_url)
+    try:
+        seeded = await _seed(engine, a.id, b.id)
+        postgres = engine.dialect.name == "postgresql"
+        if postgres:
+            # Another worker is pruning webhook_events (it holds that table's claim): this one
+            # leaves the table for this round and prunes the others.
+            async with engine.connect() as holder:
+                got = await holder.execute(select(func.pg_try_advisory_lock(lock_key("webhook_events"))))
+                assert got.scalar_one() is True
+                await holder.commit()
+                first = await prune(engine, RetentionSettings(batch_size=1))
+                await holder.execute(select(func.pg_advisory_unlock_all()))
+                await holder.commit()
+            assert first["webhook_events"] == 0
+            assert first["billing_events"] == EXPECTED["billing_events"]
+            assert seeded.gone["webhook_events"] <= (await _present(engine))["webhook_events"]
+
+        def prune_elsewhere() -> dict[str, int]:
+            async def run() -> dict[str, int]:
+                other = make_engine(database_url)
+                try:
+                    return await prune(other, RetentionSettings(batch_size=1))
+                finally:
+                    await other.dispose()
+
+            return asyncio.run(run())
+
+        # Two workers at once: every row goes exactly once, and neither fails.
+        results = await asyncio.gather(*(asyncio.to_thread(prune_elsewhere) for _ in range(2)))
+        together = {t: sum(r[t] for r in results) for t in TABLES}
+        if postgres:
+            together = {t: together[t] + first[t] for t in TABLES}
+        assert together == {t: EXPECTED.get(t, 0) for t in TABLES}
+        present = await _present(engine)
+        for table in EXPECTED:
+            assert not (present[table] & seeded.gone[table]) and seeded.kept[table] <= present[table], table
+    finally:
+        await engine.dispose()
