@@ -235,17 +235,16 @@ async def _batch(
         if rule.clear is not None:
             # Keep updated_at as it was: clearing a note is not a change of the credentials.
             cleared = await conn.execute(
-                update(rule.table)
-                .where(match, *where)
-                .values({rule.clear.key: None, "updated_at": rule.table.c.updated_at})
+                update(rule.table).where(match).values({rule.clear.key: None, "updated_at": rule.table.c.updated_at})
             )
             done[rule.reported] = _rowcount(cleared)
             return len(keys), done
+        # The candidates are locked (FOR UPDATE, or SQLite's write lock is held): nothing changes
+        # them before they go, so they go by primary key alone.
         for child, column in rule.children:
-            # The candidates are locked (or SQLite's write lock is held): they all go below.
             gone = await conn.execute(delete(child).where(column.in_([k[0] for k in keys])))
             done[_name(child)] = _rowcount(gone)
-        deleted = await conn.execute(delete(rule.table).where(match, *where))
+        deleted = await conn.execute(delete(rule.table).where(match))
         done[rule.reported] = _rowcount(deleted)
     return len(keys), done
 
