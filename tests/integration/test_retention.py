@@ -423,3 +423,9 @@ async def test_pruners_of_several_workers_remove_each_row_once_and_a_claimed_tab
             assert not (present[table] & seeded.gone[table]) and seeded.kept[table] <= present[table], table
     finally:
         await engine.dispose()
+
+
+def test_hub_prune_against_an_unreachable_database_fails_with_one_clear_line(tmp_path):
+    done = run_hub("prune", env=hub_env("postgresql+asyncpg://postgres@127.0.0.1:1/nothing", tmp_path / "home"))
+    assert done.returncode == 1
+    assert done.stderr.startswith("hub: pruning failed") and "Traceback" not in done.stderr, done.stderr
