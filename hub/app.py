@@ -41,6 +41,7 @@ from hub.observability.controllers import metrics as metrics_route
 from hub.openapi import openapi_config
 from hub.payment_links.controllers import ROUTES as PAYMENT_LINK_ROUTES
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
+from hub.retention.pruner import Pruner
 from hub.services import DEPENDENCIES as SERVICE_DEPENDENCIES
 from hub.services import Services, install
 from hub.settings import Settings, load_settings
@@ -123,9 +124,15 @@ def create_app(
         dispatcher = Dispatcher.for_services(services)
         if dispatcher is not None:
             await dispatcher.start()
+        # Every worker prunes what retention lets go (on PostgreSQL one process per table at a time).
+        pruner = Pruner(engine, settings.retention) if settings.retention.enabled else None
+        if pruner is not None:
+            pruner.start()
         try:
             yield
         finally:
+            if pruner is not None:
+                await pruner.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             if applier is not None:

@@ -143,6 +143,34 @@ class NotifySettings(msgspec.Struct, frozen=True):
     dispatch: Annotated[bool, Env("HUB_NOTIFY_DISPATCH")] = True
 
 
+class RetentionSettings(msgspec.Struct, frozen=True):
+    """How long finished rows are kept, and how often each worker prunes older ones (HUB_RETENTION_*).
+
+    Nothing still needed is ever pruned: a pending webhook event or delivery, an Idempotency-Key
+    whose request is in flight, the newest event of a tenant's provider (its credentials view
+    reads it). Expired console sessions go at once.
+    """
+
+    #: Whether each worker prunes in the background (``hub prune`` works either way).
+    enabled: Annotated[bool, Env("HUB_RETENTION")] = True
+    #: Seconds between two background prunings of one worker (the first is one interval after start).
+    interval_seconds: Annotated[float, Env("HUB_RETENTION_INTERVAL_SECONDS", 0.05)] = 3600.0
+    #: Rows one statement deletes, each batch its own short transaction.
+    batch_size: Annotated[int, Env("HUB_RETENTION_BATCH_SIZE", 1)] = 1000
+    #: Applied and ignored webhook events, and handled platform billing events.
+    events_days: Annotated[float, Env("HUB_RETENTION_EVENTS_DAYS", 1)] = 30.0
+    #: Webhook events that failed to apply.
+    failed_events_days: Annotated[float, Env("HUB_RETENTION_FAILED_EVENTS_DAYS", 1)] = 90.0
+    #: Delivered notification deliveries, their attempts, and messages with nothing left to deliver.
+    notifications_days: Annotated[float, Env("HUB_RETENTION_NOTIFICATIONS_DAYS", 1)] = 30.0
+    #: Notification deliveries given up on (``failed``) and their attempts.
+    failed_notifications_days: Annotated[float, Env("HUB_RETENTION_FAILED_NOTIFICATIONS_DAYS", 1)] = 90.0
+    #: Idempotency-Key records; a replay is guaranteed for 24 hours, so at least 1.
+    idempotency_days: Annotated[float, Env("HUB_RETENTION_IDEMPOTENCY_DAYS", 1)] = 7.0
+    #: A credential's note of its last badly signed webhook delivery.
+    signature_failures_days: Annotated[float, Env("HUB_RETENTION_SIGNATURE_FAILURES_DAYS", 1)] = 7.0
+
+
 class Settings(msgspec.Struct, frozen=True):
     server: ServerSettings
     database: DatabaseSettings
@@ -153,6 +181,7 @@ class Settings(msgspec.Struct, frozen=True):
     applier: ApplierSettings = msgspec.field(default_factory=ApplierSettings)
     notify: NotifySettings = NotifySettings()
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
+    retention: RetentionSettings = RetentionSettings()
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -489,4 +518,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cache=cache,
         applier=from_env(ApplierSettings, env, enabled=applier_flag == "1"),
         notify=load_notify_settings(env, hub_env),
+        retention=from_env(RetentionSettings, env),
     )
