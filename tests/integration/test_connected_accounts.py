@@ -145,13 +145,18 @@ async def test_an_update_link_falls_back_to_onboarding_until_the_seller_is_onboa
     assert synced.json()["requirements"]["currently_due"] == []
     r = await market.request("POST", links, json={**BACK, "type": "update"}, headers=tenant.admin)
     assert r.status_code == 201 and r.json()["type"] == "update", r.text
+    keyed = {**tenant.admin, "Idempotency-Key": "link-1"}
+    first = await market.request("POST", links, json=BACK, headers=keyed)
+    again = await market.request("POST", links, json=BACK, headers=keyed)
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
     bad = await market.request("POST", links, json={**BACK, "return_url": "javascript:alert(1)"}, headers=tenant.admin)
     assert_problem(bad, 422, "validation_error")
-    assert proxy.connect.count("account_link", sk) == 2
+    assert proxy.connect.count("account_link", sk) == 3
 
 
 async def test_account_updated_from_the_connect_secret_alone_changes_the_account_once_and_in_order(market, proxy):
-    tenant, sk = await marketplace(market)
+    tenant, _ = await marketplace(market)
     endpoint = {"url": "http://127.0.0.1:9/hooks", "enabled_events": ["connected_account.updated"]}
     assert (await market.request("POST", "/v1/notification-endpoints", json=endpoint, headers=tenant.admin)).is_success
     account = (await create(market, tenant)).json()
