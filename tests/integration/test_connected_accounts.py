@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from hub.db.connect import ConnectedAccount
 from hub.db.notifications import NotificationMessage
+from tests.integration.test_console_actions import CSRF_FIELD, signed_in
 from tests.support import stripe_events as se
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings
 from tests.support.inbox import wait_applied
@@ -217,3 +218,22 @@ async def test_a_lost_answer_leaves_a_row_the_retry_or_a_sync_finishes_with_the_
     assert proxy.connect.count("account", sk) == 2  # no second account for either
     at_stripe = {a["id"] for a in proxy.connect.objects("account", sk)}
     assert {r.provider_account_id for r in await rows(market, tenant)} == at_stripe
+
+
+async def test_the_sellers_page_lists_accounts_with_what_is_due_and_makes_an_onboarding_link(market, proxy):
+    tenant, sk = await marketplace(market)
+    account = (await create(market, tenant, email="ana@example.com")).json()
+    await signed_in(market, tenant)
+    page = await market.request("GET", "/console/sellers")
+    assert page.status_code == 200, page.text
+    assert '<a href="/console/sellers">Sellers</a>' in page.text and "ana@example.com" in page.text
+    assert "onboarding" in page.text and "tos_acceptance.date" in page.text
+    form = page.text.split(f'action="/console/sellers/{account["id"]}/link"', 1)[1].split("</form>", 1)[0]
+    assert "Create onboarding link" in form
+    token = CSRF_FIELD.search(form)
+    assert token
+    made = await market.request("POST", f"/console/sellers/{account['id']}/link", data={"_csrf_token": token.group(1)})
+    assert made.status_code == 200, made.text
+    [link] = proxy.connect.objects("account_link", sk)
+    assert link["url"] in made.text and "Onboarding link created" in made.text
+    assert sk not in made.text and WH not in made.text and CONNECT not in made.text
