@@ -169,7 +169,7 @@ class ConnectStandIn:
             requirements = changes.pop("requirements", None)
             if requirements:
                 account["requirements"].update(requirements)
-            flags = {k: changes.pop(k) for k in ("charges_enabled", "payouts_enabled") if k in changes}
+            flags: dict[str, Any] = {k: changes.pop(k) for k in ("charges_enabled", "payouts_enabled") if k in changes}
             account.update(changes)
             derive_ready(account)
             account.update(flags)
@@ -177,7 +177,7 @@ class ConnectStandIn:
 
     def finish_onboarding(self, account_id: str) -> dict[str, Any]:
         """The seller submitted everything and Stripe verified it: charges and payouts enabled."""
-        none_due = {"currently_due": [], "eventually_due": [], "past_due": [], "disabled_reason": None}
+        none_due: dict[str, Any] = {"currently_due": [], "eventually_due": [], "past_due": [], "disabled_reason": None}
         return self.update_account(account_id, details_submitted=True, requirements=none_due)
 
     def reject(self, account_id: str, reason: str = "rejected.fraud") -> dict[str, Any]:
