@@ -14,6 +14,8 @@ class CredentialsPut(msgspec.Struct, forbid_unknown_fields=True):
     publishable_key: Field
     secret_key: Field
     webhook_secret: Field | None = None
+    #: The signing secret of the tenant's Connect endpoint (events about its connected accounts).
+    connect_webhook_secret: Field | None = None
 
     def __repr__(self) -> str:
         return "CredentialsPut(***)"
@@ -31,6 +33,7 @@ class CredentialsView(msgspec.Struct):
     webhook_endpoint_id: str | None = None
     #: When the newest verified webhook event arrived (received is enough; it may not be applied yet).
     last_event_at: datetime | None = None
+    connect_webhook_secret_set: bool = False
 
 
 class Advice(msgspec.Struct, frozen=True):
@@ -39,6 +42,17 @@ class Advice(msgspec.Struct, frozen=True):
     condition: str
     message: str
     repair: bool
+
+
+class ConnectWebhookHealth(msgspec.Struct, omit_defaults=True):
+    """The endpoint that sends the events of the tenant's connected accounts (a marketplace's sellers)."""
+
+    endpoint: str  # enabled | disabled | missing | unknown
+    url_matches: bool | None
+    missing_events: list[str]
+    #: The hub holds the endpoint's signing secret (``connect_webhook_secret``).
+    secret_set: bool
+    endpoint_id: str | None = None
 
 
 class WebhookHealth(msgspec.Struct, omit_defaults=True):
@@ -55,6 +69,8 @@ class WebhookHealth(msgspec.Struct, omit_defaults=True):
     advice: list[Advice]
     #: Absent when there is no endpoint the hub can verify, or it could not be read.
     endpoint_id: str | None = None
+    #: The connected accounts' endpoint: present for a tenant with a Connect webhook secret or sellers.
+    connect: ConnectWebhookHealth | None = None
 
 
 class HealthCheck(msgspec.Struct):

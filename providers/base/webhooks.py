@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from providers.base.connect import ConnectedAccountSnapshot
 from providers.base.customers import SetupIntentSnapshot
-from providers.base.errors import EventNotUnderstood
+from providers.base.errors import EventNotUnderstood, NotSupported
 from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
 from providers.base.statuses import DisputeStatus, PaymentStatus, RefundReason, RefundStatus
@@ -85,6 +86,9 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     invoice: InvoiceSnapshot | None = None
     #: ``metadata.hub_*_id`` the hub stamped on a non-payment object (subscription, invoice...).
     hub_object_id: Ref | None = None
+    #: A connected account as of this event: only from an event the Connect endpoint's secret
+    #: verified (``VerifiedEvent.connect``) that names the account it is about.
+    connected_account: ConnectedAccountSnapshot | None = None
 
 
 class VerifiedEvent(msgspec.Struct, frozen=True):
@@ -98,6 +102,9 @@ class VerifiedEvent(msgspec.Struct, frozen=True):
     provider_event_id: str
     type: str
     body: Any
+    #: Verified with the secret of the tenant's Connect endpoint (events about its connected
+    #: accounts), not with its own account's webhook secret.
+    connect: bool = False
 
 
 def checked(event: ProviderEvent) -> ProviderEvent:
@@ -220,3 +227,15 @@ class WebhooksAPI(ABC):
         gateway offers no endpoint API keeps this default.
         """
         return UNKNOWN_ENDPOINT
+
+    async def diagnose_connect_endpoint(self, ctx: TenantContext, url: str, *, has_secret: bool) -> WebhookDiagnosis:
+        """Like ``diagnose_webhook_endpoint``, for the endpoint that sends the events of the tenant's
+        connected accounts (Stripe: one made with ``connect=true``, with its own signing secret).
+        ``has_secret``: the hub holds that endpoint's secret. A plugin without connected accounts
+        keeps this default."""
+        return UNKNOWN_ENDPOINT
+
+    async def ensure_connect_endpoint(self, ctx: TenantContext, url: str, *, has_secret: bool) -> WebhookEndpoint:
+        """Like ``ensure_webhook_endpoint``, for the connected accounts' endpoint: reuse and repair the
+        one whose secret the hub holds, else replace it; the secret is given only when it was created."""
+        raise NotSupported(f"{type(self).__name__} has no connected-account webhook endpoint")

@@ -10,6 +10,7 @@ from providers.base.errors import ProviderError
 from providers.base.provider import Provider, ProviderOptions, TenantContext
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 from providers.stripe.client import StripeClientFactory
+from providers.stripe.connect import StripeConnect
 from providers.stripe.credentials import StripeCredentials, parse_credentials
 from providers.stripe.customers import StripeCustomers
 from providers.stripe.errors import stripe_errors
@@ -19,7 +20,9 @@ from providers.stripe.recurring import StripeRecurring
 from providers.stripe.webhooks import StripeWebhooks
 
 
-class StripeProvider(StripePayments, StripeCustomers, StripeRecurring, StripeInvoices, StripeWebhooks, Provider):
+class StripeProvider(
+    StripePayments, StripeCustomers, StripeRecurring, StripeInvoices, StripeConnect, StripeWebhooks, Provider
+):
     name = "stripe"
 
     def __init__(self, options: ProviderOptions | None = None) -> None:

@@ -32,6 +32,9 @@ DRIVEN: set[Route] = {
     ("POST", "/console/payments/{payment_id:str}/{action:str}"),
     ("POST", "/v1/checkout/sessions"),
     ("POST", "/v1/customers"),
+    ("POST", "/v1/connected-accounts"),
+    ("POST", "/v1/connected-accounts/{account_id:str}/sync"),
+    ("POST", "/v1/connected-accounts/{account_id:str}/links"),
     ("PATCH", "/v1/customers/{customer_id:str}"),
     ("DELETE", "/v1/customers/{customer_id:str}"),
     ("POST", "/v1/setup-intents"),
@@ -46,6 +49,7 @@ DRIVEN: set[Route] = {
     ("POST", "/v1/payment-links/{link_id:str}/deactivate"),
     ("POST", "/v1/providers/{provider:str}/webhook/repair"),
     ("POST", "/console/stripe/repair"),
+    ("POST", "/console/sellers/{account_id:str}/link"),
 }
 
 #: Provider writes not on the driver, each with the reason.
@@ -64,6 +68,7 @@ PROVIDER_WRITES = DRIVEN | PENDING
 SURFACES: dict[Route, set[str]] = {
     ("POST", "/console/payments/{payment_id:str}/{action:str}"): {"CapturePayment", "CancelPayment", "CreateRefund"},
     ("POST", "/console/stripe/repair"): {"RepairWebhook"},
+    ("POST", "/console/sellers/{account_id:str}/link"): {"CreateAccountLink"},
 }
 
 #: Writes that change nothing at a provider (the hub's own rows, or a provider read).
