@@ -7,14 +7,14 @@ tells every process's tenant-context cache about a credentials change (0006_cach
 again to watch the new column too.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
