@@ -41,6 +41,7 @@ from hub.observability.controllers import metrics as metrics_route
 from hub.openapi import openapi_config
 from hub.payment_links.controllers import ROUTES as PAYMENT_LINK_ROUTES
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
+from hub.payments.expiry import CaptureWatch
 from hub.services import DEPENDENCIES as SERVICE_DEPENDENCIES
 from hub.services import Services, install
 from hub.settings import Settings, load_settings
@@ -123,9 +124,13 @@ def create_app(
         dispatcher = Dispatcher.for_services(services)
         if dispatcher is not None:
             await dispatcher.start()
+        # Every worker looks for held authorizations about to lapse (one claim per payment).
+        capture_watch = CaptureWatch(services.sessions, settings.holds)
+        capture_watch.start()
         try:
             yield
         finally:
+            await capture_watch.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             if applier is not None:

@@ -143,6 +143,15 @@ class NotifySettings(msgspec.Struct, frozen=True):
     dispatch: Annotated[bool, Env("HUB_NOTIFY_DISPATCH")] = True
 
 
+class HoldSettings(msgspec.Struct, frozen=True):
+    """Held (manual-capture) authorizations whose capture deadline nears (HUB_CAPTURE_*)."""
+
+    #: How long before a hold's ``capture_before`` the ``payment.capture_expiring`` notification goes out.
+    warning_hours: Annotated[float, Env("HUB_CAPTURE_WARNING_HOURS", 0)] = 24.0
+    #: How often each worker looks for holds entering that window.
+    check_seconds: Annotated[float, Env("HUB_CAPTURE_CHECK_SECONDS", 0.01)] = 60.0
+
+
 class Settings(msgspec.Struct, frozen=True):
     server: ServerSettings
     database: DatabaseSettings
@@ -153,6 +162,7 @@ class Settings(msgspec.Struct, frozen=True):
     applier: ApplierSettings = msgspec.field(default_factory=ApplierSettings)
     notify: NotifySettings = NotifySettings()
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
+    holds: HoldSettings = HoldSettings()
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -489,4 +499,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cache=cache,
         applier=from_env(ApplierSettings, env, enabled=applier_flag == "1"),
         notify=load_notify_settings(env, hub_env),
+        holds=from_env(HoldSettings, env),
     )

@@ -155,6 +155,7 @@ def new_payment(payment_id: str, tenant_id: str, provider: str, **fields: object
         amount_capturable=0,
         amount_received=0,
         amount_refunded=0,
+        amount_transferred=0,
         created_at=now,
         updated_at=now,
         **fields,
@@ -182,6 +183,10 @@ def payment_view(p: Payment, publishable_key: str | None) -> schemas.Payment:
         description=p.description,
         last_error_code=p.last_error_code,
         decline_code=p.decline_code,
+        capture_before=p.capture_before,
+        cancellation_reason=p.cancellation_reason,
+        amount_transferred=p.amount_transferred or 0,
+        platform_amount=p.amount_received - p.amount_refunded - (p.amount_transferred or 0),
     )
 
 

@@ -53,6 +53,14 @@ class Payment(msgspec.Struct):
     description: str | None = None
     last_error_code: str | None = None
     decline_code: str | None = None
+    #: A held authorization's last moment of capture, null while unknown (manual capture only).
+    capture_before: datetime | None = None
+    #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: str | None = None
+    #: What its transfers sent to connected accounts, less reversals.
+    amount_transferred: int = 0
+    #: ``amount_received - amount_refunded - amount_transferred``: the commission plus what is still held.
+    platform_amount: int = 0
 
 
 class FieldChange(msgspec.Struct):

@@ -37,6 +37,10 @@ class PaymentSnapshot(msgspec.Struct, frozen=True):
     metadata: dict[str, str] = {}
     last_error_code: str | None = None
     decline_code: str | None = None
+    #: A held authorization's last moment of capture (epoch seconds), when the provider says.
+    capture_before: int | None = None
+    #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: str | None = None
 
 
 class PaymentCreate(msgspec.Struct, frozen=True):

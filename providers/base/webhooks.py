@@ -76,6 +76,10 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     dispute_status: DisputeStatus | None = None
     last_error_code: Code | None = None
     decline_code: Code | None = None
+    #: A held authorization's last moment of capture (epoch seconds).
+    capture_before: Amount | None = None
+    #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: Code | None = None
 
     #: The subscription as of this event (``as_of`` is the event's time), for subscription news.
     subscription: SubscriptionSnapshot | None = None

@@ -30,6 +30,7 @@ import re
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -108,6 +109,7 @@ class StripeProxy:
         self._cache: dict[tuple[str, str], tuple[str, Answer]] = {}
         self._running: set[tuple[str, str]] = set()
         self._intents: dict[str, list[str]] = {}  # Authorization -> PaymentIntent ids created through here
+        self._rewrites: list[Callable[[dict], None]] = []
         self._tasks: set[asyncio.Task] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -129,6 +131,12 @@ class StripeProxy:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def rewrite(self, change: Callable[[dict], None]) -> None:
+        """Every JSON object the emulator answers passes through ``change`` (which edits it in place)
+        before the hub reads it: a field Stripe sends that the emulator leaves out, say."""
+        with self._lock:
+            self._rewrites.append(change)
 
     @property
     def requests(self) -> list[Seen]:
@@ -262,7 +270,15 @@ class StripeProxy:
             return await self._search(headers, parse_qs(parts.query))
         sent = {k: v for k, v in headers.items() if k not in _HOP | {"host", "accept-encoding"}}
         r = await self._client.request(method, target, headers={**sent, "accept-encoding": "identity"}, content=body)
-        return Answer(r.status_code, {k: v for k, v in r.headers.items() if k.lower() not in _HOP}, r.content)
+        content = r.content
+        with self._lock:
+            rewrites = list(self._rewrites)
+        if rewrites and r.status_code == 200:
+            obj = json.loads(content)
+            for change in rewrites:
+                change(obj)
+            content = json.dumps(obj).encode()
+        return Answer(r.status_code, {k: v for k, v in r.headers.items() if k.lower() not in _HOP}, content)
 
     def _index(self, method: str, target: str, headers: dict[str, str], answer: Answer) -> None:
         """Remember a PaymentIntent created through here, for ``_search``."""
