@@ -59,6 +59,9 @@ class Payment(Base):
     # warned it is near (hub/payments/expiry.py: set by the one worker whose claim took it).
     capture_before: Mapped[datetime | None] = mapped_column(default=None)
     capture_warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A destination charge: the connected account (hub id) the money goes to, and the tenant's fee.
+    transfer_to: Mapped[str | None] = mapped_column(String(40), default=None)
+    application_fee_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # What its transfers sent to connected accounts, less the reversals the provider confirmed
     # (hub/payments/transfers.py keeps it under the payment's row lock).
     amount_transferred: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

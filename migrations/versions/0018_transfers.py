@@ -5,7 +5,8 @@ provider confirmed reversed) and ``transfer_reversals`` (one row per reversal, w
 the provider is asked). Payments gain ``capture_before`` (the provider's last moment to capture
 a held authorization), ``capture_warned_at`` (when the tenant was told it is near) and
 ``cancellation_reason`` (why the provider canceled it: ``automatic`` for a lapsed hold) and
-``amount_transferred`` (its transfers less confirmed reversals).
+``amount_transferred`` (its transfers less confirmed reversals), and a destination charge's
+``transfer_to`` (the connected account) and ``application_fee_amount``.
 
 Revision ID: 0018
 Revises: 0014
@@ -25,6 +26,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("capture_before", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("capture_warned_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("cancellation_reason", sa.String(length=80), nullable=True))
+        batch_op.add_column(sa.Column("transfer_to", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("application_fee_amount", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("amount_transferred", sa.BigInteger(), server_default="0", nullable=False))
         batch_op.create_index("ix_payments_status_capture_before", ["status", "capture_before"], unique=False)
     op.create_table(
@@ -91,6 +94,8 @@ def downgrade() -> None:
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("ix_payments_status_capture_before")
         batch_op.drop_column("amount_transferred")
+        batch_op.drop_column("application_fee_amount")
+        batch_op.drop_column("transfer_to")
         batch_op.drop_column("cancellation_reason")
         batch_op.drop_column("capture_warned_at")
         batch_op.drop_column("capture_before")

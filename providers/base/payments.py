@@ -59,6 +59,10 @@ class PaymentCreate(msgspec.Struct, frozen=True):
     description: str | None = None
     #: The customer is not present (a saved card charged later): the provider must not ask them to act.
     off_session: bool = False
+    #: A destination charge: the provider's id of the connected account the money goes to.
+    transfer_destination: str | None = None
+    #: What the platform keeps of a destination charge.
+    application_fee_amount: int | None = None
 
 
 class RefundSnapshot(msgspec.Struct, frozen=True):

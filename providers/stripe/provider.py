@@ -16,10 +16,13 @@ from providers.stripe.errors import stripe_errors
 from providers.stripe.invoices import StripeInvoices
 from providers.stripe.payments import StripePayments
 from providers.stripe.recurring import StripeRecurring
+from providers.stripe.transfers import StripeTransfers
 from providers.stripe.webhooks import StripeWebhooks
 
 
-class StripeProvider(StripePayments, StripeCustomers, StripeRecurring, StripeInvoices, StripeWebhooks, Provider):
+class StripeProvider(
+    StripePayments, StripeCustomers, StripeRecurring, StripeInvoices, StripeTransfers, StripeWebhooks, Provider
+):
     name = "stripe"
 
     def __init__(self, options: ProviderOptions | None = None) -> None:

@@ -147,6 +147,10 @@ def payment_intent_params(data: PaymentCreate, *, emulator: bool) -> dict[str, A
         params["confirm"] = True
     if data.off_session:
         params["off_session"] = True
+    if data.transfer_destination:
+        params["transfer_data"] = {"destination": data.transfer_destination}
+    if data.application_fee_amount is not None:
+        params["application_fee_amount"] = data.application_fee_amount
     if data.capture_method == "manual" and not emulator:
         # The charge says until when the hold may be captured (the emulator's intents carry it already).
         params["expand"] = ["latest_charge"]

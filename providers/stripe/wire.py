@@ -119,6 +119,21 @@ class Refund(Wire):
     metadata: Metadata = {}
 
 
+class Transfer(Wire):
+    id: Id
+    amount: int | None = None
+    amount_reversed: int | None = None
+    currency: str | None = None
+    destination: Ref = None
+    metadata: Metadata = {}
+
+
+class TransferReversal(Wire):
+    id: Id
+    amount: int | None = None
+    transfer: Ref = None
+
+
 class Dispute(Wire):
     id: Id
     status: str | None = None

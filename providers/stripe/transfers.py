@@ -1,0 +1,74 @@
+"""Stripe transfers to connected accounts (separate charges and transfers) and their reversals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from providers.base.errors import InvalidState
+from providers.base.transfers import ReversalSnapshot, TransferCreate, TransferSnapshot
+from providers.stripe import wire
+from providers.stripe.errors import stripe_errors
+
+if TYPE_CHECKING:
+    from providers.base.provider import TenantContext
+    from providers.stripe.host import StripeHost
+
+
+class StripeTransfers:
+    """Mixed into StripeProvider."""
+
+    async def create_transfer(
+        self: StripeHost, ctx: TenantContext, data: TransferCreate, *, idempotency_key: str
+    ) -> TransferSnapshot:
+        client = self.client(ctx)
+        with stripe_errors():
+            pi = await client.v1.payment_intents.retrieve_async(data.source_payment)
+        intent = wire.decode(pi, wire.PaymentIntent)
+        charge = intent.latest_charge
+        charge_id = charge.id if isinstance(charge, wire.Charge) else charge
+        if not charge_id and intent.charges and intent.charges.data:
+            charge_id = intent.charges.data[-1].id
+        if not charge_id:
+            raise InvalidState("The payment has no charge to transfer from")
+        params: Any = {
+            "amount": data.amount,
+            "currency": data.currency,
+            "destination": data.destination,
+            "source_transaction": charge_id,
+            "transfer_group": data.transfer_group,
+            "metadata": dict(data.metadata),
+        }
+        with stripe_errors():
+            transfer = await client.v1.transfers.create_async(params, {"idempotency_key": idempotency_key})
+        return transfer_from_stripe(transfer)
+
+    async def reverse_transfer(
+        self: StripeHost,
+        ctx: TenantContext,
+        provider_transfer_id: str,
+        amount: int,
+        *,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> ReversalSnapshot:
+        params: Any = {"amount": amount, "metadata": dict(metadata)}
+        with stripe_errors():
+            reversal = await self.client(ctx).v1.transfers.reversals.create_async(
+                provider_transfer_id, params, {"idempotency_key": idempotency_key}
+            )
+        found = wire.decode(reversal, wire.TransferReversal)
+        return ReversalSnapshot(
+            provider_reversal_id=found.id, amount=found.amount or 0, provider_transfer_id=wire.ref_id(found.transfer)
+        )
+
+
+def transfer_from_stripe(obj: object) -> TransferSnapshot:
+    transfer = wire.decode(obj, wire.Transfer)
+    return TransferSnapshot(
+        provider_transfer_id=transfer.id,
+        amount=transfer.amount or 0,
+        currency=(transfer.currency or "").lower(),
+        amount_reversed=transfer.amount_reversed or 0,
+        destination=wire.ref_id(transfer.destination),
+        metadata=transfer.metadata,
+    )
