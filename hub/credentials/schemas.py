@@ -14,6 +14,8 @@ class CredentialsPut(msgspec.Struct, forbid_unknown_fields=True):
     publishable_key: Field
     secret_key: Field
     webhook_secret: Field | None = None
+    #: The signing secret of the tenant's Connect endpoint (events about its connected accounts).
+    connect_webhook_secret: Field | None = None
 
     def __repr__(self) -> str:
         return "CredentialsPut(***)"
@@ -31,6 +33,7 @@ class CredentialsView(msgspec.Struct):
     webhook_endpoint_id: str | None = None
     #: When the newest verified webhook event arrived (received is enough; it may not be applied yet).
     last_event_at: datetime | None = None
+    connect_webhook_secret_set: bool = False
 
 
 class Advice(msgspec.Struct, frozen=True):

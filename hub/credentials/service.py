@@ -46,6 +46,7 @@ def _view(services: Services, row: ProviderCredential, last_event: datetime | No
         publishable_key=row.publishable_key,
         secret_key_hint=row.secret_key_hint,
         webhook_secret_set=row.webhook_secret_ct is not None,
+        connect_webhook_secret_set=row.connect_webhook_secret_ct is not None,
         webhook_url=webhook_url(services.settings.server.public_url, row.tenant_id, row.provider),
         verified_at=row.verified_at,
         updated_at=row.updated_at,
@@ -59,7 +60,10 @@ async def put_credentials(
 ) -> schemas.CredentialsView:
     provider = provider_named(services, provider_name)
     raw = CredentialsInput(
-        publishable_key=data.publishable_key, secret_key=data.secret_key, webhook_secret=data.webhook_secret
+        publishable_key=data.publishable_key,
+        secret_key=data.secret_key,
+        webhook_secret=data.webhook_secret,
+        connect_webhook_secret=data.connect_webhook_secret,
     )
     creds = provider.parse_credentials(raw)  # format / mode errors, no network
     existing = await credential_row(session, who.tenant_id, provider.name)
@@ -119,6 +123,11 @@ async def _store(
     if data.webhook_secret is not None:
         changed.append("webhook_secret")
         set_webhook_secret(row, secrets, data.webhook_secret, now)
+    if data.connect_webhook_secret is not None:
+        changed.append("connect_webhook_secret")
+        row.connect_webhook_secret_ct = secrets.seal(
+            provider.name, "connect_webhook_secret", data.connect_webhook_secret.strip()
+        )
     if endpoint_id is not None:
         row.webhook_endpoint_id = endpoint_id
     row.mode = creds.mode

@@ -2,6 +2,7 @@
 
 from hub.db.base import Base
 from hub.db.billing import BillingCustomer, BillingEvent, BillingSubscription
+from hub.db.connect import ConnectedAccount
 from hub.db.console import ConsoleSession
 from hub.db.events import WebhookEvent
 from hub.db.idempotency import IdempotencyRecord
@@ -24,6 +25,7 @@ __all__ = [
     "BillingEvent",
     "BillingSubscription",
     "CheckoutSession",
+    "ConnectedAccount",
     "ConsoleSession",
     "Customer",
     "IdempotencyRecord",

@@ -59,6 +59,8 @@ async def decrypt_row(
         wh = secrets.open(row.provider, "webhook_secret", row.webhook_secret_ct) if row.webhook_secret_ct else None
         prev_ct = row.previous_webhook_secret_ct if previous_secret_live(row) else None
         prev = secrets.open(row.provider, "previous_webhook_secret", prev_ct) if prev_ct else None
+        connect_ct = row.connect_webhook_secret_ct
+        connect = secrets.open(row.provider, "connect_webhook_secret", connect_ct) if connect_ct else None
     except VaultError:
         raise vault_unavailable() from None
     raw = CredentialsInput(
@@ -66,6 +68,7 @@ async def decrypt_row(
         secret_key=sk.reveal(),
         webhook_secret=wh.reveal() if wh else None,
         previous_webhook_secret=prev.reveal() if prev else None,
+        connect_webhook_secret=connect.reveal() if connect else None,
     )
     return TenantContext(
         tenant_id=row.tenant_id, credentials_version=row.version, credentials=provider.parse_credentials(raw)

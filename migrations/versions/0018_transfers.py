@@ -9,14 +9,14 @@ a held authorization), ``capture_warned_at`` (when the tenant was told it is nea
 ``transfer_to`` (the connected account) and ``application_fee_amount``.
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0014"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
@@ -46,6 +46,12 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "status IN ('pending', 'paid', 'partially_reversed', 'reversed')", name=op.f("ck_transfers_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["connected_account_id"],
+            ["connected_accounts.id"],
+            name=op.f("fk_transfers_connected_account_id_connected_accounts"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["payment_id"], ["payments.id"], name=op.f("fk_transfers_payment_id_payments"), ondelete="CASCADE"

@@ -22,6 +22,8 @@ class CredentialsInput(msgspec.Struct, frozen=True):
     webhook_secret: str | None = None
     #: The webhook secret replaced less than the roll-over window ago (stored credentials only).
     previous_webhook_secret: str | None = None
+    #: The signing secret of the tenant's Connect endpoint (events about its connected accounts).
+    connect_webhook_secret: str | None = None
 
     def __repr__(self) -> str:
         return "CredentialsInput(***)"
