@@ -127,7 +127,8 @@ async def _error_message(
         if action == "capture":
             limit, what = (await service.get_payment(session, who, payment.id)).amount_capturable, "capturable"
         elif action == "release":
-            limit, what = (await service.get_payment(session, who, payment.id)).platform_amount, "the payment still holds"
+            held = (await service.get_payment(session, who, payment.id)).platform_amount
+            limit, what = held, "the payment still holds"
         else:
             limit, what = await refunds.refundable(session, who, payment.id), "left to refund"
         await session.commit()
