@@ -290,3 +290,25 @@ async def test_destination_charge_parameters_reach_stripe(market):
     onboarding = await seller(hub, tenant, proxy, ready=False)
     assert_problem(await create_payment(hub, tenant, transfer_to=onboarding["id"]), 422, "account_not_ready")
     assert proxy.connect.count("payment_intent", sk) == before
+
+
+async def test_a_refund_whose_answer_is_lost_after_its_reversal_keeps_the_reversal_and_resumes_by_key(market):
+    hub, tenant, sk, proxy = market
+    account = await seller(hub, tenant, proxy)
+    payment = await paid(hub, tenant)
+    assert (await release(hub, tenant, payment["id"], account["id"], 8_500)).status_code == 201
+    refunds = f"/v1/payments/{payment['id']}/refunds"
+    headers = {**tenant.admin, "Idempotency-Key": "refund-all"}
+    proxy.inject("reset_before", "POST", "/v1/refunds")  # the reversal is made, the refund never reaches Stripe
+    r = await hub.request("POST", refunds, json={"reverse_transfers": True}, headers=headers)
+    assert r.status_code in (502, 503), r.text
+    [reversal] = proxy.connect.objects("transfer_reversal", sk)
+    assert reversal["amount"] == 8_500
+    r = await hub.request("GET", f"/v1/payments/{payment['id']}/transfers", headers=tenant.admin)
+    assert r.json()["data"][0]["amount_reversed"] == 8_500  # what Stripe did, the hub knows
+    r = await hub.request("POST", refunds, json={"reverse_transfers": True}, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == 10_000
+    assert proxy.connect.count("transfer_reversal", sk) == 1
+    shown = await payment_of(hub, tenant, payment["id"])
+    assert (shown["amount_refunded"], shown["amount_transferred"], shown["platform_amount"]) == (10_000, 0, 0)
