@@ -22,6 +22,7 @@ from hub.boundary.ratelimit import Limits, rate_limit_middleware
 from hub.boundary.requests import check_request
 from hub.boundary.responses import api_headers
 from hub.catalog.controllers import ROUTES as CATALOG_ROUTES
+from hub.connect.controllers import ROUTES as CONNECT_ROUTES
 from hub.console.pages import register_filters as console_filters
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
@@ -152,6 +153,7 @@ def create_app(
             NotificationEndpointController,
             *PAYMENT_ROUTES,
             *CUSTOMER_ROUTES,
+            *CONNECT_ROUTES,
             *CATALOG_ROUTES,
             *SUBSCRIPTION_ROUTES,
             *INVOICE_ROUTES,

@@ -40,6 +40,8 @@ PING = "ping"
 #: A subscription is announced moving into any of its statuses (the provider's own names).
 SUBSCRIPTION_STATUSES = tuple(SubscriptionStatus)
 INVOICE_TYPES = ("invoice.paid", "invoice.payment_failed")
+#: A connected account (a marketplace seller) changed: its status, what it may do, what is due.
+CONNECTED_ACCOUNT_UPDATED = "connected_account.updated"
 EVENT_TYPES = (
     *(f"payment.{s}" for s in NOTIFIED_STATUSES),
     DISPUTE_UPDATED,
@@ -48,6 +50,7 @@ EVENT_TYPES = (
     TRANSFER_REVERSED,
     *(f"subscription.{s}" for s in SUBSCRIPTION_STATUSES),
     *INVOICE_TYPES,
+    CONNECTED_ACCOUNT_UPDATED,
     PING,
 )
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.connect.apply import apply_account_event
 from hub.db.base import utcnow
 from hub.db.payments import Payment
 from hub.payments.apply import apply_event, record_refund, recount, settle_status
@@ -43,14 +44,22 @@ async def apply_events(
 
 
 def is_recurring(event: ProviderEvent) -> bool:
-    """News of a subscription, an invoice or a saved payment method's setup (hub.recurring applies it)."""
-    return event.subscription is not None or event.invoice is not None or event.setup_intent is not None
+    """News of a subscription, an invoice, a saved payment method's setup or a connected account:
+    applied one event at a time, in the order they were stored."""
+    return (
+        event.subscription is not None
+        or event.invoice is not None
+        or event.setup_intent is not None
+        or event.connected_account is not None
+    )
 
 
 async def apply_recurring(
     session: AsyncSession, tenant_id: str, provider: str, event: ProviderEvent
 ) -> tuple[str, str | None]:
-    """(outcome, hub object id) of one subscription, invoice or setup event."""
+    """(outcome, hub object id) of one subscription, invoice, setup or connected-account event."""
+    if event.connected_account is not None:
+        return await apply_account_event(session, tenant_id, provider, event)
     return await apply_recurring_event(session, tenant_id, provider, event) or (IGNORED, None)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from providers.base.connect import ConnectedAccountSnapshot
 from providers.base.customers import SetupIntentSnapshot
 from providers.base.errors import EventNotUnderstood
 from providers.base.invoices import InvoiceSnapshot
@@ -89,6 +90,9 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     invoice: InvoiceSnapshot | None = None
     #: ``metadata.hub_*_id`` the hub stamped on a non-payment object (subscription, invoice...).
     hub_object_id: Ref | None = None
+    #: A connected account as of this event: only from an event the Connect endpoint's secret
+    #: verified (``VerifiedEvent.connect``) that names the account it is about.
+    connected_account: ConnectedAccountSnapshot | None = None
 
 
 class VerifiedEvent(msgspec.Struct, frozen=True):
@@ -102,6 +106,9 @@ class VerifiedEvent(msgspec.Struct, frozen=True):
     provider_event_id: str
     type: str
     body: Any
+    #: Verified with the secret of the tenant's Connect endpoint (events about its connected
+    #: accounts), not with its own account's webhook secret.
+    connect: bool = False
 
 
 def checked(event: ProviderEvent) -> ProviderEvent:

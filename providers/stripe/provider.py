@@ -10,6 +10,7 @@ from providers.base.errors import ProviderError
 from providers.base.provider import Provider, ProviderOptions, TenantContext
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 from providers.stripe.client import StripeClientFactory
+from providers.stripe.connect import StripeConnect
 from providers.stripe.credentials import StripeCredentials, parse_credentials
 from providers.stripe.customers import StripeCustomers
 from providers.stripe.errors import stripe_errors
@@ -21,7 +22,14 @@ from providers.stripe.webhooks import StripeWebhooks
 
 
 class StripeProvider(
-    StripePayments, StripeCustomers, StripeRecurring, StripeInvoices, StripeTransfers, StripeWebhooks, Provider
+    StripePayments,
+    StripeCustomers,
+    StripeRecurring,
+    StripeInvoices,
+    StripeConnect,
+    StripeTransfers,
+    StripeWebhooks,
+    Provider,
 ):
     name = "stripe"
 

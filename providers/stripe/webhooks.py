@@ -28,6 +28,7 @@ from providers.base.webhooks import (
     checked,
 )
 from providers.stripe import wire
+from providers.stripe.connect import connect_event
 from providers.stripe.credentials import StripeCredentials
 from providers.stripe.errors import stripe_errors
 from providers.stripe.recurring_transformers import RECURRING_EVENTS, recurring_event
@@ -104,6 +105,12 @@ def _is_event(event: Any) -> bool:
 def verify_event(
     payload: bytes, signature: str | None, secrets: Sequence[str], *, mismatch: str, tolerance: int = TOLERANCE_SECONDS
 ) -> dict[str, Any]:
+    return verify_event_by(payload, signature, secrets, mismatch=mismatch, tolerance=tolerance)[0]
+
+
+def verify_event_by(
+    payload: bytes, signature: str | None, secrets: Sequence[str], *, mismatch: str, tolerance: int = TOLERANCE_SECONDS
+) -> tuple[dict[str, Any], int]:
     """Verify one Stripe webhook delivery against any of ``secrets`` and return the event as a dict.
 
     ``payload`` is the body exactly as received. The secrets are tried in order (current, then a
@@ -123,17 +130,17 @@ def verify_event(
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise SignatureInvalid(mismatch) from None  # Stripe signs (and sends) UTF-8 text
-    verified = False
-    for secret in secrets:
+    verified = None
+    for index, secret in enumerate(secrets):
         try:
             # The SDK's own check of the signature and its age. Not construct_event: that also
             # builds a StripeObject tree the hub reads once and drops (a fifth of ingest's CPU).
             stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
-            verified = True
+            verified = index
             break
         except stripe.SignatureVerificationError:
             continue
-    if not verified:
+    if verified is None:
         raise SignatureInvalid(mismatch)  # the same message whatever failed
     try:
         data = loads(payload, EVENT_MAX_DEPTH)  # NestedTooDeep (400 invalid_json), before recursing on it
@@ -142,7 +149,7 @@ def verify_event(
         raise SignatureInvalid("The body is not a Stripe event") from None
     if not _is_event(data):
         raise SignatureInvalid("The body is not a Stripe event")
-    return data
+    return data, verified
 
 
 class StripeWebhooks:
@@ -153,18 +160,20 @@ class StripeWebhooks:
     ) -> VerifiedEvent:
         creds = ctx.credentials
         assert isinstance(creds, StripeCredentials)
-        data = verify_event(
-            payload,
-            headers.get("stripe-signature"),
-            creds.webhook_secrets,
-            mismatch=_REFUSED,
-        )
-        return VerifiedEvent(provider_event_id=data["id"], type=data["type"], body=data)
+        # The account's own secrets first (current, previous), then the Connect endpoint's.
+        own = creds.webhook_secrets
+        connect = (creds.connect_webhook_secret,) if creds.connect_webhook_secret else ()
+        data, index = verify_event_by(payload, headers.get("stripe-signature"), own + connect, mismatch=_REFUSED)
+        return VerifiedEvent(provider_event_id=data["id"], type=data["type"], body=data, connect=index >= len(own))
 
     def interpret_webhook(self, event: VerifiedEvent) -> ProviderEvent:
         name = event.type[:80]  # named in the reason; the type itself may be anything signed
         try:
-            parsed = recurring_event(event.body) or event_from_stripe(event.body)
+            parsed = (
+                connect_event(event.body, via_connect=event.connect)
+                or recurring_event(event.body)
+                or event_from_stripe(event.body)
+            )
         except UnexpectedAnswer as exc:  # FieldError among them
             raise EventNotUnderstood(f"The {name} event does not read as Stripe documents it: {exc}") from None
         except (TypeError, ValueError, AttributeError, KeyError):
