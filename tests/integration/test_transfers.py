@@ -10,13 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from hub.db.base import new_id, utcnow
-from hub.db.connect import ConnectedAccount
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings
 from tests.support.notifications import FAST, add_endpoint, eventually, receiver
 from tests.support.payments import create_payment, emulator_get, stripe_tenant
@@ -31,56 +26,21 @@ async def market(database_url, stripe_proxy, tmp_path):
     async with build_client(settings) as client:
         hub = HubClient(client, settings)
         tenant, sk = await stripe_tenant(hub)
-        SECRET_KEYS[tenant.id] = sk
         yield hub, tenant, sk, stripe_proxy
 
 
 async def seller(hub: HubClient, tenant: TenantHandle, proxy: StripeProxy, *, ready: bool = True) -> dict[str, Any]:
-    """A connected account at Stripe and its hub row; ``ready``: its onboarding finished (transfers enabled)."""
-    sk = await secret_key_of(hub, tenant)
-    r = httpx.post(
-        f"{proxy.url}/v1/accounts",
-        headers={"Authorization": f"Bearer {sk}"},
-        data={"type": "express", "email": "seller@example.com", "capabilities[transfers][requested]": "true"},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    at_stripe = proxy.connect.finish_onboarding(r.json()["id"]) if ready else r.json()
-    account_id = new_id("acc")
-    now = utcnow()
-    engine = create_async_engine(hub.settings.database.url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(ConnectedAccount).values(
-                    id=account_id,
-                    tenant_id=tenant.id,
-                    provider="stripe",
-                    provider_account_id=at_stripe["id"],
-                    type="express",
-                    email="seller@example.com",
-                    status="active" if ready else "onboarding",
-                    charges_enabled=ready,
-                    payouts_enabled=ready,
-                    details_submitted=ready,
-                    transfers_enabled=at_stripe["capabilities"].get("transfers") == "active",
-                    requirements={},
-                    metadata={},
-                    provider_updated_at=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-    finally:
-        await engine.dispose()
-    return {"id": account_id, "provider_account_id": at_stripe["id"]}
-
-
-SECRET_KEYS: dict[str, str] = {}
-
-
-async def secret_key_of(hub: HubClient, tenant: TenantHandle) -> str:
-    return SECRET_KEYS[tenant.id]
+    """A connected account; ``ready``: its onboarding finished at Stripe and synced (transfers enabled)."""
+    r = await hub.request("POST", "/v1/connected-accounts", json={"email": "seller@example.com"}, headers=tenant.admin)
+    assert r.status_code == 201, r.text
+    account = r.json()
+    if ready:
+        proxy.connect.finish_onboarding(account["provider_account_id"])
+        r = await hub.request("POST", f"/v1/connected-accounts/{account['id']}/sync", headers=tenant.admin)
+        assert r.status_code == 200, r.text
+        account = r.json()
+        assert account["transfers_enabled"] and account["status"] == "active"
+    return account
 
 
 async def paid(hub: HubClient, tenant: TenantHandle, amount: int = 10_000, **body: Any) -> dict[str, Any]:
