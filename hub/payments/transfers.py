@@ -164,9 +164,13 @@ class CreateTransfer(Operation[TransferSnapshot]):
     async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
         payment = self.payment
         await lock(tx, payment)
-        self.destination = ready(self.account, "connected_account_id")
         if self.transfer is not None:
+            # The earlier attempt passed every check and may have reached the provider: ask again,
+            # identically, whatever the account's state now (the provider replays its answer).
+            assert self.account.provider_account_id is not None
+            self.destination = self.account.provider_account_id
             return None
+        self.destination = ready(self.account, "connected_account_id")
         if payment.transfer_to is not None:
             raise Conflict("A destination charge's money went to its connected account already", code="invalid_state")
         if payment.status not in RELEASABLE:
