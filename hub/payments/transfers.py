@@ -38,6 +38,7 @@ from hub.services import Services
 from providers.base.errors import ProviderError
 from providers.base.provider import TenantContext
 from providers.base.transfers import ReversalSnapshot, TransferCreate, TransferSnapshot
+from providers.base.webhooks import ProviderEvent, ReversalUpdate
 
 #: Payments whose money may be released.
 RELEASABLE = frozenset({"succeeded", "partially_refunded"})
@@ -287,7 +288,12 @@ async def reverse(
         ctx,
         transfer.provider_transfer_id,
         reversal.amount,
-        metadata={"hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id, "hub_transfer_id": transfer.id},
+        metadata={
+            "hub_tenant_id": payment.tenant_id,
+            "hub_payment_id": payment.id,
+            "hub_transfer_id": transfer.id,
+            "hub_reversal_id": reversal.id,
+        },
         idempotency_key=store.provider_key(transfer.id, "reversal", reversal.id),
     )
 
@@ -325,15 +331,104 @@ async def plan_reversals(tx: AsyncSession, payment: Payment, need: int, refund_i
 
 
 async def reversed_(tx: AsyncSession, payment: Payment, reversal: TransferReversal, answer: ReversalSnapshot) -> None:
-    """The provider's answer to a reversal (under the payment's lock): the transfer and the payment follow."""
+    """The provider's answer to a reversal (under the payment's lock): the transfer and the payment follow.
+
+    One row per provider reversal: if the transfer's event recorded this reversal first, that row is
+    kept and the pending one dropped."""
     transfer = await tx.get(Transfer, reversal.transfer_id, populate_existing=True)
     assert transfer is not None
     if reversal.provider_reversal_id is None:
-        reversal.provider_reversal_id = answer.provider_reversal_id
-        transfer.amount_reversed += reversal.amount
-        transfer.status = _status(transfer)
-        await recount(tx, payment)
+        recorded = (
+            await tx.execute(
+                select(TransferReversal).where(
+                    TransferReversal.tenant_id == reversal.tenant_id,
+                    TransferReversal.provider_reversal_id == answer.provider_reversal_id,
+                    TransferReversal.id != reversal.id,
+                )
+            )
+        ).scalar_one_or_none()
+        if recorded is None:
+            reversal.provider_reversal_id = answer.provider_reversal_id
+        else:
+            await tx.delete(reversal)
+        await _recount_reversals(tx, payment, transfer)
+
+
+async def _recount_reversals(tx: AsyncSession, payment: Payment, transfer: Transfer, figure: int = 0) -> None:
+    """``amount_reversed`` from the reversal rows the provider confirmed (one per provider reversal),
+    or the provider's cumulative ``figure`` when it is larger (reversals it did not list); the
+    payment's ``amount_transferred`` follows. A growth is announced."""
+    await tx.flush()
+    confirmed = await tx.scalar(
+        select(func.coalesce(func.sum(TransferReversal.amount), 0)).where(
+            TransferReversal.transfer_id == transfer.id, TransferReversal.provider_reversal_id.is_not(None)
+        )
+    )
+    before = transfer.amount_reversed
+    transfer.amount_reversed = min(transfer.amount, max(int(confirmed or 0), figure))
+    transfer.status = _status(transfer)
+    await recount(tx, payment)
+    if transfer.amount_reversed > before:
         await _announce(tx, transfer, TRANSFER_REVERSED)
+
+
+async def apply_transfer_event(session: AsyncSession, tenant_id: str, event: ProviderEvent) -> tuple[str, str | None]:
+    """A provider's news of a transfer (the webhook applier): its id, if the hub's answer was lost, and
+    its reversals, made by the hub or elsewhere (the Stripe Dashboard), one row each.
+    Returns (outcome, hub transfer id)."""
+    update = event.transfer
+    assert update is not None
+    if event.hub_tenant_id is not None and event.hub_tenant_id != tenant_id:
+        return "ignored", None  # stamped by the hub for another tenant
+    found = select(Transfer).where(Transfer.tenant_id == tenant_id)
+    row = (
+        await session.execute(found.where(Transfer.provider_transfer_id == update.provider_transfer_id))
+    ).scalar_one_or_none()
+    if row is None and event.hub_object_id:
+        row = (
+            await session.execute(
+                found.where(Transfer.id == event.hub_object_id, Transfer.provider_transfer_id.is_(None))
+            )
+        ).scalar_one_or_none()
+    if row is None or row.amount != update.amount:
+        return "ignored", None
+    payment = await session.get(Payment, row.payment_id)
+    assert payment is not None
+    await lock(session, payment)  # the payment first, as every writer of its money
+    await session.refresh(row)
+    if row.provider_transfer_id is None:
+        row.provider_transfer_id = update.provider_transfer_id
+    for listed in update.reversals:
+        await _record_reversal(session, row, listed)
+    await _recount_reversals(session, payment, row, update.amount_reversed)
+    return "applied", row.id
+
+
+async def _record_reversal(tx: AsyncSession, transfer: Transfer, listed: ReversalUpdate) -> None:
+    """One reversal the provider lists: its row found (by provider id, or the hub's pending row it
+    names), or made."""
+    known = select(TransferReversal).where(TransferReversal.tenant_id == transfer.tenant_id)
+    if (
+        await tx.execute(known.where(TransferReversal.provider_reversal_id == listed.provider_reversal_id))
+    ).scalar_one_or_none() is not None:
+        return
+    pending = None
+    if listed.hub_reversal_id:
+        pending = (
+            await tx.execute(
+                known.where(
+                    TransferReversal.id == listed.hub_reversal_id,
+                    TransferReversal.transfer_id == transfer.id,
+                    TransferReversal.provider_reversal_id.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
+    if pending is not None:
+        pending.provider_reversal_id = listed.provider_reversal_id
+        return
+    row = new_reversal(new_id("trr"), transfer, listed.amount)
+    row.provider_reversal_id = listed.provider_reversal_id
+    tx.add(row)
 
 
 @declare("POST", "/v1/transfers/{transfer_id:str}/reversals")

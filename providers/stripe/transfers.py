@@ -6,12 +6,45 @@ from typing import TYPE_CHECKING, Any
 
 from providers.base.errors import InvalidState
 from providers.base.transfers import ReversalSnapshot, TransferCreate, TransferSnapshot
+from providers.base.webhooks import ProviderEvent, ReversalUpdate, TransferUpdate
 from providers.stripe import wire
 from providers.stripe.errors import stripe_errors
 
 if TYPE_CHECKING:
     from providers.base.provider import TenantContext
     from providers.stripe.host import StripeHost
+
+
+#: The transfer events the hub applies (from the account's own endpoint or its Connect endpoint).
+TRANSFER_EVENTS = ("transfer.created", "transfer.updated", "transfer.reversed")
+
+
+def transfer_event(body: object) -> ProviderEvent | None:
+    """The facts of a transfer event; None for any other event."""
+    if not (isinstance(body, dict) and body.get("type") in TRANSFER_EVENTS):
+        return None
+    event = wire.decode(body, wire.Event)
+    transfer = wire.decode(event.data.object, wire.Transfer)
+    meta = transfer.metadata
+    return ProviderEvent(
+        provider_event_id=event.id,
+        type=event.type,
+        created=event.created,
+        hub_tenant_id=meta.get("hub_tenant_id"),
+        hub_payment_id=meta.get("hub_payment_id"),
+        hub_object_id=meta.get("hub_transfer_id"),
+        transfer=TransferUpdate(
+            provider_transfer_id=transfer.id,
+            amount=transfer.amount or 0,
+            amount_reversed=transfer.amount_reversed or 0,
+            reversals=tuple(
+                ReversalUpdate(
+                    provider_reversal_id=r.id, amount=r.amount or 0, hub_reversal_id=r.metadata.get("hub_reversal_id")
+                )
+                for r in (transfer.reversals.data if transfer.reversals else [])
+            ),
+        ),
+    )
 
 
 class StripeTransfers:

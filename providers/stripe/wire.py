@@ -119,6 +119,17 @@ class Refund(Wire):
     metadata: Metadata = {}
 
 
+class TransferReversal(Wire):
+    id: Id
+    amount: int | None = None
+    transfer: Ref = None
+    metadata: Metadata = {}
+
+
+class TransferReversalList(Wire):
+    data: list[TransferReversal] = []
+
+
 class Transfer(Wire):
     id: Id
     amount: int | None = None
@@ -126,12 +137,8 @@ class Transfer(Wire):
     currency: str | None = None
     destination: Ref = None
     metadata: Metadata = {}
-
-
-class TransferReversal(Wire):
-    id: Id
-    amount: int | None = None
-    transfer: Ref = None
+    #: Stripe lists the first reversals (up to 10) on the transfer itself.
+    reversals: TransferReversalList | None = None
 
 
 class Dispute(Wire):

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.support import stripe_events as se
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings
+from tests.support.inbox import wait_applied
 from tests.support.notifications import FAST, add_endpoint, eventually, receiver
 from tests.support.payments import create_payment, emulator_get, stripe_tenant
 from tests.support.problem import assert_problem
@@ -272,3 +275,53 @@ async def test_a_refund_whose_answer_is_lost_after_its_reversal_keeps_the_revers
     assert proxy.connect.count("transfer_reversal", sk) == 1
     shown = await payment_of(hub, tenant, payment["id"])
     assert (shown["amount_refunded"], shown["amount_transferred"], shown["platform_amount"]) == (10_000, 0, 0)
+
+
+async def test_a_reversal_made_at_stripe_reaches_the_transfer_by_its_event(market):
+    hub, tenant, sk, proxy = market
+    connect_secret = "whsec_connectsecret0001"
+    r = await hub.request(
+        "PUT",
+        "/v1/providers/stripe/credentials",
+        json={
+            "publishable_key": "pk_test_again0001",
+            "secret_key": sk,
+            "webhook_secret": "whsec_tenantsecret00001",
+            "connect_webhook_secret": connect_secret,
+        },
+        headers=tenant.admin,
+    )
+    assert r.status_code == 200, r.text
+    account = await seller(hub, tenant, proxy)
+    payment = await paid(hub, tenant)
+    transfer = (await release(hub, tenant, payment["id"], account["id"], 5_000)).json()
+    # Reversed in the Stripe Dashboard, not through the hub.
+    r = httpx.post(
+        f"{proxy.url}/v1/transfers/{transfer['provider_transfer_id']}/reversals",
+        headers={"Authorization": f"Bearer {sk}"},
+        data={"amount": "2000"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    [at_stripe] = proxy.connect.objects("transfer", sk)
+    evt = se.event("transfer.reversed", at_stripe)
+    evt["account"] = account["provider_account_id"]
+    r = await proxy.connect.emit(hub.http, tenant.id, evt, connect_secret)
+    assert r.status_code == 200, r.text
+    await wait_applied(hub.settings.database.url, tenant.id)
+    r = await hub.request("GET", f"/v1/payments/{payment['id']}/transfers", headers=tenant.admin)
+    [shown] = r.json()["data"]
+    assert (shown["amount_reversed"], shown["status"]) == (2_000, "partially_reversed")
+    assert (await payment_of(hub, tenant, payment["id"]))["amount_transferred"] == 3_000
+    # The hub's own reversal counts on top of it; its event (listing both) and repeats change nothing more.
+    path = f"/v1/transfers/{transfer['id']}/reversals"
+    r = await hub.request("POST", path, json={"amount": 1_000}, headers=tenant.admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["amount_reversed"] == 3_000
+    [at_stripe] = proxy.connect.objects("transfer", sk)
+    for again in (se.event("transfer.reversed", at_stripe), evt):
+        assert (await proxy.connect.emit(hub.http, tenant.id, again, connect_secret)).status_code == 200
+    await wait_applied(hub.settings.database.url, tenant.id)
+    r = await hub.request("GET", f"/v1/payments/{payment['id']}/transfers", headers=tenant.admin)
+    assert r.json()["data"][0]["amount_reversed"] == 3_000
+    assert (await payment_of(hub, tenant, payment["id"]))["amount_transferred"] == 2_000
