@@ -204,6 +204,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Lists the payment methods saved for a customer at the provider (brand, last 4 digits, expiry).",
         RECURRING,
     ),
+    # Marketplace: connected accounts (the tenant's sellers)
+    ("POST", "/v1/connected-accounts"): Operation(
+        "Create a connected account",
+        "Creates a seller's connected account (Express unless told otherwise) at the tenant's provider and in the hub.",
+        RECURRING,
+    ),
+    ("GET", "/v1/connected-accounts"): Operation(
+        "List connected accounts", "Lists the tenant's connected accounts, newest first, optionally by status."
+    ),
+    ("GET", "/v1/connected-accounts/{account_id}"): Operation(
+        "Get a connected account", "Returns one of the tenant's connected accounts, with what the provider needs."
+    ),
+    ("POST", "/v1/connected-accounts/{account_id}/sync"): Operation(
+        "Sync a connected account",
+        "Reads the account again from the provider (finishing a creation whose answer was lost) and returns it.",
+        RECURRING,
+    ),
+    ("POST", "/v1/connected-accounts/{account_id}/links"): Operation(
+        "Create an onboarding link",
+        "Makes a single-use link where the seller gives the provider its details; an update link the provider "
+        "refuses falls back to an onboarding link.",
+        (*RECURRING, "invalid_state"),
+    ),
     ("POST", "/v1/setup-intents"): Operation(
         "Save a card for later",
         "Creates a SetupIntent for a customer and returns what Stripe.js needs to save a card off-session.",

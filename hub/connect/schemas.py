@@ -9,13 +9,14 @@ import msgspec
 
 from hub.payments.schemas import Metadata, ProviderName
 from hub.recurring.fields import Email
+from hub.text import CONTROL
 from providers.base.statuses import ConnectedAccountStatusName
 
 AccountTypeName = Literal["express", "standard", "custom"]
 BusinessType = Literal["individual", "company", "non_profit", "government_entity"]
 Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, upper case")]
 #: Where the provider sends the seller back: an absolute http(s) URL without spaces or control characters.
-Url = Annotated[str, msgspec.Meta(min_length=10, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")]
+Url = Annotated[str, msgspec.Meta(min_length=10, max_length=2048, pattern=rf"^https?://[^\s{CONTROL}]+$")]
 LinkType = Literal["onboarding", "update"]
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import TenantPrincipal
 from hub.connect import schemas
 from hub.connect.status import account_status
-from hub.db.base import new_id, utcnow
+from hub.db.base import utcnow
 from hub.db.connect import ConnectedAccount
 from hub.errors import Conflict, NotFound
 from hub.idempotency import store
@@ -283,11 +283,11 @@ class SyncConnectedAccount(Operation[ConnectedAccountSnapshot]):
 class CreateAccountLink(Operation[AccountLink]):
     """A single-use onboarding (or update) link; an ``update`` the provider refuses (an account not
     yet onboarded) falls back to ``onboarding``, and the answer's ``type`` says which was made.
-    Links expire in minutes: each request makes a new one (no Idempotency-Key)."""
+    Links expire in minutes: each request makes a new one, but a retry with the same
+    Idempotency-Key replays the link the first attempt made."""
 
     route = "connected_accounts.link"
     status_code = 201
-    keyed = False
 
     def __init__(self, services: Services, who: TenantPrincipal, account_id: str, data: schemas.LinkCreate) -> None:
         super().__init__(services, who)
@@ -302,7 +302,9 @@ class CreateAccountLink(Operation[AccountLink]):
         self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
 
     async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
-        """Nothing to write first: a link is the provider's alone, and made anew on every request."""
+        # Nothing to write first: a link is the provider's alone. Its provider key comes from the
+        # attempt, so the SDK's retries (and a retry under the same Idempotency-Key) share it.
+        self.link_id = attempt.object_id("lnk")
 
     async def call(self) -> AccountLink:
         kinds = ["update", "onboarding"] if self.data.type == "update" else ["onboarding"]
@@ -314,7 +316,7 @@ class CreateAccountLink(Operation[AccountLink]):
                     kind=kind,  # type: ignore[arg-type]  # one of LinkKind
                     refresh_url=self.data.refresh_url,
                     return_url=self.data.return_url,
-                    idempotency_key=store.provider_key(new_id("lnk"), "account_link", kind),
+                    idempotency_key=store.provider_key(self.link_id, "account_link", kind),
                 )
             except InvalidRequest:
                 if kind != "update":

@@ -16,7 +16,7 @@ import msgspec
 
 from providers.base.connect import ConnectedAccountSnapshot
 from providers.base.customers import SetupIntentSnapshot
-from providers.base.errors import EventNotUnderstood
+from providers.base.errors import EventNotUnderstood, NotSupported
 from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
 from providers.base.statuses import DisputeStatus, PaymentStatus, RefundReason, RefundStatus
@@ -252,3 +252,15 @@ class WebhooksAPI(ABC):
         gateway offers no endpoint API keeps this default.
         """
         return UNKNOWN_ENDPOINT
+
+    async def diagnose_connect_endpoint(self, ctx: TenantContext, url: str, *, has_secret: bool) -> WebhookDiagnosis:
+        """Like ``diagnose_webhook_endpoint``, for the endpoint that sends the events of the tenant's
+        connected accounts (Stripe: one made with ``connect=true``, with its own signing secret).
+        ``has_secret``: the hub holds that endpoint's secret. A plugin without connected accounts
+        keeps this default."""
+        return UNKNOWN_ENDPOINT
+
+    async def ensure_connect_endpoint(self, ctx: TenantContext, url: str, *, has_secret: bool) -> WebhookEndpoint:
+        """Like ``ensure_webhook_endpoint``, for the connected accounts' endpoint: reuse and repair the
+        one whose secret the hub holds, else replace it; the secret is given only when it was created."""
+        raise NotSupported(f"{type(self).__name__} has no connected-account webhook endpoint")

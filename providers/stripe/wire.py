@@ -261,6 +261,7 @@ class WebhookEndpoint(Wire):
     url: str | None = None
     status: str | None = None
     enabled_events: list[str] = []
+    metadata: Metadata = {}
     #: Shown once, in the answer that created the endpoint.
     secret: str | None = None
 

@@ -3,8 +3,10 @@
 Against a running ``hub serve`` and the emulator: sign in; register credentials, first with a
 wrong key (its error next to the field), then right; create a payment through the API; capture
 and refund it in the console; see the events; every form control labelled; sign out; a form
-post without the CSRF token refused. A screenshot of each page is saved under the test's
-temporary folder, or under ``HUB_CONSOLE_SCREENSHOTS`` when that is set.
+post without the CSRF token refused. The Sellers page, against the Stripe proxy's Connect
+stand-in: a seller listed with what is due, and an onboarding link made for it. A screenshot of
+each page is saved under the test's temporary folder, or under ``HUB_CONSOLE_SCREENSHOTS`` when
+that is set.
 """
 
 from __future__ import annotations
@@ -348,4 +350,41 @@ async def test_a_release_to_a_seller_is_confirmed_in_the_browser_and_shown(
         assert proxy.connect.count("transfer") == 1
     finally:
         proc.stop()
+        proxy.close()
+
+
+async def test_the_sellers_page_makes_an_onboarding_link_for_a_seller(database_url, emulator, tmp_path, browser):
+    """Against the Stripe proxy, whose Connect stand-in plays Stripe's connected accounts."""
+    proxy = StripeProxy(emulator.url)
+    hub = HubProcess(database_url, tmp_path / "home", HUB_STRIPE_API_BASE=proxy.url)
+    try:
+        async with hub.client(timeout=30) as api:
+            r = await api.post("/v1/tenants", json={"name": "Market"}, headers=PLATFORM)
+            tenant = r.json()
+            admin = {"Authorization": f"Bearer {tenant['api_keys']['admin']}"}
+            creds = {"publishable_key": PK, "secret_key": SK, "webhook_secret": WH}
+            assert (await api.put("/v1/providers/stripe/credentials", json=creds, headers=admin)).status_code == 200
+            seller = {"email": "ana@example.com"}
+            r = await api.post("/v1/connected-accounts", json=seller, headers=admin)
+            assert r.status_code == 201, r.text
+        context = await browser.new_context(base_url=hub.url, viewport={"width": 1100, "height": 900})
+        page = await context.new_page()
+        shots = Pages(page, Path(os.environ.get("HUB_CONSOLE_SCREENSHOTS") or tmp_path / "screens"))
+        await page.goto("/console/login")
+        await page.get_by_label("API key").fill(tenant["api_keys"]["admin"])
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("link", name="Sellers").click()
+        row = page.get_by_role("row", name=re.compile("ana@example.com"))
+        await expect(row).to_contain_text("onboarding")
+        await expect(row).to_contain_text("external_account")
+        await shots.seen("sellers")
+        await row.get_by_role("button", name=re.compile("Create onboarding link")).click()
+        await expect(page.get_by_text("Onboarding link created")).to_be_visible()
+        link = page.get_by_role("link", name="Open the onboarding link")
+        await expect(link).to_have_attribute("href", re.compile(r"^https://connect\.stripe\.com/"))
+        await shots.seen("sellers-link")
+        assert proxy.connect.count("account_link", SK) == 1
+        await context.close()
+    finally:
+        hub.stop()
         proxy.close()

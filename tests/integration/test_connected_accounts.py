@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from hub.db.connect import ConnectedAccount
 from hub.db.notifications import NotificationMessage
+from tests.integration.test_console_actions import CSRF_FIELD, signed_in
 from tests.support import stripe_events as se
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings
 from tests.support.inbox import wait_applied
@@ -145,13 +146,18 @@ async def test_an_update_link_falls_back_to_onboarding_until_the_seller_is_onboa
     assert synced.json()["requirements"]["currently_due"] == []
     r = await market.request("POST", links, json={**BACK, "type": "update"}, headers=tenant.admin)
     assert r.status_code == 201 and r.json()["type"] == "update", r.text
+    keyed = {**tenant.admin, "Idempotency-Key": "link-1"}
+    first = await market.request("POST", links, json=BACK, headers=keyed)
+    again = await market.request("POST", links, json=BACK, headers=keyed)
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
     bad = await market.request("POST", links, json={**BACK, "return_url": "javascript:alert(1)"}, headers=tenant.admin)
     assert_problem(bad, 422, "validation_error")
-    assert proxy.connect.count("account_link", sk) == 2
+    assert proxy.connect.count("account_link", sk) == 3
 
 
 async def test_account_updated_from_the_connect_secret_alone_changes_the_account_once_and_in_order(market, proxy):
-    tenant, sk = await marketplace(market)
+    tenant, _ = await marketplace(market)
     endpoint = {"url": "http://127.0.0.1:9/hooks", "enabled_events": ["connected_account.updated"]}
     assert (await market.request("POST", "/v1/notification-endpoints", json=endpoint, headers=tenant.admin)).is_success
     account = (await create(market, tenant)).json()
@@ -212,3 +218,22 @@ async def test_a_lost_answer_leaves_a_row_the_retry_or_a_sync_finishes_with_the_
     assert proxy.connect.count("account", sk) == 2  # no second account for either
     at_stripe = {a["id"] for a in proxy.connect.objects("account", sk)}
     assert {r.provider_account_id for r in await rows(market, tenant)} == at_stripe
+
+
+async def test_the_sellers_page_lists_accounts_with_what_is_due_and_makes_an_onboarding_link(market, proxy):
+    tenant, sk = await marketplace(market)
+    account = (await create(market, tenant, email="ana@example.com")).json()
+    await signed_in(market, tenant)
+    page = await market.request("GET", "/console/sellers")
+    assert page.status_code == 200, page.text
+    assert '<a href="/console/sellers">Sellers</a>' in page.text and "ana@example.com" in page.text
+    assert "onboarding" in page.text and "tos_acceptance.date" in page.text
+    form = page.text.split(f'action="/console/sellers/{account["id"]}/link"', 1)[1].split("</form>", 1)[0]
+    assert "Create onboarding link" in form
+    token = CSRF_FIELD.search(form)
+    assert token
+    made = await market.request("POST", f"/console/sellers/{account['id']}/link", data={"_csrf_token": token.group(1)})
+    assert made.status_code == 200, made.text
+    [link] = proxy.connect.objects("account_link", sk)
+    assert link["url"] in made.text and "Onboarding link created" in made.text
+    assert sk not in made.text and WH not in made.text and CONNECT not in made.text

@@ -51,6 +51,7 @@ DRIVEN: set[Route] = {
     ("POST", "/v1/payment-links/{link_id:str}/deactivate"),
     ("POST", "/v1/providers/{provider:str}/webhook/repair"),
     ("POST", "/console/stripe/repair"),
+    ("POST", "/console/sellers/{account_id:str}/link"),
 }
 
 #: Provider writes not on the driver, each with the reason.
@@ -69,6 +70,7 @@ PROVIDER_WRITES = DRIVEN | PENDING
 SURFACES: dict[Route, set[str]] = {
     ("POST", "/console/payments/{payment_id:str}/{action:str}"): {"CapturePayment", "CancelPayment", "CreateRefund"},
     ("POST", "/console/stripe/repair"): {"RepairWebhook"},
+    ("POST", "/console/sellers/{account_id:str}/link"): {"CreateAccountLink"},
 }
 
 #: Writes that change nothing at a provider (the hub's own rows, or a provider read).
