@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import stripe
@@ -21,8 +22,8 @@ def sdk(stripe_proxy) -> Iterator[tuple[stripe.StripeClient, str]]:
     yield stripe.StripeClient(sk, base_addresses={"api": stripe_proxy.url}, http_client=http), sk
 
 
-def new_account(client: stripe.StripeClient, key: str | None = None, **extra) -> stripe.Account:
-    params = {"type": "express", "capabilities": {"transfers": {"requested": True}}, **extra}
+def new_account(client: stripe.StripeClient, key: str | None = None, **extra) -> Any:
+    params: Any = {"type": "express", "capabilities": {"transfers": {"requested": True}}, **extra}
     return client.v1.accounts.create(params, {"idempotency_key": key} if key else None)
 
 

@@ -61,6 +61,11 @@ NEW_ACCOUNT_DUE = [
 #: The Connect parameters of a PaymentIntent the emulator refuses; the stand-in keeps them.
 INTENT_PARAMS = ("transfer_data[destination]", "transfer_data[amount]", "application_fee_amount", "transfer_group")
 INTENT_PARAMS_ALSO = ("on_behalf_of",)
+#: Countries where Stripe offers Connect accounts (a sample; Stripe refuses an unknown one).
+COUNTRIES = frozenset(
+    "AT AU BE BG BR CA CH CO CY CZ DE DK EE ES FI FR GB GR HK HR HU IE IT JP LT LU LV MT MX MY NL NO NZ PL PT "
+    "RO SE SG SI SK TH US".split()
+)
 KINDS = ("account", "account_link", "transfer", "transfer_reversal", "payment_intent")
 LINK_SECONDS = 300
 
@@ -169,7 +174,7 @@ class ConnectStandIn:
             requirements = changes.pop("requirements", None)
             if requirements:
                 account["requirements"].update(requirements)
-            flags = {k: changes.pop(k) for k in ("charges_enabled", "payouts_enabled") if k in changes}
+            flags: dict[str, Any] = {k: changes.pop(k) for k in ("charges_enabled", "payouts_enabled") if k in changes}
             account.update(changes)
             derive_ready(account)
             account.update(flags)
@@ -177,7 +182,7 @@ class ConnectStandIn:
 
     def finish_onboarding(self, account_id: str) -> dict[str, Any]:
         """The seller submitted everything and Stripe verified it: charges and payouts enabled."""
-        none_due = {"currently_due": [], "eventually_due": [], "past_due": [], "disabled_reason": None}
+        none_due: dict[str, Any] = {"currently_due": [], "eventually_due": [], "past_due": [], "disabled_reason": None}
         return self.update_account(account_id, details_submitted=True, requirements=none_due)
 
     def reject(self, account_id: str, reason: str = "rejected.fraud") -> dict[str, Any]:
@@ -271,13 +276,18 @@ class ConnectStandIn:
                 f"when creating an account of type {type_}.",
                 param="capabilities",
             )
+        country = fields.get("country", "US")
+        if country not in COUNTRIES:
+            raise StripeError(
+                400, f"Country '{country}' is unknown, or not supported for connected accounts.", param="country"
+            )
         account_id = _id("acct_")
         due = list(NEW_ACCOUNT_DUE)
         account: dict[str, Any] = {
             "id": account_id,
             "object": "account",
             "type": type_,
-            "country": fields.get("country", "US"),
+            "country": country,
             "email": fields.get("email"),
             "business_type": fields.get("business_type"),
             "business_profile": {"mcc": None, "name": None, "url": None},

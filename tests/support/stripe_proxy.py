@@ -282,7 +282,10 @@ class StripeProxy:
             async def emulator(m: str, t: str, b: bytes) -> tuple[int, dict]:
                 assert self._client is not None
                 r = await self._client.request(m, t, headers=sent, content=b)
-                return r.status_code, r.json()
+                try:
+                    return r.status_code, r.json()
+                except ValueError:  # not JSON: passed on as Stripe's generic error
+                    return r.status_code or 500, {"error": {"type": "api_error", "message": "Unreadable answer."}}
 
             reply = await self.connect.answer(
                 method, parts.path, parts.query, body, headers.get("authorization", ""), emulator
