@@ -18,6 +18,8 @@ reversals the provider confirmed).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,11 +34,11 @@ from hub.notifications.outbox import TRANSFER_CREATED, TRANSFER_REVERSED, object
 from hub.operations.driver import declare
 from hub.operations.phases import Operation
 from hub.operations.policy import RowFate, Rule
-from hub.payments import common, schemas
+from hub.payments import common, inflight, schemas
 from hub.payments.apply import refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError
-from providers.base.provider import TenantContext
+from providers.base.provider import Provider, TenantContext
 from providers.base.transfers import ReversalSnapshot, TransferCreate, TransferSnapshot
 from providers.base.webhooks import ProviderEvent, ReversalUpdate
 
@@ -241,6 +243,45 @@ class CreateTransfer(Operation[TransferSnapshot]):
         await lock(tx, self.payment)
         await tx.delete(self.transfer)
         await recount(tx, self.payment)
+
+
+async def sync_transfers(
+    session: AsyncSession, provider: Provider, ctx: TenantContext, payment: Payment, lease: timedelta
+) -> None:
+    """Settle the payment's transfers whose provider answer was lost (sync): the provider's transfer
+    of the group that names the row takes its place; none, once no request can still be asking
+    (``lease``), means it never happened, and the row and its held money go. The provider is
+    asked only when such a row exists."""
+    pending = (
+        await session.execute(
+            select(Transfer.id).where(Transfer.payment_id == payment.id, Transfer.provider_transfer_id.is_(None))
+        )
+    ).all()
+    if not pending:
+        return
+    await session.commit()
+    remote = {t.metadata.get("hub_transfer_id"): t for t in await provider.list_transfers(ctx, payment.id)}
+    await lock(session, payment)
+    rows = (
+        (
+            await session.execute(
+                select(Transfer)
+                .where(Transfer.payment_id == payment.id, Transfer.provider_transfer_id.is_(None))
+                .execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for row in rows:
+        found = remote.get(row.id)
+        if found is not None and found.amount == row.amount:
+            row.provider_transfer_id = found.provider_transfer_id
+            await _recount_reversals(session, payment, row, found.amount_reversed)
+            await _announce(session, row, TRANSFER_CREATED)
+        elif found is None and inflight.is_stale(row.created_at, lease):
+            await session.delete(row)
+    await recount(session, payment)
 
 
 async def list_transfers(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> schemas.TransferList:

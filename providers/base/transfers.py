@@ -54,6 +54,10 @@ class TransfersAPI:
     ) -> TransferSnapshot:
         raise NotSupported("This provider cannot transfer to connected accounts")
 
+    async def list_transfers(self, ctx: TenantContext, transfer_group: str) -> list[TransferSnapshot]:
+        """Every transfer of the group (the hub payment's), newest first."""
+        raise NotSupported("This provider cannot transfer to connected accounts")
+
     async def reverse_transfer(
         self,
         ctx: TenantContext,

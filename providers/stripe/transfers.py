@@ -75,6 +75,12 @@ class StripeTransfers:
             transfer = await client.v1.transfers.create_async(params, {"idempotency_key": idempotency_key})
         return transfer_from_stripe(transfer)
 
+    async def list_transfers(self: StripeHost, ctx: TenantContext, transfer_group: str) -> list[TransferSnapshot]:
+        params: Any = {"transfer_group": transfer_group, "limit": 100}
+        with stripe_errors():
+            page = await self.client(ctx).v1.transfers.list_async(params)
+        return [transfer_from_stripe(t) for t in wire.decode(page, wire.Page).data]
+
     async def reverse_transfer(
         self: StripeHost,
         ctx: TenantContext,

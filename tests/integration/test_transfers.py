@@ -8,11 +8,16 @@ hub does not know about: the stand-in counts what exists there.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.db.base import utcnow
+from hub.db.payments import Transfer
 from tests.support import stripe_events as se
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings
 from tests.support.inbox import wait_applied
@@ -325,3 +330,30 @@ async def test_a_reversal_made_at_stripe_reaches_the_transfer_by_its_event(marke
     r = await hub.request("GET", f"/v1/payments/{payment['id']}/transfers", headers=tenant.admin)
     assert r.json()["data"][0]["amount_reversed"] == 3_000
     assert (await payment_of(hub, tenant, payment["id"]))["amount_transferred"] == 2_000
+
+
+async def test_sync_settles_transfers_whose_answers_were_lost(market):
+    hub, tenant, sk, proxy = market
+    account = await seller(hub, tenant, proxy)
+    payment = await paid(hub, tenant)
+    proxy.inject("reset_after", "POST", "/v1/transfers")  # made at Stripe, its answer lost
+    assert (await release(hub, tenant, payment["id"], account["id"], 3_000)).status_code in (502, 503)
+    proxy.inject("reset_before", "POST", "/v1/transfers")  # never reached Stripe
+    assert (await release(hub, tenant, payment["id"], account["id"], 2_000)).status_code in (502, 503)
+    assert (await payment_of(hub, tenant, payment["id"]))["amount_transferred"] == 5_000  # both held meanwhile
+    # The second was asked long before any request still running could have asked.
+    engine = create_async_engine(hub.settings.database.url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(Transfer).where(Transfer.amount == 2_000).values(created_at=utcnow() - timedelta(hours=1))
+            )
+    finally:
+        await engine.dispose()
+    r = await hub.request("POST", f"/v1/payments/{payment['id']}/sync", headers=tenant.storefront)
+    assert r.status_code == 200, r.text
+    assert (r.json()["amount_transferred"], r.json()["platform_amount"]) == (3_000, 7_000)
+    [made] = proxy.connect.objects("transfer", sk)
+    r = await hub.request("GET", f"/v1/payments/{payment['id']}/transfers", headers=tenant.admin)
+    [kept] = r.json()["data"]
+    assert (kept["provider_transfer_id"], kept["amount"], kept["status"]) == (made["id"], 3_000, "paid")
