@@ -167,6 +167,13 @@ class ConnectStandIn:
         with self._lock:
             return copy.deepcopy(self._intent_params.get(intent_id, {}))
 
+    def add_account(self, secret_key: str, **form: str) -> dict[str, Any]:
+        """An Express account made at "Stripe" outside the hub (the Dashboard, another integration),
+        under ``secret_key``'s platform; ``form``: more create parameters (``metadata[k]``...)."""
+        params = [("type", "express"), ("capabilities[transfers][requested]", "true"), *form.items()]
+        with self._lock:
+            return copy.deepcopy(self._new_account(params, f"Bearer {secret_key}"))
+
     def update_account(self, account_id: str, **changes: Any) -> dict[str, Any]:
         """Change an account as Stripe would (``requirements`` fields merge; flags follow unless given)."""
         with self._lock:
