@@ -42,6 +42,7 @@ from hub.observability.controllers import metrics as metrics_route
 from hub.openapi import openapi_config
 from hub.payment_links.controllers import ROUTES as PAYMENT_LINK_ROUTES
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
+from hub.payments.expiry import CaptureWatch
 from hub.retention.pruner import Pruner
 from hub.services import DEPENDENCIES as SERVICE_DEPENDENCIES
 from hub.services import Services, install
@@ -129,9 +130,13 @@ def create_app(
         pruner = Pruner(engine, settings.retention) if settings.retention.enabled else None
         if pruner is not None:
             pruner.start()
+        # Every worker looks for held authorizations about to lapse (one claim per payment).
+        capture_watch = CaptureWatch(services.sessions, settings.holds)
+        capture_watch.start()
         try:
             yield
         finally:
+            await capture_watch.stop()
             if pruner is not None:
                 await pruner.stop()
             if dispatcher is not None:

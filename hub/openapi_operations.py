@@ -30,6 +30,7 @@ STATUS_OF = {
     "idempotency_in_progress": 409,
     "invalid_state": 409,
     "last_admin_key": 409,
+    "transfers_outstanding": 409,
     "too_many_endpoints": 409,
     "subscription_exists": 409,
     "payload_too_large": 413,
@@ -40,6 +41,7 @@ STATUS_OF = {
     "unsupported_currency": 422,
     "mode_mismatch": 422,
     "invalid_credentials": 422,
+    "account_not_ready": 422,
     "rate_limited": 429,
     "not_supported": 501,
     "database_unavailable": 503,
@@ -138,7 +140,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Create a payment",
         "Creates a PaymentIntent on the tenant's own provider account and returns what Stripe.js needs "
         "(client_secret, publishable_key); amounts are checked before the provider is called.",
-        (*PROVIDER, *MONEY, "card_declined", "authentication_required"),
+        (*PROVIDER, *MONEY, "card_declined", "authentication_required", "account_not_ready"),
     ),
     ("GET", "/v1/payments"): Operation(
         "List payments", "Lists the tenant's payments, newest first, filtered by status, a page at a time."
@@ -160,10 +162,23 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/v1/payments/{payment_id}/refunds"): Operation(
         "Refund a payment",
         "Refunds all or part of what was captured and not already refunded.",
-        (*PROVIDER, "invalid_state", "amount_too_small", "amount_too_large"),
+        (*PROVIDER, "invalid_state", "amount_too_small", "amount_too_large", "transfers_outstanding"),
     ),
     ("GET", "/v1/payments/{payment_id}/refunds"): Operation(
         "List a payment's refunds", "Lists the refunds of one payment."
+    ),
+    ("POST", "/v1/payments/{payment_id}/transfers"): Operation(
+        "Release to a seller",
+        "Transfers part of a captured payment to a connected account, from the payment's charge.",
+        (*PROVIDER, "invalid_state", "account_not_ready", "amount_too_small", "amount_too_large"),
+    ),
+    ("GET", "/v1/payments/{payment_id}/transfers"): Operation(
+        "List a payment's transfers", "Lists the transfers of one payment to connected accounts, newest first."
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/reversals"): Operation(
+        "Reverse a transfer",
+        "Takes back all or part of a transfer from its connected account.",
+        (*PROVIDER, "invalid_state", "amount_too_small", "amount_too_large"),
     ),
     ("POST", "/v1/checkout/sessions"): Operation(
         "Create a hosted checkout page",

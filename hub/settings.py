@@ -171,6 +171,15 @@ class RetentionSettings(msgspec.Struct, frozen=True):
     signature_failures_days: Annotated[float, Env("HUB_RETENTION_SIGNATURE_FAILURES_DAYS", 1)] = 7.0
 
 
+class HoldSettings(msgspec.Struct, frozen=True):
+    """Held (manual-capture) authorizations whose capture deadline nears (HUB_CAPTURE_*)."""
+
+    #: How long before a hold's ``capture_before`` the ``payment.capture_expiring`` notification goes out.
+    warning_hours: Annotated[float, Env("HUB_CAPTURE_WARNING_HOURS", 0)] = 24.0
+    #: How often each worker looks for holds entering that window.
+    check_seconds: Annotated[float, Env("HUB_CAPTURE_CHECK_SECONDS", 0.01)] = 60.0
+
+
 class Settings(msgspec.Struct, frozen=True):
     server: ServerSettings
     database: DatabaseSettings
@@ -182,6 +191,7 @@ class Settings(msgspec.Struct, frozen=True):
     notify: NotifySettings = NotifySettings()
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     retention: RetentionSettings = RetentionSettings()
+    holds: HoldSettings = HoldSettings()
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -519,4 +529,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         applier=from_env(ApplierSettings, env, enabled=applier_flag == "1"),
         notify=load_notify_settings(env, hub_env),
         retention=from_env(RetentionSettings, env),
+        holds=from_env(HoldSettings, env),
     )

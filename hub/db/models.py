@@ -12,7 +12,7 @@ from hub.db.notifications import (
     NotificationEndpoint,
     NotificationMessage,
 )
-from hub.db.payments import CheckoutSession, Customer, Payment, Refund
+from hub.db.payments import CheckoutSession, Customer, Payment, Refund, Transfer, TransferReversal
 from hub.db.recurring import Invoice, PaymentLink, Price, Product, SetupIntent, Subscription
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
@@ -44,5 +44,7 @@ __all__ = [
     "Subscription",
     "Tenant",
     "TenantDataKey",
+    "Transfer",
+    "TransferReversal",
     "WebhookEvent",
 ]

@@ -32,6 +32,10 @@ NOTIFIED_STATUSES = (
     PaymentStatus.REFUNDED,
 )
 DISPUTE_UPDATED = "payment.dispute_updated"
+#: A held authorization lapses within HUB_CAPTURE_WARNING_HOURS (hub/payments/expiry.py).
+CAPTURE_EXPIRING = "payment.capture_expiring"
+TRANSFER_CREATED = "transfer.created"
+TRANSFER_REVERSED = "transfer.reversed"
 PING = "ping"
 #: A subscription is announced moving into any of its statuses (the provider's own names).
 SUBSCRIPTION_STATUSES = tuple(SubscriptionStatus)
@@ -41,6 +45,9 @@ CONNECTED_ACCOUNT_UPDATED = "connected_account.updated"
 EVENT_TYPES = (
     *(f"payment.{s}" for s in NOTIFIED_STATUSES),
     DISPUTE_UPDATED,
+    CAPTURE_EXPIRING,
+    TRANSFER_CREATED,
+    TRANSFER_REVERSED,
     *(f"subscription.{s}" for s in SUBSCRIPTION_STATUSES),
     *INVOICE_TYPES,
     CONNECTED_ACCOUNT_UPDATED,

@@ -49,6 +49,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -194,6 +195,18 @@ def note_received(payment: Payment, figure: int) -> None:
     )
 
 
+def note_hold(payment: Payment, capture_before: int | None, status: str | None, reason: str | None) -> None:
+    """A held authorization's last moment of capture, and why the provider canceled the payment.
+
+    ``capture_before`` is the provider's figure for the charge (epoch seconds): the one it
+    reports is kept. ``reason`` counts only with news of the cancellation itself.
+    """
+    if capture_before is not None:
+        payment.capture_before = datetime.fromtimestamp(capture_before, UTC)
+    if reason and status == PaymentStatus.CANCELED and payment.status == PaymentStatus.CANCELED:
+        payment.cancellation_reason = reason
+
+
 def record_capture(payment: Payment, captured: int, snap: PaymentSnapshot) -> None:
     """The hub's own capture of ``captured``, and the provider's answer to it.
 
@@ -251,6 +264,7 @@ def apply_event(payment: Payment, event: ProviderEvent) -> bool:
             payment.amount_capturable = event.amount_capturable
     if payment.status != "requires_capture":
         payment.amount_capturable = 0
+    note_hold(payment, event.capture_before, event.status, event.cancellation_reason)
     if event.dispute_status is not None:
         current = payment.dispute_status
         if current is None or _DISPUTE_ORDER.get(event.dispute_status, 0) > _DISPUTE_ORDER.get(current, 0):
@@ -306,6 +320,7 @@ async def apply_snapshot(
     if snap.last_error_code:
         payment.last_error_code = snap.last_error_code
         payment.decline_code = snap.decline_code
+    note_hold(payment, snap.capture_before, snap.status, snap.cancellation_reason)
     await payment_changed(session, payment, previous)
 
 

@@ -29,6 +29,7 @@ from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, money, schemas
 from hub.payments.apply import apply_snapshot, set_status
 from hub.payments.service import BEFORE_AUTHORIZATION, tag
+from hub.payments.transfers import owned_account, ready
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.errors import CardDeclined, ProviderError
@@ -88,6 +89,18 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
             raise ValidationFailed(
                 "off_session needs customer_id, payment_method and confirm: true", param="off_session"
             )
+        fee = data.application_fee_amount
+        if fee is not None:
+            if data.transfer_to is None:
+                raise ValidationFailed("application_fee_amount needs transfer_to", param="application_fee_amount")
+            if fee < 0:
+                raise ValidationFailed("application_fee_amount must not be negative", param="application_fee_amount")
+            if fee > data.amount:
+                raise ValidationFailed(
+                    "application_fee_amount must be at most the amount",
+                    code="amount_too_large",
+                    param="application_fee_amount",
+                )
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.provider, stored = common.stored_provider(self.services, self.who, self.data.provider)
@@ -115,12 +128,14 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
             if customer_id
             else None
         )
+        transfer_to = self.earlier.transfer_to if self.earlier is not None else self.data.transfer_to
+        destination = await _destination(tx, self.who.tenant_id, transfer_to) if transfer_to else None
         payment = self.payment = await self.write_row(tx, attempt, lambda: self._row(attempt, customer))
         self.attempt = attempt
         # Read now: after a failed commit the row's attributes cannot be loaded again.
         assert payment.pending_since is not None
         self.payment_id, self.tenant_id, self.claimed_at = payment.id, payment.tenant_id, payment.pending_since
-        self.order = _order(payment, customer.provider_customer_id if customer else None)
+        self.order = _order(payment, customer.provider_customer_id if customer else None, destination)
         return None
 
     def _row(self, attempt: Attempt, customer: Customer | None) -> Payment:
@@ -138,6 +153,8 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
             payment_method=data.payment_method,
             confirm=data.confirm,
             off_session=data.off_session,
+            transfer_to=data.transfer_to,
+            application_fee_amount=data.application_fee_amount,
         )
 
     async def call(self) -> neutral.PaymentSnapshot:
@@ -171,7 +188,14 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
             await self._change(tx, _refused)
 
 
-def _order(payment: Payment, provider_customer_id: str | None) -> neutral.PaymentCreate:
+async def _destination(tx: AsyncSession, tenant_id: str, account_id: str) -> str:
+    """The provider's id of the tenant's connected account a destination charge pays (404 for
+    another tenant's or an unknown one, 422 ``account_not_ready`` before it can receive money)."""
+    account = await owned_account(tx, tenant_id, account_id, "transfer_to")
+    return ready(account, "transfer_to")
+
+
+def _order(payment: Payment, provider_customer_id: str | None, destination: str | None) -> neutral.PaymentCreate:
     """The provider request, built from the row alone so a retried creation repeats it exactly."""
     return neutral.PaymentCreate(
         amount=payment.amount,
@@ -183,6 +207,8 @@ def _order(payment: Payment, provider_customer_id: str | None) -> neutral.Paymen
         confirm=payment.confirm,
         description=payment.description,
         off_session=payment.off_session,
+        transfer_destination=destination,
+        application_fee_amount=payment.application_fee_amount,
     )
 
 

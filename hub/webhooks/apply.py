@@ -19,6 +19,7 @@ from hub.db.base import utcnow
 from hub.db.payments import Payment
 from hub.payments.apply import apply_event, record_refund, recount, settle_status
 from hub.payments.notify import payment_changed
+from hub.payments.transfers import apply_transfer_event
 from hub.webhooks.recurring import apply_recurring_event
 from providers.base.webhooks import ProviderEvent
 
@@ -51,6 +52,7 @@ def is_recurring(event: ProviderEvent) -> bool:
         or event.invoice is not None
         or event.setup_intent is not None
         or event.connected_account is not None
+        or event.transfer is not None
     )
 
 
@@ -60,6 +62,8 @@ async def apply_recurring(
     """(outcome, hub object id) of one subscription, invoice, setup or connected-account event."""
     if event.connected_account is not None:
         return await apply_account_event(session, tenant_id, provider, event)
+    if event.transfer is not None:
+        return await apply_transfer_event(session, tenant_id, event)
     return await apply_recurring_event(session, tenant_id, provider, event) or (IGNORED, None)
 
 

@@ -37,6 +37,10 @@ class PaymentSnapshot(msgspec.Struct, frozen=True):
     metadata: dict[str, str] = {}
     last_error_code: str | None = None
     decline_code: str | None = None
+    #: A held authorization's last moment of capture (epoch seconds), when the provider says.
+    capture_before: int | None = None
+    #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: str | None = None
 
 
 class PaymentCreate(msgspec.Struct, frozen=True):
@@ -55,6 +59,10 @@ class PaymentCreate(msgspec.Struct, frozen=True):
     description: str | None = None
     #: The customer is not present (a saved card charged later): the provider must not ask them to act.
     off_session: bool = False
+    #: A destination charge: the provider's id of the connected account the money goes to.
+    transfer_destination: str | None = None
+    #: What the platform keeps of a destination charge.
+    application_fee_amount: int | None = None
 
 
 class RefundSnapshot(msgspec.Struct, frozen=True):

@@ -13,6 +13,7 @@ from providers.base.customers import CustomersAPI
 from providers.base.invoices import InvoicesAPI
 from providers.base.payments import PaymentsAPI
 from providers.base.recurring import RecurringAPI
+from providers.base.transfers import TransfersAPI
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 from providers.base.webhooks import WebhooksAPI
 
@@ -61,7 +62,7 @@ class TenantContext(msgspec.Struct, frozen=True):
         return f"TenantContext(tenant_id={self.tenant_id!r}, credentials_version={self.credentials_version})"
 
 
-class Provider(PaymentsAPI, CustomersAPI, RecurringAPI, InvoicesAPI, ConnectAPI, WebhooksAPI, ABC):
+class Provider(PaymentsAPI, CustomersAPI, RecurringAPI, InvoicesAPI, ConnectAPI, TransfersAPI, WebhooksAPI, ABC):
     """A payment gateway plugin. One instance serves every tenant; tenant state comes in each call."""
 
     #: The name under which the plugin is registered (``hub.providers`` entry point) and routed.

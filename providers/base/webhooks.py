@@ -45,6 +45,24 @@ class RefundUpdate(msgspec.Struct, frozen=True):
     reason: RefundReason | None = None
 
 
+class ReversalUpdate(msgspec.Struct, frozen=True):
+    """One reversal of a transfer as the event lists it (``hub_reversal_id`` when the hub asked for it)."""
+
+    provider_reversal_id: Ident
+    amount: Amount
+    hub_reversal_id: Ref | None = None
+
+
+class TransferUpdate(msgspec.Struct, frozen=True):
+    """A transfer as the event reports it: ``amount_reversed`` is the provider's cumulative figure,
+    ``reversals`` the reversals it lists (the provider may list only the first few)."""
+
+    provider_transfer_id: Ident
+    amount: Amount
+    amount_reversed: Amount
+    reversals: tuple[ReversalUpdate, ...] = ()
+
+
 class ProviderEvent(msgspec.Struct, frozen=True):
     """A verified webhook event, reduced to the facts the hub applies.
 
@@ -77,6 +95,10 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     dispute_status: DisputeStatus | None = None
     last_error_code: Code | None = None
     decline_code: Code | None = None
+    #: A held authorization's last moment of capture (epoch seconds).
+    capture_before: Amount | None = None
+    #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: Code | None = None
 
     #: The subscription as of this event (``as_of`` is the event's time), for subscription news.
     subscription: SubscriptionSnapshot | None = None
@@ -89,6 +111,9 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     #: A connected account as of this event: only from an event the Connect endpoint's secret
     #: verified (``VerifiedEvent.connect``) that names the account it is about.
     connected_account: ConnectedAccountSnapshot | None = None
+    #: A transfer to a connected account as of this event (``hub_object_id``: the hub's transfer id
+    #: it carries, ``hub_payment_id``: its payment).
+    transfer: TransferUpdate | None = None
 
 
 class VerifiedEvent(msgspec.Struct, frozen=True):

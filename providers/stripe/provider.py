@@ -17,11 +17,19 @@ from providers.stripe.errors import stripe_errors
 from providers.stripe.invoices import StripeInvoices
 from providers.stripe.payments import StripePayments
 from providers.stripe.recurring import StripeRecurring
+from providers.stripe.transfers import StripeTransfers
 from providers.stripe.webhooks import StripeWebhooks
 
 
 class StripeProvider(
-    StripePayments, StripeCustomers, StripeRecurring, StripeInvoices, StripeConnect, StripeWebhooks, Provider
+    StripePayments,
+    StripeCustomers,
+    StripeRecurring,
+    StripeInvoices,
+    StripeConnect,
+    StripeTransfers,
+    StripeWebhooks,
+    Provider,
 ):
     name = "stripe"
 

@@ -32,6 +32,7 @@ from providers.stripe.connect import CONNECT_EVENTS, connect_event
 from providers.stripe.credentials import StripeCredentials
 from providers.stripe.errors import stripe_errors
 from providers.stripe.recurring_transformers import RECURRING_EVENTS, recurring_event
+from providers.stripe.transfers import transfer_event
 from providers.stripe.transformers import HANDLED_EVENTS, event_from_stripe
 
 if TYPE_CHECKING:
@@ -170,7 +171,8 @@ class StripeWebhooks:
         name = event.type[:80]  # named in the reason; the type itself may be anything signed
         try:
             parsed = (
-                connect_event(event.body, via_connect=event.connect)
+                transfer_event(event.body)
+                or connect_event(event.body, via_connect=event.connect)
                 or recurring_event(event.body)
                 or event_from_stripe(event.body)
             )

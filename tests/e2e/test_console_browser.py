@@ -301,6 +301,58 @@ async def _fits(page: Page, payment: dict) -> None:
     assert await page.evaluate(OVERFLOW) <= 0
 
 
+async def test_a_release_to_a_seller_is_confirmed_in_the_browser_and_shown(
+    database_url, emulator, browser: Browser, tmp_path: Path
+):
+    """Behind the Stripe proxy (its Connect stand-in): a captured payment released in part to an
+    onboarded seller from the payment's page, with the same confirmation step as a refund."""
+    proxy = StripeProxy(emulator.url)
+    proc = HubProcess(database_url, tmp_path / "home", HUB_STRIPE_API_BASE=proxy.url)
+    try:
+        async with proc.client(timeout=30) as api:
+            r = await api.post("/v1/tenants", json={"name": "Market"}, headers=PLATFORM)
+            tenant = r.json()
+            admin = {"Authorization": f"Bearer {tenant['api_keys']['admin']}"}
+            r = await api.put(
+                "/v1/providers/stripe/credentials",
+                json={"publishable_key": PK, "secret_key": SK, "webhook_secret": WH},
+                headers=admin,
+            )
+            assert r.status_code == 200, r.text
+            r = await api.post("/v1/connected-accounts", json={"email": "maker@example.com"}, headers=admin)
+            assert r.status_code == 201, r.text
+            account = r.json()
+            proxy.connect.finish_onboarding(account["provider_account_id"])
+            r = await api.post(f"/v1/connected-accounts/{account['id']}/sync", headers=admin)
+            assert r.json()["transfers_enabled"], r.text
+            body = {"amount": 10000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+            payment = (await api.post("/v1/payments", json=body, headers=admin)).json()
+        context = await browser.new_context(base_url=proc.url, viewport={"width": 1100, "height": 900})
+        page = await context.new_page()
+        shots = Pages(page, tmp_path / "screens")
+        await page.goto("/console/login")
+        await page.get_by_label("API key").fill(tenant["api_keys"]["admin"])
+        await page.get_by_role("button", name="Sign in").click()
+        await page.goto(f"/console/payments/{payment['id']}")
+        await page.get_by_role("button", name="Release to a seller").click()
+        await page.get_by_label("Seller", exact=True).select_option(account["id"])
+        await page.get_by_label("Amount").fill("85.00")
+        await shots.seen("payment-confirm-release")
+        await page.get_by_role("button", name="Confirm release").click()
+        await expect(page.get_by_text("Transfer sent to the seller.")).to_be_visible()
+        transfers = page.get_by_role("table").filter(has_text="Reversed")
+        await expect(transfers.get_by_text("85.00 USD")).to_be_visible()
+        await expect(transfers.get_by_text("maker@example.com", exact=False)).to_be_visible()
+        await shots.seen("payment-released")
+        async with proc.client(timeout=30) as api:
+            shown = (await api.get(f"/v1/payments/{payment['id']}", headers=admin)).json()
+        assert (shown["amount_transferred"], shown["platform_amount"]) == (8500, 1500)
+        assert proxy.connect.count("transfer") == 1
+    finally:
+        proc.stop()
+        proxy.close()
+
+
 async def test_the_sellers_page_makes_an_onboarding_link_for_a_seller(database_url, emulator, tmp_path, browser):
     """Against the Stripe proxy, whose Connect stand-in plays Stripe's connected accounts."""
     proxy = StripeProxy(emulator.url)

@@ -33,6 +33,7 @@ import re
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -113,6 +114,7 @@ class StripeProxy:
         self._cache: dict[tuple[str, str], tuple[str, Answer]] = {}
         self._running: set[tuple[str, str]] = set()
         self._intents: dict[str, list[str]] = {}  # Authorization -> PaymentIntent ids created through here
+        self._rewrites: list[Callable[[dict], None]] = []
         #: Stripe Connect, played here (localstripe has none); its test hooks are the test's to call.
         self.connect = ConnectStandIn()
         self._tasks: set[asyncio.Task] = set()
@@ -136,6 +138,12 @@ class StripeProxy:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def rewrite(self, change: Callable[[dict], None]) -> None:
+        """Every JSON object the emulator answers passes through ``change`` (which edits it in place)
+        before the hub reads it: a field Stripe sends that the emulator leaves out, say."""
+        with self._lock:
+            self._rewrites.append(change)
 
     @property
     def requests(self) -> list[Seen]:
@@ -282,12 +290,25 @@ class StripeProxy:
             reply = await self.connect.answer(
                 method, parts.path, parts.query, body, headers.get("authorization", ""), emulator
             )
-            return Answer(reply.status, {"Content-Type": "application/json"}, stripe_json(reply))
+            content = self._rewritten(reply.status, stripe_json(reply))
+            return Answer(reply.status, {"Content-Type": "application/json"}, content)
         r = await self._client.request(method, target, headers=sent, content=body)
         content = r.content
         if parts.path.startswith("/v1/payment_intents") and r.status_code == 200:
             content = json.dumps(self.connect.splice(r.json())).encode()
+        content = self._rewritten(r.status_code, content)
         return Answer(r.status_code, {k: v for k, v in r.headers.items() if k.lower() not in _HOP}, content)
+
+    def _rewritten(self, status: int, content: bytes) -> bytes:
+        """``content`` through the test's rewrites (``rewrite``), when it is a successful JSON answer."""
+        with self._lock:
+            rewrites = list(self._rewrites)
+        if not rewrites or status != 200:
+            return content
+        obj = json.loads(content)
+        for change in rewrites:
+            change(obj)
+        return json.dumps(obj).encode()
 
     def _index(self, method: str, target: str, headers: dict[str, str], answer: Answer) -> None:
         """Remember a PaymentIntent created through here, for ``_search``."""

@@ -28,6 +28,8 @@ DRIVEN: set[Route] = {
     ("POST", "/v1/payments"),
     ("POST", "/v1/payments/{payment_id:str}/capture"),
     ("POST", "/v1/payments/{payment_id:str}/cancel"),
+    ("POST", "/v1/payments/{payment_id:str}/transfers"),
+    ("POST", "/v1/transfers/{transfer_id:str}/reversals"),
     ("POST", "/v1/payments/{payment_id:str}/refunds"),
     ("POST", "/console/payments/{payment_id:str}/{action:str}"),
     ("POST", "/v1/checkout/sessions"),
