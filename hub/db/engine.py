@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -73,6 +75,20 @@ def _refuse_closed_connection(
     if driver is not None and driver.is_closed():
         # The pool discards it and checks out (or makes) another one.
         raise exc.DisconnectionError("connection closed by the server")
+
+
+_autocommit: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def single_statements(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for work that is one statement (or reads that need no snapshot): autocommit on
+    PostgreSQL, so no BEGIN and COMMIT round trips; ``engine`` itself on SQLite, whose short
+    ``BEGIN IMMEDIATE`` transaction takes the write lock up front. Same pool either way."""
+    found = _autocommit.get(engine)
+    if found is None:
+        found = engine if is_sqlite(str(engine.url)) else engine.execution_options(isolation_level="AUTOCOMMIT")
+        _autocommit[engine] = found
+    return found
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

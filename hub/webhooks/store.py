@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import weakref
 from typing import cast
 
 import msgspec
@@ -27,6 +26,7 @@ from sqlalchemy.orm import defer
 from sqlalchemy.sql.expression import Executable
 
 from hub.db.base import new_id, utcnow
+from hub.db.engine import single_statements
 from hub.db.events import WebhookEvent
 from hub.db.pages import newest_first
 from hub.webhooks.schemas import Event, EventList
@@ -93,22 +93,6 @@ def _insert(dialect: str) -> Executable:
     )
 
 
-_autocommit: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
-
-
-def _storing(engine: AsyncEngine) -> AsyncEngine:
-    """The engine ingest stores with: on PostgreSQL in autocommit, so a delivery is one statement
-    (the INSERT is atomic on its own; a repeated delivery's UPDATE is too). SQLite keeps its short
-    ``BEGIN IMMEDIATE`` transaction, which takes the write lock up front."""
-    found = _autocommit.get(engine)
-    if found is None:
-        found = engine
-        if engine.dialect.name == "postgresql":
-            found = engine.execution_options(isolation_level="AUTOCOMMIT")
-        _autocommit[engine] = found
-    return found
-
-
 async def record(
     engine: AsyncEngine,
     tenant_id: str,
@@ -138,7 +122,7 @@ async def record(
         "received_at": now,
         "last_delivery_at": now,
     }
-    storing = _storing(engine)
+    storing = single_statements(engine)  # autocommit on PostgreSQL: the INSERT is atomic on its own
     async with storing.begin() as conn:
         statement = _insert(storing.dialect.name)
         inserted = (await conn.execute(statement, {"v_" + k: v for k, v in values.items()})).scalar_one_or_none()
