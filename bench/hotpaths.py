@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import httpx
 
-from bench import hubapi, loadgen, procs, signer
+from bench import hubapi, loadgen, probe, procs, signer
 from bench.loadgen import Load
 
 
@@ -91,6 +91,20 @@ def _drain_row(figure: str, setup: str, drained: hubapi.Drain) -> Row:
     if drained.seconds > 1 and drained.first_walk > 1:
         met = "unknown: the walk alone took over 1 s"
     return Row(figure, setup, f"<= {drained.seconds:.2f} s", "", "", "<= 1 s", met)
+
+
+def _cost_row(figure: str, setup: str, load: Load, before: probe.Sample, after: probe.Sample) -> Row:
+    """The hub's CPU per request (its whole process tree) and the database connections it opened."""
+    cpu_ms = (after.cpu - before.cpu) / max(1, load.requests) * 1000
+    return Row(
+        f"{figure}: CPU per request; database connections opened",
+        setup,
+        f"{cpu_ms:.2f} ms; {probe.opened(before, after)}",
+        "",
+        "",
+        "",
+        "",
+    )
 
 
 def _met(ok: bool) -> str:
@@ -158,16 +172,33 @@ class Bench:
                 ("hot", hot_tenant, [hot_payment], 0.3),
             ):
                 path = self.file(f"hub-{name}", signer.deliveries(tenant.id, tenant.webhook_secret, pays, self.events))
+                before = probe.sample(hub.url, url, hub.pid)
                 load = self.wrk(hub.url, path)
+                ended = probe.sample(hub.url, url, hub.pid)
                 drained = asyncio.run(hubapi.drain(hub.url, tenant, load.ended_at))
+                empty = probe.sample(hub.url, url, hub.pid)
                 label = f"{len(pays)} payments" if len(pays) > 1 else "one payment"
                 base = self.baselines[f"verify_{name}_{workers}"]
                 rows.append(_ratio_row(f"webhook ingest, {label}", setup, load, base, target, "verify-only"))
                 rows.append(_drain_row(f"{label}: none pending after the load", setup, drained))
+                rows.append(
+                    Row(
+                        f"{label}: events applied a second, during the load / after it until none pending",
+                        setup,
+                        f"{probe.rate(before, ended):,.0f}/s / {probe.rate(ended, empty):,.0f}/s",
+                        "",
+                        "",
+                        "",
+                        "",
+                    )
+                )
+                rows.append(_cost_row(f"webhook ingest, {label}", setup, load, before, ended))
                 if load.requests > self.events:
                     self.notes.append(f"{setup} {name}: wrk cycled the {self.events:,} events (duplicates sent)")
             creates = self.file("hub-create", signer.create_payments([spread_tenant.storefront], 1000))
+            before = probe.sample(hub.url, url, hub.pid)
             c1 = self.wrk(hub.url, creates, connections=1)
+            after = probe.sample(hub.url, url, hub.pid)
             sdk1 = self.baselines["sdk_c1"]
             for pct, hub_ms, sdk_ms in (("p50", c1.p50_ms, sdk1.p50_ms), ("p99", c1.p99_ms, sdk1.p99_ms)):
                 added = hub_ms - sdk_ms
@@ -183,8 +214,12 @@ class Bench:
                         met,
                     )
                 )
+            rows.append(_cost_row("create payment, c=1", setup, c1, before, after))
+            before = probe.sample(hub.url, url, hub.pid)
             c32 = self.wrk(hub.url, creates)
+            after = probe.sample(hub.url, url, hub.pid)
             rows.append(_ratio_row("create payment, c=32", setup, c32, self.baselines["sdk_c32"], 0.5, "direct SDK"))
+            rows.append(_cost_row("create payment, c=32", setup, c32, before, after))
             return rows
         finally:
             hub.stop()

@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from sqlalchemy import event
 
 from hub.auth.dependencies import DEPENDENCIES
 from hub.billing.client import Billing, provide_billing
@@ -91,6 +92,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.database.url, settings.database.pool_size)
+        event.listen(engine.sync_engine, "connect", lambda *_: metrics.count_db_connection())
         providers = registry or ProviderRegistry.discover(options=options)
         sessions = make_sessionmaker(engine)
         vault = Vault(settings.vault.keys)
