@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import httpx
 
-from bench import hubapi, loadgen, probe, procs, signer
+from bench import hubapi, loadgen, probe, procs, profile, signer
 from bench.loadgen import Load
 
 
@@ -127,9 +127,23 @@ class Bench:
         self.events = mode.seconds * RATE_CEILING
         self.baselines: dict[str, Load] = {}
         self.notes: list[str] = []
+        self.profiler: str | None = None
+        self.profiles: list[tuple[str, list[str]]] = []
 
     def wrk(self, url: str, path: Path, connections: int = 32) -> Load:
         return loadgen.wrk(url, path, connections=connections, seconds=self.mode.seconds)
+
+    def profiled_wrk(self, hub: procs.Proc, path: Path, what: str) -> Load:
+        """``wrk`` with a py-spy profile of the worker meanwhile when ``--profile`` asked for one."""
+        if self.profiler is None:
+            return self.wrk(hub.url, path)
+        out = self.tmp / f"profile-{what.replace(' ', '-').replace(',', '')}.txt"
+        spy = profile.start(self.profiler, hub.worker_pid(), self.mode.seconds, out)
+        try:
+            return self.wrk(hub.url, path)
+        finally:
+            spy.wait(timeout=60)
+            self.profiles.append((what, profile.summarise(out)))
 
     # --- baselines -----------------------------------------------------------------------------
 
@@ -173,7 +187,7 @@ class Bench:
             ):
                 path = self.file(f"hub-{name}", signer.deliveries(tenant.id, tenant.webhook_secret, pays, self.events))
                 before = probe.sample(hub.url, url, hub.pid)
-                load = self.wrk(hub.url, path)
+                load = self.profiled_wrk(hub, path, f"{setup}, webhook ingest, {name}")
                 ended = probe.sample(hub.url, url, hub.pid)
                 drained = asyncio.run(hubapi.drain(hub.url, tenant, load.ended_at))
                 empty = probe.sample(hub.url, url, hub.pid)
@@ -216,7 +230,7 @@ class Bench:
                 )
             rows.append(_cost_row("create payment, c=1", setup, c1, before, after))
             before = probe.sample(hub.url, url, hub.pid)
-            c32 = self.wrk(hub.url, creates)
+            c32 = self.profiled_wrk(hub, creates, f"{setup}, create payment, c=32")
             after = probe.sample(hub.url, url, hub.pid)
             rows.append(_ratio_row("create payment, c=32", setup, c32, self.baselines["sdk_c32"], 0.5, "direct SDK"))
             rows.append(_cost_row("create payment, c=32", setup, c32, before, after))
@@ -347,6 +361,11 @@ def main() -> None:
     parser.add_argument("--db", default="postgresql,sqlite", help="comma-separated: postgresql, sqlite")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--no-tenants", action="store_true", help="skip the 10 vs many tenants figures")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the worker with py-spy during the ingest and c=32 create loads, summarised by layer",
+    )
     args = parser.parse_args()
     mode_name = "quick" if args.quick else "full"
     mode = MODES[mode_name]
@@ -358,6 +377,10 @@ def main() -> None:
     standin = procs.standin(tmp).start()
     try:
         bench = Bench(mode, tmp, standin.url)
+        if args.profile:
+            bench.profiler = profile.available()
+            if bench.profiler is None:
+                bench.notes.append("--profile: py-spy is not installed (pip install py-spy); no profile taken")
         bench.sdk_baselines()
         for w in workers:
             bench.verify_only_baseline(w)
@@ -382,6 +405,10 @@ def main() -> None:
     print()
     for note in bench.notes:
         print(f"- {note}")
+    for what, lines in bench.profiles:
+        print(f"\nProfile of the worker ({what}), share of CPU samples by layer:")
+        for line in lines:
+            print(f"- {line}")
 
 
 if __name__ == "__main__":

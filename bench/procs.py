@@ -75,6 +75,10 @@ class Proc:
         assert self.proc is not None
         return self.proc.pid
 
+    def worker_pid(self) -> int:
+        """The serving worker: the largest process of the tree (the supervisor of several is small)."""
+        return max(_tree(self.pid), key=_rss_kib)
+
     def rss_mib(self) -> float:
         """Largest resident set among this process and its descendants (the serving worker)."""
         assert self.proc is not None
