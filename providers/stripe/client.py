@@ -70,7 +70,9 @@ class SharedHTTPXClient(stripe.HTTPXClient):
         # The SDK passes its ``_timeout`` on every request, overriding the client's own: give it
         # the same object so the connect limit is not replaced by a flat one.
         super().__init__(timeout=timeouts)
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
+        # Every connection is kept alive: a pool that keeps fewer than the calls in flight closes
+        # and reopens connections (a TCP and TLS handshake each) under a steady load.
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._client_async = httpx.AsyncClient(transport=transport, limits=limits, timeout=timeouts)
         self._observer = observer
 
