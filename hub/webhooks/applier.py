@@ -2,14 +2,16 @@
 
 One batch is one transaction: claim the oldest due pending events (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so every worker on every machine takes different ones; SQLite's single writer
-serialises appliers instead), apply them grouped by payment, mark each event, commit. The claim
-is a row lock, not a column: a worker killed mid-batch leaves nothing behind but a rolled-back
-transaction, and its events are pending again for whichever applier runs next.
+serialises appliers instead), apply them set-wise (``hub.webhooks.apply.apply_groups``: every
+payment locked by one statement, ordered by id so two appliers never deadlock, and written by
+one), mark each event, commit. The claim is a row lock, not a column: a worker killed
+mid-batch leaves nothing behind but a rolled-back transaction, and its events are pending
+again for whichever applier runs next.
 
-Each payment's group runs in a savepoint, so an event that fails to apply (a poison event)
-rolls back only its own group; it is retried with a growing delay, and after
-``max_attempts`` it is marked ``failed`` with its reason. Groups are taken in a fixed order
-(tenant, provider, payment id) so two appliers lock payments in the same order and never deadlock.
+No savepoint on the happy path. A batch that fails rolls back and is claimed again and applied
+one payment at a time, each group in a savepoint, so an event that fails to apply (a poison
+event) rolls back only its own group; it is retried with a growing delay, and after
+``max_attempts`` it is marked ``failed`` with its reason.
 
 Ingest wakes its own worker's applier in-process. Other workers find events at their poll
 (``poll_seconds``): PostgreSQL's LISTEN/NOTIFY would wake them at once, but a NOTIFY per delivery
