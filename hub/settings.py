@@ -53,7 +53,7 @@ class MasterKey(msgspec.Struct, frozen=True):
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
     url: str
-    #: PostgreSQL connections each worker keeps open (``HUB_DATABASE_POOL_SIZE``): as many as the
+    #: Database connections each worker keeps open (``HUB_DATABASE_POOL_SIZE``): as many as the
     #: requests it serves at once, so a busy worker never opens and closes connections per request.
     #: Up to half as many more are opened for peaks and closed after. Opened only as needed.
     pool_size: Annotated[int, Env("HUB_DATABASE_POOL_SIZE", 1)] = 32

@@ -15,14 +15,19 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-#: Connections a PostgreSQL pool keeps when no size is given (``HUB_DATABASE_POOL_SIZE``).
+#: Connections a pool keeps when no size is given (``HUB_DATABASE_POOL_SIZE``).
 DEFAULT_POOL_SIZE = 32
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Sized like PostgreSQL's: an overflow connection closed on return is a file opened again,
+        # its pragmas run again and a new aiosqlite thread, every few requests under load.
+        # (An in-memory database is one connection, kept by SQLAlchemy's StaticPool: not sized.)
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        sized = {} if in_memory else {"pool_size": pool_size, "max_overflow": max(1, pool_size // 2)}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **sized)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:  # pragma: no cover
