@@ -113,7 +113,7 @@ def cmd_vault_rotate(_: argparse.Namespace) -> int:
     settings = _settings()
 
     async def run() -> int:
-        engine = make_engine(settings.database.url)
+        engine = make_engine(settings.database.url, settings.database.pool_size)
         try:
             async with make_sessionmaker(engine)() as session:
                 count = await rotate(session, Vault(settings.vault.keys))

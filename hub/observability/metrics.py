@@ -68,6 +68,15 @@ def observe_stripe_call(operation: str, outcome: str, seconds: float) -> None:
     STRIPE_SECONDS.labels(operation).observe(seconds)
 
 
+DB_CONNECTIONS = Counter(
+    "hub_db_connections_opened", "Database connections opened by the pool (a pool too small for the load opens many)"
+)
+
+
+def count_db_connection() -> None:
+    DB_CONNECTIONS.inc()
+
+
 def count_webhook_event(outcome: str, provider: str = "stripe") -> None:
     """``applied``, ``ignored``, ``failed``, ``duplicate`` or ``signature_invalid``."""
     WEBHOOK_EVENTS.labels(provider, outcome).inc()

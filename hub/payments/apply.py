@@ -161,7 +161,12 @@ async def record_refund(session: AsyncSession, payment: Payment, update: RefundU
     ).scalar_one()
     if refund.payment_id != payment.id:
         return
-    advance_refund(refund, status, at)
+    note_refund(refund, update, at)
+
+
+def note_refund(refund: Refund, update: RefundUpdate, at: int) -> None:
+    """The provider's news of ``refund`` (a row of the payment it is about): its state moved forward."""
+    advance_refund(refund, RefundStatus(update.status), at)
     refund.amount = update.amount
 
 
@@ -236,6 +241,24 @@ async def recount(session: AsyncSession, payment: Payment) -> None:
     """``amount_refunded`` from the refund rows and the provider's figure, and the status with it."""
     payment.amount_refunded = (await refund_totals(session, payment)).returned
     settle_status(payment)
+
+
+def recount_rows(payment: Payment, refunds: Iterable[Refund]) -> None:
+    """``recount`` over refund rows already in hand (every row of ``payment``, read under its lock)."""
+    rows = ((r.amount, r.status, r.status_at) for r in refunds)
+    payment.amount_refunded = totals(rows, payment.provider_refunded, payment.provider_refunded_at).returned
+    settle_status(payment)
+
+
+def fold_events(payment: Payment, events: Iterable[ProviderEvent]) -> bool:
+    """Fold events' payment facts in, oldest first (``apply_event``); True if a recount is due.
+
+    A refund event always makes one due: its row is recorded beside (``note_refund``).
+    """
+    due = False
+    for event in sorted(events, key=lambda e: e.created):
+        due = apply_event(payment, event) or event.refund is not None or due
+    return due
 
 
 async def apply_refunds(session: AsyncSession, payment: Payment) -> None:
