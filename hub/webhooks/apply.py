@@ -53,20 +53,10 @@ _REFUND_ATTRS = {
     for prop in class_mapper(Refund).iterate_properties
     if isinstance(prop, ColumnProperty)
 }
-#: What folding events may change: every payment row of a batch is written back with these.
-_WRITTEN = (
-    "provider_payment_id",
-    "status",
-    "amount_capturable",
-    "amount_received",
-    "amount_refunded",
-    "provider_refunded",
-    "provider_refunded_at",
-    "dispute_status",
-    "last_error_code",
-    "decline_code",
-    "updated_at",
-)
+#: What a batch writes back: every column but the key. Each row was read under its lock, so a
+#: column the fold left alone is written with the value it already has; a fixed list of "what
+#: folding may change" silently dropped every column added later (a hold's deadline, why it ended).
+_WRITTEN = tuple((column, attr) for column, attr in _PAYMENT_ATTRS.items() if column != "id")
 _UPDATE_PAYMENT = update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("b_id"))
 _UPDATE_REFUND = update(_REFUNDS).where(_REFUNDS.c.id == bindparam("b_id"))
 
@@ -127,7 +117,7 @@ async def apply_groups(
     if folded:
         await session.execute(
             _UPDATE_PAYMENT,
-            [{"b_id": p.id, **{name: getattr(p, name) for name in _WRITTEN}} for p, *_ in folded],
+            [{"b_id": p.id, **{column: getattr(p, attr) for column, attr in _WRITTEN}} for p, *_ in folded],
         )
         await _announce(session, [(p, news(p, status, dispute)) for p, status, dispute, _ in folded])
     results: dict[GroupKey, list[Outcome]] = {}
