@@ -119,5 +119,11 @@ async def test_the_migrated_constraints_hold_exactly_the_values_the_models_decla
             migrated = await conn.run_sync(read)
     finally:
         await engine.dispose()
-    assert len(declared) == len(COLUMNS) + 1  # and prices.interval
+    # Each constrained column of COLUMNS, and three this module does not seed rows for: a price's
+    # interval, a connected account's status and a transfer's status.
+    assert set(declared) == {(table, f"ck_{table}_{column}") for table, column, _ in COLUMNS} | {
+        ("prices", "ck_prices_interval"),
+        ("connected_accounts", "ck_connected_accounts_status"),
+        ("transfers", "ck_transfers_status"),
+    }
     assert migrated == declared
