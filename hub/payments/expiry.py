@@ -16,8 +16,6 @@ payments instead of queueing behind each other; SQLite's write transaction seria
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -25,6 +23,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.background import Background
 from hub.db.base import utcnow
 from hub.db.notifications import NotificationEndpoint
 from hub.db.payments import Payment
@@ -37,7 +36,6 @@ log = logging.getLogger("hub.payments.expiry")
 
 #: Payments claimed per transaction.
 BATCH_SIZE = 100
-_STOP_SECONDS = 10.0
 
 
 async def warn_due(session: AsyncSession, warning: timedelta, now: datetime | None = None) -> int:
@@ -103,35 +101,22 @@ async def _announce(session: AsyncSession, payment: Payment) -> None:
     )
 
 
-class CaptureWatch:
+class CaptureWatch(Background):
     """Looks for holds about to lapse every ``check_seconds`` until stopped (one per worker)."""
 
+    name = "hub-capture-watch"
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: HoldSettings) -> None:
+        super().__init__()
         self.sessions, self.settings = sessions, settings
         self.warning = timedelta(hours=settings.warning_hours)
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="hub-capture-watch")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stop.set()
-        try:
-            await asyncio.wait_for(self._task, _STOP_SECONDS)
-        except TimeoutError:
-            pass
-        except Exception:  # the loop logs its own failures; stopping must not raise
-            log.warning("capture watch ended with an error")
 
     async def check_once(self) -> int:
         async with self.sessions() as session, session.begin():
             return await warn_due(session, self.warning)
 
-    async def _run(self) -> None:
-        while not self._stop.is_set():
+    async def run(self) -> None:
+        while not self.stopping:
             claimed = 0
             try:
                 claimed = await self.check_once()
@@ -139,5 +124,4 @@ class CaptureWatch:
                 log.warning("capture watch: check failed (%s); retrying", type(exc).__name__)
             if claimed >= BATCH_SIZE:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.settings.check_seconds)
+            await self.pause(self.settings.check_seconds)

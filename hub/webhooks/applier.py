@@ -31,6 +31,7 @@ import msgspec
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.background import Background
 from hub.db.base import utcnow
 from hub.db.events import WebhookEvent
 from hub.observability.metrics import count_webhook_event, observe_apply_lag
@@ -46,7 +47,6 @@ log = logging.getLogger("hub.webhooks.applier")
 BATCH_SIZE = 500
 #: Delay before the retry of an event that failed to apply: doubles per attempt up to the cap.
 RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 0.25, 30.0
-_STOP_SECONDS = 10.0
 
 _decode = msgspec.msgpack.Decoder(ProviderEvent).decode
 _EVENTS = cast(Table, WebhookEvent.__table__)
@@ -72,34 +72,22 @@ _CLAIM = (
 _MARK = update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
 
 
-class Applier:
+class Applier(Background):
     """Applies pending events until stopped; ``wake`` is set by the ingest path when an event is stored."""
+
+    name = "hub-webhook-applier"
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], settings: ApplierSettings, wake: asyncio.Event
     ) -> None:
+        super().__init__()
         self.sessions, self.settings, self.wake = sessions, settings, wake
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="hub-webhook-applier")
+    def stop_requested(self) -> None:
+        self.wake.set()  # the loop waits on ``wake``, not on ``pause``
 
-    async def stop(self) -> None:
-        """Let the current batch finish (or cancel it after a bound: its transaction rolls back)."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self.wake.set()
-        try:
-            await asyncio.wait_for(self._task, _STOP_SECONDS)
-        except TimeoutError:
-            pass
-        except Exception:  # the loop logs its own failures; stopping must not raise
-            log.warning("webhook applier ended with an error")
-
-    async def _run(self) -> None:
-        while not self._stopping:
+    async def run(self) -> None:
+        while not self.stopping:
             self.wake.clear()  # before the batch: an event stored meanwhile wakes the next wait at once
             retry_in: float | None = None
             try:
@@ -107,7 +95,7 @@ class Applier:
             except Exception as exc:  # the database is down, say: keep the task alive and try again
                 log.warning("webhook applier: batch failed (%s); retrying", type(exc).__name__)
                 claimed, retry_in = 0, min(1.0, self.settings.poll_seconds)
-            if claimed >= BATCH_SIZE or self._stopping:
+            if claimed >= BATCH_SIZE or self.stopping:
                 continue
             timeout = self.settings.poll_seconds if retry_in is None else min(retry_in, self.settings.poll_seconds)
             with contextlib.suppress(TimeoutError):
