@@ -4,7 +4,7 @@ Every operation of ``/schema/openapi.json`` gets generated requests (the coverag
 boundary and invalid values, then a fixed number of fuzzed ones), sent as the platform operator,
 a tenant admin, a tenant storefront and a caller without credentials. No answer may be a server
 error: a 5xx is accepted only as a documented answer about something outside the hub (503
-``provider_unavailable`` or ``billing_disabled``, 501 ``not_supported``), never a 500. Each answer
+``provider_unavailable`` or ``billing_disabled``), never a 500. Each answer
 must also use a status and content type the document declares, and problem+json for errors.
 
 The hub runs as a real process (its own event loop, uvicorn in front, as deployed) on SQLite and

@@ -104,7 +104,7 @@ async def test_a_tenant_with_two_providers_names_the_one_it_wants(fakepay_instal
         assert r.status_code == 404 and r.json()["param"] == "provider"
 
 
-async def test_operations_a_plugin_does_not_offer_are_501_not_supported_and_change_nothing(
+async def test_operations_a_plugin_does_not_offer_are_422_not_supported_and_change_nothing(
     fakepay_installed, database_url, emulator, tmp_path
 ):
     recorder = Recorder(emulator.url)
@@ -115,11 +115,11 @@ async def test_operations_a_plugin_does_not_offer_are_501_not_supported_and_chan
         assert r.status_code == 201, r.text
         customer = r.json()
         r = await hub.request("PATCH", f"/v1/customers/{customer['id']}", json={"name": "Bo"}, headers=tenant.admin)
-        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        assert r.status_code == 422 and r.json()["code"] == "not_supported", r.text
         r = await hub.request("POST", "/v1/setup-intents", json={"customer_id": customer["id"]}, headers=tenant.admin)
-        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        assert r.status_code == 422 and r.json()["code"] == "not_supported", r.text
         r = await hub.request("POST", "/v1/products", json={"name": "Gym"}, headers=tenant.admin)
-        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        assert r.status_code == 422 and r.json()["code"] == "not_supported", r.text
         got = (await hub.request("GET", f"/v1/customers/{customer['id']}", headers=tenant.admin)).json()
         assert got["name"] == "Ana"
         assert (await hub.request("GET", "/v1/products", headers=tenant.admin)).json()["data"] == []

@@ -6,7 +6,7 @@ emulator, keys of each scope, payments in three states (open, held for capture, 
 refunded), customers, a saved-card setup, a product, a monthly price, subscriptions, notification
 endpoints and a delivery, and names their ids so that path parameters and body fields can be drawn
 from them. Invoices and payment links cannot be made at the emulator (their routes answer 503 or
-501 there); their routes are fuzzed with unknown ids only.
+422 there); their routes are fuzzed with unknown ids only.
 
 Operations that would spoil the rest of the run (revoking the key in use, suspending the tenant,
 replacing or deleting its credentials) are given objects of their own, or undone after a

@@ -1,0 +1,36 @@
+"""provider-neutral credentials and redirect flows: a plugin's other sealed secrets; a payment's
+method type and the URL its buyer must be sent to
+
+- ``provider_credentials.sealed_secrets_ct``: the plugin's ``SEALED`` credential fields (an
+  integrity secret, say), as one vault ciphertext of a JSON object by field name.
+- ``payments.payment_method_type``: the type of the method a payment was made with, when known
+  (refunds check it against the plugin's declared capabilities).
+- ``payments.next_action_url``: where the buyer must go while the payment waits for them (a bank).
+
+Revision ID: 0019
+Revises: 0014
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0019"
+down_revision = "0014"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("provider_credentials", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sealed_secrets_ct", sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("payment_method_type", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("next_action_url", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_column("next_action_url")
+        batch_op.drop_column("payment_method_type")
+    with op.batch_alter_table("provider_credentials", schema=None) as batch_op:
+        batch_op.drop_column("sealed_secrets_ct")
