@@ -160,6 +160,19 @@ class Delivery:
         return json.loads(self.content)
 
 
+@dataclass
+class Fault:
+    """Trouble for the next ``times`` requests matching ``key`` ("METHOD /v1/path/{id}"): held back
+    ``delay`` seconds, then, with ``status``, answered with that error, before acting (``after=False``:
+    nothing happens at Wompi) or after (``after=True``: Wompi acted, its answer is lost)."""
+
+    key: str
+    status: int | None = None
+    delay: float = 0.0
+    after: bool = False
+    times: int = 1
+
+
 class Problem(Exception):
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(status)
@@ -199,6 +212,7 @@ class WompiStandin:
         self._delivered = threading.Condition(self._lock)
         self._merchant_seq = 10_000
         self._tasks: set[asyncio.Task[None]] = set()
+        self._faults: list[Fault] = []
 
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -269,6 +283,13 @@ class WompiStandin:
         ):
             LEDGER.harvest(value, f"a Wompi {what} the Wompi stand-in made")
         return merchant
+
+    def inject(
+        self, key: str, *, status: int | None = None, delay: float = 0.0, after: bool = False, times: int = 1
+    ) -> None:
+        """The next ``times`` requests matching ``key`` (``"GET /v1/transactions/{id}"``) meet a ``Fault``."""
+        with self._lock:
+            self._faults.append(Fault(key, status, delay, after, times))
 
     def revoke(self, merchant: Merchant) -> None:
         """The merchant's keys stop working (as after a rotation in Wompi's dashboard)."""
@@ -391,10 +412,20 @@ class WompiStandin:
         query = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
         with self._lock:
             self.requests[key] += 1
-        try:
-            status, payload = self._route(method, path, headers, query, b"".join(chunks))
-        except Problem as problem:
-            status, payload = problem.status, problem.body
+            fault = next((f for f in self._faults if f.key == key and f.times > 0), None)
+            if fault is not None:
+                fault.times -= 1
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault is not None and fault.status is not None and not fault.after:
+            status, payload = fault.status, {"error": {"type": "INTERNAL_ERROR", "reason": "Fallo inyectado"}}
+        else:
+            try:
+                status, payload = self._route(method, path, headers, query, b"".join(chunks))
+            except Problem as problem:
+                status, payload = problem.status, problem.body
+            if fault is not None and fault.status is not None:
+                status, payload = fault.status, {"error": {"type": "INTERNAL_ERROR", "reason": "Fallo inyectado"}}
         if status >= 400:
             with self._lock:
                 self.refused[key] += 1
