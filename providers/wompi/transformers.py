@@ -91,7 +91,8 @@ def decline_error(transaction: Transaction) -> CardDeclined | None:
     code = failure_code(transaction)
     if code is None:
         return None
-    return CardDeclined("Wompi declined the payment", decline_code=code, provider_object_id=transaction.id)
+    message = "Wompi declined the payment" if code != PROCESSING_ERROR else "Wompi could not process the payment"
+    return CardDeclined(message, decline_code=code, provider_object_id=transaction.id)
 
 
 def snapshot(transaction: Transaction, metadata: dict[str, str] | None = None) -> PaymentSnapshot:
@@ -110,5 +111,6 @@ def snapshot(transaction: Transaction, metadata: dict[str, str] | None = None) -
         amount_refunded=amount if transaction.status == "VOIDED" else 0,
         metadata=dict(metadata or {}),
         last_error_code=failure_code(transaction),
-        decline_code=failure_code(transaction) if transaction.status == "DECLINED" else None,
+        # Wompi gives no machine-readable reason for a decline (``status_message`` is free text).
+        decline_code=None,
     )
