@@ -154,6 +154,8 @@ class Delivery:
     content: bytes
     headers: dict[str, str]
     status: int | None
+    #: The merchant the event is for (its public key); ``None`` for one a test sent by hand.
+    public_key: str | None = None
 
     @property
     def body(self) -> dict[str, Any]:
@@ -330,6 +332,24 @@ class WompiStandin:
             if not self._delivered.wait_for(lambda: len(self.deliveries) >= count, timeout):
                 raise AssertionError(f"{len(self.deliveries)} event deliveries, expected {count}")
             return list(self.deliveries)
+
+    def events_of(self, merchant: Merchant) -> list[Delivery]:
+        """The events the stand-in made for ``merchant`` (settlements, voids), in order."""
+        with self._lock:
+            return [d for d in self.deliveries if d.public_key == merchant.public_key]
+
+    def wait_events(self, merchant: Merchant, count: int, timeout: float = 5.0) -> list[Delivery]:
+        """Waits until ``merchant`` has at least ``count`` events; returns them."""
+        with self._delivered:
+            if not self._delivered.wait_for(lambda: len(self.events_of(merchant)) >= count, timeout):
+                raise AssertionError(f"{len(self.events_of(merchant))} events for the merchant, expected {count}")
+            return self.events_of(merchant)
+
+    def __enter__(self) -> WompiStandin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def wait_status(self, transaction_id: str, timeout: float = 5.0) -> str:
         """Waits until the transaction has left PENDING; returns its status."""
@@ -756,24 +776,28 @@ class WompiStandin:
             merchant = self._owner[transaction_id]
             url = merchant.events_url
             event = self.event_for(merchant, self.transactions[transaction_id])
-        await self._post(url, event)
+        await self._post(url, event, public_key=merchant.public_key)
 
-    async def _post(self, url: str | None, event: dict[str, Any], *, checksum_header: bool = True) -> Delivery:
+    async def _post(
+        self, url: str | None, event: dict[str, Any], *, checksum_header: bool = True, public_key: str | None = None
+    ) -> Delivery:
         headers = {"Content-Type": "application/json"}
         signature = event.get("signature")
         checksum = signature.get("checksum") if isinstance(signature, dict) else None
         if checksum_header and isinstance(checksum, str):
             headers["X-Event-Checksum"] = checksum
-        return await self._post_raw(url, json.dumps(event).encode(), headers)
+        return await self._post_raw(url, json.dumps(event).encode(), headers, public_key)
 
-    async def _post_raw(self, url: str | None, content: bytes, headers: dict[str, str]) -> Delivery:
+    async def _post_raw(
+        self, url: str | None, content: bytes, headers: dict[str, str], public_key: str | None = None
+    ) -> Delivery:
         status: int | None = None
         if url is not None:
             try:
                 status = (await self._client.post(url, content=content, headers=headers)).status_code
             except httpx.HTTPError:
                 status = None
-        delivery = Delivery(url, content, headers, status)
+        delivery = Delivery(url, content, headers, status, public_key)
         with self._delivered:
             self.deliveries.append(delivery)
             self._delivered.notify_all()
