@@ -154,10 +154,25 @@ class Delivery:
     content: bytes
     headers: dict[str, str]
     status: int | None
+    #: The merchant the event is for (its public key); ``None`` for one a test sent by hand.
+    public_key: str | None = None
 
     @property
     def body(self) -> dict[str, Any]:
         return json.loads(self.content)
+
+
+@dataclass
+class Fault:
+    """Trouble for the next ``times`` requests matching ``key`` ("METHOD /v1/path/{id}"): held back
+    ``delay`` seconds, then, with ``status``, answered with that error, before acting (``after=False``:
+    nothing happens at Wompi) or after (``after=True``: Wompi acted, its answer is lost)."""
+
+    key: str
+    status: int | None = None
+    delay: float = 0.0
+    after: bool = False
+    times: int = 1
 
 
 class Problem(Exception):
@@ -199,6 +214,7 @@ class WompiStandin:
         self._delivered = threading.Condition(self._lock)
         self._merchant_seq = 10_000
         self._tasks: set[asyncio.Task[None]] = set()
+        self._faults: list[Fault] = []
 
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -270,6 +286,13 @@ class WompiStandin:
             LEDGER.harvest(value, f"a Wompi {what} the Wompi stand-in made")
         return merchant
 
+    def inject(
+        self, key: str, *, status: int | None = None, delay: float = 0.0, after: bool = False, times: int = 1
+    ) -> None:
+        """The next ``times`` requests matching ``key`` (``"GET /v1/transactions/{id}"``) meet a ``Fault``."""
+        with self._lock:
+            self._faults.append(Fault(key, status, delay, after, times))
+
     def revoke(self, merchant: Merchant) -> None:
         """The merchant's keys stop working (as after a rotation in Wompi's dashboard)."""
         with self._lock:
@@ -309,6 +332,24 @@ class WompiStandin:
             if not self._delivered.wait_for(lambda: len(self.deliveries) >= count, timeout):
                 raise AssertionError(f"{len(self.deliveries)} event deliveries, expected {count}")
             return list(self.deliveries)
+
+    def events_of(self, merchant: Merchant) -> list[Delivery]:
+        """The events the stand-in made for ``merchant`` (settlements, voids), in order."""
+        with self._lock:
+            return [d for d in self.deliveries if d.public_key == merchant.public_key]
+
+    def wait_events(self, merchant: Merchant, count: int, timeout: float = 5.0) -> list[Delivery]:
+        """Waits until ``merchant`` has at least ``count`` events; returns them."""
+        with self._delivered:
+            if not self._delivered.wait_for(lambda: len(self.events_of(merchant)) >= count, timeout):
+                raise AssertionError(f"{len(self.events_of(merchant))} events for the merchant, expected {count}")
+            return self.events_of(merchant)
+
+    def __enter__(self) -> WompiStandin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def wait_status(self, transaction_id: str, timeout: float = 5.0) -> str:
         """Waits until the transaction has left PENDING; returns its status."""
@@ -391,10 +432,20 @@ class WompiStandin:
         query = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
         with self._lock:
             self.requests[key] += 1
-        try:
-            status, payload = self._route(method, path, headers, query, b"".join(chunks))
-        except Problem as problem:
-            status, payload = problem.status, problem.body
+            fault = next((f for f in self._faults if f.key == key and f.times > 0), None)
+            if fault is not None:
+                fault.times -= 1
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault is not None and fault.status is not None and not fault.after:
+            status, payload = fault.status, {"error": {"type": "INTERNAL_ERROR", "reason": "Fallo inyectado"}}
+        else:
+            try:
+                status, payload = self._route(method, path, headers, query, b"".join(chunks))
+            except Problem as problem:
+                status, payload = problem.status, problem.body
+            if fault is not None and fault.status is not None:
+                status, payload = fault.status, {"error": {"type": "INTERNAL_ERROR", "reason": "Fallo inyectado"}}
         if status >= 400:
             with self._lock:
                 self.refused[key] += 1
@@ -725,24 +776,28 @@ class WompiStandin:
             merchant = self._owner[transaction_id]
             url = merchant.events_url
             event = self.event_for(merchant, self.transactions[transaction_id])
-        await self._post(url, event)
+        await self._post(url, event, public_key=merchant.public_key)
 
-    async def _post(self, url: str | None, event: dict[str, Any], *, checksum_header: bool = True) -> Delivery:
+    async def _post(
+        self, url: str | None, event: dict[str, Any], *, checksum_header: bool = True, public_key: str | None = None
+    ) -> Delivery:
         headers = {"Content-Type": "application/json"}
         signature = event.get("signature")
         checksum = signature.get("checksum") if isinstance(signature, dict) else None
         if checksum_header and isinstance(checksum, str):
             headers["X-Event-Checksum"] = checksum
-        return await self._post_raw(url, json.dumps(event).encode(), headers)
+        return await self._post_raw(url, json.dumps(event).encode(), headers, public_key)
 
-    async def _post_raw(self, url: str | None, content: bytes, headers: dict[str, str]) -> Delivery:
+    async def _post_raw(
+        self, url: str | None, content: bytes, headers: dict[str, str], public_key: str | None = None
+    ) -> Delivery:
         status: int | None = None
         if url is not None:
             try:
                 status = (await self._client.post(url, content=content, headers=headers)).status_code
             except httpx.HTTPError:
                 status = None
-        delivery = Delivery(url, content, headers, status)
+        delivery = Delivery(url, content, headers, status, public_key)
         with self._delivered:
             self.deliveries.append(delivery)
             self._delivered.notify_all()

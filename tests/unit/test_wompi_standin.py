@@ -141,7 +141,6 @@ def test_merchant_tokens_and_keys(standin: WompiStandin) -> None:
 
 def test_card_settles_sends_signed_events_and_voids(standin: WompiStandin, receiver: Receiver) -> None:
     m = standin.add_merchant(events_url=receiver.url)
-    before = len(standin.deliveries)
     token = standin.card_token(m, APPROVED_CARD)
     answer = create(
         standin, m, {"type": "CARD", "token": token, "installments": 1}, reference="pay_card_1", key=m.public_key
@@ -151,8 +150,8 @@ def test_card_settles_sends_signed_events_and_voids(standin: WompiStandin, recei
     assert tx["status"] == "PENDING" and tx["reference"] == "pay_card_1" and tx["amount_in_cents"] == 2_500_000
     assert standin.wait_status(tx["id"]) == "APPROVED"
 
-    delivered = standin.wait_deliveries(before + 1)[before]
-    assert delivered.url == receiver.url and delivered.status == 200
+    (delivered,) = standin.wait_events(m, 1)
+    assert delivered.url == receiver.url and delivered.status == 200 and delivered.public_key == m.public_key
     headers, raw = receiver.bodies[-1]
     event = json.loads(raw)
     assert event["event"] == "transaction.updated" and event["environment"] == "test"
@@ -169,7 +168,7 @@ def test_card_settles_sends_signed_events_and_voids(standin: WompiStandin, recei
     assert read["data"]["status"] == "VOIDED"
     assert httpx.post(url, headers=bearer(m.private_key), timeout=5).status_code == 422
     assert standin.voids[tx["id"]] == 1
-    voided = standin.wait_deliveries(before + 2)[before + 1].body
+    voided = standin.wait_events(m, 2)[1].body
     assert voided["data"]["transaction"]["status"] == "VOIDED" and checksum_ok(voided, m.events_secret)
 
     # The test hooks: a resend is byte for byte; a forged or tampered event does not verify.
@@ -254,7 +253,7 @@ def test_held_settlement_and_held_events() -> None:
         assert read["status"] == "PENDING" and read["payment_method"]["extra"]["async_payment_url"].startswith("http")
         s.settle(tx_id, "ERROR")
         assert s.transaction(tx_id)["status"] == "ERROR"
-        (held,) = s.wait_deliveries(1)
+        (held,) = s.wait_events(m, 1)
         assert held.url is None and held.status is None and checksum_ok(held.body, m.events_secret)
         assert s.requests["GET /v1/transactions/{id}"] == 1 and s.created["pay_held"] == 1
     finally:
