@@ -73,8 +73,11 @@ def create_app(
     configure_logging(settings.server.log_level, settings.server.log_format)
     logsafe.install()
     billing_settings = billing if billing is not None else load_billing_settings(os.environ)
+    bases = {"stripe": settings.stripe.api_base} if settings.stripe.api_base else {}
     options = ProviderOptions(
         api_base=settings.stripe.api_base,
+        # Each plugin its own: HUB_STRIPE_API_BASE for Stripe, HUB_<NAME>_API_BASE for the others.
+        api_bases={**dict(settings.provider_api_bases), **bases},
         timeout_seconds=settings.stripe.timeout_seconds,
         max_network_retries=settings.stripe.max_network_retries,
         deadline_seconds=settings.stripe.deadline_seconds,

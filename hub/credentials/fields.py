@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from hub.credentials.schemas import MAX_FIELD
 from hub.db.vault import ProviderCredential
 from hub.errors import ValidationFailed
 from providers.base.capabilities import CredentialRole, CredentialsSpec
@@ -33,8 +34,9 @@ class Submitted(msgspec.Struct, frozen=True):
         )
 
 
-def read(spec: CredentialsSpec, body: dict[str, str]) -> Submitted:
-    """The body's fields by role; 422 ``validation_error`` naming an unknown or missing field."""
+def read(spec: CredentialsSpec, body: dict[str, Any]) -> Submitted:
+    """The body's fields by role; 422 ``validation_error`` naming an unknown, missing, empty,
+    over-long or non-string field."""
     known = {f.name for f in spec.fields}
     for name in body:
         if name not in known:
@@ -44,6 +46,10 @@ def read(spec: CredentialsSpec, body: dict[str, str]) -> Submitted:
     values: dict[str, str] = {}
     for f in spec.fields:
         value = body.get(f.name)
+        if value is not None and not isinstance(value, str):
+            raise ValidationFailed(f"{f.name} must be a string", param=f.name)
+        if value is not None and len(value) > MAX_FIELD:
+            raise ValidationFailed(f"{f.name} must be at most {MAX_FIELD} characters", param=f.name)
         value = value.strip() if value is not None else None
         if not value:
             if f.required:

@@ -13,7 +13,9 @@ Field = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 #: The credentials body: the fields the provider's plugin declares (``Provider.credentials_spec``),
 #: by name, e.g. Stripe's ``publishable_key``, ``secret_key``, ``webhook_secret``. Checked against
 #: that declaration by ``hub.credentials.fields``; never logged.
-CredentialsPut = dict[str, Field]
+CredentialsPut = dict[str, Any]
+#: The longest credential field accepted.
+MAX_FIELD = 512
 
 #: The masked view, built from the plugin's declaration (``hub.credentials.fields.view``):
 #: ``provider``, ``mode``, the public field as is, ``{key}_hint``, ``{secret}_set`` for every

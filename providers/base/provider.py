@@ -38,6 +38,9 @@ class ProviderOptions(msgspec.Struct, frozen=True):
     """
 
     api_base: str | None = None
+    #: The API base of each plugin by name (an emulator's): ``api_base`` when the registry builds that
+    #: plugin, ``None`` for a plugin not named here (its own gateway).
+    api_bases: dict[str, str] = {}
     timeout_seconds: float = 20.0
     max_network_retries: int = 2
     deadline_seconds: float = 25.0

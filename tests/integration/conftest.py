@@ -10,6 +10,7 @@ from tests.support.hub import HubClient, build_client, make_settings
 from tests.support.stripe_fake import PUBLIC_URL, FakeStripe
 from tests.support.stripe_mock import StripeMock, hub_over
 from tests.support.stripe_proxy import StripeProxy
+from tests.support.wompi_standin import WompiStandin
 
 
 @pytest.fixture
@@ -45,3 +46,21 @@ def stripe_proxy(emulator) -> Iterator[StripeProxy]:
     proxy = StripeProxy(emulator.url)
     yield proxy
     proxy.close()
+
+
+@pytest.fixture(scope="session")
+def wompi() -> Iterator[WompiStandin]:
+    """The Wompi stand-in on its loopback port; transactions settle only when a test says (no sleeps)."""
+    standin = WompiStandin(settle_delay=None, url_delay=0.0)
+    yield standin
+    standin.close()
+
+
+@pytest.fixture
+async def wompi_hub(database_url, emulator, shared_home, wompi) -> AsyncIterator[HubClient]:
+    """The hub whose Wompi calls go to the stand-in over HTTP, and whose Stripe calls go to the emulator."""
+    settings = make_settings(
+        database_url, str(shared_home), HUB_STRIPE_API_BASE=emulator.url, HUB_WOMPI_API_BASE=wompi.url
+    )
+    async with build_client(settings, shared=True) as client:
+        yield HubClient(client, settings)
