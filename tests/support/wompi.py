@@ -78,12 +78,17 @@ async def deliver(hub: HubClient, tenant: TenantHandle, delivery: Delivery, *, a
 
 
 async def settle(
-    hub: HubClient, tenant: TenantHandle, wompi: WompiStandin, transaction_id: str, status: str | None = None
+    hub: HubClient,
+    tenant: TenantHandle,
+    wompi: WompiStandin,
+    merchant: Merchant,
+    transaction_id: str,
+    status: str | None = None,
 ) -> Delivery:
     """Wompi settles the transaction and sends its event; the hub receives and applies it."""
-    before = len(wompi.deliveries)
+    before = len(wompi.events_of(merchant))
     wompi.settle(transaction_id, status)
-    delivery = wompi.wait_deliveries(before + 1)[before]
+    delivery = wompi.wait_events(merchant, before + 1)[before]
     r = await deliver(hub, tenant, delivery)
     assert r.status_code == 200, r.text
     return delivery
