@@ -77,7 +77,7 @@ def create_app(
     options = ProviderOptions(
         api_base=settings.stripe.api_base,
         # Each plugin its own: HUB_STRIPE_API_BASE for Stripe, HUB_<NAME>_API_BASE for the others.
-        api_bases={**dict(settings.provider_api_bases), **bases},
+        api_bases={**dict(settings.providers.api_bases), **bases},
         timeout_seconds=settings.stripe.timeout_seconds,
         max_network_retries=settings.stripe.max_network_retries,
         deadline_seconds=settings.stripe.deadline_seconds,

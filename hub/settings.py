@@ -143,6 +143,12 @@ class NotifySettings(msgspec.Struct, frozen=True):
     dispatch: Annotated[bool, Env("HUB_NOTIFY_DISPATCH")] = True
 
 
+class ProviderSettings(msgspec.Struct, frozen=True):
+    #: ``HUB_<PROVIDER>_API_BASE`` of every provider plugin but Stripe (``stripe.api_base``), by
+    #: plugin name in lower case (``HUB_WOMPI_API_BASE`` -> ``wompi``): emulators only.
+    api_bases: tuple[tuple[str, str], ...] = ()
+
+
 class Settings(msgspec.Struct, frozen=True):
     server: ServerSettings
     database: DatabaseSettings
@@ -153,9 +159,7 @@ class Settings(msgspec.Struct, frozen=True):
     applier: ApplierSettings = msgspec.field(default_factory=ApplierSettings)
     notify: NotifySettings = NotifySettings()
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
-    #: ``HUB_<PROVIDER>_API_BASE`` of every provider plugin but Stripe (``stripe.api_base``), by
-    #: plugin name in lower case (``HUB_WOMPI_API_BASE`` -> ``wompi``): emulators only.
-    provider_api_bases: tuple[tuple[str, str], ...] = ()
+    providers: ProviderSettings = msgspec.field(default_factory=lambda: ProviderSettings())
 
 
 _API_BASE = re.compile(r"^HUB_([A-Z][A-Z0-9]{0,38})_API_BASE$")
@@ -510,5 +514,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cache=cache,
         applier=from_env(ApplierSettings, env, enabled=applier_flag == "1"),
         notify=load_notify_settings(env, hub_env),
-        provider_api_bases=provider_api_bases(env),
+        providers=ProviderSettings(api_bases=provider_api_bases(env)),
     )
