@@ -23,6 +23,7 @@ from hub.boundary.requests import check_request
 from hub.boundary.responses import api_headers
 from hub.catalog.controllers import ROUTES as CATALOG_ROUTES
 from hub.console.pages import register_filters as console_filters
+from hub.console.providers import provider_pages
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
 from hub.credentials.controllers import CredentialsController
@@ -91,6 +92,8 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.database.url)
         providers = registry or ProviderRegistry.discover(options=options)
+        if app.template_engine is not None:  # the console's navigation: a page per provider plugin
+            app.template_engine.engine.globals["provider_pages"] = provider_pages(providers)
         sessions = make_sessionmaker(engine)
         vault = Vault(settings.vault.keys)
         contexts = TenantContexts(

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.console import cookies, flash, notifications, pages, payments, sessions
+from hub.console import cookies, flash, notifications, pages, payments, providers, sessions
 from hub.console.common import NotSignedIn
 from hub.console.common import admin as _admin
 from hub.console.common import form_text as _form_text
@@ -267,6 +267,7 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             stripe_save,
             stripe_check,
             stripe_repair,
+            *providers.ROUTES,
             *payments.ROUTES,
             events_page,
             keys_page,
