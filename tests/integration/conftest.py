@@ -10,7 +10,6 @@ from tests.support.hub import HubClient, build_client, make_settings
 from tests.support.stripe_fake import PUBLIC_URL, FakeStripe
 from tests.support.stripe_mock import StripeMock, hub_over
 from tests.support.stripe_proxy import StripeProxy
-from tests.support.wompi_standin import WompiStandin
 
 
 @pytest.fixture
@@ -46,14 +45,6 @@ def stripe_proxy(emulator) -> Iterator[StripeProxy]:
     proxy = StripeProxy(emulator.url)
     yield proxy
     proxy.close()
-
-
-@pytest.fixture(scope="session")
-def wompi() -> Iterator[WompiStandin]:
-    """The Wompi stand-in on its loopback port; transactions settle only when a test says (no sleeps)."""
-    standin = WompiStandin(settle_delay=None, url_delay=0.0)
-    yield standin
-    standin.close()
 
 
 @pytest.fixture
