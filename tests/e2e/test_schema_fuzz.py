@@ -30,6 +30,7 @@ from tests.support.emulator import Emulator
 from tests.support.fuzz_schema import CHECKS, build_document, fuzz_config
 from tests.support.fuzz_world import SCOPES, World, billing_plans, build_world, caller_session
 from tests.support.process import HubProcess
+from tests.support.wompi_standin import WompiStandin
 
 # One worker runs the module: its served hub and schema are module fixtures.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("schema-fuzz")]
@@ -38,7 +39,9 @@ DOCUMENT, REQUIRED_SCOPES = build_document()
 
 
 @pytest.fixture(scope="module")
-def served(migrated_db: str, emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def served(
+    migrated_db: str, emulator: Emulator, wompi: WompiStandin, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     """One ``hub serve`` per database for every scope's run."""
     asyncio.run(truncate_all(migrated_db))
     home: Path = tmp_path_factory.mktemp("fuzzed-hub")
@@ -46,6 +49,7 @@ def served(migrated_db: str, emulator: Emulator, tmp_path_factory: pytest.TempPa
         migrated_db,
         home,
         HUB_STRIPE_API_BASE=emulator.url,
+        HUB_WOMPI_API_BASE=wompi.url,
         HUB_RATE_LIMIT_PER_KEY="100000",  # the run is one client sending as fast as it can
         HUB_NOTIFY_DISPATCH="0",  # generated endpoint URLs must not be called
         # Platform billing on, over the emulator as the platform's own account.
@@ -54,7 +58,7 @@ def served(migrated_db: str, emulator: Emulator, tmp_path_factory: pytest.TempPa
         HUB_BILLING_PLANS=billing_plans(emulator.url),
     )
     try:
-        world = build_world(proc.url)
+        world = build_world(proc.url, wompi)
         assert requests.get(f"{proc.url}/schema/openapi.json", timeout=30).json() == DOCUMENT
         yield world
     finally:

@@ -27,6 +27,7 @@ import requests.adapters
 
 from tests.support.billing import create_emulator_plan
 from tests.support.hub import PLATFORM, PLATFORM_TOKEN
+from tests.support.wompi_standin import WompiStandin
 
 WEBHOOK_SECRET = "whsec_fuzzTenantSecret0001"
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -41,7 +42,7 @@ KINDS = {
     "subscription": 1,
     "endpoint": 1,
     "delivery": 1,
-    "provider": 1,
+    "provider": 2,
     "spare_key": 2,
     "spare_customer": 1,
     "spare_payment": 1,
@@ -75,6 +76,8 @@ class World:
     storefront_key: str
     credentials: dict[str, str]
     ids: dict[str, list[str]] = field(default_factory=dict)
+    #: The tenant's Wompi credentials (a merchant at the stand-in), by the same rule as Stripe's.
+    wompi_credentials: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         assert {k: len(v) for k, v in self.ids.items()} == KINDS, self.ids
@@ -122,6 +125,8 @@ class World:
             if credentials:
                 r = http.put("/v1/providers/stripe/credentials", json=self.credentials, headers=admin)
                 assert r.status_code == 200, r.text
+                r = http.put("/v1/providers/wompi/credentials", json=self.wompi_credentials, headers=admin)
+                assert r.status_code == 200, r.text
             for tenant_id in self.ids["tenant"] if suspended else ():
                 http.post(f"/v1/tenants/{tenant_id}/activate", headers=PLATFORM).raise_for_status()
 
@@ -131,8 +136,8 @@ def _created(r: httpx.Response) -> dict[str, Any]:
     return r.json()
 
 
-def build_world(base_url: str) -> World:
-    """Make the data through the hub's own API, as a tenant would."""
+def build_world(base_url: str, wompi: WompiStandin) -> World:
+    """Make the data through the hub's own API, as a tenant would (Wompi's merchant at the stand-in)."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
         tenant = _created(http.post("/v1/tenants", json={"name": "Fuzzed shop"}, headers=PLATFORM))
         other = _created(http.post("/v1/tenants", json={"name": "Another shop"}, headers=PLATFORM))
@@ -145,6 +150,8 @@ def build_world(base_url: str) -> World:
         admin = {"Authorization": f"Bearer {tenant['api_keys']['admin']}"}
         store = {"Authorization": f"Bearer {tenant['api_keys']['storefront']}"}
         _created(http.put("/v1/providers/stripe/credentials", json=credentials, headers=admin))
+        wompi_credentials = wompi.add_merchant().credentials
+        _created(http.put("/v1/providers/wompi/credentials", json=wompi_credentials, headers=admin))
 
         def post(path: str, body: dict[str, Any], headers: dict[str, str] = store) -> dict[str, Any]:
             return _created(http.post(path, json=body, headers=headers))
@@ -184,6 +191,7 @@ def build_world(base_url: str) -> World:
         admin_key=tenant["api_keys"]["admin"],
         storefront_key=tenant["api_keys"]["storefront"],
         credentials=credentials,
+        wompi_credentials=wompi_credentials,
         ids={
             "tenant": [tenant["id"], other["id"]],
             "payment": [open_payment["id"], held[0]["id"], paid["id"]],
@@ -192,7 +200,7 @@ def build_world(base_url: str) -> World:
             "subscription": subscriptions[:1],
             "endpoint": endpoints[:1],
             "delivery": [d["id"] for d in deliveries["data"]],
-            "provider": ["stripe"],
+            "provider": ["stripe", "wompi"],
             "spare_key": spare_keys,
             "spare_customer": customers[2:],
             "spare_payment": [held[1]["id"]],
