@@ -3,10 +3,15 @@ method, signed events applied by the applier, redirects, voids, and what Wompi c
 
 from __future__ import annotations
 
+import json
 import time
 
+from sqlalchemy import select
+
+from hub.db.notifications import NotificationMessage
+from tests.support.notifications import add_endpoint
 from tests.support.payments import create_payment, stripe_tenant
-from tests.support.problem import assert_problem
+from tests.support.problem import assert_problem, db_rows
 from tests.support.wompi import AMOUNT, deliver, method, pay, payment, settle, wompi_tenant
 from tests.support.wompi_standin import DECLINED_CARD, DECLINED_NEQUI
 
@@ -19,6 +24,7 @@ async def _events(hub, tenant):
 
 async def test_a_card_payment_is_approved_by_a_signed_event_stored_once(wompi_hub, wompi):
     tenant, merchant = await wompi_tenant(wompi_hub, wompi)
+    await add_endpoint(wompi_hub, tenant, "http://127.0.0.1:9/orders", ["payment.succeeded"])
     r = await pay(wompi_hub, tenant, method("card", wompi, merchant))
     assert r.status_code == 201, r.text
     created = r.json()
@@ -30,6 +36,11 @@ async def test_a_card_payment_is_approved_by_a_signed_event_stored_once(wompi_hu
     delivery = await settle(wompi_hub, tenant, wompi, merchant, tx["id"])
     paid = await payment(wompi_hub, tenant, created["id"])
     assert (paid["status"], paid["amount_received"]) == ("succeeded", AMOUNT)
+    # Announced to the tenant's own application, as a Stripe payment's move is.
+    (message,) = await db_rows(
+        wompi_hub, select(NotificationMessage).where(NotificationMessage.payment_id == created["id"])
+    )
+    assert message.type == "payment.succeeded" and json.loads(message.body)["data"]["provider"] == "wompi"
     # Wompi retries a delivery it thinks failed: stored once, counted twice, applied once.
     assert (await deliver(wompi_hub, tenant, wompi.resend(delivery))).status_code == 200
     (event,) = await _events(wompi_hub, tenant)
