@@ -12,6 +12,7 @@ from hub.credentials.schemas import MAX_FIELD
 from hub.db.vault import ProviderCredential
 from hub.errors import ValidationFailed
 from providers.base.capabilities import CredentialRole, CredentialsSpec
+from providers.base.secrets import mask_secrets
 from providers.base.types import CredentialsInput
 
 
@@ -40,9 +41,9 @@ def read(spec: CredentialsSpec, body: dict[str, Any]) -> Submitted:
     known = {f.name for f in spec.fields}
     for name in body:
         if name not in known:
-            raise ValidationFailed(
-                f"Unknown field {name!r}: this provider takes {', '.join(sorted(known))}", param=name
-            )
+            # The name is client text (a secret pasted as a name, say): masked, and never in the sentence.
+            takes = ", ".join(sorted(known))
+            raise ValidationFailed(f"Unknown field: this provider takes {takes}", param=mask_secrets(name))
     values: dict[str, str] = {}
     for f in spec.fields:
         value = body.get(f.name)
