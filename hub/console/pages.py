@@ -180,6 +180,7 @@ def _event_row(e: WebhookEvent) -> dict[str, Any]:
     return {
         "id": e.id,
         "provider_event_id": e.provider_event_id,
+        "provider_label": e.provider.replace("_", " ").capitalize(),
         "type": e.type,
         "received_at": when(e.received_at),
         "deliveries": e.deliveries,

@@ -44,7 +44,8 @@ async def test_a_card_payment_is_approved_by_a_signed_event_stored_once(wompi_hu
     # Wompi retries a delivery it thinks failed: stored once, counted twice, applied once.
     assert (await deliver(wompi_hub, tenant, wompi.resend(delivery))).status_code == 200
     (event,) = await _events(wompi_hub, tenant)
-    assert (event["type"], event["outcome"], event["payment_id"], event["deliveries"]) == (
+    assert (event["provider"], event["type"], event["outcome"], event["payment_id"], event["deliveries"]) == (
+        "wompi",
         "transaction.updated",
         "applied",
         created["id"],
@@ -193,3 +194,12 @@ async def test_a_tenant_with_both_providers_pays_by_stripe_by_default(wompi_hub,
     assert r.status_code == 201 and r.json()["provider"] == "wompi", r.text
     listed = (await wompi_hub.request("GET", "/v1/payments", headers=tenant.storefront)).json()["data"]
     assert sorted(p["provider"] for p in listed) == ["stripe", "wompi"]
+
+
+async def test_sync_reads_the_transaction_from_wompi(wompi_hub, wompi):
+    tenant, merchant = await wompi_tenant(wompi_hub, wompi)
+    created = (await pay(wompi_hub, tenant, method("pse", wompi, merchant))).json()
+    wompi.settle(created["provider_payment_id"])  # its event never reaches the hub
+    r = await wompi_hub.request("POST", f"/v1/payments/{created['id']}/sync", headers=tenant.storefront)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["amount_received"], r.json()["next_action"]) == ("succeeded", AMOUNT, None)
