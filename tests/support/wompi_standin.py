@@ -217,6 +217,7 @@ class WompiStandin:
         self._faults: list[Fault] = []
 
         self._sock = socket.socket()
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms pause per keep-alive answer
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         #: The API base, as ``HUB_WOMPI_API_BASE`` takes it.
