@@ -103,8 +103,13 @@ class WompiClient:
         observer: CallObserver | None = None,
         max_connections: int = 100,
         backoff: float = 0.25,
+        poll_attempts: int = 5,
+        poll_interval: float = 0.3,
     ) -> None:
         self.api_base = api_base.rstrip("/") if api_base else None
+        #: ``wait_for_async_url``'s bounds: how many reads, how far apart.
+        self.poll_attempts = poll_attempts
+        self.poll_interval = poll_interval
         self.deadline = deadline
         self.max_network_retries = max(0, max_network_retries)
         self.backoff = backoff
@@ -247,10 +252,13 @@ class WompiClient:
             raise self._deadline() from None
 
     async def wait_for_async_url(
-        self, key: str, transaction: wire.Transaction, *, attempts: int = 5, interval: float = 0.3
+        self, key: str, transaction: wire.Transaction, *, attempts: int | None = None, interval: float | None = None
     ) -> wire.Transaction:
         """A PSE or Bancolombia transaction read again until its ``async_payment_url`` appears, it
-        settles, or ``attempts`` reads were made (bounded: the buyer waits). The last read is returned."""
+        settles, or ``attempts`` reads were made (bounded: the buyer waits; by default the client's
+        ``poll_attempts`` reads ``poll_interval`` seconds apart). The last read is returned."""
+        attempts = self.poll_attempts if attempts is None else attempts
+        interval = self.poll_interval if interval is None else interval
         current = transaction
         for _ in range(max(0, attempts)):
             if current.async_payment_url or current.status != "PENDING":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from providers.base import errors as perr
@@ -125,7 +126,8 @@ async def test_a_bank_payment_gets_its_url_by_a_bounded_poll(standin: WompiStand
         )
         tx = await create(c, m, method, "pay_client_pse")
         assert tx.async_payment_url is None and transformers.next_action(tx) is None
-        polled = await c.wait_for_async_url(m.public_key, tx, attempts=20, interval=0.01)
+        c.poll_attempts, c.poll_interval = 20, 0.01
+        polled = await c.wait_for_async_url(m.public_key, tx)
         assert polled.status == "PENDING"
         assert transformers.next_action(polled) == {"type": "redirect_to_url", "url": polled.async_payment_url}
         assert polled.async_payment_url and polled.async_payment_url.startswith("http")
@@ -246,6 +248,46 @@ async def test_wompis_refusals_as_typed_errors(standin: WompiStandin, client: Wo
     with pytest.raises(perr.InvalidState):
         await client.void(m.private_key, declined.id)
     assert standin.voids[declined.id] == 0
+
+
+class CutAfterSending(httpx.AsyncBaseTransport):
+    """The network under the client: the real transport, except that the next ``fail`` POSTs meet
+    ``error`` either before anything is sent (``sent=False``) or after Wompi got them (``sent=True``)."""
+
+    def __init__(self, error: type[httpx.TransportError], *, sent: bool, fail: int = 1) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.error, self.sent, self.fail = error, sent, fail
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and self.fail > 0:
+            self.fail -= 1
+            if self.sent:
+                answer = await self.real.handle_async_request(request)
+                await answer.aread()
+            raise self.error("cut", request=request)
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+async def test_a_post_never_sent_is_tried_again_one_that_may_have_arrived_is_not(standin: WompiStandin) -> None:
+    m = standin.add_merchant()
+    method = card(m, standin)
+    for error, sent, reference in (
+        (httpx.ConnectError, False, "pay_client_not_sent"),
+        (httpx.ReadError, True, "pay_client_cut"),
+        (httpx.RemoteProtocolError, True, "pay_client_cut_2"),
+    ):
+        c = WompiClient(api_base=standin.url, deadline=2.0, backoff=0.01, transport=CutAfterSending(error, sent=sent))
+        try:
+            posts = standin.requests["POST /v1/transactions"]
+            tx = await create(c, m, method, reference)
+        finally:
+            await c.aclose()
+        # Either way one POST reached Wompi and one transaction exists: sent again only when it never left.
+        assert standin.requests["POST /v1/transactions"] == posts + 1, error
+        assert standin.created[reference] == 1 and tx.reference == reference
 
 
 def test_unknown_statuses_are_refused_and_secrets_masked() -> None:
