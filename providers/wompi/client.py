@@ -104,10 +104,10 @@ class WompiClient:
         max_connections: int = 100,
         backoff: float = 0.25,
         poll_attempts: int = 5,
-        poll_interval: float = 0.3,
+        poll_interval: float = 0.1,
     ) -> None:
         self.api_base = api_base.rstrip("/") if api_base else None
-        #: ``wait_for_async_url``'s bounds: how many reads, how far apart.
+        #: ``wait_for_async_url``'s bounds: how many reads, and the first pause (doubled after each read).
         self.poll_attempts = poll_attempts
         self.poll_interval = poll_interval
         self.deadline = deadline
@@ -255,16 +255,21 @@ class WompiClient:
         self, key: str, transaction: wire.Transaction, *, attempts: int | None = None, interval: float | None = None
     ) -> wire.Transaction:
         """A PSE or Bancolombia transaction read again until its ``async_payment_url`` appears, it
-        settles, or ``attempts`` reads were made (bounded: the buyer waits; by default the client's
-        ``poll_attempts`` reads ``poll_interval`` seconds apart). The last read is returned."""
+        settles, or ``attempts`` reads were made (by default the client's ``poll_attempts``), the
+        pause doubling from ``interval`` (``poll_interval``) after each read; the whole wait runs
+        under the deadline (bounded: the buyer waits). The last read is returned."""
         attempts = self.poll_attempts if attempts is None else attempts
         interval = self.poll_interval if interval is None else interval
         current = transaction
-        for _ in range(max(0, attempts)):
-            if current.async_payment_url or current.status != "PENDING":
-                return current
-            await asyncio.sleep(interval)
-            current = await self.transaction(key, transaction.id)
+        try:
+            async with asyncio.timeout(self.deadline):
+                for attempt in range(max(0, attempts)):
+                    if current.async_payment_url or current.status != "PENDING":
+                        return current
+                    await asyncio.sleep(interval * 2**attempt)
+                    current = await self._read_transaction(key, transaction.id)
+        except TimeoutError:
+            raise self._deadline() from None
         return current
 
     # -- the machinery ------------------------------------------------------------------------

@@ -249,6 +249,10 @@ class WompiStandin:
         try:
             self._loop.run_until_complete(main())
         finally:
+            pending = list(self._tasks)
+            for task in pending:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.run_until_complete(self._client.aclose())
             self._loop.close()
 
@@ -649,7 +653,7 @@ class WompiStandin:
             answer = copy.deepcopy(transaction)
         loop = asyncio.get_running_loop()
         if pm["type"] in ("PSE", "BANCOLOMBIA_TRANSFER"):
-            loop.call_later(self.url_delay, self._spawn, self._show_url(transaction_id))
+            loop.call_later(self.url_delay, self._put_url, transaction_id)
         if self.settle_delay is not None:
             # After the bank URL (if any): a bank transfer's outcome never comes before its URL.
             delay = (
@@ -657,7 +661,8 @@ class WompiStandin:
                 if pm["type"] in ("PSE", "BANCOLOMBIA_TRANSFER")
                 else self.settle_delay
             )
-            loop.call_later(delay, self._spawn, self._settle(transaction_id, None))
+            # The coroutine is made when it runs: one never started leaves nothing un-awaited behind.
+            loop.call_later(delay, lambda: self._spawn(self._settle(transaction_id, None)))
         return answer
 
     def _method(self, merchant: Merchant, method: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -126,18 +126,19 @@ async def test_a_bank_payment_gets_its_url_by_a_bounded_poll(standin: WompiStand
         )
         tx = await create(c, m, method, "pay_client_pse")
         assert tx.async_payment_url is None and transformers.next_action(tx) is None
-        c.poll_attempts, c.poll_interval = 20, 0.01
+        c.poll_attempts, c.poll_interval = 8, 0.01
         polled = await c.wait_for_async_url(m.public_key, tx)
         assert polled.status == "PENDING"
         assert transformers.next_action(polled) == {"type": "redirect_to_url", "url": polled.async_payment_url}
         assert polled.async_payment_url and polled.async_payment_url.startswith("http")
         assert transformers.snapshot(polled).status is PaymentStatus.PROCESSING
-        # Bounded: a URL that never comes is given up on after the attempts.
-        other = await create(c, m, wire.BancolombiaTransferMethod(payment_description="x"), "pay_client_bt")
+        # Bounded: a URL that never comes is given up on after the attempts, the transaction as last read.
         s.url_delay = 60
+        other = await create(c, m, wire.BancolombiaTransferMethod(payment_description="x"), "pay_client_bt")
         reads = s.requests["GET /v1/transactions/{id}"]
-        gave_up = await c.wait_for_async_url(m.public_key, other, attempts=0)
-        assert gave_up is other and s.requests["GET /v1/transactions/{id}"] == reads
+        gave_up = await c.wait_for_async_url(m.public_key, other, attempts=3, interval=0.005)
+        assert gave_up.id == other.id and gave_up.status == "PENDING" and gave_up.async_payment_url is None
+        assert s.requests["GET /v1/transactions/{id}"] == reads + 3
     finally:
         await c.aclose()
         s.close()
