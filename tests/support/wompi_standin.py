@@ -34,12 +34,17 @@ sent as a signed ``transaction.updated`` event to the merchant's ``events_url`` 
 "transaction.status", "transaction.amount_in_cents"]``, ``checksum`` = SHA-256 hex of those
 values, then ``timestamp``, then the events secret; also in header ``X-Event-Checksum``.
 
+A merchant without an events URL keeps its events (``events_of``) for a test to hand to an
+in-process hub itself. A failed delivery is not retried by itself (Wompi retries after 30 minutes,
+3 hours and 24 hours): a test calls ``resend``.
+
 For tests: ``deliveries`` (every event sent and the hub's answer), ``resend``, ``forge`` (an event
 signed with any secret, about any transaction), ``tamper`` (a delivered event with one value
-changed, the checksum left as it was), and counters: ``created`` (transactions created per
-reference), ``voids`` (per transaction id), ``requests`` (per "METHOD /path/{id}") and
-``refused`` (answers >= 400 per the same key), so a test can prove one transaction per
-Idempotency-Key and that nothing reached Wompi on a refused request.
+changed, the checksum left as it was), ``inject`` (a delay or an error status before or after
+acting), and counters: ``created`` (transactions created per reference), ``voids`` (per
+transaction id), ``requests`` (per "METHOD /path/{id}") and ``refused`` (answers >= 400 per the
+same key), so a test can prove one transaction per Idempotency-Key and that nothing reached
+Wompi on a refused request. The bank page an ``async_payment_url`` names is a plain HTML page here.
 
 The server is a bare ASGI app under uvicorn, on its own event loop in a daemon thread, so it
 serves while the test's loop waits on the hub.
@@ -432,6 +437,11 @@ class WompiStandin:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         method, path = scope["method"], scope["path"]
+        if method == "GET" and path.startswith("/bank/"):
+            page = b"<!doctype html><title>Banco de pruebas</title><p>Pago en proceso</p>"
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+            await send({"type": "http.response.body", "body": page})
+            return
         key = _path_key(method, path)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
