@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from providers.base.errors import CredentialsFormatError, ProviderError, ProviderUnavailable
+from providers.base.errors import CredentialsFormatError, InvalidState, ProviderError, ProviderUnavailable
 from providers.base.provider import ProviderOptions
 from providers.wompi import wire
 from providers.wompi.errors import ReferenceUsed, key_param, mask, translate
@@ -235,14 +235,15 @@ class WompiClient:
         """``POST /transactions/{id}/void`` (private key: an APPROVED card transaction, whole amount),
         then the transaction read back (its status, ``VOIDED``, is what counts, not the void's answer).
 
-        A refusal is ``InvalidState``. If the void's answer is lost, the transaction is read back all
-        the same: ``VOIDED`` is the answer; anything else is ``ProviderUnavailable`` (unknown outcome).
+        A void is whole, so making it twice cannot return money twice: when Wompi refuses it or its
+        answer is lost, the transaction is read back, and ``VOIDED`` is the answer (an earlier try got
+        through). Otherwise a refusal is ``InvalidState`` and a lost answer ``ProviderUnavailable``.
         """
         try:
             async with asyncio.timeout(self.deadline):
                 try:
                     await self._send("POST", f"/transactions/{transaction_id}/void", key=private_key, param=PRIVATE)
-                except ProviderUnavailable:
+                except (InvalidState, ProviderUnavailable):
                     read = await self._read_transaction(private_key, transaction_id)
                     if read.status != "VOIDED":
                         raise
