@@ -25,11 +25,17 @@ import random
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from providers.base.errors import CredentialsFormatError, InvalidState, ProviderError, ProviderUnavailable
+from providers.base.errors import (
+    CredentialsFormatError,
+    InvalidRequest,
+    InvalidState,
+    ProviderError,
+    ProviderUnavailable,
+)
 from providers.base.provider import ProviderOptions
 from providers.wompi import wire
 from providers.wompi.errors import ReferenceUsed, key_param, mask, translate
@@ -75,6 +81,14 @@ def operation_name(method: str, path: str) -> str:
     """``GET /v1/transactions/{id}`` for ``…/v1/transactions/1234-1530291411-43417``: bounded, a safe metric label."""
     segments = [("{id}" if s and s not in _PATH_WORDS else s) for s in urlsplit(path).path.split("/")]
     return f"{method.upper()} {'/'.join(segments)}"
+
+
+def _segment(value: str) -> str:
+    """``value`` as one path segment: a ``/`` or ``?`` in it is escaped, and an empty or dot-only
+    value (a step of the path, not a name) is refused, so it can never reach another endpoint."""
+    if value.strip(".") == "":
+        raise InvalidRequest("Not a Wompi id: empty or only dots", provider_code="invalid_id")
+    return quote(value, safe="")
 
 
 def _outcome(status: int | None) -> str:
@@ -144,7 +158,7 @@ class WompiClient:
     async def merchant(self, public_key: str) -> wire.Merchant:
         """``GET /merchants/{public_key}`` (no auth): the merchant and its presigned acceptance tokens.
         An unknown public key is ``InvalidCredentials`` on ``public_key``."""
-        answer = await self._call("GET", f"/merchants/{public_key}", key=public_key, param=PUBLIC, auth=False)
+        answer = await self._call("GET", f"/merchants/{_segment(public_key)}", key=public_key, param=PUBLIC, auth=False)
         return wire.decode(answer, wire.MerchantAnswer, "merchant").data
 
     async def pse_banks(self, public_key: str) -> list[wire.FinancialInstitution]:
@@ -159,7 +173,7 @@ class WompiClient:
 
     async def transaction(self, key: str, transaction_id: str) -> wire.Transaction:
         """``GET /transactions/{id}`` with either key."""
-        answer = await self._call("GET", f"/transactions/{transaction_id}", key=key, param=key_param(key))
+        answer = await self._call("GET", f"/transactions/{_segment(transaction_id)}", key=key, param=key_param(key))
         return wire.decode(answer, wire.TransactionAnswer, "transaction").data
 
     async def transactions_by_reference(self, private_key: str, reference: str) -> list[wire.Transaction]:
@@ -242,7 +256,9 @@ class WompiClient:
         try:
             async with asyncio.timeout(self.deadline):
                 try:
-                    await self._send("POST", f"/transactions/{transaction_id}/void", key=private_key, param=PRIVATE)
+                    await self._send(
+                        "POST", f"/transactions/{_segment(transaction_id)}/void", key=private_key, param=PRIVATE
+                    )
                 except (InvalidState, ProviderUnavailable):
                     read = await self._read_transaction(private_key, transaction_id)
                     if read.status != "VOIDED":
@@ -288,7 +304,7 @@ class WompiClient:
         return wire.decode(answer, wire.TransactionList, "list of transactions").data
 
     async def _read_transaction(self, key: str, transaction_id: str) -> wire.Transaction:
-        answer = await self._send("GET", f"/transactions/{transaction_id}", key=key, param=key_param(key))
+        answer = await self._send("GET", f"/transactions/{_segment(transaction_id)}", key=key, param=key_param(key))
         return wire.decode(answer, wire.TransactionAnswer, "transaction").data
 
     def _deadline(self) -> DeadlineExceeded:

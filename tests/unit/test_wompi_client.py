@@ -252,6 +252,12 @@ async def test_wompis_refusals_as_typed_errors(standin: WompiStandin, client: Wo
     with pytest.raises(perr.InvalidRequest) as missing:
         await client.transaction(m.private_key, "1-1-1")
     assert missing.value.provider_code == "NOT_FOUND_ERROR"
+    # An id is one path segment: it never reaches another endpoint.
+    for odd in ("../merchants/" + m.public_key, "..", "", "x?reference=y", "a/void"):
+        with pytest.raises(perr.InvalidRequest):
+            await client.transaction(m.private_key, odd)
+    with pytest.raises(perr.InvalidCredentials):
+        await client.merchant("../pse/financial_institutions")
 
     declined = await create(client, m, card(m, standin, DECLINED_CARD), "pay_client_declined")
     standin.wait_status(declined.id)
