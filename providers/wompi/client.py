@@ -25,11 +25,17 @@ import random
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from providers.base.errors import CredentialsFormatError, ProviderError, ProviderUnavailable
+from providers.base.errors import (
+    CredentialsFormatError,
+    InvalidRequest,
+    InvalidState,
+    ProviderError,
+    ProviderUnavailable,
+)
 from providers.base.provider import ProviderOptions
 from providers.wompi import wire
 from providers.wompi.errors import ReferenceUsed, key_param, mask, translate
@@ -77,6 +83,14 @@ def operation_name(method: str, path: str) -> str:
     return f"{method.upper()} {'/'.join(segments)}"
 
 
+def _segment(value: str) -> str:
+    """``value`` as one path segment: a ``/`` or ``?`` in it is escaped, and an empty or dot-only
+    value (a step of the path, not a name) is refused, so it can never reach another endpoint."""
+    if value.strip(".") == "":
+        raise InvalidRequest("Not a Wompi id: empty or only dots", provider_code="invalid_id")
+    return quote(value, safe="")
+
+
 def _outcome(status: int | None) -> str:
     if status is None:
         return "unreachable"
@@ -103,8 +117,13 @@ class WompiClient:
         observer: CallObserver | None = None,
         max_connections: int = 100,
         backoff: float = 0.25,
+        poll_attempts: int = 5,
+        poll_interval: float = 0.1,
     ) -> None:
         self.api_base = api_base.rstrip("/") if api_base else None
+        #: ``wait_for_async_url``'s bounds: how many reads, and the first pause (doubled after each read).
+        self.poll_attempts = poll_attempts
+        self.poll_interval = poll_interval
         self.deadline = deadline
         self.max_network_retries = max(0, max_network_retries)
         self.backoff = backoff
@@ -139,7 +158,7 @@ class WompiClient:
     async def merchant(self, public_key: str) -> wire.Merchant:
         """``GET /merchants/{public_key}`` (no auth): the merchant and its presigned acceptance tokens.
         An unknown public key is ``InvalidCredentials`` on ``public_key``."""
-        answer = await self._call("GET", f"/merchants/{public_key}", key=public_key, param=PUBLIC, auth=False)
+        answer = await self._call("GET", f"/merchants/{_segment(public_key)}", key=public_key, param=PUBLIC, auth=False)
         return wire.decode(answer, wire.MerchantAnswer, "merchant").data
 
     async def pse_banks(self, public_key: str) -> list[wire.FinancialInstitution]:
@@ -154,7 +173,7 @@ class WompiClient:
 
     async def transaction(self, key: str, transaction_id: str) -> wire.Transaction:
         """``GET /transactions/{id}`` with either key."""
-        answer = await self._call("GET", f"/transactions/{transaction_id}", key=key, param=key_param(key))
+        answer = await self._call("GET", f"/transactions/{_segment(transaction_id)}", key=key, param=key_param(key))
         return wire.decode(answer, wire.TransactionAnswer, "transaction").data
 
     async def transactions_by_reference(self, private_key: str, reference: str) -> list[wire.Transaction]:
@@ -230,14 +249,17 @@ class WompiClient:
         """``POST /transactions/{id}/void`` (private key: an APPROVED card transaction, whole amount),
         then the transaction read back (its status, ``VOIDED``, is what counts, not the void's answer).
 
-        A refusal is ``InvalidState``. If the void's answer is lost, the transaction is read back all
-        the same: ``VOIDED`` is the answer; anything else is ``ProviderUnavailable`` (unknown outcome).
+        A void is whole, so making it twice cannot return money twice: when Wompi refuses it or its
+        answer is lost, the transaction is read back, and ``VOIDED`` is the answer (an earlier try got
+        through). Otherwise a refusal is ``InvalidState`` and a lost answer ``ProviderUnavailable``.
         """
         try:
             async with asyncio.timeout(self.deadline):
                 try:
-                    await self._send("POST", f"/transactions/{transaction_id}/void", key=private_key, param=PRIVATE)
-                except ProviderUnavailable:
+                    await self._send(
+                        "POST", f"/transactions/{_segment(transaction_id)}/void", key=private_key, param=PRIVATE
+                    )
+                except (InvalidState, ProviderUnavailable):
                     read = await self._read_transaction(private_key, transaction_id)
                     if read.status != "VOIDED":
                         raise
@@ -247,16 +269,24 @@ class WompiClient:
             raise self._deadline() from None
 
     async def wait_for_async_url(
-        self, key: str, transaction: wire.Transaction, *, attempts: int = 5, interval: float = 0.3
+        self, key: str, transaction: wire.Transaction, *, attempts: int | None = None, interval: float | None = None
     ) -> wire.Transaction:
         """A PSE or Bancolombia transaction read again until its ``async_payment_url`` appears, it
-        settles, or ``attempts`` reads were made (bounded: the buyer waits). The last read is returned."""
+        settles, or ``attempts`` reads were made (by default the client's ``poll_attempts``), the
+        pause doubling from ``interval`` (``poll_interval``) after each read; the whole wait runs
+        under the deadline (bounded: the buyer waits). The last read is returned."""
+        attempts = self.poll_attempts if attempts is None else attempts
+        interval = self.poll_interval if interval is None else interval
         current = transaction
-        for _ in range(max(0, attempts)):
-            if current.async_payment_url or current.status != "PENDING":
-                return current
-            await asyncio.sleep(interval)
-            current = await self.transaction(key, transaction.id)
+        try:
+            async with asyncio.timeout(self.deadline):
+                for attempt in range(max(0, attempts)):
+                    if current.async_payment_url or current.status != "PENDING":
+                        return current
+                    await asyncio.sleep(interval * 2**attempt)
+                    current = await self._read_transaction(key, transaction.id)
+        except TimeoutError:
+            raise self._deadline() from None
         return current
 
     # -- the machinery ------------------------------------------------------------------------
@@ -274,7 +304,7 @@ class WompiClient:
         return wire.decode(answer, wire.TransactionList, "list of transactions").data
 
     async def _read_transaction(self, key: str, transaction_id: str) -> wire.Transaction:
-        answer = await self._send("GET", f"/transactions/{transaction_id}", key=key, param=key_param(key))
+        answer = await self._send("GET", f"/transactions/{_segment(transaction_id)}", key=key, param=key_param(key))
         return wire.decode(answer, wire.TransactionAnswer, "transaction").data
 
     def _deadline(self) -> DeadlineExceeded:

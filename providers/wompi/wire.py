@@ -212,7 +212,7 @@ class Event(Wire, frozen=True):
     event: Id
     data: dict[str, Any]
     signature: EventSignature
-    timestamp: int
+    timestamp: Annotated[int, msgspec.Meta(ge=0)]
     environment: str | None = None
     sent_at: str | None = None
 

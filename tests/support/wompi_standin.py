@@ -34,12 +34,17 @@ sent as a signed ``transaction.updated`` event to the merchant's ``events_url`` 
 "transaction.status", "transaction.amount_in_cents"]``, ``checksum`` = SHA-256 hex of those
 values, then ``timestamp``, then the events secret; also in header ``X-Event-Checksum``.
 
+A merchant without an events URL keeps its events (``events_of``) for a test to hand to an
+in-process hub itself. A failed delivery is not retried by itself (Wompi retries after 30 minutes,
+3 hours and 24 hours): a test calls ``resend``.
+
 For tests: ``deliveries`` (every event sent and the hub's answer), ``resend``, ``forge`` (an event
 signed with any secret, about any transaction), ``tamper`` (a delivered event with one value
-changed, the checksum left as it was), and counters: ``created`` (transactions created per
-reference), ``voids`` (per transaction id), ``requests`` (per "METHOD /path/{id}") and
-``refused`` (answers >= 400 per the same key), so a test can prove one transaction per
-Idempotency-Key and that nothing reached Wompi on a refused request.
+changed, the checksum left as it was), ``inject`` (a delay or an error status before or after
+acting), and counters: ``created`` (transactions created per reference), ``voids`` (per
+transaction id), ``requests`` (per "METHOD /path/{id}") and ``refused`` (answers >= 400 per the
+same key), so a test can prove one transaction per Idempotency-Key and that nothing reached
+Wompi on a refused request. The bank page an ``async_payment_url`` names is a plain HTML page here.
 
 The server is a bare ASGI app under uvicorn, on its own event loop in a daemon thread, so it
 serves while the test's loop waits on the hub.
@@ -217,6 +222,7 @@ class WompiStandin:
         self._faults: list[Fault] = []
 
         self._sock = socket.socket()
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms pause per keep-alive answer
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         #: The API base, as ``HUB_WOMPI_API_BASE`` takes it.
@@ -248,6 +254,10 @@ class WompiStandin:
         try:
             self._loop.run_until_complete(main())
         finally:
+            pending = list(self._tasks)
+            for task in pending:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.run_until_complete(self._client.aclose())
             self._loop.close()
 
@@ -427,6 +437,11 @@ class WompiStandin:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         method, path = scope["method"], scope["path"]
+        if method == "GET" and path.startswith("/bank/"):
+            page = b"<!doctype html><title>Banco de pruebas</title><p>Pago en proceso</p>"
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+            await send({"type": "http.response.body", "body": page})
+            return
         key = _path_key(method, path)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
@@ -648,7 +663,7 @@ class WompiStandin:
             answer = copy.deepcopy(transaction)
         loop = asyncio.get_running_loop()
         if pm["type"] in ("PSE", "BANCOLOMBIA_TRANSFER"):
-            loop.call_later(self.url_delay, self._spawn, self._show_url(transaction_id))
+            loop.call_later(self.url_delay, self._put_url, transaction_id)
         if self.settle_delay is not None:
             # After the bank URL (if any): a bank transfer's outcome never comes before its URL.
             delay = (
@@ -656,7 +671,8 @@ class WompiStandin:
                 if pm["type"] in ("PSE", "BANCOLOMBIA_TRANSFER")
                 else self.settle_delay
             )
-            loop.call_later(delay, self._spawn, self._settle(transaction_id, None))
+            # The coroutine is made when it runs: one never started leaves nothing un-awaited behind.
+            loop.call_later(delay, lambda: self._spawn(self._settle(transaction_id, None)))
         return answer
 
     def _method(self, merchant: Merchant, method: dict[str, Any]) -> tuple[str, dict[str, Any]]:

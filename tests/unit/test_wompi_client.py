@@ -4,9 +4,11 @@ recovery of a create by its reference, and Wompi's errors as the hub's typed err
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from providers.base import errors as perr
@@ -106,9 +108,22 @@ async def test_merchant_banks_and_a_card_payment(standin: WompiStandin, client: 
     voided = await client.void(m.private_key, tx.id)
     assert voided.status == "VOIDED" and standin.voids[tx.id] == 1
     assert transformers.snapshot(voided).status is PaymentStatus.REFUNDED
-    with pytest.raises(perr.InvalidState):
-        await client.void(m.private_key, tx.id)
-    assert standin.voids[tx.id] == 1
+    # Voided already (a retried refund whose first answer was lost): Wompi refuses, the read says VOIDED.
+    again = await client.void(m.private_key, tx.id)
+    assert again.status == "VOIDED" and standin.voids[tx.id] == 1
+    assert standin.refused["POST /v1/transactions/{id}/void"] >= 1
+
+
+async def test_racing_creates_and_voids_make_one_transaction_and_one_void(
+    standin: WompiStandin, client: WompiClient
+) -> None:
+    m = standin.add_merchant()
+    method = card(m, standin)
+    many = await asyncio.gather(*(create(client, m, method, "pay_client_race") for _ in range(4)))
+    assert len({t.id for t in many}) == 1 and standin.created["pay_client_race"] == 1
+    standin.wait_status(many[0].id)
+    voided = await asyncio.gather(*(client.void(m.private_key, many[0].id) for _ in range(3)))
+    assert {t.status for t in voided} == {"VOIDED"} and standin.voids[many[0].id] == 1
 
 
 async def test_a_bank_payment_gets_its_url_by_a_bounded_poll(standin: WompiStandin, client: WompiClient) -> None:
@@ -125,17 +140,19 @@ async def test_a_bank_payment_gets_its_url_by_a_bounded_poll(standin: WompiStand
         )
         tx = await create(c, m, method, "pay_client_pse")
         assert tx.async_payment_url is None and transformers.next_action(tx) is None
-        polled = await c.wait_for_async_url(m.public_key, tx, attempts=20, interval=0.01)
+        c.poll_attempts, c.poll_interval = 8, 0.01
+        polled = await c.wait_for_async_url(m.public_key, tx)
         assert polled.status == "PENDING"
         assert transformers.next_action(polled) == {"type": "redirect_to_url", "url": polled.async_payment_url}
         assert polled.async_payment_url and polled.async_payment_url.startswith("http")
         assert transformers.snapshot(polled).status is PaymentStatus.PROCESSING
-        # Bounded: a URL that never comes is given up on after the attempts.
-        other = await create(c, m, wire.BancolombiaTransferMethod(payment_description="x"), "pay_client_bt")
+        # Bounded: a URL that never comes is given up on after the attempts, the transaction as last read.
         s.url_delay = 60
+        other = await create(c, m, wire.BancolombiaTransferMethod(payment_description="x"), "pay_client_bt")
         reads = s.requests["GET /v1/transactions/{id}"]
-        gave_up = await c.wait_for_async_url(m.public_key, other, attempts=0)
-        assert gave_up is other and s.requests["GET /v1/transactions/{id}"] == reads
+        gave_up = await c.wait_for_async_url(m.public_key, other, attempts=3, interval=0.005)
+        assert gave_up.id == other.id and gave_up.status == "PENDING" and gave_up.async_payment_url is None
+        assert s.requests["GET /v1/transactions/{id}"] == reads + 3
     finally:
         await c.aclose()
         s.close()
@@ -235,6 +252,12 @@ async def test_wompis_refusals_as_typed_errors(standin: WompiStandin, client: Wo
     with pytest.raises(perr.InvalidRequest) as missing:
         await client.transaction(m.private_key, "1-1-1")
     assert missing.value.provider_code == "NOT_FOUND_ERROR"
+    # An id is one path segment: it never reaches another endpoint.
+    for odd in ("../merchants/" + m.public_key, "..", "", "x?reference=y", "a/void"):
+        with pytest.raises(perr.InvalidRequest):
+            await client.transaction(m.private_key, odd)
+    with pytest.raises(perr.InvalidCredentials):
+        await client.merchant("../pse/financial_institutions")
 
     declined = await create(client, m, card(m, standin, DECLINED_CARD), "pay_client_declined")
     standin.wait_status(declined.id)
@@ -246,6 +269,46 @@ async def test_wompis_refusals_as_typed_errors(standin: WompiStandin, client: Wo
     with pytest.raises(perr.InvalidState):
         await client.void(m.private_key, declined.id)
     assert standin.voids[declined.id] == 0
+
+
+class CutAfterSending(httpx.AsyncBaseTransport):
+    """The network under the client: the real transport, except that the next ``fail`` POSTs meet
+    ``error`` either before anything is sent (``sent=False``) or after Wompi got them (``sent=True``)."""
+
+    def __init__(self, error: type[httpx.TransportError], *, sent: bool, fail: int = 1) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.error, self.sent, self.fail = error, sent, fail
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and self.fail > 0:
+            self.fail -= 1
+            if self.sent:
+                answer = await self.real.handle_async_request(request)
+                await answer.aread()
+            raise self.error("cut", request=request)
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+async def test_a_post_never_sent_is_tried_again_one_that_may_have_arrived_is_not(standin: WompiStandin) -> None:
+    m = standin.add_merchant()
+    method = card(m, standin)
+    for error, sent, reference in (
+        (httpx.ConnectError, False, "pay_client_not_sent"),
+        (httpx.ReadError, True, "pay_client_cut"),
+        (httpx.RemoteProtocolError, True, "pay_client_cut_2"),
+    ):
+        c = WompiClient(api_base=standin.url, deadline=2.0, backoff=0.01, transport=CutAfterSending(error, sent=sent))
+        try:
+            posts = standin.requests["POST /v1/transactions"]
+            tx = await create(c, m, method, reference)
+        finally:
+            await c.aclose()
+        # Either way one POST reached Wompi and one transaction exists: sent again only when it never left.
+        assert standin.requests["POST /v1/transactions"] == posts + 1, error
+        assert standin.created[reference] == 1 and tx.reference == reference
 
 
 def test_unknown_statuses_are_refused_and_secrets_masked() -> None:

@@ -125,6 +125,7 @@ def test_another_secret_does_not_verify() -> None:
         pytest.param(lambda b: b["signature"].update(properties=["transaction.nothing"]), id="missing-property"),
         pytest.param(lambda b: b["signature"].update(properties=["transaction"]), id="object-property"),
         pytest.param(lambda b: b.update(timestamp="1530291411"), id="timestamp-as-text"),
+        pytest.param(lambda b: b.update(timestamp=-1), id="timestamp-negative"),
         pytest.param(lambda b: b.pop("data"), id="no-data"),
     ],
 )

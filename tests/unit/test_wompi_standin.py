@@ -250,7 +250,8 @@ def test_held_settlement_and_held_events() -> None:
         tx_id = answer.json()["data"]["id"]
         s.show_async_url(tx_id)
         read = httpx.get(f"{s.url}/transactions/{tx_id}", headers=bearer(m.public_key), timeout=5).json()["data"]
-        assert read["status"] == "PENDING" and read["payment_method"]["extra"]["async_payment_url"].startswith("http")
+        bank_page = read["payment_method"]["extra"]["async_payment_url"]
+        assert read["status"] == "PENDING" and httpx.get(bank_page, timeout=5).status_code == 200
         s.settle(tx_id, "ERROR")
         assert s.transaction(tx_id)["status"] == "ERROR"
         (held,) = s.wait_events(m, 1)
