@@ -42,10 +42,18 @@ def provider_pages(providers: Any) -> list[dict[str, str]]:
     return out
 
 
-def _provider(services: Services, name: str) -> Provider:
+def _provider(services: Services, name: str) -> Provider | None:
+    """The plugin of a generic page; ``None`` (the console's not-found page) for an unknown name or Stripe."""
     if name in OWN_PAGES:
-        raise NotFound("That provider has a page of its own")
-    return credentials.provider_named(services, name)
+        return None
+    try:
+        return credentials.provider_named(services, name)
+    except NotFound:
+        return None
+
+
+def _not_found(who: TenantPrincipal) -> Template:
+    return _status(_page("not_found.html", who), 404)
 
 
 def _fields(provider: Provider, view: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -84,7 +92,10 @@ async def _page_of(
 @get("/providers/{name:str}")
 async def provider_page(request: Request, session: AsyncSession, services: Injected[Services], name: str) -> Template:
     who = await _admin(request, session)
-    return await _page_of(services, session, who, _provider(services, name))
+    provider = _provider(services, name)
+    if provider is None:
+        return _not_found(who)
+    return await _page_of(services, session, who, provider)
 
 
 @post("/providers/{name:str}")
@@ -93,6 +104,8 @@ async def provider_save(
 ) -> Response[Any]:
     who = await _admin(request, session)
     provider = _provider(services, name)
+    if provider is None:
+        return _not_found(who)
     form = await request.form()
     spec = provider.credentials_spec
     body = {f.name: _form_text(form, f.name).strip() for f in spec.fields}
@@ -124,6 +137,8 @@ async def provider_save(
 async def provider_check(request: Request, session: AsyncSession, services: Injected[Services], name: str) -> Template:
     who = await _admin(request, session)
     provider = _provider(services, name)
+    if provider is None:
+        return _not_found(who)
     try:
         result = pages.check_result(await diagnosis.health_check(session, services, who, provider.name))
     except (HubError, ProviderError) as exc:

@@ -43,6 +43,8 @@ async def test_the_wompi_page_saves_checks_and_never_renders_a_secret(wompi_hub,
 
     created = (await pay(wompi_hub, tenant, method("nequi", wompi, merchant))).json()
     listed = await wompi_hub.request("GET", "/console/payments")
+    for unknown in ("/console/providers/nopay", "/console/providers/stripe"):
+        assert (await wompi_hub.request("GET", unknown)).status_code == 404
     assert created["id"] in listed.text and '<td class="provider">Wompi</td>' in listed.text
     detail = await wompi_hub.request("GET", f"/console/payments/{created['id']}")
     assert "<dt>Wompi id</dt>" in detail.text and "<dd>nequi</dd>" in detail.text
