@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
@@ -139,13 +138,9 @@ async def stripe_save(request: Request, session: AsyncSession, services: Injecte
         page = await _stripe_page(services, session, who, errors=errors, form=kept)
         return _status(page, 422)
     try:
-        data = msgspec.convert(
-            {k: v for k, v in fields.items() if v or k != "webhook_secret"}, credential_schemas.CredentialsPut
-        )
+        # The same checks as the API's (a field too long, say: 422 naming it, shown next to it).
+        data = {k: v for k, v in fields.items() if v or k != "webhook_secret"}
         await credentials.put_credentials(session, services, who, PROVIDER, data)
-    except msgspec.ValidationError:
-        page = await _stripe_page(services, session, who, form_error="A field is too long.", form=kept)
-        return _status(page, 422)
     except (HubError, ProviderError) as exc:
         await session.rollback()
         param = getattr(exc, "param", None)
