@@ -62,6 +62,7 @@ class CredentialField(msgspec.Struct, frozen=True):
     label: str
     role: CredentialRole
     #: A Stripe-like gateway may leave the signing secret out: the hub then creates the endpoint.
+    #: Only a ``SIGNING`` field may be optional: ``SEALED`` ones are sealed together, all or none.
     required: bool = True
 
     @property
