@@ -38,7 +38,14 @@ from providers.base.payments import (
 from providers.base.provider import Institution, Provider, ProviderOptions, TenantContext, Terms
 from providers.base.statuses import RefundStatus
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
-from providers.base.webhooks import ProviderEvent, RefundUpdate, VerifiedEvent, WebhookEndpoint, checked
+from providers.base.webhooks import (
+    ProviderEvent,
+    RefundUpdate,
+    VerifiedEvent,
+    WebhookDiagnosis,
+    WebhookEndpoint,
+    checked,
+)
 from providers.wompi import signing, transformers, wire
 from providers.wompi.client import WompiClient
 from providers.wompi.credentials import WompiCredentials, parse_credentials
@@ -335,6 +342,18 @@ class WompiProvider(Provider):
                 last_error_code=transformers.failure_code(transaction),
                 decline_code=transformers.failure_code(transaction) if transaction.status == "DECLINED" else None,
             )
+        )
+
+    async def diagnose_webhook_endpoint(
+        self, ctx: TenantContext, url: str, *, known_endpoint_id: str | None, has_secret: bool
+    ) -> WebhookDiagnosis:
+        """Wompi cannot be asked where it sends events: the diagnosis says so, with what to check."""
+        return WebhookDiagnosis(
+            endpoint="unknown",
+            note=(
+                "Wompi has no API to read its events URL, so the hub cannot check it: in Wompi's dashboard "
+                f"(Desarrolladores > Eventos) the events URL must be {url}."
+            ),
         )
 
     async def ensure_webhook_endpoint(

@@ -40,6 +40,8 @@ async def test_four_credentials_are_checked_sealed_and_shown_masked(wompi_hub, w
     r = await wompi_hub.request("POST", "/v1/providers/wompi/health-check", headers=tenant.admin)
     assert r.status_code == 200, r.text
     assert (r.json()["ok"], r.json()["mode"], r.json()["error"]) == (True, "test", None)
+    (advice,) = r.json()["webhook"]["advice"]
+    assert advice["condition"] == "endpoint_not_supported" and view["webhook_url"] in advice["message"]
     r = await wompi_hub.request("DELETE", URL, headers=tenant.admin)
     assert r.status_code == 204
     assert_problem(await wompi_hub.request("GET", URL, headers=tenant.admin), 404, "credentials_missing")
