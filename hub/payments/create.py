@@ -81,7 +81,8 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
     def validate(self) -> None:
         data = self.data
         self.currency = money.normalize_currency(data.currency)
-        money.check_amount(data.amount, self.currency)
+        # The minimum is the provider's (checked in ``load``, once the provider is known).
+        money.check_amount(data.amount, self.currency, minimum=False)
         self.metadata = common.check_metadata(data.metadata)
         if data.confirm and not data.payment_method:
             raise ValidationFailed("confirm needs a payment_method", param="payment_method")
@@ -97,6 +98,7 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
         self.ctx = await self.services.tenant_contexts.for_request(self.provider, self.who.tenant_id, stored)
         self.publishable_key = self.ctx.credentials.publishable_key
         self.extras = _extras(self.data, self.method)
+        money.check_amount(self.data.amount, self.currency, minimums=self.provider.capabilities.minimum_amounts)
         supported(self.provider, self.data.capture_method, self.method)
         # The plugin's own checks of what it needs (an email, accepted terms, a method's fields):
         # 422 naming the field, before anything is written or sent.

@@ -34,6 +34,9 @@ class Capabilities(msgspec.Struct, frozen=True):
     customers: bool = True
     #: Hosted checkout pages.
     checkout_sessions: bool = True
+    #: The gateway's own minimum charge per currency (minor units), where it differs from the hub's
+    #: table (Stripe's minimums); ``None``: the hub's table.
+    minimum_amounts: tuple[tuple[str, int], ...] | None = None
     #: The gateway lets the hub create and read the tenant's webhook endpoint. Without it, the tenant
     #: pastes the hub's URL in the gateway's dashboard and the health-check cannot see the endpoint.
     webhook_endpoint_api: bool = True

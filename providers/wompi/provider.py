@@ -153,6 +153,7 @@ class WompiProvider(Provider):
         customers=False,
         checkout_sessions=False,
         webhook_endpoint_api=False,
+        minimum_amounts=((CURRENCY, MINIMUM_IN_CENTS),),
     )
     credentials_spec = CredentialsSpec(
         fields=(

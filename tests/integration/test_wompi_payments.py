@@ -153,6 +153,9 @@ async def test_one_idempotency_key_makes_one_wompi_transaction(wompi_hub, wompi)
     assert first.status_code == 201 and again.status_code == 201, again.text
     assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
     assert wompi.created[first.json()["id"]] == 1 and len(wompi.by_reference(first.json()["id"])) == 1
+    # Wompi's own minimum (1,500 COP), not Stripe's (2,000 COP), holds for a Wompi payment.
+    r = await pay(wompi_hub, tenant, pm, amount=150_000, acceptance_token=terms["acceptance_token"])
+    assert r.status_code == 201 and r.json()["amount"] == 150_000, r.text
 
 
 async def test_what_a_wompi_payment_needs_is_422_before_anything_is_sent(wompi_hub, wompi):
