@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import httpx
 
-from bench import hubapi, loadgen, procs, signer
+from bench import hubapi, loadgen, probe, procs, profile, signer
 from bench.loadgen import Load
 
 
@@ -93,6 +93,20 @@ def _drain_row(figure: str, setup: str, drained: hubapi.Drain) -> Row:
     return Row(figure, setup, f"<= {drained.seconds:.2f} s", "", "", "<= 1 s", met)
 
 
+def _cost_row(figure: str, setup: str, load: Load, before: probe.Sample, after: probe.Sample) -> Row:
+    """The hub's CPU per request (its whole process tree) and the database connections it opened."""
+    cpu_ms = (after.cpu - before.cpu) / max(1, load.requests) * 1000
+    return Row(
+        f"{figure}: CPU per request; database connections opened",
+        setup,
+        f"{cpu_ms:.2f} ms; {probe.opened(before, after)}",
+        "",
+        "",
+        "",
+        "",
+    )
+
+
 def _met(ok: bool) -> str:
     return "yes" if ok else "no"
 
@@ -113,9 +127,23 @@ class Bench:
         self.events = mode.seconds * RATE_CEILING
         self.baselines: dict[str, Load] = {}
         self.notes: list[str] = []
+        self.profiler: str | None = None
+        self.profiles: list[tuple[str, list[str]]] = []
 
     def wrk(self, url: str, path: Path, connections: int = 32) -> Load:
         return loadgen.wrk(url, path, connections=connections, seconds=self.mode.seconds)
+
+    def profiled_wrk(self, hub: procs.Proc, path: Path, what: str) -> Load:
+        """``wrk`` with a py-spy profile of the worker meanwhile when ``--profile`` asked for one."""
+        if self.profiler is None:
+            return self.wrk(hub.url, path)
+        out = self.tmp / f"profile-{what.replace(' ', '-').replace(',', '')}.txt"
+        spy = profile.start(self.profiler, hub.worker_pid(), self.mode.seconds, out)
+        try:
+            return self.wrk(hub.url, path)
+        finally:
+            spy.wait(timeout=60)
+            self.profiles.append((what, profile.summarise(out)))
 
     # --- baselines -----------------------------------------------------------------------------
 
@@ -158,16 +186,33 @@ class Bench:
                 ("hot", hot_tenant, [hot_payment], 0.3),
             ):
                 path = self.file(f"hub-{name}", signer.deliveries(tenant.id, tenant.webhook_secret, pays, self.events))
-                load = self.wrk(hub.url, path)
+                before = probe.sample(hub.url, url, hub.pid)
+                load = self.profiled_wrk(hub, path, f"{setup}, webhook ingest, {name}")
+                ended = probe.sample(hub.url, url, hub.pid)
                 drained = asyncio.run(hubapi.drain(hub.url, tenant, load.ended_at))
+                empty = probe.sample(hub.url, url, hub.pid)
                 label = f"{len(pays)} payments" if len(pays) > 1 else "one payment"
                 base = self.baselines[f"verify_{name}_{workers}"]
                 rows.append(_ratio_row(f"webhook ingest, {label}", setup, load, base, target, "verify-only"))
                 rows.append(_drain_row(f"{label}: none pending after the load", setup, drained))
+                rows.append(
+                    Row(
+                        f"{label}: events applied a second, during the load / after it until none pending",
+                        setup,
+                        f"{probe.rate(before, ended):,.0f}/s / {probe.rate(ended, empty):,.0f}/s",
+                        "",
+                        "",
+                        "",
+                        "",
+                    )
+                )
+                rows.append(_cost_row(f"webhook ingest, {label}", setup, load, before, ended))
                 if load.requests > self.events:
                     self.notes.append(f"{setup} {name}: wrk cycled the {self.events:,} events (duplicates sent)")
             creates = self.file("hub-create", signer.create_payments([spread_tenant.storefront], 1000))
+            before = probe.sample(hub.url, url, hub.pid)
             c1 = self.wrk(hub.url, creates, connections=1)
+            after = probe.sample(hub.url, url, hub.pid)
             sdk1 = self.baselines["sdk_c1"]
             for pct, hub_ms, sdk_ms in (("p50", c1.p50_ms, sdk1.p50_ms), ("p99", c1.p99_ms, sdk1.p99_ms)):
                 added = hub_ms - sdk_ms
@@ -183,8 +228,12 @@ class Bench:
                         met,
                     )
                 )
-            c32 = self.wrk(hub.url, creates)
+            rows.append(_cost_row("create payment, c=1", setup, c1, before, after))
+            before = probe.sample(hub.url, url, hub.pid)
+            c32 = self.profiled_wrk(hub, creates, f"{setup}, create payment, c=32")
+            after = probe.sample(hub.url, url, hub.pid)
             rows.append(_ratio_row("create payment, c=32", setup, c32, self.baselines["sdk_c32"], 0.5, "direct SDK"))
+            rows.append(_cost_row("create payment, c=32", setup, c32, before, after))
             return rows
         finally:
             hub.stop()
@@ -312,6 +361,11 @@ def main() -> None:
     parser.add_argument("--db", default="postgresql,sqlite", help="comma-separated: postgresql, sqlite")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--no-tenants", action="store_true", help="skip the 10 vs many tenants figures")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the worker with py-spy during the ingest and c=32 create loads, summarised by layer",
+    )
     args = parser.parse_args()
     mode_name = "quick" if args.quick else "full"
     mode = MODES[mode_name]
@@ -323,6 +377,10 @@ def main() -> None:
     standin = procs.standin(tmp).start()
     try:
         bench = Bench(mode, tmp, standin.url)
+        if args.profile:
+            bench.profiler = profile.available()
+            if bench.profiler is None:
+                bench.notes.append("--profile: py-spy is not installed (pip install py-spy); no profile taken")
         bench.sdk_baselines()
         for w in workers:
             bench.verify_only_baseline(w)
@@ -347,6 +405,10 @@ def main() -> None:
     print()
     for note in bench.notes:
         print(f"- {note}")
+    for what, lines in bench.profiles:
+        print(f"\nProfile of the worker ({what}), share of CPU samples by layer:")
+        for line in lines:
+            print(f"- {line}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,15 @@ class Proc:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=5)
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def worker_pid(self) -> int:
+        """The serving worker: the largest process of the tree (the supervisor of several is small)."""
+        return max(_tree(self.pid), key=_rss_kib)
+
     def rss_mib(self) -> float:
         """Largest resident set among this process and its descendants (the serving worker)."""
         assert self.proc is not None
@@ -118,6 +127,8 @@ def hub(logdir: Path, name: str, database_url: str, workers: int, stripe_url: st
     proc = Proc(name, [hub_exe, "serve", "--port", "{port}", "--workers", str(workers)], logdir, "/health/ready")
     home = logdir / f"{name}-home"
     home.mkdir(exist_ok=True)
+    shared = logdir / f"{name}-metrics"  # /metrics sums the workers' counters (prometheus-client)
+    shared.mkdir(exist_ok=True)
     proc.env.update(
         {
             "HUB_ENV": "dev",
@@ -131,6 +142,7 @@ def hub(logdir: Path, name: str, database_url: str, workers: int, stripe_url: st
             "HUB_LOG_LEVEL": "WARNING",
             # The benchmark is one client sending as fast as it can: lift the per-key limit.
             "HUB_RATE_LIMIT_PER_KEY": "1000000",
+            "PROMETHEUS_MULTIPROC_DIR": str(shared),
         }
     )
     return proc

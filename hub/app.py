@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from sqlalchemy import event
 
 from hub.auth.dependencies import DEPENDENCIES
 from hub.billing.client import Billing, provide_billing
@@ -22,6 +24,7 @@ from hub.boundary.ratelimit import Limits, rate_limit_middleware
 from hub.boundary.requests import check_request
 from hub.boundary.responses import api_headers
 from hub.catalog.controllers import ROUTES as CATALOG_ROUTES
+from hub.connect.controllers import ROUTES as CONNECT_ROUTES
 from hub.console.pages import register_filters as console_filters
 from hub.console.providers import provider_pages
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
@@ -42,6 +45,8 @@ from hub.observability.controllers import metrics as metrics_route
 from hub.openapi import openapi_config
 from hub.payment_links.controllers import ROUTES as PAYMENT_LINK_ROUTES
 from hub.payments.controllers import ROUTES as PAYMENT_ROUTES
+from hub.payments.expiry import CaptureWatch
+from hub.retention.pruner import Pruner
 from hub.services import DEPENDENCIES as SERVICE_DEPENDENCIES
 from hub.services import Services, install
 from hub.settings import Settings, load_settings
@@ -65,11 +70,14 @@ def create_app(
     registry: ProviderRegistry | None = None,
     billing: BillingSettings | None = None,
     billing_transport: httpx.AsyncBaseTransport | None = None,
+    freeze_gc: bool = False,
 ) -> Litestar:
     """Build the hub. ``provider_options`` overrides ProviderOptions fields (tests pass an HTTP transport).
 
     ``billing`` is the platform billing configuration, read from ``HUB_BILLING_*`` when not given;
     it stays out of ``settings`` so the tenant side never holds the platform's Stripe key.
+    ``freeze_gc``: a served worker's (``hub serve``) start-up objects are frozen out of the cyclic
+    collector once started; an app built in a test process, beside others, leaves the collector alone.
     """
     configure_logging(settings.server.log_level, settings.server.log_format)
     logsafe.install()
@@ -90,7 +98,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(settings.database.url)
+        engine = make_engine(settings.database.url, settings.database.pool_size)
+        event.listen(engine.sync_engine, "connect", lambda *_: metrics.count_db_connection())
         providers = registry or ProviderRegistry.discover(options=options)
         if app.template_engine is not None:  # the console's navigation: a page per provider plugin
             app.template_engine.engine.globals["provider_pages"] = provider_pages(providers)
@@ -129,9 +138,24 @@ def create_app(
         dispatcher = Dispatcher.for_services(services)
         if dispatcher is not None:
             await dispatcher.start()
+        # Every worker prunes what retention lets go (on PostgreSQL one process per table at a time).
+        pruner = Pruner(engine, settings.retention) if settings.retention.enabled else None
+        if pruner is not None:
+            pruner.start()
+        # Every worker looks for held authorizations about to lapse (one claim per payment).
+        capture_watch = CaptureWatch(services.sessions, settings.holds)
+        capture_watch.start()
+        if freeze_gc:
+            # What start-up made lives as long as the worker: out of the collector's sight, so a
+            # full collection under load walks only what requests make (it stalls the loop less).
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
+            await capture_watch.stop()
+            if pruner is not None:
+                await pruner.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             if applier is not None:
@@ -153,6 +177,7 @@ def create_app(
             NotificationEndpointController,
             *PAYMENT_ROUTES,
             *CUSTOMER_ROUTES,
+            *CONNECT_ROUTES,
             *CATALOG_ROUTES,
             *SUBSCRIPTION_ROUTES,
             *INVOICE_ROUTES,
@@ -187,4 +212,4 @@ def create_app(
 
 def create_app_from_env() -> Litestar:
     """Factory for the ASGI server: each worker reads HUB_* itself."""
-    return create_app(load_settings())
+    return create_app(load_settings(), freeze_gc=True)

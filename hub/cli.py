@@ -1,9 +1,10 @@
-"""``hub serve | db upgrade | vault generate-key | vault rotate``."""
+"""``hub serve | db upgrade | vault generate-key | vault rotate | prune | backup``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -112,7 +113,7 @@ def cmd_vault_rotate(_: argparse.Namespace) -> int:
     settings = _settings()
 
     async def run() -> int:
-        engine = make_engine(settings.database.url)
+        engine = make_engine(settings.database.url, settings.database.pool_size)
         try:
             async with make_sessionmaker(engine)() as session:
                 count = await rotate(session, Vault(settings.vault.keys))
@@ -137,6 +138,77 @@ def cmd_vault_rotate(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.db.engine import make_engine
+    from hub.retention.rules import count, prune
+
+    settings = _settings()
+
+    async def run() -> dict[str, int]:
+        engine = make_engine(settings.database.url)
+        try:
+            if args.dry_run:
+                return await count(engine, settings.retention)
+            return await prune(engine, settings.retention)
+        finally:
+            await engine.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"hub: pruning failed: {_failure(exc)}", file=sys.stderr)
+        return 1
+    verb = "would prune" if args.dry_run else "pruned"
+    width = max(len(table) for table in done)
+    for table, rows in done.items():
+        print(f"{table:<{width}}  {verb} {rows}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    import sqlite3
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    settings = _settings()
+    url = make_url(settings.database.url)
+    if not url.drivername.startswith("sqlite"):
+        print(
+            "hub: `hub backup` copies an SQLite database; back PostgreSQL up with pg_dump (docs/operations.md)",
+            file=sys.stderr,
+        )
+        return 2
+    source, target = Path(url.database or ""), Path(args.path)
+    if not source.is_file():
+        print(f"hub: backup failed: there is no database at {source}", file=sys.stderr)
+        return 1
+    if target.exists():
+        print(f"hub: backup failed: {target} exists (a backup never overwrites a file)", file=sys.stderr)
+        return 1
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        # SQLite's online backup: a consistent copy while the hub keeps serving, a few pages a
+        # step so that no writer waits long; the copy appears under its name only once complete.
+        with (
+            contextlib.closing(sqlite3.connect(source, timeout=30)) as src,
+            contextlib.closing(sqlite3.connect(partial)) as dst,
+        ):
+            src.backup(dst, pages=1024)
+            check = dst.execute("PRAGMA integrity_check").fetchone()
+        if not check or check[0] != "ok":
+            raise sqlite3.DatabaseError("the copy fails its integrity check")
+        os.replace(partial, target)
+    except (sqlite3.Error, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        print(f"hub: backup failed: {_failure(exc)}", file=sys.stderr)
+        return 1
+    print(f"backed up {source} to {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
@@ -146,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,db,vault}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,db,vault,prune,backup}")
 
     serve = sub.add_parser(
         "serve",
@@ -190,6 +262,26 @@ def build_parser() -> argparse.ArgumentParser:
         "so the other entries can be dropped.",
         formatter_class=fmt,
     ).set_defaults(func=cmd_vault_rotate)
+
+    prune = sub.add_parser(
+        "prune",
+        help="delete what retention lets go, now",
+        description="Delete, in small batches, the rows the HUB_RETENTION_* windows let go (what every "
+        "worker also does in the background), and print per table how many went.",
+        formatter_class=fmt,
+    )
+    prune.add_argument("--dry-run", action="store_true", help="print per table what would go; change nothing")
+    prune.set_defaults(func=cmd_prune)
+
+    backup = sub.add_parser(
+        "backup",
+        help="copy the SQLite database, online",
+        description="Copy the SQLite database (HUB_DATABASE_URL) to PATH with SQLite's online backup, while "
+        "the hub keeps serving. PostgreSQL is backed up with pg_dump. The vault keys are not in the copy.",
+        formatter_class=fmt,
+    )
+    backup.add_argument("path", help="the new file (never overwritten)")
+    backup.set_defaults(func=cmd_backup)
     return parser
 
 

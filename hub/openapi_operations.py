@@ -30,6 +30,7 @@ STATUS_OF = {
     "idempotency_in_progress": 409,
     "invalid_state": 409,
     "last_admin_key": 409,
+    "transfers_outstanding": 409,
     "too_many_endpoints": 409,
     "subscription_exists": 409,
     "payload_too_large": 413,
@@ -40,6 +41,7 @@ STATUS_OF = {
     "unsupported_currency": 422,
     "mode_mismatch": 422,
     "invalid_credentials": 422,
+    "account_not_ready": 422,
     "rate_limited": 429,
     "not_supported": 422,
     "database_unavailable": 503,
@@ -142,7 +144,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Creates a payment on the tenant's own provider account (Stripe: a PaymentIntent, with what Stripe.js "
         "needs: client_secret, publishable_key; Wompi: a signed transaction, with `next_action` for a bank "
         "redirect); amounts and the provider's declared capabilities are checked before it is called.",
-        (*PROVIDER, *MONEY, "card_declined", "authentication_required", "not_supported"),
+        (*PROVIDER, *MONEY, "card_declined", "authentication_required", "account_not_ready", "not_supported"),
     ),
     ("GET", "/v1/providers/{provider}/acceptance"): Operation(
         "The provider's terms for buyers",
@@ -175,10 +177,23 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/v1/payments/{payment_id}/refunds"): Operation(
         "Refund a payment",
         "Refunds all or part of what was captured and not already refunded.",
-        (*PROVIDER, "invalid_state", "amount_too_small", "amount_too_large"),
+        (*PROVIDER, "invalid_state", "amount_too_small", "amount_too_large", "transfers_outstanding"),
     ),
     ("GET", "/v1/payments/{payment_id}/refunds"): Operation(
         "List a payment's refunds", "Lists the refunds of one payment."
+    ),
+    ("POST", "/v1/payments/{payment_id}/transfers"): Operation(
+        "Release to a seller",
+        "Transfers part of a captured payment to a connected account, from the payment's charge.",
+        (*PROVIDER, "invalid_state", "account_not_ready", "amount_too_small", "amount_too_large"),
+    ),
+    ("GET", "/v1/payments/{payment_id}/transfers"): Operation(
+        "List a payment's transfers", "Lists the transfers of one payment to connected accounts, newest first."
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/reversals"): Operation(
+        "Reverse a transfer",
+        "Takes back all or part of a transfer from its connected account.",
+        (*PROVIDER, "invalid_state", "amount_too_small", "amount_too_large"),
     ),
     ("POST", "/v1/checkout/sessions"): Operation(
         "Create a hosted checkout page",
@@ -203,6 +218,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "List a customer's saved cards",
         "Lists the payment methods saved for a customer at the provider (brand, last 4 digits, expiry).",
         RECURRING,
+    ),
+    # Marketplace: connected accounts (the tenant's sellers)
+    ("POST", "/v1/connected-accounts"): Operation(
+        "Create a connected account",
+        "Creates a seller's connected account (Express unless told otherwise) at the tenant's provider and in the hub.",
+        RECURRING,
+    ),
+    ("GET", "/v1/connected-accounts"): Operation(
+        "List connected accounts", "Lists the tenant's connected accounts, newest first, optionally by status."
+    ),
+    ("GET", "/v1/connected-accounts/{account_id}"): Operation(
+        "Get a connected account", "Returns one of the tenant's connected accounts, with what the provider needs."
+    ),
+    ("POST", "/v1/connected-accounts/{account_id}/sync"): Operation(
+        "Sync a connected account",
+        "Reads the account again from the provider (finishing a creation whose answer was lost) and returns it.",
+        RECURRING,
+    ),
+    ("POST", "/v1/connected-accounts/{account_id}/links"): Operation(
+        "Create an onboarding link",
+        "Makes a single-use link where the seller gives the provider its details; an update link the provider "
+        "refuses falls back to an onboarding link.",
+        (*RECURRING, "invalid_state"),
     ),
     ("POST", "/v1/setup-intents"): Operation(
         "Save a card for later",

@@ -11,7 +11,6 @@ are resolved, and the ASGI rate-limit middleware.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -59,8 +58,6 @@ class Services:
     billing: Billing
     #: Set when a webhook event is stored, so this worker's applier runs at once (not at its next poll).
     inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
-    #: This worker's count of new Idempotency-Keys: every so many also purges the expired ones.
-    new_idempotency_keys: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     #: One lock per (tenant, provider): two webhook repairs of one tenant run one after the other.
     webhook_repair_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 

@@ -53,6 +53,10 @@ class MasterKey(msgspec.Struct, frozen=True):
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
     url: str
+    #: Database connections each worker keeps open (``HUB_DATABASE_POOL_SIZE``): as many as the
+    #: requests it serves at once, so a busy worker never opens and closes connections per request.
+    #: Up to half as many more are opened for peaks and closed after. Opened only as needed.
+    pool_size: Annotated[int, Env("HUB_DATABASE_POOL_SIZE", 1)] = 32
 
 
 class VaultSettings(msgspec.Struct, frozen=True):
@@ -149,6 +153,43 @@ class ProviderSettings(msgspec.Struct, frozen=True):
     api_bases: tuple[tuple[str, str], ...] = ()
 
 
+class RetentionSettings(msgspec.Struct, frozen=True):
+    """How long finished rows are kept, and how often each worker prunes older ones (HUB_RETENTION_*).
+
+    Nothing still needed is ever pruned: a pending webhook event or delivery, an Idempotency-Key
+    whose request is in flight, the newest event of a tenant's provider (its credentials view
+    reads it). Expired console sessions go at once.
+    """
+
+    #: Whether each worker prunes in the background (``hub prune`` works either way).
+    enabled: Annotated[bool, Env("HUB_RETENTION")] = True
+    #: Seconds between two background prunings of one worker (the first is one interval after start).
+    interval_seconds: Annotated[float, Env("HUB_RETENTION_INTERVAL_SECONDS", 0.05)] = 3600.0
+    #: Rows one statement deletes, each batch its own short transaction.
+    batch_size: Annotated[int, Env("HUB_RETENTION_BATCH_SIZE", 1)] = 1000
+    #: Applied and ignored webhook events, and handled platform billing events.
+    events_days: Annotated[float, Env("HUB_RETENTION_EVENTS_DAYS", 1)] = 30.0
+    #: Webhook events that failed to apply.
+    failed_events_days: Annotated[float, Env("HUB_RETENTION_FAILED_EVENTS_DAYS", 1)] = 90.0
+    #: Delivered notification deliveries, their attempts, and messages with nothing left to deliver.
+    notifications_days: Annotated[float, Env("HUB_RETENTION_NOTIFICATIONS_DAYS", 1)] = 30.0
+    #: Notification deliveries given up on (``failed``) and their attempts.
+    failed_notifications_days: Annotated[float, Env("HUB_RETENTION_FAILED_NOTIFICATIONS_DAYS", 1)] = 90.0
+    #: Idempotency-Key records; a replay is guaranteed for 24 hours, so at least 1.
+    idempotency_days: Annotated[float, Env("HUB_RETENTION_IDEMPOTENCY_DAYS", 1)] = 7.0
+    #: A credential's note of its last badly signed webhook delivery.
+    signature_failures_days: Annotated[float, Env("HUB_RETENTION_SIGNATURE_FAILURES_DAYS", 1)] = 7.0
+
+
+class HoldSettings(msgspec.Struct, frozen=True):
+    """Held (manual-capture) authorizations whose capture deadline nears (HUB_CAPTURE_*)."""
+
+    #: How long before a hold's ``capture_before`` the ``payment.capture_expiring`` notification goes out.
+    warning_hours: Annotated[float, Env("HUB_CAPTURE_WARNING_HOURS", 0)] = 24.0
+    #: How often each worker looks for holds entering that window.
+    check_seconds: Annotated[float, Env("HUB_CAPTURE_CHECK_SECONDS", 0.01)] = 60.0
+
+
 class Settings(msgspec.Struct, frozen=True):
     server: ServerSettings
     database: DatabaseSettings
@@ -160,6 +201,8 @@ class Settings(msgspec.Struct, frozen=True):
     notify: NotifySettings = NotifySettings()
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     providers: ProviderSettings = msgspec.field(default_factory=lambda: ProviderSettings())
+    retention: RetentionSettings = RetentionSettings()
+    holds: HoldSettings = HoldSettings()
 
 
 _API_BASE = re.compile(r"^HUB_([A-Z][A-Z0-9]{0,38})_API_BASE$")
@@ -506,7 +549,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             home=str(home),
             trusted_proxies=parse_trusted_proxies(env.get("HUB_TRUSTED_PROXIES", "")),
         ),
-        database=DatabaseSettings(url=db_url),
+        database=from_env(DatabaseSettings, env, url=db_url),
         vault=VaultSettings(keys=parse_vault_keys(vault_raw)),
         auth=AuthSettings(platform_token=platform_token),
         stripe=from_env(StripeSettings, env, api_base=api_base, emulator=emulator),
@@ -514,5 +557,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cache=cache,
         applier=from_env(ApplierSettings, env, enabled=applier_flag == "1"),
         notify=load_notify_settings(env, hub_env),
+        retention=from_env(RetentionSettings, env),
+        holds=from_env(HoldSettings, env),
         providers=ProviderSettings(api_bases=provider_api_bases(env)),
     )

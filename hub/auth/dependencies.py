@@ -19,11 +19,12 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.keys import digest, same_secret
 from hub.auth.principal import PlatformPrincipal, StoredCredentials, TenantPrincipal
+from hub.db.engine import single_statements
 from hub.db.tenants import ApiKey, Tenant
 from hub.db.vault import ProviderCredential
 from hub.errors import Forbidden, Unauthorized
@@ -58,30 +59,36 @@ def _bearer(connection: ASGIConnection) -> str:
     return token
 
 
-async def _lookup(connection: ASGIConnection, session: AsyncSession) -> Principal:
+#: The one read that resolves a tenant key, built once: the key, its tenant's status, and the
+#: tenant's credentials (one row per provider).
+_KEY_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.scope,
+        Tenant.id,
+        Tenant.status,
+        ProviderCredential.provider,
+        ProviderCredential.id,
+        ProviderCredential.version,
+        ProviderCredential.publishable_key,
+    )
+    .join(Tenant, Tenant.id == ApiKey.tenant_id)
+    .outerjoin(ProviderCredential, ProviderCredential.tenant_id == Tenant.id)
+    .where(ApiKey.digest == bindparam("digest"), ApiKey.revoked_at.is_(None))
+)
+
+
+async def _lookup(connection: ASGIConnection) -> Principal:
     token = _bearer(connection)
-    if same_secret(token, services_of(connection).settings.auth.platform_token):
+    services = services_of(connection)
+    if same_secret(token, services.settings.auth.platform_token):
         return PlatformPrincipal()
-    # One read: the key, its tenant's status, and the tenant's credentials (one row per provider).
-    rows = (
-        await session.execute(
-            select(
-                ApiKey.id,
-                ApiKey.scope,
-                Tenant.id,
-                Tenant.status,
-                ProviderCredential.provider,
-                ProviderCredential.id,
-                ProviderCredential.version,
-                ProviderCredential.publishable_key,
-            )
-            .join(Tenant, Tenant.id == ApiKey.tenant_id)
-            .outerjoin(ProviderCredential, ProviderCredential.tenant_id == Tenant.id)
-            .where(ApiKey.digest == digest(token), ApiKey.revoked_at.is_(None))
-        )
-    ).all()
-    # The read must not hold SQLite's write lock (or a PostgreSQL snapshot) for the whole request.
-    await session.commit()
+    # One statement on a pooled connection, read on every request (no cache): a revoked key or
+    # a suspended tenant is refused by every worker from the moment the change commits. In
+    # autocommit on PostgreSQL (no BEGIN/COMMIT round trips); on SQLite in a short transaction.
+    async with single_statements(services.engine).connect() as conn:
+        rows = (await conn.execute(_KEY_LOOKUP, {"digest": digest(token)})).all()
+        await conn.commit()  # nothing written: ends SQLite's transaction (and its lock) at once
     if not rows:
         raise _unauthorized()
     key_id, scope, tenant_id, status = rows[0][:4]
@@ -95,7 +102,7 @@ async def _lookup(connection: ASGIConnection, session: AsyncSession) -> Principa
     return TenantPrincipal(tenant_id=tenant_id, scope=scope, key_id=key_id, credentials=stored)
 
 
-async def authenticate(connection: ASGIConnection, session: AsyncSession | None = None) -> Principal:
+async def authenticate(connection: ASGIConnection) -> Principal:
     """The caller's principal, resolved once per request.
 
     A failure counts against the client's address; past the limit it is answered 429 instead of
@@ -106,11 +113,7 @@ async def authenticate(connection: ASGIConnection, session: AsyncSession | None 
     if cached is not None:
         return cached
     try:
-        if session is None:
-            async with services_of(connection).sessions() as own:
-                principal = await _lookup(connection, own)
-        else:
-            principal = await _lookup(connection, session)
+        principal = await _lookup(connection)
     except Unauthorized:
         address = connection.client.host if connection.client else "unknown"
         limited = await services_of(connection).limits.failed_authentication(address)
@@ -152,17 +155,17 @@ async def storefront_guard(connection: ASGIConnection, _: BaseRouteHandler) -> N
     _tenant(await authenticate(connection))
 
 
-async def require_platform(request: Request, session: AsyncSession) -> PlatformPrincipal:
-    return _platform(await authenticate(request, session))
+async def require_platform(request: Request) -> PlatformPrincipal:
+    return _platform(await authenticate(request))
 
 
-async def require_admin(request: Request, session: AsyncSession) -> TenantPrincipal:
-    return _admin(await authenticate(request, session))
+async def require_admin(request: Request) -> TenantPrincipal:
+    return _admin(await authenticate(request))
 
 
-async def require_storefront(request: Request, session: AsyncSession) -> TenantPrincipal:
+async def require_storefront(request: Request) -> TenantPrincipal:
     """Admin or storefront key of an active tenant."""
-    return _tenant(await authenticate(request, session))
+    return _tenant(await authenticate(request))
 
 
 DEPENDENCIES = {

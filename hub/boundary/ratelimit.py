@@ -16,7 +16,10 @@ and console sign-ins.
   per key, so a script cannot fill the session table.
 
 Counters live in this process by default; with ``HUB_REDIS_URL`` they live in Redis and every
-worker and machine shares them. If Redis cannot be reached the limits are skipped (and logged):
+worker and machine shares them. In process, the per-key rate (checked on every API request) is a
+token bucket of ``2N`` tokens refilled at ``N`` a second: one dict update a request. The rarer
+limits keep the ``limits`` library's moving windows, in memory or in Redis. If Redis cannot be
+reached the limits are skipped (and logged):
 a rate limiter must not take the payment API down with it.
 """
 
@@ -26,6 +29,7 @@ import hashlib
 import logging
 import math
 import time
+from collections import OrderedDict
 
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -50,14 +54,42 @@ class RateLimited(HubError):
     status, code, title = 429, "rate_limited", "Rate limited"
 
 
+class TokenBuckets:
+    """Per-identity token buckets in this process: ``rate`` tokens a second, at most ``capacity``.
+
+    Bounded: past ``max_entries`` identities the least recently used is dropped (a dropped
+    bucket starts full again, which only ever lets a long-idle caller in).
+    """
+
+    def __init__(self, rate: float, capacity: float, max_entries: int = 100_000) -> None:
+        self.rate, self.capacity, self.max_entries = rate, capacity, max_entries
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # identity -> (tokens, at)
+        self._clock = time.monotonic
+
+    def take(self, identity: str) -> float | None:
+        """Take a token: None when there was one, else the seconds until there is."""
+        now = self._clock()
+        tokens, at = self._buckets.pop(identity, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - at) * self.rate)
+        if tokens >= 1:
+            self._buckets[identity] = (tokens - 1, now)
+            if len(self._buckets) > self.max_entries:
+                self._buckets.popitem(last=False)
+            return None
+        self._buckets[identity] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+
 class Limits:
-    """The hub's two limits over one storage (memory, or Redis shared by every worker)."""
+    """The hub's limits over one storage (memory, or Redis shared by every worker)."""
 
     def __init__(self, per_key: int, redis_url: str | None = None) -> None:
         storage: Storage = (
             RedisStorage(_async_uri(redis_url), implementation="redispy") if redis_url else MemoryStorage()
         )
         self.limiter = MovingWindowRateLimiter(storage)
+        # In process, the per-key check is a token bucket; with Redis every worker shares the window.
+        self.buckets = None if redis_url else TokenBuckets(per_key, 2 * per_key)
         self.per_key: RateLimitItem = RateLimitItemPerSecond(2 * per_key, 2, namespace="hub-key")
         self.auth_failures: RateLimitItem = RateLimitItemPerMinute(AUTH_FAILURES, namespace="hub-authfail")
         self.sign_in_failures: RateLimitItem = RateLimitItemPerMinute(SIGN_IN_FAILURES, namespace="hub-signin")
@@ -77,6 +109,11 @@ class Limits:
 
     async def check(self, token_digest: str) -> None:
         """The token's own rate: before any database read, so a flood with one token costs no query."""
+        if self.buckets is not None:
+            wait = self.buckets.take(token_digest)
+            if wait is not None:
+                raise _limited("Too many requests with this API key; retry later", max(wait, 1.0))
+            return
         wait = await self._allowed(self.per_key, token_digest, hit=True)
         if wait is not None:
             raise _limited("Too many requests with this API key; retry later", wait)

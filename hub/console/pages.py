@@ -155,6 +155,22 @@ def payment_detail(p: schemas.Payment) -> dict[str, Any]:
         "can_capture": p.status == "requires_capture",
         "can_cancel": p.status in CANCELABLE,
         "can_refund": p.status in REFUNDABLE and p.amount_refunded < p.amount_received,
+        "amount_transferred": major(p.amount_transferred, p.currency),
+        "platform_amount": major(p.platform_amount, p.currency),
+        "has_transfers": p.amount_transferred > 0,
+        "can_release": p.status in REFUNDABLE and p.platform_amount > 0,
+        "capture_before": when(p.capture_before) if p.capture_before else None,
+    }
+
+
+def transfer_row(t: schemas.Transfer, sellers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "seller": sellers.get(t.connected_account_id, t.connected_account_id),
+        "amount": major(t.amount, t.currency),
+        "amount_reversed": major(t.amount_reversed, t.currency),
+        "status": t.status.replace("_", " "),
+        "created_at": when(t.created_at),
     }
 
 

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.console import cookies, flash, notifications, pages, payments, providers, sessions
+from hub.console import cookies, flash, notifications, pages, payments, providers, sellers, sessions
 from hub.console.common import NotSignedIn
 from hub.console.common import admin as _admin
 from hub.console.common import form_text as _form_text
@@ -37,6 +37,8 @@ from hub.tenants import service as tenants
 from providers.base.errors import ProviderError
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: Fields of the Stripe form that may be left empty (a stored secret is then kept).
+OPTIONAL = ("webhook_secret", "connect_webhook_secret")
 PROVIDER = "stripe"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -125,7 +127,8 @@ async def stripe_page(request: Request, session: AsyncSession, services: Injecte
 async def stripe_save(request: Request, session: AsyncSession, services: Injected[Services]) -> Response[Any]:
     who = await _admin(request, session)
     form = await request.form()
-    fields = {name: _form_text(form, name).strip() for name in ("publishable_key", "secret_key", "webhook_secret")}
+    names = ("publishable_key", "secret_key", "webhook_secret", "connect_webhook_secret")
+    fields = {name: _form_text(form, name).strip() for name in names}
     let_hub_create = _form_text(form, "create_webhook") == "1"
     errors: dict[str, str] = {}
     for name, label in (("publishable_key", "Publishable key"), ("secret_key", "Secret key")):
@@ -139,7 +142,7 @@ async def stripe_save(request: Request, session: AsyncSession, services: Injecte
         return _status(page, 422)
     try:
         # The same checks as the API's (a field too long, say: 422 naming it, shown next to it).
-        data = {k: v for k, v in fields.items() if v or k != "webhook_secret"}
+        data = {k: v for k, v in fields.items() if v or k not in OPTIONAL}
         await credentials.put_credentials(session, services, who, PROVIDER, data)
     except (HubError, ProviderError) as exc:
         await session.rollback()
@@ -269,6 +272,7 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             keys_create,
             keys_revoke,
             *notifications.ROUTES,
+            *sellers.ROUTES,
             static_router(),
         ],
         middleware=[

@@ -7,7 +7,7 @@ console shows them as they are. ``repair`` says whether pressing Repair
 
 from __future__ import annotations
 
-from hub.credentials.schemas import Advice, WebhookHealth
+from hub.credentials.schemas import Advice, ConnectWebhookHealth, WebhookHealth
 
 
 def advise(provider: str, key_error: str | None, f: WebhookHealth, *, note: str | None = None) -> list[Advice]:
@@ -99,5 +99,58 @@ def advise(provider: str, key_error: str | None, f: WebhookHealth, *, note: str 
             f"Everything is set up, but no update has arrived yet: it comes with your next payment, or send "
             f"a test event from the webhook's page in the {name} Dashboard.",
             repair=False,
+        )
+    return out
+
+
+def advise_connect(provider: str, url: str, c: ConnectWebhookHealth) -> list[Advice]:
+    """What is wrong with the connected accounts' endpoint (sellers' onboarding news), with the fix."""
+    name = provider.replace("_", " ").title()
+    out: list[Advice] = []
+    if c.endpoint == "missing":
+        out.append(
+            Advice(
+                condition="connect_endpoint_missing",
+                message=f"{name} has no webhook sending your sellers' account updates to the hub, so a seller "
+                f"who finishes onboarding stays 'onboarding' here: press Repair to create it, or add a webhook "
+                f"for {url} with 'Events on Connected accounts' in the {name} Dashboard and save its secret.",
+                repair=True,
+            )
+        )
+    elif c.endpoint == "disabled":
+        out.append(
+            Advice(
+                condition="connect_endpoint_disabled",
+                message=f"Your {name} webhook for connected accounts is disabled: press Repair to enable it.",
+                repair=True,
+            )
+        )
+    if c.endpoint in ("enabled", "disabled") and c.url_matches is False:
+        out.append(
+            Advice(
+                condition="connect_url_mismatch",
+                message=f"Your {name} webhook for connected accounts sends to another address: press Repair "
+                f"to point it at {url}.",
+                repair=True,
+            )
+        )
+    if c.missing_events:
+        out.append(
+            Advice(
+                condition="connect_events_missing",
+                message=f"Your {name} webhook for connected accounts does not send "
+                f"{', '.join(c.missing_events)}: press Repair to add them.",
+                repair=True,
+            )
+        )
+    if c.endpoint != "missing" and not c.secret_set:
+        out.append(
+            Advice(
+                condition="connect_secret_missing",
+                message=f"The hub has no signing secret for your {name} webhook for connected accounts, so it "
+                "cannot trust its events: save it as the Connect webhook secret, or press Repair to replace "
+                "the webhook with one whose secret the hub keeps.",
+                repair=True,
+            )
         )
     return out

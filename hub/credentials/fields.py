@@ -65,6 +65,12 @@ def read(spec: CredentialsSpec, body: dict[str, Any]) -> Submitted:
     )
 
 
+def pooled(spec: CredentialsSpec, submitted: Submitted) -> dict[str, str]:
+    """The submitted ``SEALED`` fields stored together (those without a column of their own)."""
+    alone = {f.name for f in spec.sealed if f.column is not None}
+    return {k: v for k, v in submitted.sealed.items() if k not in alone}
+
+
 def changed_fields(spec: CredentialsSpec, submitted: Submitted) -> list[str]:
     """The names of the fields a registration writes (for the audit trail: names, never values)."""
     names = [spec.public.name, spec.key.name]
@@ -85,8 +91,10 @@ def view(
         f"{spec.signing.name}_set": row.webhook_secret_ct is not None,
     }
     for f in spec.by_role(CredentialRole.SEALED):
-        # Sealed fields are stored together, all at once: the ciphertext's presence says each is set.
-        out[f"{f.name}_set"] = row.sealed_secrets_ct is not None
+        # A field with a column of its own is set when that column is; the others are stored
+        # together, all at once: the shared ciphertext's presence says each is set.
+        ct = getattr(row, f.column) if f.column is not None else row.sealed_secrets_ct
+        out[f"{f.name}_set"] = ct is not None
     out.update(
         webhook_url=webhook_url,
         verified_at=row.verified_at,

@@ -32,6 +32,17 @@ class Advice(msgspec.Struct, frozen=True):
     repair: bool
 
 
+class ConnectWebhookHealth(msgspec.Struct, omit_defaults=True):
+    """The endpoint that sends the events of the tenant's connected accounts (a marketplace's sellers)."""
+
+    endpoint: str  # enabled | disabled | missing | unknown
+    url_matches: bool | None
+    missing_events: list[str]
+    #: The hub holds the endpoint's signing secret (``connect_webhook_secret``).
+    secret_set: bool
+    endpoint_id: str | None = None
+
+
 class WebhookHealth(msgspec.Struct, omit_defaults=True):
     """The tenant's webhook set-up: the endpoint at the provider, and what the hub itself received."""
 
@@ -46,6 +57,8 @@ class WebhookHealth(msgspec.Struct, omit_defaults=True):
     advice: list[Advice]
     #: Absent when there is no endpoint the hub can verify, or it could not be read.
     endpoint_id: str | None = None
+    #: The connected accounts' endpoint: present for a tenant with a Connect webhook secret or sellers.
+    connect: ConnectWebhookHealth | None = None
 
 
 class HealthCheck(msgspec.Struct):

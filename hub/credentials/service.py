@@ -109,6 +109,11 @@ async def _store(
     # signature check fail later.
     if data.signing is not None:
         set_webhook_secret(row, secrets, data.signing, now)
+    for f in spec.sealed:
+        # A sealed field kept in a column of its own (Stripe's Connect webhook secret): a body
+        # that leaves it out keeps the stored one.
+        if f.column is not None and f.name in data.sealed:
+            setattr(row, f.column, secrets.seal(provider.name, f.name, data.sealed[f.name]))
     if endpoint_id is not None:
         row.webhook_endpoint_id = endpoint_id
     row.mode = creds.mode
@@ -116,8 +121,9 @@ async def _store(
     row.secret_key_hint = provider.secret_hint(creds)
     row.secret_key_ct = secrets.seal(provider.name, "secret_key", data.key)
     # The plugin's other secrets, sealed together under their own field name (absent: none declared).
+    pooled = fields.pooled(spec, data)
     row.sealed_secrets_ct = (
-        secrets.seal(provider.name, SEALED_FIELD, msgspec.json.encode(data.sealed).decode()) if data.sealed else None
+        secrets.seal(provider.name, SEALED_FIELD, msgspec.json.encode(pooled).decode()) if pooled else None
     )
     row.verified_at = now
     row.updated_at = now

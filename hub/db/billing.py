@@ -53,6 +53,8 @@ class BillingEvent(Base):
     """One row per distinct platform webhook event; the unique event id is the dedup rule."""
 
     __tablename__ = "billing_events"
+    # Retention: handled events older than their window.
+    __table_args__ = (Index("ix_billing_events_outcome_received_at", "outcome", "received_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     stripe_event_id: Mapped[str] = mapped_column(String(255), unique=True)

@@ -19,4 +19,4 @@ class ConsoleSession(Base):
     # The admin key the session was opened with: revoking it ends the session at once.
     api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # retention: expired sessions go

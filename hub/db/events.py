@@ -22,6 +22,8 @@ class WebhookEvent(Base):
         Index("ix_webhook_events_tenant_id_id", "tenant_id", "id"),
         # The applier's claim: the oldest pending events first.
         Index("ix_webhook_events_outcome_id", "outcome", "id"),
+        # Retention: finished events older than their window.
+        Index("ix_webhook_events_outcome_received_at", "outcome", "received_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -2,6 +2,7 @@
 
 from hub.db.base import Base
 from hub.db.billing import BillingCustomer, BillingEvent, BillingSubscription
+from hub.db.connect import ConnectedAccount
 from hub.db.console import ConsoleSession
 from hub.db.events import WebhookEvent
 from hub.db.idempotency import IdempotencyRecord
@@ -11,7 +12,7 @@ from hub.db.notifications import (
     NotificationEndpoint,
     NotificationMessage,
 )
-from hub.db.payments import CheckoutSession, Customer, Payment, Refund
+from hub.db.payments import CheckoutSession, Customer, Payment, Refund, Transfer, TransferReversal
 from hub.db.recurring import Invoice, PaymentLink, Price, Product, SetupIntent, Subscription
 from hub.db.tenants import ApiKey, AuditEntry, Tenant
 from hub.db.vault import ProviderCredential, TenantDataKey
@@ -24,6 +25,7 @@ __all__ = [
     "BillingEvent",
     "BillingSubscription",
     "CheckoutSession",
+    "ConnectedAccount",
     "ConsoleSession",
     "Customer",
     "IdempotencyRecord",
@@ -42,5 +44,7 @@ __all__ = [
     "Subscription",
     "Tenant",
     "TenantDataKey",
+    "Transfer",
+    "TransferReversal",
     "WebhookEvent",
 ]

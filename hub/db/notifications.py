@@ -37,6 +37,8 @@ class NotificationEndpoint(Base):
 
 class NotificationMessage(Base):
     __tablename__ = "notification_messages"
+    # Retention: messages older than their window (then: is any delivery of it left?).
+    __table_args__ = (Index("ix_notification_messages_created_at", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
@@ -54,6 +56,8 @@ class NotificationDelivery(Base):
         Index("ix_notification_deliveries_endpoint_id_id", "endpoint_id", "id"),
         # The dispatcher's claim: due pending deliveries, oldest first.
         Index("ix_notification_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        # Retention: delivered or failed deliveries whose last change is older than their window.
+        Index("ix_notification_deliveries_status_updated_at", "status", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

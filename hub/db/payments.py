@@ -17,6 +17,7 @@ class Payment(Base):
         Index("ix_payments_tenant_id_id", "tenant_id", "id"),
         Index("ix_payments_provider_payment", "provider", "provider_payment_id"),
         Index("ix_payments_tenant_id_status_id", "tenant_id", "status", "id"),
+        Index("ix_payments_status_capture_before", "status", "capture_before"),
         CheckConstraint(check_in("status", PaymentStatus), name="status"),
         CheckConstraint(check_in("dispute_status", DisputeStatus), name="dispute_status"),
     )
@@ -58,6 +59,18 @@ class Payment(Base):
     # pending_since lets a later request take over from a worker that died mid-call.
     pending_op: Mapped[str | None] = mapped_column(String(20), default=None)
     pending_since: Mapped[datetime | None] = mapped_column(default=None)
+    # A held authorization's last moment of capture (the provider's), and when the tenant was
+    # warned it is near (hub/payments/expiry.py: set by the one worker whose claim took it).
+    capture_before: Mapped[datetime | None] = mapped_column(default=None)
+    capture_warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A destination charge: the connected account (hub id) the money goes to, and the tenant's fee.
+    transfer_to: Mapped[str | None] = mapped_column(String(40), default=None)
+    application_fee_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # What its transfers sent to connected accounts, less the reversals the provider confirmed
+    # (hub/payments/transfers.py keeps it under the payment's row lock).
+    amount_transferred: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Why the provider canceled it (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: Mapped[str | None] = mapped_column(String(80), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -81,6 +94,50 @@ class Refund(Base):
     reason: Mapped[str | None] = mapped_column(String(80), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Transfer(Base):
+    """Money sent from a payment to a seller's connected account (separate charges and transfers).
+
+    Written (no provider id, ``pending``) under the payment's row lock before the provider is
+    called, so concurrent releases count each other and never overdraw the payment.
+    """
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider_transfer_id"),
+        CheckConstraint("status IN ('pending', 'paid', 'partially_reversed', 'reversed')", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    connected_account_id: Mapped[str] = mapped_column(ForeignKey("connected_accounts.id", ondelete="CASCADE"))
+    provider_transfer_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The reversals the provider confirmed (a reversal still being asked for frees nothing yet).
+    amount_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(40))
+    metadata_: Mapped[dict] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TransferReversal(Base):
+    """A reversal of (part of) a transfer: written before the provider is asked, like a refund."""
+
+    __tablename__ = "transfer_reversals"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider_reversal_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id", ondelete="CASCADE"), index=True)
+    #: The refund that asked for it (a refund with ``reverse_transfers``), if any.
+    refund_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    provider_reversal_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Customer(Base):

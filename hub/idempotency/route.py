@@ -32,16 +32,12 @@ from hub.errors import PROBLEM_JSON, HubError, is_database_outage
 from hub.idempotency import deferred, sealed, store
 from hub.idempotency.attempt import Attempt, Taken, problem_of
 from hub.operations.policy import rule_for
-from hub.operations.unit import transaction
 from hub.services import Services, services_of
 from providers.base.errors import ProviderError
 
 log = logging.getLogger("hub.idempotency")
 
 REPLAYED = "Idempotent-Replayed"
-#: One new key in this many (per worker) also deletes the records past retention (an indexed
-#: range delete), so the table stays about a day of keys without a separate job.
-PURGE_EVERY = 200
 
 
 async def once(
@@ -111,8 +107,6 @@ async def once(
                         deferred.KeyWrite(tenant_id, route, key, attempt.claimed, "settle", (status_code, kept))
                     )
                 raise
-    if attempt.claimed is not None and not attempt.claimed.resumed:
-        await _upkeep(services)
     return Response(content=content, status_code=status_code, media_type="application/json")
 
 
@@ -172,14 +166,3 @@ async def _replay(
         media_type=PROBLEM_JSON if stored.status_code >= 400 else "application/json",
         headers={REPLAYED: "true"},
     )
-
-
-async def _upkeep(services: Services) -> None:
-    """Every PURGE_EVERY-th new key of this worker also purges the expired ones."""
-    if next(services.new_idempotency_keys) % PURGE_EVERY:
-        return
-    try:
-        async with transaction(services.sessions) as session:
-            await store.purge(session)
-    except Exception as exc:  # housekeeping: the next turn tries again
-        log.warning("could not purge expired idempotency keys (%s)", type(exc).__name__)

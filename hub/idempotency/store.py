@@ -212,15 +212,6 @@ def _answer(row: IdempotencyRecord, fingerprint: str) -> Stored | None:
     return None
 
 
-async def purge(session: AsyncSession) -> None:
-    """Forget keys older than the retention period, in ``session``'s transaction (not committed here)."""
-    await session.execute(
-        delete(IdempotencyRecord)
-        .where(IdempotencyRecord.created_at < utcnow() - RETENTION)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def _pk(statement: Any, tenant_id: str, route: str, key: str) -> Any:
     return statement.where(
         IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.route == route, IdempotencyRecord.key == key

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import event, select
+from sqlalchemy import Table, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -32,15 +32,25 @@ NOTIFIED_STATUSES = (
     PaymentStatus.REFUNDED,
 )
 DISPUTE_UPDATED = "payment.dispute_updated"
+#: A held authorization lapses within HUB_CAPTURE_WARNING_HOURS (hub/payments/expiry.py).
+CAPTURE_EXPIRING = "payment.capture_expiring"
+TRANSFER_CREATED = "transfer.created"
+TRANSFER_REVERSED = "transfer.reversed"
 PING = "ping"
 #: A subscription is announced moving into any of its statuses (the provider's own names).
 SUBSCRIPTION_STATUSES = tuple(SubscriptionStatus)
 INVOICE_TYPES = ("invoice.paid", "invoice.payment_failed")
+#: A connected account (a marketplace seller) changed: its status, what it may do, what is due.
+CONNECTED_ACCOUNT_UPDATED = "connected_account.updated"
 EVENT_TYPES = (
     *(f"payment.{s}" for s in NOTIFIED_STATUSES),
     DISPUTE_UPDATED,
+    CAPTURE_EXPIRING,
+    TRANSFER_CREATED,
+    TRANSFER_REVERSED,
     *(f"subscription.{s}" for s in SUBSCRIPTION_STATUSES),
     *INVOICE_TYPES,
+    CONNECTED_ACCOUNT_UPDATED,
     PING,
 )
 
@@ -134,3 +144,79 @@ def record(
     )
     session.sync_session.info[WAKE] = True
     return message
+
+
+# -- set-wise, for the webhook applier: one read of endpoints and one INSERT per table a batch --
+
+
+async def enabled_endpoints(
+    session: AsyncSession, tenant_ids: Sequence[str]
+) -> dict[str, list[tuple[str, Sequence[str]]]]:
+    """Each tenant's enabled endpoints (id, enabled events), in one indexed read for them all."""
+    found: dict[str, list[tuple[str, Sequence[str]]]] = {}
+    if not tenant_ids:
+        return found
+    rows = await session.execute(
+        select(NotificationEndpoint.tenant_id, NotificationEndpoint.id, NotificationEndpoint.enabled_events).where(
+            NotificationEndpoint.tenant_id.in_(sorted(set(tenant_ids))), NotificationEndpoint.status == "enabled"
+        )
+    )
+    for tenant_id, endpoint_id, events in rows:
+        found.setdefault(tenant_id, []).append((endpoint_id, events))
+    return found
+
+
+class News(msgspec.Struct, frozen=True):
+    """One message to record: its type, its object as the API shows it, and the tenant's endpoints."""
+
+    tenant_id: str
+    type: str
+    data: Any
+    endpoints: Sequence[tuple[str, Sequence[str]]]
+    payment_id: str | None = None
+
+
+async def record_many(session: AsyncSession, news: Sequence[News]) -> int:
+    """``record`` for many messages: one INSERT of the messages and one of their deliveries.
+
+    Core statements, executed many; the bodies are frozen here. Returns the messages recorded.
+    """
+    now = utcnow()
+    messages: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for item in news:
+        targets = [endpoint_id for endpoint_id, events in item.endpoints if subscribed(events, item.type)]
+        if not targets:
+            continue
+        message_id = new_id("msg")
+        messages.append(
+            {
+                "id": message_id,
+                "tenant_id": item.tenant_id,
+                "type": item.type,
+                "payment_id": item.payment_id,
+                "body": encode_body(item.type, now, item.data),
+                "created_at": now,
+            }
+        )
+        deliveries += [
+            {
+                "id": new_id("ndl"),
+                "tenant_id": item.tenant_id,
+                "endpoint_id": endpoint_id,
+                "message_id": message_id,
+                "type": item.type,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for endpoint_id in targets
+        ]
+    if not messages:
+        return 0
+    await session.execute(insert(cast(Table, NotificationMessage.__table__)), messages)
+    await session.execute(insert(cast(Table, NotificationDelivery.__table__)), deliveries)
+    session.sync_session.info[WAKE] = True
+    return len(messages)

@@ -51,6 +51,11 @@ APPLY_LAG = Histogram(
     "From a webhook event's receipt to its effect on the payment",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0),
 )
+PRUNED_ROWS = Counter(
+    "hub_pruned_rows",
+    "Rows removed by retention, by table (signature_failure_notes: notes cleared on provider_credentials)",
+    ["table"],
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -61,6 +66,15 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 def observe_stripe_call(operation: str, outcome: str, seconds: float) -> None:
     STRIPE_CALLS.labels(operation, outcome).inc()
     STRIPE_SECONDS.labels(operation).observe(seconds)
+
+
+DB_CONNECTIONS = Counter(
+    "hub_db_connections_opened", "Database connections opened by the pool (a pool too small for the load opens many)"
+)
+
+
+def count_db_connection() -> None:
+    DB_CONNECTIONS.inc()
 
 
 def count_webhook_event(outcome: str, provider: str = "stripe") -> None:
@@ -75,6 +89,10 @@ def count_notification_delivery(status: str) -> None:
 
 def observe_apply_lag(seconds: float) -> None:
     APPLY_LAG.observe(max(0.0, seconds))
+
+
+def count_pruned(table: str, rows: int) -> None:
+    PRUNED_ROWS.labels(table).inc(rows)
 
 
 def render() -> tuple[bytes, str]:

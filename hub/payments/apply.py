@@ -49,6 +49,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -160,7 +161,12 @@ async def record_refund(session: AsyncSession, payment: Payment, update: RefundU
     ).scalar_one()
     if refund.payment_id != payment.id:
         return
-    advance_refund(refund, status, at)
+    note_refund(refund, update, at)
+
+
+def note_refund(refund: Refund, update: RefundUpdate, at: int) -> None:
+    """The provider's news of ``refund`` (a row of the payment it is about): its state moved forward."""
+    advance_refund(refund, RefundStatus(update.status), at)
     refund.amount = update.amount
 
 
@@ -194,6 +200,18 @@ def note_received(payment: Payment, figure: int) -> None:
     )
 
 
+def note_hold(payment: Payment, capture_before: int | None, status: str | None, reason: str | None) -> None:
+    """A held authorization's last moment of capture, and why the provider canceled the payment.
+
+    ``capture_before`` is the provider's figure for the charge (epoch seconds): the one it
+    reports is kept. ``reason`` counts only with news of the cancellation itself.
+    """
+    if capture_before is not None:
+        payment.capture_before = datetime.fromtimestamp(capture_before, UTC)
+    if reason and status == PaymentStatus.CANCELED and payment.status == PaymentStatus.CANCELED:
+        payment.cancellation_reason = reason
+
+
 def record_capture(payment: Payment, captured: int, snap: PaymentSnapshot) -> None:
     """The hub's own capture of ``captured``, and the provider's answer to it.
 
@@ -225,6 +243,24 @@ async def recount(session: AsyncSession, payment: Payment) -> None:
     settle_status(payment)
 
 
+def recount_rows(payment: Payment, refunds: Iterable[Refund]) -> None:
+    """``recount`` over refund rows already in hand (every row of ``payment``, read under its lock)."""
+    rows = ((r.amount, r.status, r.status_at) for r in refunds)
+    payment.amount_refunded = totals(rows, payment.provider_refunded, payment.provider_refunded_at).returned
+    settle_status(payment)
+
+
+def fold_events(payment: Payment, events: Iterable[ProviderEvent]) -> bool:
+    """Fold events' payment facts in, oldest first (``apply_event``); True if a recount is due.
+
+    A refund event always makes one due: its row is recorded beside (``note_refund``).
+    """
+    due = False
+    for event in sorted(events, key=lambda e: e.created):
+        due = apply_event(payment, event) or event.refund is not None or due
+    return due
+
+
 async def apply_refunds(session: AsyncSession, payment: Payment) -> None:
     """Recount after the refund rows changed (API, sync), and record the notifications a move causes."""
     previous = payment.status
@@ -251,6 +287,7 @@ def apply_event(payment: Payment, event: ProviderEvent) -> bool:
             payment.amount_capturable = event.amount_capturable
     if payment.status != "requires_capture":
         payment.amount_capturable = 0
+    note_hold(payment, event.capture_before, event.status, event.cancellation_reason)
     if event.dispute_status is not None:
         current = payment.dispute_status
         if current is None or _DISPUTE_ORDER.get(event.dispute_status, 0) > _DISPUTE_ORDER.get(current, 0):
@@ -310,6 +347,7 @@ async def apply_snapshot(
     if snap.last_error_code:
         payment.last_error_code = snap.last_error_code
         payment.decline_code = snap.decline_code
+    note_hold(payment, snap.capture_before, snap.status, snap.cancellation_reason)
     await payment_changed(session, payment, previous)
 
 

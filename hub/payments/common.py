@@ -164,13 +164,23 @@ def new_payment(payment_id: str, tenant_id: str, provider: str, **fields: object
         amount_capturable=0,
         amount_received=0,
         amount_refunded=0,
+        amount_transferred=0,
         created_at=now,
         updated_at=now,
         **fields,
     )
 
 
+def amount_transferred(p: Payment) -> int:
+    """What went to connected accounts: a destination charge's received amount less the tenant's fee,
+    else its transfers less reversals."""
+    if p.transfer_to is not None:
+        return max(0, p.amount_received - (p.application_fee_amount or 0))
+    return p.amount_transferred or 0
+
+
 def payment_view(p: Payment, publishable_key: str | None) -> schemas.Payment:
+    transferred = amount_transferred(p)
     return schemas.Payment(
         id=p.id,
         provider=p.provider,
@@ -197,6 +207,10 @@ def payment_view(p: Payment, publishable_key: str | None) -> schemas.Payment:
             if p.next_action_url and p.status in AWAITING_BUYER
             else None
         ),
+        capture_before=p.capture_before,
+        cancellation_reason=p.cancellation_reason,
+        amount_transferred=transferred,
+        platform_amount=p.amount_received - p.amount_refunded - transferred,
     )
 
 

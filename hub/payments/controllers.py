@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.operations import driver
-from hub.payments import buyer, checkout, create, refunds, schemas, service
+from hub.payments import buyer, checkout, create, refunds, schemas, service, transfers
 from hub.payments.status import Status
 from hub.services import Injected, Services
 from hub.strict import require_strict
 
 TAGS = ["storefront: payments"]
+MARKETPLACE = ["marketplace: transfers"]
 
 
 @post("/v1/payments", tags=TAGS, guards=[storefront_guard], status_code=201)
@@ -106,6 +107,55 @@ async def list_refunds(session: AsyncSession, storefront: TenantPrincipal, payme
     return await refunds.list_refunds(session, storefront, payment_id)
 
 
+@post(
+    "/v1/payments/{payment_id:str}/transfers",
+    tags=MARKETPLACE,
+    guards=[admin_guard],
+    status_code=201,
+    description="Releases part of a captured payment to a seller's connected account: a transfer from the "
+    "payment's charge (`source_transaction`) in the group named by the payment. Refused before the provider is "
+    "called for a payment not `succeeded`/`partially_refunded` (409 `invalid_state`), an account that cannot "
+    "receive transfers (422 `account_not_ready`) and more than the payment still holds (422 `amount_too_large`).",
+)
+async def create_transfer(
+    request: Request,
+    session: AsyncSession,
+    services: Injected[Services],
+    admin: TenantPrincipal,
+    payment_id: str,
+    data: schemas.TransferCreate,
+) -> Response[schemas.Transfer]:
+    await require_strict(request, schemas.TransferCreate)
+    op = transfers.CreateTransfer(services, admin, payment_id, data)
+    return await driver.run(op, request=request, session=session, body=data)
+
+
+@get("/v1/payments/{payment_id:str}/transfers", tags=MARKETPLACE, guards=[storefront_guard])
+async def list_transfers(session: AsyncSession, storefront: TenantPrincipal, payment_id: str) -> schemas.TransferList:
+    return await transfers.list_transfers(session, storefront, payment_id)
+
+
+@post(
+    "/v1/transfers/{transfer_id:str}/reversals",
+    tags=MARKETPLACE,
+    guards=[admin_guard],
+    status_code=201,
+    description="Takes back (part of) a transfer from the connected account; answers with the transfer after it.",
+)
+async def reverse_transfer(
+    request: Request,
+    session: AsyncSession,
+    services: Injected[Services],
+    admin: TenantPrincipal,
+    transfer_id: str,
+    data: schemas.ReversalCreate | None = None,
+) -> Response[schemas.Transfer]:
+    await require_strict(request, schemas.ReversalCreate)
+    body = data or schemas.ReversalCreate()
+    op = transfers.ReverseTransfer(services, admin, transfer_id, body)
+    return await driver.run(op, request=request, session=session, body=body)
+
+
 @post("/v1/checkout/sessions", tags=TAGS, guards=[storefront_guard], status_code=201)
 async def create_checkout_session(
     request: Request,
@@ -144,5 +194,8 @@ ROUTES: list = [
     sync_payment,
     create_refund,
     list_refunds,
+    create_transfer,
+    list_transfers,
+    reverse_transfer,
     create_checkout_session,
 ]

@@ -29,6 +29,7 @@ from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, money, schemas
 from hub.payments.apply import apply_snapshot, set_status
 from hub.payments.service import BEFORE_AUTHORIZATION, tag
+from hub.payments.transfers import owned_account, ready
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.errors import CardDeclined, ProviderError
@@ -91,6 +92,18 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
             raise ValidationFailed(
                 "off_session needs customer_id, payment_method and confirm: true", param="off_session"
             )
+        fee = data.application_fee_amount
+        if fee is not None:
+            if data.transfer_to is None:
+                raise ValidationFailed("application_fee_amount needs transfer_to", param="application_fee_amount")
+            if fee < 0:
+                raise ValidationFailed("application_fee_amount must not be negative", param="application_fee_amount")
+            if fee > data.amount:
+                raise ValidationFailed(
+                    "application_fee_amount must be at most the amount",
+                    code="amount_too_large",
+                    param="application_fee_amount",
+                )
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.provider, stored = common.stored_provider(self.services, self.who, self.data.provider)
@@ -99,7 +112,7 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
         self.publishable_key = self.ctx.credentials.publishable_key
         self.extras = _extras(self.data, self.method)
         money.check_amount(self.data.amount, self.currency, minimums=self.provider.capabilities.minimum_amounts)
-        supported(self.provider, self.data.capture_method, self.method)
+        supported(self.provider, self.data.capture_method, self.method, self.data.transfer_to)
         # The plugin's own checks of what it needs (an email, accepted terms, a method's fields):
         # 422 naming the field, before anything is written or sent.
         self.provider.validate_payment(
@@ -126,12 +139,14 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
             if customer_id
             else None
         )
+        transfer_to = self.earlier.transfer_to if self.earlier is not None else self.data.transfer_to
+        destination = await _destination(tx, self.who.tenant_id, transfer_to) if transfer_to else None
         payment = self.payment = await self.write_row(tx, attempt, lambda: self._row(attempt, customer))
         self.attempt = attempt
         # Read now: after a failed commit the row's attributes cannot be loaded again.
         assert payment.pending_since is not None
         self.payment_id, self.tenant_id, self.claimed_at = payment.id, payment.tenant_id, payment.pending_since
-        self.order = _order(payment, customer.provider_customer_id if customer else None, self.extras)
+        self.order = _order(payment, customer.provider_customer_id if customer else None, self.extras, destination)
         return None
 
     def _row_fields(self) -> dict[str, Any]:
@@ -146,6 +161,8 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
             "payment_method_type": self.method.type if self.method else None,
             "confirm": data.confirm,
             "off_session": data.off_session,
+            "transfer_to": data.transfer_to,
+            "application_fee_amount": data.application_fee_amount,
         }
 
     def _row(self, attempt: Attempt, customer: Customer | None) -> Payment:
@@ -211,9 +228,13 @@ def method_data(raw: str | dict[str, str | int] | None) -> neutral.PaymentMethod
     return neutral.PaymentMethodData(type=kind.strip().lower(), details={k: v for k, v in raw.items() if k != "type"})
 
 
-def supported(provider: Provider, capture_method: str, method: neutral.PaymentMethodData | None) -> None:
+def supported(
+    provider: Provider, capture_method: str, method: neutral.PaymentMethodData | None, transfer_to: str | None = None
+) -> None:
     """422 ``not_supported`` for what the provider declares it cannot do, before anything is written."""
     can = provider.capabilities
+    if transfer_to is not None and not can.destination_charges:
+        raise Unsupported(f"{provider.name} cannot send a payment to a connected account", param="transfer_to")
     if capture_method == "manual" and not can.manual_capture:
         raise Unsupported(f"{provider.name} cannot hold a payment to capture it later", param="capture_method")
     if method is not None and method.type not in can.payment_method_types:
@@ -233,7 +254,16 @@ def _extras(data: schemas.PaymentCreate, method: neutral.PaymentMethodData | Non
     )
 
 
-def _order(payment: Payment, provider_customer_id: str | None, extras: Extras) -> neutral.PaymentCreate:
+async def _destination(tx: AsyncSession, tenant_id: str, account_id: str) -> str:
+    """The provider's id of the tenant's connected account a destination charge pays (404 for
+    another tenant's or an unknown one, 422 ``account_not_ready`` before it can receive money)."""
+    account = await owned_account(tx, tenant_id, account_id, "transfer_to")
+    return ready(account, "transfer_to")
+
+
+def _order(
+    payment: Payment, provider_customer_id: str | None, extras: Extras, destination: str | None = None
+) -> neutral.PaymentCreate:
     """The provider request, built from the row (and the request's buyer details, the same under
     the same key) so a retried creation repeats it exactly."""
     fields = {
@@ -245,12 +275,18 @@ def _order(payment: Payment, provider_customer_id: str | None, extras: Extras) -
         "confirm": payment.confirm,
         "description": payment.description,
         "off_session": payment.off_session,
+        "application_fee_amount": payment.application_fee_amount,
     }
-    return _order_of(fields, payment.tenant_id, payment.id, provider_customer_id, extras)
+    return _order_of(fields, payment.tenant_id, payment.id, provider_customer_id, extras, destination)
 
 
 def _order_of(
-    fields: dict[str, Any], tenant_id: str, payment_id: str, provider_customer_id: str | None, extras: Extras
+    fields: dict[str, Any],
+    tenant_id: str,
+    payment_id: str,
+    provider_customer_id: str | None,
+    extras: Extras,
+    destination: str | None = None,
 ) -> neutral.PaymentCreate:
     return neutral.PaymentCreate(
         amount=fields["amount"],
@@ -266,6 +302,8 @@ def _order_of(
         customer_email=extras.customer_email,
         acceptance_token=extras.acceptance_token,
         redirect_url=extras.redirect_url,
+        transfer_destination=destination,
+        application_fee_amount=fields["application_fee_amount"],
     )
 
 

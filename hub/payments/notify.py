@@ -6,6 +6,8 @@ the payment as the API shows it, rendered again just before the commit. Nothing 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -48,6 +50,29 @@ def _announced(payment: Payment, previous_status: str | None) -> list[str]:
     if state.attrs.dispute_status.history.added and payment.dispute_status is not None:
         types.append(DISPUTE_UPDATED)
     return types
+
+
+def news(payment: Payment, previous_status: str, previous_dispute: str | None) -> list[str]:
+    """The message types a change of ``payment`` from (``previous_status``, ``previous_dispute``) causes."""
+    types = []
+    if payment.status != previous_status and payment.status in NOTIFIED_STATUSES:
+        types.append(f"payment.{payment.status}")
+    if payment.dispute_status != previous_dispute and payment.dispute_status is not None:
+        types.append(DISPUTE_UPDATED)
+    return types
+
+
+async def publishable_keys(session: AsyncSession, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The publishable key of each (tenant, provider), in one read (a payment's view shows it)."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    rows = await session.execute(
+        select(ProviderCredential.tenant_id, ProviderCredential.provider, ProviderCredential.publishable_key).where(
+            ProviderCredential.tenant_id.in_(sorted({t for t, _ in pairs}))
+        )
+    )
+    return {(t, p): key for t, p, key in rows if (t, p) in pairs}
 
 
 async def payment_changed(session: AsyncSession, payment: Payment, previous_status: str | None = None) -> None:

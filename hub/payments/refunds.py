@@ -15,20 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.db.base import utcnow
-from hub.db.payments import Payment, Refund
+from hub.db.payments import Payment, Refund, Transfer, TransferReversal
 from hub.errors import Conflict, Unsupported, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare
 from hub.operations.phases import Operation
 from hub.operations.policy import RowFate, Rule
-from hub.payments import common, inflight, schemas
+from hub.payments import common, inflight, schemas, transfers
 from hub.payments.apply import advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError
 from providers.base.payments import PaymentSnapshot, RefundSnapshot
 from providers.base.provider import Provider, TenantContext
 from providers.base.statuses import OPEN_REFUND
+from providers.base.transfers import ReversalSnapshot
 
 REFUNDABLE = frozenset({"succeeded", "partially_refunded"})
 #: Statuses after which a payment may have become refundable without the hub seeing it.
@@ -60,6 +61,9 @@ class CreateRefund(Operation[RefundSnapshot]):
         self.payment_id, self.data = payment_id, data
         self.snap: PaymentSnapshot | None = None
         self.refund: Refund | None = None
+        #: Reversals of the payment's transfers asked for before the refund, and their answers.
+        self.reversals: list[TransferReversal] = []
+        self.reversed: list[tuple[TransferReversal, ReversalSnapshot]] = []
 
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.payment = await common.owned_payment(tx, self.who.tenant_id, self.payment_id)
@@ -86,12 +90,26 @@ class CreateRefund(Operation[RefundSnapshot]):
         if earlier.provider_refund_id is not None or earlier.status != "pending":
             return common.refund_view(earlier)
         # The earlier attempt asked the provider and never heard back: ask again, identically,
-        # under the same provider idempotency key.
+        # under the same provider idempotency key (and the reversals it asked for first).
         self.refund = earlier
+        self.reversals = list(
+            (
+                await tx.execute(
+                    select(TransferReversal)
+                    .where(TransferReversal.refund_id == earlier.id, TransferReversal.provider_reversal_id.is_(None))
+                    .order_by(TransferReversal.created_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
         return None
 
     async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
         payment = self.payment
+        # Under the payment's lock, as a release decides: a transfer and a refund cannot both
+        # count the same money.
+        await transfers.lock(tx, payment)
         amount = await self._amount(tx) if self.refund is None else 0
         if await inflight.claim(tx, payment, "refund", lease=self.lease, statuses=REFUNDABLE) is None:
             raise inflight.busy(payment, self.lease)
@@ -108,6 +126,30 @@ class CreateRefund(Operation[RefundSnapshot]):
                 updated_at=now,
             )
             tx.add(self.refund)
+            await self._plan_reversals(tx, amount)
+        # The transfers the reversals take from, read now: the call runs with no transaction open.
+        ids = {r.transfer_id for r in self.reversals}
+        rows = (await tx.execute(select(Transfer).where(Transfer.id.in_(ids)))).scalars().all() if ids else []
+        self._transfers = {t.id: t for t in rows}
+
+    async def _plan_reversals(self, tx: AsyncSession, amount: int) -> None:
+        """With transfers outstanding, only a refund that says ``reverse_transfers`` goes on; it takes
+        back from them, newest first, what the money not transferred cannot cover."""
+        payment, refund = self.payment, self.refund
+        assert refund is not None
+        if payment.amount_transferred <= 0:
+            return
+        if not self.data.reverse_transfers:
+            raise Conflict(
+                f"The payment has {payment.amount_transferred} transferred to connected accounts: "
+                'refund with "reverse_transfers": true to take it back from them',
+                code="transfers_outstanding",
+                param="reverse_transfers",
+            )
+        await tx.flush()
+        free = await transfers.releasable(tx, payment)  # the refund's own row already holds its amount
+        if free < 0:
+            self.reversals = await transfers.plan_reversals(tx, payment, -free, refund.id)
 
     async def _amount(self, tx: AsyncSession) -> int:
         """The amount to refund, checked against what is left to refund."""
@@ -129,6 +171,10 @@ class CreateRefund(Operation[RefundSnapshot]):
     async def call(self) -> RefundSnapshot:
         payment, refund = self.payment, self.refund
         assert refund is not None
+        for reversal in self.reversals:
+            transfer = self._transfer_of(reversal)
+            answer = await transfers.reverse(self.services, payment, transfer, reversal, self.ctx)
+            self.reversed.append((reversal, answer))
         return await self.provider.create_refund(
             self.ctx,
             common.remote_id(payment),
@@ -144,20 +190,38 @@ class CreateRefund(Operation[RefundSnapshot]):
         # the same lock order on both paths, so a refund webhook racing this answer waits
         # (or is waited for) instead of deadlocking.
         await tx.refresh(self.payment, with_for_update=True)
+        await self._record_reversals(tx)
         kept = await _attach(tx, self.refund, answer)
         await apply_refunds(tx, self.payment)
         inflight.release(self.payment)
         return common.refund_view(kept)
 
     async def failed(self, tx: AsyncSession, exc: ProviderError, rule: Rule) -> None:
+        if self.reversals:
+            await transfers.lock(tx, self.payment)
+            await self._record_reversals(tx)  # the ones the provider made are known, whatever came after
         if rule.row is RowFate.KEEP_FOR_RETRY:
             # It may have happened: the pending row keeps the money held until sync finds out.
             self.payment.last_error_code = exc.code
             exc.payment_id = self.payment.id
         else:
-            # The provider made no refund (declined or refused): the row goes.
+            # The provider made no refund (declined or refused): the row goes, with the reversals
+            # that were not made.
+            done = {r.id for r, _ in self.reversed}
+            for reversal in self.reversals:
+                if reversal.id not in done:
+                    await tx.delete(reversal)
             await tx.delete(self.refund)
         inflight.release(self.payment)
+
+    def _transfer_of(self, reversal: TransferReversal) -> Transfer:
+        transfer = self._transfers.get(reversal.transfer_id)
+        assert transfer is not None
+        return transfer
+
+    async def _record_reversals(self, tx: AsyncSession) -> None:
+        for reversal, answer in self.reversed:
+            await transfers.reversed_(tx, self.payment, reversal, answer)
 
 
 def refund_supported(provider: Provider, payment: Payment, amount: int | None) -> None:

@@ -53,6 +53,10 @@ class PaymentCreate(msgspec.Struct, forbid_unknown_fields=True):
     acceptance_token: Token | None = None
     #: Where a redirect flow sends the buyer back.
     redirect_url: Url | None = None
+    #: A destination charge: the connected account (hub id) the money goes to, less the fee.
+    transfer_to: Id | None = None
+    #: With ``transfer_to``: what the tenant keeps (its commission), at most the amount.
+    application_fee_amount: int | None = None
 
 
 class Payment(msgspec.Struct):
@@ -79,6 +83,14 @@ class Payment(msgspec.Struct):
     payment_method_type: str | None = None
     #: Where the buyer must go now (a redirect flow), while the payment waits for them.
     next_action: NextAction | None = None
+    #: A held authorization's last moment of capture, null while unknown (manual capture only).
+    capture_before: datetime | None = None
+    #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: str | None = None
+    #: What its transfers sent to connected accounts, less reversals.
+    amount_transferred: int = 0
+    #: ``amount_received - amount_refunded - amount_transferred``: the commission plus what is still held.
+    platform_amount: int = 0
 
 
 class Acceptance(msgspec.Struct, omit_defaults=True):
@@ -125,6 +137,9 @@ class CaptureRequest(msgspec.Struct, forbid_unknown_fields=True):
 class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
     amount: int | None = None
     reason: RefundReasonName | None = None
+    #: Reverse the payment's transfers (newest first) by what the refund needs; without it a
+    #: payment with transfers outstanding is not refunded (409 ``transfers_outstanding``).
+    reverse_transfers: bool = False
 
 
 class Refund(msgspec.Struct):
@@ -139,6 +154,34 @@ class Refund(msgspec.Struct):
 
 class RefundList(msgspec.Struct):
     data: list[Refund]
+
+
+class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
+    connected_account_id: Id
+    amount: int
+    metadata: Metadata = {}
+
+
+class Transfer(msgspec.Struct):
+    id: str
+    provider_transfer_id: str | None
+    payment_id: str
+    connected_account_id: str
+    amount: int
+    currency: str
+    amount_reversed: int
+    #: ``pending`` only while the provider's answer is not known yet.
+    status: Literal["pending", "paid", "partially_reversed", "reversed"]
+    metadata: Metadata
+    created_at: datetime
+
+
+class TransferList(msgspec.Struct):
+    data: list[Transfer]
+
+
+class ReversalCreate(msgspec.Struct, forbid_unknown_fields=True):
+    amount: int | None = None
 
 
 class Customer(msgspec.Struct):

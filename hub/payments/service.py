@@ -28,6 +28,7 @@ from hub.operations.policy import Rule
 from hub.payments import common, inflight, schemas
 from hub.payments.apply import PAID, apply_snapshot, record_capture, set_status
 from hub.payments.refunds import sync_refunds
+from hub.payments.transfers import sync_transfers
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.errors import ProviderError
@@ -253,6 +254,8 @@ async def sync_payment(
     await session.commit()
     if payment.provider_payment_id is not None:
         await sync_refunds(session, provider, ctx, payment, lease)
+        await session.commit()
+        await sync_transfers(session, provider, ctx, payment, lease)
         await session.commit()
     changes = [
         schemas.FieldChange(field=name, from_=was, to=getattr(payment, name))

@@ -2,14 +2,16 @@
 
 One batch is one transaction: claim the oldest due pending events (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so every worker on every machine takes different ones; SQLite's single writer
-serialises appliers instead), apply them grouped by payment, mark each event, commit. The claim
-is a row lock, not a column: a worker killed mid-batch leaves nothing behind but a rolled-back
-transaction, and its events are pending again for whichever applier runs next.
+serialises appliers instead), apply them set-wise (``hub.webhooks.apply.apply_groups``: every
+payment locked by one statement, ordered by id so two appliers never deadlock, and written by
+one), mark each event, commit. The claim is a row lock, not a column: a worker killed
+mid-batch leaves nothing behind but a rolled-back transaction, and its events are pending
+again for whichever applier runs next.
 
-Each payment's group runs in a savepoint, so an event that fails to apply (a poison event)
-rolls back only its own group; it is retried with a growing delay, and after
-``max_attempts`` it is marked ``failed`` with its reason. Groups are taken in a fixed order
-(tenant, provider, payment id) so two appliers lock payments in the same order and never deadlock.
+No savepoint on the happy path. A batch that fails rolls back and is claimed again and applied
+one payment at a time, each group in a savepoint, so an event that fails to apply (a poison
+event) rolls back only its own group; it is retried with a growing delay, and after
+``max_attempts`` it is marked ``failed`` with its reason.
 
 Ingest wakes its own worker's applier in-process. Other workers find events at their poll
 (``poll_seconds``): PostgreSQL's LISTEN/NOTIFY would wake them at once, but a NOTIFY per delivery
@@ -23,30 +25,51 @@ import contextlib
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.base import utcnow
 from hub.db.events import WebhookEvent
 from hub.observability.metrics import count_webhook_event, observe_apply_lag
 from hub.settings import ApplierSettings
-from hub.webhooks.apply import IGNORED, apply_events, apply_recurring, is_recurring
+from hub.webhooks.apply import IGNORED, GroupKey, apply_groups, apply_recurring, is_recurring
 from hub.webhooks.store import FAILED, PENDING, REASON_WIDTH
 from providers.base.webhooks import ProviderEvent
 
 log = logging.getLogger("hub.webhooks.applier")
 
-#: Events claimed per transaction: big enough to fold bursts, small enough to keep SQLite's write lock short.
-BATCH_SIZE = 100
+#: Events claimed per transaction: a batch costs a handful of statements whatever its size, so a
+#: big one drains a burst fast; a batch of 500 still holds SQLite's write lock for only milliseconds.
+BATCH_SIZE = 500
 #: Delay before the retry of an event that failed to apply: doubles per attempt up to the cap.
 RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 0.25, 30.0
 _STOP_SECONDS = 10.0
 
 _decode = msgspec.msgpack.Decoder(ProviderEvent).decode
-GroupKey = tuple[str, str, str]
+_EVENTS = cast(Table, WebhookEvent.__table__)
+#: The claim, built once: the oldest due pending events, rows another applier holds skipped.
+_CLAIM = (
+    select(
+        _EVENTS.c.id,
+        _EVENTS.c.tenant_id,
+        _EVENTS.c.provider,
+        _EVENTS.c.payload,
+        _EVENTS.c.attempts,
+        _EVENTS.c.received_at,
+    )
+    .where(
+        _EVENTS.c.outcome == PENDING,
+        or_(_EVENTS.c.next_attempt_at.is_(None), _EVENTS.c.next_attempt_at <= bindparam("now")),
+    )
+    .order_by(_EVENTS.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+#: Each event's outcome, executed many by primary key.
+_MARK = update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
 
 
 class Applier:
@@ -91,28 +114,22 @@ class Applier:
                 await asyncio.wait_for(self.wake.wait(), timeout)
 
     async def apply_batch(self) -> tuple[int, float | None]:
-        """Claim and apply one batch; (events claimed, seconds until the earliest retry scheduled)."""
+        """Claim and apply one batch; (events claimed, seconds until the earliest retry scheduled).
+
+        The batch is applied set-wise with no savepoint; if anything in it fails, its transaction
+        rolls back and the batch is claimed again and applied one payment (one other event) at a
+        time, each in its own savepoint, so the event that fails is found and only it is retried.
+        """
+        try:
+            return await self._apply_batch(isolated=False)
+        except Exception as exc:
+            log.info("webhook applier: a batch failed (%s); applying it payment by payment", type(exc).__name__)
+        return await self._apply_batch(isolated=True)
+
+    async def _apply_batch(self, *, isolated: bool) -> tuple[int, float | None]:
         async with self.sessions() as session, session.begin():
             now = utcnow()
-            rows = (
-                await session.execute(
-                    select(
-                        WebhookEvent.id,
-                        WebhookEvent.tenant_id,
-                        WebhookEvent.provider,
-                        WebhookEvent.payload,
-                        WebhookEvent.attempts,
-                        WebhookEvent.received_at,
-                    )
-                    .where(
-                        WebhookEvent.outcome == PENDING,
-                        or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
-                    )
-                    .order_by(WebhookEvent.id)
-                    .limit(BATCH_SIZE)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = (await session.execute(_CLAIM, {"now": now, "limit": BATCH_SIZE})).all()
             if not rows:
                 return 0, None
             batch = _Batch(self.settings.max_attempts)
@@ -131,30 +148,48 @@ class Applier:
                     batch.done(row, IGNORED, None)
                 else:
                     groups[(row.tenant_id, row.provider, event.provider_payment_id)].append((row, event))
-            for key in sorted(groups):
-                members = groups[key]
-                try:
-                    async with session.begin_nested():
-                        results = await apply_events(session, key[0], key[1], [e for _, e in members])
-                except Exception as exc:
-                    batch.failed([r for r, _ in members], exc)
-                    continue
-                for (row, _), (outcome, payment_id) in zip(members, results, strict=True):
-                    batch.done(row, outcome, payment_id)
+            if isolated:
+                for key in sorted(groups):
+                    await self._apply_groups(session, batch, {key: groups[key]}, savepoint=True)
+            elif groups:
+                await self._apply_groups(session, batch, groups, savepoint=False)
             for row, event in others:
                 try:
-                    async with session.begin_nested():
+                    async with session.begin_nested() if isolated else contextlib.nullcontext():
                         outcome, object_id = await apply_recurring(session, row.tenant_id, row.provider, event)
                 except Exception as exc:
+                    if not isolated:
+                        raise
                     batch.failed([row], exc)
                     continue
                 batch.done(row, outcome, object_id)
             # One executemany by primary key for every event of the batch.
-            await session.execute(update(WebhookEvent), batch.updates)
+            await session.execute(_MARK, batch.updates)
         batch.observe()  # committed: count outcomes and the lag from receipt to application
         if batch.poisoned:
             log.warning("webhook applier: %d event(s) failed to apply this batch", batch.poisoned)
         return len(rows), batch.retry_in
+
+    @staticmethod
+    async def _apply_groups(
+        session: AsyncSession,
+        batch: _Batch,
+        groups: dict[GroupKey, list[tuple[Any, ProviderEvent]]],
+        *,
+        savepoint: bool,
+    ) -> None:
+        events = {key: [e for _, e in members] for key, members in groups.items()}
+        try:
+            async with session.begin_nested() if savepoint else contextlib.nullcontext():
+                results = await apply_groups(session, events)
+        except Exception as exc:
+            if not savepoint:
+                raise
+            batch.failed([r for members in groups.values() for r, _ in members], exc)
+            return
+        for key, members in groups.items():
+            for (row, _), (outcome, payment_id) in zip(members, results[key], strict=True):
+                batch.done(row, outcome, payment_id)
 
 
 class _Batch:
@@ -200,7 +235,7 @@ class _Batch:
             self.finished.append((row.provider, outcome, (self.now - row.received_at).total_seconds()))
         self.updates.append(
             {
-                "id": row.id,
+                "b_id": row.id,
                 "outcome": outcome,
                 "payment_id": payment_id,
                 "reason": reason[:REASON_WIDTH] if reason else None,

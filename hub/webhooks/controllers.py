@@ -21,12 +21,11 @@ from hub.webhooks.schemas import EventList, WebhookAck
     tags=["webhooks"],
     summary="Receive a provider webhook for one tenant (no Authorization; verified by signature)",
 )
-async def receive_webhook(
-    request: Request, session: AsyncSession, services: Injected[Services], provider: str, tenant_id: str
-) -> WebhookAck:
-    # The raw bytes, never a re-serialised JSON: the signature covers the exact body.
+async def receive_webhook(request: Request, services: Injected[Services], provider: str, tenant_id: str) -> WebhookAck:
+    # The raw bytes, never a re-serialised JSON: the signature covers the exact body. No session:
+    # the store writes one Core statement on a pooled connection.
     payload = await request.body()
-    await service.receive(session, services, provider, tenant_id, payload, request.headers)
+    await service.receive(services, provider, tenant_id, payload, request.headers)
     return WebhookAck()
 
 

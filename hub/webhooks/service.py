@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hub.observability.metrics import count_webhook_event
 from hub.services import Services
 from hub.webhooks import store
@@ -22,7 +20,6 @@ log = logging.getLogger("hub.webhooks")
 
 
 async def receive(
-    session: AsyncSession,
     services: Services,
     provider_name: str,
     tenant_id: str,
@@ -36,7 +33,8 @@ async def receive(
     try:
         verified = provider.verify_webhook(ctx, payload, headers)
     except SignatureInvalid:
-        await services.signature_failures.record(session, tenant_id, provider.name)
+        async with services.sessions() as session:
+            await services.signature_failures.record(session, tenant_id, provider.name)
         log.info("webhook refused: signature invalid (tenant %s, %d bytes)", tenant_id, len(payload))
         count_webhook_event("signature_invalid", provider.name)
         raise
@@ -47,7 +45,7 @@ async def receive(
     except EventNotUnderstood as exc:
         reason = exc.message
         log.info("webhook for tenant %s kept as failed: %s", tenant_id, reason)
-    stored = await store.record(session, tenant_id, provider.name, verified, event, reason)
+    stored = await store.record(services.engine, tenant_id, provider.name, verified, event, reason)
     if not stored:
         count_webhook_event("duplicate", provider.name)
     elif event is None:

@@ -1,33 +1,39 @@
 """The event store (the inbox): each verified event once per (tenant, provider, provider event id).
 
-Storing is the whole of the request's database work: one INSERT ... ON CONFLICT DO NOTHING in
-its own short transaction, the unique constraint deciding. Of many concurrent deliveries of one
+Storing is the whole of the request's database work: one INSERT ... ON CONFLICT DO NOTHING
+(built once, bound parameters, on a pooled connection; autocommit on PostgreSQL, a short
+transaction on SQLite), the unique constraint deciding. Of many concurrent deliveries of one
 event (any worker, any process) exactly one inserts; the others insert nothing and count
 themselves with one atomic UPDATE. The applier (hub.webhooks.applier) applies the row later.
 
-Deliveries are not micro-batched into a shared INSERT: a delivery is already three statements
-(BEGIN, INSERT, COMMIT) on a pooled connection, and a batching window would add its wait to
+Deliveries are not micro-batched into a shared INSERT: a delivery is already one statement on a
+pooled connection, and a batching window would add its wait to
 every delivery and tie unrelated deliveries' failures together. It is worth revisiting only if
 the benchmark profile shows the INSERT round trip, not verification, as the limit.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from typing import cast
 
 import msgspec
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import defer
+from sqlalchemy.sql.expression import Executable
 
 from hub.db.base import new_id, utcnow
+from hub.db.engine import single_statements
 from hub.db.events import WebhookEvent
 from hub.db.pages import newest_first
-from hub.db.upsert import insert_ignoring_conflict
 from hub.webhooks.schemas import Event, EventList
 from providers.base.webhooks import ProviderEvent, VerifiedEvent
 
 PENDING, FAILED = "pending", "failed"
+_encode = msgspec.msgpack.Encoder().encode
 _ID_WIDTH, _TYPE_WIDTH, REASON_WIDTH = 255, 120, 500
 
 
@@ -48,8 +54,47 @@ def _text(value: str, width: int) -> str:
     return value[:width].replace("\x00", "?")
 
 
+_EVENTS = cast(Table, WebhookEvent.__table__)
+_COLUMNS = (
+    "id",
+    "tenant_id",
+    "provider",
+    "provider_event_id",
+    "type",
+    "outcome",
+    "payload",
+    "reason",
+    "deliveries",
+    "attempts",
+    "received_at",
+    "last_delivery_at",
+)
+#: The repeated delivery's count: one atomic UPDATE, bound parameters only.
+_COUNT = (
+    update(_EVENTS)
+    .where(
+        _EVENTS.c.tenant_id == bindparam("w_tenant_id"),
+        _EVENTS.c.provider == bindparam("w_provider"),
+        _EVENTS.c.provider_event_id == bindparam("w_provider_event_id"),
+    )
+    .values(deliveries=_EVENTS.c.deliveries + 1, last_delivery_at=bindparam("w_now"))
+)
+
+
+@functools.cache
+def _insert(dialect: str) -> Executable:
+    """The inbox INSERT for ``dialect``, built once: every value a bound parameter, the constraint deciding."""
+    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        build(_EVENTS)
+        .values({name: bindparam("v_" + name) for name in _COLUMNS})
+        .on_conflict_do_nothing(index_elements=["tenant_id", "provider", "provider_event_id"])
+        .returning(_EVENTS.c.id)
+    )
+
+
 async def record(
-    session: AsyncSession,
+    engine: AsyncEngine,
     tenant_id: str,
     provider: str,
     verified: VerifiedEvent,
@@ -58,42 +103,39 @@ async def record(
 ) -> bool:
     """Store a verified delivery: ``pending`` with ``event`` to apply, or ``failed`` with ``reason``.
 
-    True when this delivery stored the event, False for a repeated delivery (counted). Commits.
+    True when this delivery stored the event, False for a repeated delivery (counted). Core
+    statements on a pooled connection, no ORM session.
     """
     now = utcnow()
     provider_event_id = storable_id(verified.provider_event_id)
-    inserted = (
-        await session.execute(
-            insert_ignoring_conflict(
-                session,
-                WebhookEvent,
-                ["tenant_id", "provider", "provider_event_id"],
-                id=new_id("event"),
-                tenant_id=tenant_id,
-                provider=provider,
-                provider_event_id=provider_event_id,
-                type=_text(verified.type, _TYPE_WIDTH),
-                outcome=PENDING if event is not None else FAILED,
-                payload=msgspec.msgpack.encode(event) if event is not None else None,
-                reason=None if event is not None else _text(reason or "The event could not be read", REASON_WIDTH),
-                deliveries=1,
-                attempts=0,
-                received_at=now,
-                last_delivery_at=now,
-            ).returning(WebhookEvent.id)
-        )
-    ).scalar_one_or_none()
-    if inserted is None:
-        await session.execute(
-            update(WebhookEvent)
-            .where(
-                WebhookEvent.tenant_id == tenant_id,
-                WebhookEvent.provider == provider,
-                WebhookEvent.provider_event_id == provider_event_id,
+    values = {
+        "id": new_id("event"),
+        "tenant_id": tenant_id,
+        "provider": provider,
+        "provider_event_id": provider_event_id,
+        "type": _text(verified.type, _TYPE_WIDTH),
+        "outcome": PENDING if event is not None else FAILED,
+        "payload": _encode(event) if event is not None else None,
+        "reason": None if event is not None else _text(reason or "The event could not be read", REASON_WIDTH),
+        "deliveries": 1,
+        "attempts": 0,
+        "received_at": now,
+        "last_delivery_at": now,
+    }
+    storing = single_statements(engine)  # autocommit on PostgreSQL: the INSERT is atomic on its own
+    async with storing.begin() as conn:
+        statement = _insert(storing.dialect.name)
+        inserted = (await conn.execute(statement, {"v_" + k: v for k, v in values.items()})).scalar_one_or_none()
+        if inserted is None:
+            await conn.execute(
+                _COUNT,
+                {
+                    "w_tenant_id": tenant_id,
+                    "w_provider": provider,
+                    "w_provider_event_id": provider_event_id,
+                    "w_now": now,
+                },
             )
-            .values(deliveries=WebhookEvent.deliveries + 1, last_delivery_at=now)
-        )
-    await session.commit()
     return inserted is not None
 
 

@@ -8,14 +8,14 @@ method type and the URL its buyer must be sent to
 - ``payments.next_action_url``: where the buyer must go while the payment waits for them (a bank).
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0018
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0014"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -32,6 +32,9 @@ class Capabilities(msgspec.Struct, frozen=True):
     default_among_several: bool = True
     #: Customers (and their saved methods) can be kept at the gateway.
     customers: bool = True
+    #: Destination charges: a payment's money goes to a connected account (``transfer_to``), less
+    #: the platform's ``application_fee_amount``.
+    destination_charges: bool = True
     #: Hosted checkout pages.
     checkout_sessions: bool = True
     #: The gateway's own minimum charge per currency (minor units), where it differs from the hub's
@@ -65,8 +68,13 @@ class CredentialField(msgspec.Struct, frozen=True):
     label: str
     role: CredentialRole
     #: A Stripe-like gateway may leave the signing secret out: the hub then creates the endpoint.
-    #: Only a ``SIGNING`` field may be optional: ``SEALED`` ones are sealed together, all or none.
+    #: Only a ``SIGNING`` field, or a ``SEALED`` one kept in a column of its own, may be optional:
+    #: the other ``SEALED`` ones are sealed together, all or none.
     required: bool = True
+    #: A ``SEALED`` field the hub keeps alone in this column of ``provider_credentials`` (Stripe's
+    #: ``connect_webhook_secret``), instead of with the plugin's other sealed secrets: it may then be
+    #: optional, and a body that leaves it out keeps the stored one.
+    column: str | None = None
 
     @property
     def secret(self) -> bool:

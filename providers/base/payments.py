@@ -60,6 +60,10 @@ class PaymentSnapshot(msgspec.Struct, frozen=True):
     next_action: NextAction | None = None
     #: The type of the method paid with, when the gateway says (``Capabilities.payment_method_types``).
     payment_method_type: str | None = None
+    #: A held authorization's last moment of capture (epoch seconds), when the provider says.
+    capture_before: int | None = None
+    #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: str | None = None
 
 
 class PaymentCreate(msgspec.Struct, frozen=True):
@@ -86,6 +90,10 @@ class PaymentCreate(msgspec.Struct, frozen=True):
     acceptance_token: str | None = None
     #: Where the gateway sends the buyer back after a redirect flow.
     redirect_url: str | None = None
+    #: A destination charge: the provider's id of the connected account the money goes to.
+    transfer_destination: str | None = None
+    #: What the platform keeps of a destination charge.
+    application_fee_amount: int | None = None
 
 
 class RefundSnapshot(msgspec.Struct, frozen=True):

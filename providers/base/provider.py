@@ -9,11 +9,13 @@ from typing import Any, ClassVar
 import msgspec
 
 from providers.base.capabilities import STRIPE_LIKE, Capabilities, CredentialsSpec
+from providers.base.connect import ConnectAPI
 from providers.base.customers import CustomersAPI
 from providers.base.errors import NotSupported
 from providers.base.invoices import InvoicesAPI
 from providers.base.payments import PaymentCreate, PaymentsAPI
 from providers.base.recurring import RecurringAPI
+from providers.base.transfers import TransfersAPI
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 from providers.base.webhooks import WebhooksAPI
 
@@ -82,7 +84,7 @@ class Institution(msgspec.Struct, frozen=True):
     name: str
 
 
-class Provider(PaymentsAPI, CustomersAPI, RecurringAPI, InvoicesAPI, WebhooksAPI, ABC):
+class Provider(PaymentsAPI, CustomersAPI, RecurringAPI, InvoicesAPI, ConnectAPI, TransfersAPI, WebhooksAPI, ABC):
     """A payment gateway plugin. One instance serves every tenant; tenant state comes in each call."""
 
     #: The name under which the plugin is registered (``hub.providers`` entry point) and routed.

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from providers.base.connect import ConnectedAccountSnapshot
 from providers.base.customers import SetupIntentSnapshot
-from providers.base.errors import EventNotUnderstood
+from providers.base.errors import EventNotUnderstood, NotSupported
 from providers.base.invoices import InvoiceSnapshot
 from providers.base.recurring import SubscriptionSnapshot
 from providers.base.statuses import DisputeStatus, PaymentStatus, RefundReason, RefundStatus
@@ -42,6 +43,24 @@ class RefundUpdate(msgspec.Struct, frozen=True):
     amount: Amount
     status: RefundStatus
     reason: RefundReason | None = None
+
+
+class ReversalUpdate(msgspec.Struct, frozen=True):
+    """One reversal of a transfer as the event lists it (``hub_reversal_id`` when the hub asked for it)."""
+
+    provider_reversal_id: Ident
+    amount: Amount
+    hub_reversal_id: Ref | None = None
+
+
+class TransferUpdate(msgspec.Struct, frozen=True):
+    """A transfer as the event reports it: ``amount_reversed`` is the provider's cumulative figure,
+    ``reversals`` the reversals it lists (the provider may list only the first few)."""
+
+    provider_transfer_id: Ident
+    amount: Amount
+    amount_reversed: Amount
+    reversals: tuple[ReversalUpdate, ...] = ()
 
 
 class ProviderEvent(msgspec.Struct, frozen=True):
@@ -76,6 +95,10 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     dispute_status: DisputeStatus | None = None
     last_error_code: Code | None = None
     decline_code: Code | None = None
+    #: A held authorization's last moment of capture (epoch seconds).
+    capture_before: Amount | None = None
+    #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
+    cancellation_reason: Code | None = None
 
     #: The subscription as of this event (``as_of`` is the event's time), for subscription news.
     subscription: SubscriptionSnapshot | None = None
@@ -85,6 +108,12 @@ class ProviderEvent(msgspec.Struct, frozen=True):
     invoice: InvoiceSnapshot | None = None
     #: ``metadata.hub_*_id`` the hub stamped on a non-payment object (subscription, invoice...).
     hub_object_id: Ref | None = None
+    #: A connected account as of this event: only from an event the Connect endpoint's secret
+    #: verified (``VerifiedEvent.connect``) that names the account it is about.
+    connected_account: ConnectedAccountSnapshot | None = None
+    #: A transfer to a connected account as of this event (``hub_object_id``: the hub's transfer id
+    #: it carries, ``hub_payment_id``: its payment).
+    transfer: TransferUpdate | None = None
 
 
 class VerifiedEvent(msgspec.Struct, frozen=True):
@@ -98,6 +127,9 @@ class VerifiedEvent(msgspec.Struct, frozen=True):
     provider_event_id: str
     type: str
     body: Any
+    #: Verified with the secret of the tenant's Connect endpoint (events about its connected
+    #: accounts), not with its own account's webhook secret.
+    connect: bool = False
 
 
 def checked(event: ProviderEvent) -> ProviderEvent:
@@ -220,3 +252,15 @@ class WebhooksAPI(ABC):
         gateway offers no endpoint API keeps this default.
         """
         return UNKNOWN_ENDPOINT
+
+    async def diagnose_connect_endpoint(self, ctx: TenantContext, url: str, *, has_secret: bool) -> WebhookDiagnosis:
+        """Like ``diagnose_webhook_endpoint``, for the endpoint that sends the events of the tenant's
+        connected accounts (Stripe: one made with ``connect=true``, with its own signing secret).
+        ``has_secret``: the hub holds that endpoint's secret. A plugin without connected accounts
+        keeps this default."""
+        return UNKNOWN_ENDPOINT
+
+    async def ensure_connect_endpoint(self, ctx: TenantContext, url: str, *, has_secret: bool) -> WebhookEndpoint:
+        """Like ``ensure_webhook_endpoint``, for the connected accounts' endpoint: reuse and repair the
+        one whose secret the hub holds, else replace it; the secret is given only when it was created."""
+        raise NotSupported(f"{type(self).__name__} has no connected-account webhook endpoint")

@@ -45,34 +45,14 @@ def _outcome(status: int | None) -> str:
     return "client_error" if status < 500 else "server_error"
 
 
-class SharedHTTPXClient(stripe.HTTPXClient):
-    """``stripe.HTTPXClient`` whose ``httpx.AsyncClient`` (pool, timeouts, transport) the hub builds.
+class _Timed:
+    """One overall deadline and one observation per call, over the SDK's own retries.
 
-    stripe-python keeps the async client in the private ``_client_async``, and offers no public
-    way to give it one: its constructor builds its own ``httpx.AsyncClient`` from nothing but a
-    timeout, with no transport, pool limits or client argument. So it is replaced here (once, at
-    construction); a test fails if the SDK stops honouring it (tests/unit/test_stripe_client.py).
+    Mixed into both HTTP clients below, before the SDK's class, so it wraps the SDK's call.
     """
 
-    def __init__(
-        self,
-        *,
-        timeout: float,
-        deadline: float = 25.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 100,
-        observer: CallObserver | None = None,
-    ) -> None:
-        self.deadline = deadline
-        timeout = min(timeout, deadline)
-        # A short connect timeout: an unreachable Stripe should fail fast, not hold a worker.
-        timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
-        # The SDK passes its ``_timeout`` on every request, overriding the client's own: give it
-        # the same object so the connect limit is not replaced by a flat one.
-        super().__init__(timeout=timeouts)
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
-        self._client_async = httpx.AsyncClient(transport=transport, limits=limits, timeout=timeouts)
-        self._observer = observer
+    deadline: float
+    _observer: CallObserver | None
 
     async def request_with_retries_async(
         self,
@@ -95,7 +75,7 @@ class SharedHTTPXClient(stripe.HTTPXClient):
         status: int | None = None
         try:
             async with asyncio.timeout(self.deadline):
-                result = await super().request_with_retries_async(
+                result: tuple[Any, int, Any] = await super().request_with_retries_async(  # type: ignore[misc]
                     method, url, headers, post_data, max_network_retries, _usage=_usage
                 )
             status = result[1]
@@ -111,8 +91,96 @@ class SharedHTTPXClient(stripe.HTTPXClient):
             if self._observer is not None:
                 self._observer(operation, outcome, seconds)
 
+
+class SharedHTTPXClient(_Timed, stripe.HTTPXClient):
+    """``stripe.HTTPXClient`` whose ``httpx.AsyncClient`` (pool, timeouts, transport) the hub builds.
+
+    Used when a transport is given (tests put a recorder or a fake Stripe there). stripe-python
+    keeps the async client in the private ``_client_async``, and offers no public way to give it
+    one: its constructor builds its own ``httpx.AsyncClient`` from nothing but a timeout, with no
+    transport, pool limits or client argument. So it is replaced here (once, at construction); a
+    test fails if the SDK stops honouring it (tests/unit/test_stripe_client.py).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        deadline: float = 25.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+        observer: CallObserver | None = None,
+    ) -> None:
+        self.deadline = deadline
+        timeout = min(timeout, deadline)
+        # A short connect timeout: an unreachable Stripe should fail fast, not hold a worker.
+        timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        # The SDK passes its ``_timeout`` on every request, overriding the client's own: give it
+        # the same object so the connect limit is not replaced by a flat one.
+        super().__init__(timeout=timeouts)
+        # Every connection is kept alive: a pool that keeps fewer than the calls in flight closes
+        # and reopens connections (a TCP and TLS handshake each) under a steady load.
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._client_async = httpx.AsyncClient(transport=transport, limits=limits, timeout=timeouts)
+        self._observer = observer
+
     async def aclose(self) -> None:
         await self._client_async.aclose()
+
+
+class SharedAIOHTTPClient(_Timed, stripe.AIOHTTPClient):
+    """``stripe.AIOHTTPClient`` over one ``aiohttp`` session and pool: the hub's network client.
+
+    Measured against the same Stripe stand-in, stripe-python over aiohttp costs a fraction of
+    what it costs over httpx per call (``bench/run``; docs/architecture.md), with the same retries
+    (the SDK's), the same deadline and the same observation (``_Timed``). The session is made at
+    the first call, inside the running loop. A failure while the body is read (a connection cut
+    mid-answer) is the SDK's connection error, retried like any other, as over httpx.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        deadline: float = 25.0,
+        max_connections: int = 100,
+        observer: CallObserver | None = None,
+    ) -> None:
+        import aiohttp
+
+        self.deadline = deadline
+        timeout = min(timeout, deadline)
+        # A short connect timeout: an unreachable Stripe should fail fast, not hold a worker.
+        super().__init__(timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0)))
+        self._max_connections = max_connections
+        self._observer = observer
+
+    @property
+    def _session(self) -> Any:
+        if self._cached_session is None:
+            import ssl
+
+            import aiohttp
+
+            context = ssl.create_default_context(cafile=stripe.ca_bundle_path)
+            connector = aiohttp.TCPConnector(ssl=context, limit=self._max_connections)
+            self._cached_session = aiohttp.ClientSession(connector=connector)  # type: ignore[assignment]
+        return self._cached_session
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        content, status, response_headers = await self.request_stream_async(method, url, headers, post_data)
+        try:
+            body = await content.read()
+        except Exception as exc:  # the SDK's own reading lets these escape its connection error
+            self._handle_request_error(exc)
+        return body, status, response_headers
+
+    async def aclose(self) -> None:
+        if self._cached_session is not None:
+            await self._cached_session.close()
+            self._cached_session = None
 
 
 class StripeClientFactory:
@@ -136,9 +204,20 @@ class StripeClientFactory:
         # value: (the secret key it was built with, client). The key check makes a reused
         # version number (credentials deleted, then registered again) rebuild, never reuse.
         self._cache: OrderedDict[tuple[str, int], tuple[str, stripe.StripeClient]] = OrderedDict()
-        self.http_client = SharedHTTPXClient(
-            timeout=timeout, deadline=deadline, transport=transport, observer=observer, max_connections=max_connections
-        )
+        # Over the network, aiohttp; through a transport a test gives (a recorder, a fake), httpx.
+        self.http_client: SharedHTTPXClient | SharedAIOHTTPClient
+        if transport is not None:
+            self.http_client = SharedHTTPXClient(
+                timeout=timeout,
+                deadline=deadline,
+                transport=transport,
+                observer=observer,
+                max_connections=max_connections,
+            )
+        else:
+            self.http_client = SharedAIOHTTPClient(
+                timeout=timeout, deadline=deadline, observer=observer, max_connections=max_connections
+            )
 
     def _build(self, secret_key: str) -> stripe.StripeClient:
         kwargs: dict[str, Any] = {

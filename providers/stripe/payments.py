@@ -56,8 +56,10 @@ class StripePayments:
         return tx.payment_from_stripe(pi)
 
     async def get_payment(self: StripeHost, ctx: TenantContext, provider_payment_id: str) -> PaymentSnapshot:
+        # The latest charge says until when a held authorization may be captured.
+        params: SdkParams = {} if is_localstripe(self) else {"expand": ["latest_charge"]}
         with stripe_errors():
-            pi = await self.client(ctx).v1.payment_intents.retrieve_async(provider_payment_id)
+            pi = await self.client(ctx).v1.payment_intents.retrieve_async(provider_payment_id, params)
         return tx.payment_from_stripe(pi)
 
     async def find_payment(self: StripeHost, ctx: TenantContext, hub_payment_id: str) -> PaymentSnapshot | None:

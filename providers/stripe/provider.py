@@ -6,21 +6,47 @@ import time
 
 import stripe
 
+from providers.base.capabilities import STRIPE_LIKE, CredentialField, CredentialRole, CredentialsSpec
 from providers.base.errors import ProviderError
 from providers.base.provider import Provider, ProviderOptions, TenantContext
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 from providers.stripe.client import StripeClientFactory
+from providers.stripe.connect import StripeConnect
 from providers.stripe.credentials import StripeCredentials, parse_credentials
 from providers.stripe.customers import StripeCustomers
 from providers.stripe.errors import stripe_errors
 from providers.stripe.invoices import StripeInvoices
 from providers.stripe.payments import StripePayments
 from providers.stripe.recurring import StripeRecurring
+from providers.stripe.transfers import StripeTransfers
 from providers.stripe.webhooks import StripeWebhooks
 
 
-class StripeProvider(StripePayments, StripeCustomers, StripeRecurring, StripeInvoices, StripeWebhooks, Provider):
+class StripeProvider(
+    StripePayments,
+    StripeCustomers,
+    StripeRecurring,
+    StripeInvoices,
+    StripeConnect,
+    StripeTransfers,
+    StripeWebhooks,
+    Provider,
+):
     name = "stripe"
+    #: Stripe-like keys, and the signing secret of the tenant's Connect endpoint (events about its
+    #: connected accounts), optional and kept in a column of its own: left out, the stored one stays.
+    credentials_spec = CredentialsSpec(
+        fields=(
+            *STRIPE_LIKE.fields,
+            CredentialField(
+                "connect_webhook_secret",
+                "Connect webhook signing secret",
+                CredentialRole.SEALED,
+                required=False,
+                column="connect_webhook_secret_ct",
+            ),
+        )
+    )
 
     def __init__(self, options: ProviderOptions | None = None) -> None:
         super().__init__(options)

@@ -115,7 +115,20 @@ def _payment(pi: wire.PaymentIntent) -> PaymentSnapshot:
         metadata=pi.metadata,
         last_error_code=error.code if error else None,
         decline_code=error.decline_code if error else None,
+        capture_before=_capture_before(pi),
+        cancellation_reason=pi.cancellation_reason,
     )
+
+
+def _capture_before(pi: wire.PaymentIntent) -> int | None:
+    """The latest charge's ``payment_method_details.card.capture_before``, if the intent carries the charge."""
+    if pi.capture_method != "manual":
+        return None
+    for charge in reversed(_charges(pi)):
+        details = charge.payment_method_details
+        if details is not None and details.card is not None and details.card.capture_before is not None:
+            return details.card.capture_before
+    return None
 
 
 def payment_intent_params(data: PaymentCreate, *, emulator: bool) -> dict[str, Any]:
@@ -134,6 +147,13 @@ def payment_intent_params(data: PaymentCreate, *, emulator: bool) -> dict[str, A
         params["confirm"] = True
     if data.off_session:
         params["off_session"] = True
+    if data.transfer_destination:
+        params["transfer_data"] = {"destination": data.transfer_destination}
+    if data.application_fee_amount is not None:
+        params["application_fee_amount"] = data.application_fee_amount
+    if data.capture_method == "manual" and not emulator:
+        # The charge says until when the hold may be captured (the emulator's intents carry it already).
+        params["expand"] = ["latest_charge"]
     if data.description:
         if emulator:
             metadata["hub_description"] = data.description[:500]
@@ -291,6 +311,8 @@ def _payment_event(event: wire.Event) -> ProviderEvent:
             amount_received=snap.amount_received,
             last_error_code=snap.last_error_code,
             decline_code=snap.decline_code,
+            capture_before=snap.capture_before,
+            cancellation_reason=snap.cancellation_reason,
         )
     if etype == "checkout.session.completed":
         # The session names the payment it made: links the hub's checkout payment to it (its

@@ -28,9 +28,11 @@ from providers.base.webhooks import (
     checked,
 )
 from providers.stripe import wire
+from providers.stripe.connect import CONNECT_EVENTS, connect_event
 from providers.stripe.credentials import StripeCredentials
 from providers.stripe.errors import stripe_errors
 from providers.stripe.recurring_transformers import RECURRING_EVENTS, recurring_event
+from providers.stripe.transfers import transfer_event
 from providers.stripe.transformers import HANDLED_EVENTS, event_from_stripe
 
 if TYPE_CHECKING:
@@ -104,6 +106,12 @@ def _is_event(event: Any) -> bool:
 def verify_event(
     payload: bytes, signature: str | None, secrets: Sequence[str], *, mismatch: str, tolerance: int = TOLERANCE_SECONDS
 ) -> dict[str, Any]:
+    return verify_event_by(payload, signature, secrets, mismatch=mismatch, tolerance=tolerance)[0]
+
+
+def verify_event_by(
+    payload: bytes, signature: str | None, secrets: Sequence[str], *, mismatch: str, tolerance: int = TOLERANCE_SECONDS
+) -> tuple[dict[str, Any], int]:
     """Verify one Stripe webhook delivery against any of ``secrets`` and return the event as a dict.
 
     ``payload`` is the body exactly as received. The secrets are tried in order (current, then a
@@ -123,17 +131,17 @@ def verify_event(
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise SignatureInvalid(mismatch) from None  # Stripe signs (and sends) UTF-8 text
-    verified = False
-    for secret in secrets:
+    verified = None
+    for index, secret in enumerate(secrets):
         try:
             # The SDK's own check of the signature and its age. Not construct_event: that also
             # builds a StripeObject tree the hub reads once and drops (a fifth of ingest's CPU).
             stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
-            verified = True
+            verified = index
             break
         except stripe.SignatureVerificationError:
             continue
-    if not verified:
+    if verified is None:
         raise SignatureInvalid(mismatch)  # the same message whatever failed
     try:
         data = loads(payload, EVENT_MAX_DEPTH)  # NestedTooDeep (400 invalid_json), before recursing on it
@@ -142,7 +150,7 @@ def verify_event(
         raise SignatureInvalid("The body is not a Stripe event") from None
     if not _is_event(data):
         raise SignatureInvalid("The body is not a Stripe event")
-    return data
+    return data, verified
 
 
 class StripeWebhooks:
@@ -153,18 +161,21 @@ class StripeWebhooks:
     ) -> VerifiedEvent:
         creds = ctx.credentials
         assert isinstance(creds, StripeCredentials)
-        data = verify_event(
-            payload,
-            headers.get("stripe-signature"),
-            creds.webhook_secrets,
-            mismatch=_REFUSED,
-        )
-        return VerifiedEvent(provider_event_id=data["id"], type=data["type"], body=data)
+        # The account's own secrets first (current, previous), then the Connect endpoint's.
+        own = creds.webhook_secrets
+        connect = (creds.connect_webhook_secret,) if creds.connect_webhook_secret else ()
+        data, index = verify_event_by(payload, headers.get("stripe-signature"), own + connect, mismatch=_REFUSED)
+        return VerifiedEvent(provider_event_id=data["id"], type=data["type"], body=data, connect=index >= len(own))
 
     def interpret_webhook(self, event: VerifiedEvent) -> ProviderEvent:
         name = event.type[:80]  # named in the reason; the type itself may be anything signed
         try:
-            parsed = recurring_event(event.body) or event_from_stripe(event.body)
+            parsed = (
+                transfer_event(event.body)
+                or connect_event(event.body, via_connect=event.connect)
+                or recurring_event(event.body)
+                or event_from_stripe(event.body)
+            )
         except UnexpectedAnswer as exc:  # FieldError among them
             raise EventNotUnderstood(f"The {name} event does not read as Stripe documents it: {exc}") from None
         except (TypeError, ValueError, AttributeError, KeyError):
@@ -179,7 +190,7 @@ class StripeWebhooks:
         endpoints = self.client(ctx).v1.webhook_endpoints
         with stripe_errors():
             try:
-                existing = await _all_endpoints(endpoints)
+                existing = [e for e in await _all_endpoints(endpoints) if not is_connect_endpoint(e)]
                 match = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret)
                 for endpoint_id in match.stale:
                     # Its signing secret is unknown to the hub (e.g. a registration that failed after
@@ -222,10 +233,11 @@ class StripeWebhooks:
             return WebhookDiagnosis(endpoint="unknown", note=NO_ENDPOINT_API)
         with stripe_errors():
             try:
-                existing = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
+                found = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
             except stripe.PermissionError:
                 # A restricted key without "Webhook Endpoints: read": the key works, the setup is unseen.
                 return UNKNOWN_ENDPOINT
+        existing = [e for e in found if not is_connect_endpoint(e)]
         keep = match_endpoint(existing, url, known_endpoint_id=known_endpoint_id, has_secret=has_secret).keep
         if keep is None:
             return WebhookDiagnosis(endpoint="missing")
@@ -235,6 +247,82 @@ class StripeWebhooks:
             url_matches=keep.url == url,
             missing_events=missing_events(keep),
         )
+
+    async def diagnose_connect_endpoint(
+        self: StripeHost, ctx: TenantContext, url: str, *, has_secret: bool
+    ) -> WebhookDiagnosis:
+        if self.options.emulator == "localstripe":
+            return WebhookDiagnosis(endpoint="unknown", note=NO_ENDPOINT_API)
+        with stripe_errors():
+            try:
+                found = await _all_endpoints(self.client(ctx).v1.webhook_endpoints)
+            except stripe.PermissionError:
+                return UNKNOWN_ENDPOINT
+        keep = match_connect(found, url, has_secret=has_secret).keep
+        if keep is None:
+            return WebhookDiagnosis(endpoint="missing")
+        return WebhookDiagnosis(
+            endpoint="enabled" if keep.status == "enabled" else "disabled",
+            endpoint_id=keep.id,
+            url_matches=keep.url == url,
+            missing_events=missing_events(keep, CONNECT_EVENTS),
+        )
+
+    async def ensure_connect_endpoint(
+        self: StripeHost, ctx: TenantContext, url: str, *, has_secret: bool
+    ) -> WebhookEndpoint:
+        if self.options.emulator == "localstripe":
+            raise NotSupported(NO_ENDPOINT_API)
+        endpoints = self.client(ctx).v1.webhook_endpoints
+        with stripe_errors():
+            try:
+                match = match_connect(await _all_endpoints(endpoints), url, has_secret=has_secret)
+                for endpoint_id in match.stale:
+                    await endpoints.delete_async(endpoint_id)  # its secret is unknown: nothing it sends verifies
+                keep = match.keep
+                if keep is not None:
+                    repair: Any = {}
+                    if keep.status != "enabled":
+                        repair["disabled"] = False
+                    if missing_events(keep, CONNECT_EVENTS):
+                        repair["enabled_events"] = sorted(set(keep.enabled_events) | set(CONNECT_EVENTS))
+                    if keep.url != url:
+                        repair["url"] = url
+                    if repair:
+                        await endpoints.update_async(keep.id, repair)
+                    return WebhookEndpoint(endpoint_id=keep.id, action="repaired" if repair else "reused")
+                params: Any = {
+                    "url": url,
+                    "connect": True,
+                    "enabled_events": list(CONNECT_EVENTS),
+                    "api_version": stripe.api_version,
+                    "description": "Payment hub: connected accounts",
+                    "metadata": {"hub_tenant_id": ctx.tenant_id, "hub_endpoint": "connect"},
+                }
+                created = await endpoints.create_async(params)
+            except stripe.PermissionError:
+                raise InvalidCredentials(
+                    "The secret key may not manage webhook endpoints: give connect_webhook_secret, "
+                    "or use a key with write access to webhook endpoints",
+                    param="connect_webhook_secret",
+                ) from None
+        made = wire.decode(created, wire.WebhookEndpoint)
+        return WebhookEndpoint(endpoint_id=made.id, action="created", secret=made.secret)
+
+
+def is_connect_endpoint(endpoint: wire.WebhookEndpoint) -> bool:
+    """An endpoint for connected accounts' events: made by the hub as one, or sending ``account.updated``
+    (Stripe does not say whether an endpoint was made with ``connect=true``; the hub's own endpoint
+    for the account never subscribes to account events)."""
+    return endpoint.metadata.get("hub_endpoint") == "connect" or "account.updated" in endpoint.enabled_events
+
+
+def match_connect(existing: list[wire.WebhookEndpoint], url: str, *, has_secret: bool) -> EndpointMatch:
+    """The Connect endpoint the hub keeps (at its url, else at its path on an old host), and the stale ones."""
+    ours = [e for e in existing if is_connect_endpoint(e) and _path(e.url) == _path(url)]
+    ours.sort(key=lambda e: e.url != url)  # the one at the hub's url first
+    keep = ours[0] if ours and has_secret else None
+    return EndpointMatch(keep, sorted(e.id for e in ours if e is not keep))
 
 
 class EndpointMatch(NamedTuple):
@@ -261,10 +349,10 @@ def match_endpoint(
     return EndpointMatch(keep, stale)
 
 
-def missing_events(endpoint: wire.WebhookEndpoint) -> tuple[str, ...]:
+def missing_events(endpoint: wire.WebhookEndpoint, wanted: Sequence[str] = SUBSCRIBED_EVENTS) -> tuple[str, ...]:
     """The handled event types the endpoint does not send (none when it sends everything, ``*``)."""
     enabled = set(endpoint.enabled_events)
-    return () if "*" in enabled else tuple(sorted(set(SUBSCRIBED_EVENTS) - enabled))
+    return () if "*" in enabled else tuple(sorted(set(wanted) - enabled))
 
 
 def _path(url: str | None) -> str:

@@ -65,6 +65,15 @@ class PaymentError(Wire):
     decline_code: str | None = None
 
 
+class CardDetails(Wire):
+    #: A manual-capture charge's last moment of capture (epoch seconds).
+    capture_before: int | None = None
+
+
+class PaymentMethodDetails(Wire):
+    card: CardDetails | None = None
+
+
 class Charge(Wire):
     id: Id
     amount: int | None = None
@@ -75,6 +84,7 @@ class Charge(Wire):
     status: str | None = None
     payment_intent: Ref = None
     metadata: Metadata = {}
+    payment_method_details: PaymentMethodDetails | None = None
 
 
 class ChargeList(Wire):
@@ -93,7 +103,8 @@ class PaymentIntent(Wire):
     client_secret: str | None = None
     metadata: Metadata = {}
     last_payment_error: PaymentError | None = None
-    #: An id at Stripe; the charge itself at the emulator.
+    cancellation_reason: str | None = None
+    #: An id at Stripe (unless expanded); the charge itself at the emulator.
     latest_charge: str | Charge | None = None
     #: The emulator's (and Stripe's before 2022-11-15) list of the intent's charges.
     charges: ChargeList | None = None
@@ -106,6 +117,28 @@ class Refund(Wire):
     payment_intent: Ref = None
     reason: str | None = None
     metadata: Metadata = {}
+
+
+class TransferReversal(Wire):
+    id: Id
+    amount: int | None = None
+    transfer: Ref = None
+    metadata: Metadata = {}
+
+
+class TransferReversalList(Wire):
+    data: list[TransferReversal] = []
+
+
+class Transfer(Wire):
+    id: Id
+    amount: int | None = None
+    amount_reversed: int | None = None
+    currency: str | None = None
+    destination: Ref = None
+    metadata: Metadata = {}
+    #: Stripe lists the first reversals (up to 10) on the transfer itself.
+    reversals: TransferReversalList | None = None
 
 
 class Dispute(Wire):
@@ -228,6 +261,7 @@ class WebhookEndpoint(Wire):
     url: str | None = None
     status: str | None = None
     enabled_events: list[str] = []
+    metadata: Metadata = {}
     #: Shown once, in the answer that created the endpoint.
     secret: str | None = None
 

@@ -152,6 +152,8 @@ class WompiProvider(Provider):
         default_among_several=False,
         customers=False,
         checkout_sessions=False,
+        # No connected accounts at Wompi: a payment cannot be sent on to a seller (``transfer_to``).
+        destination_charges=False,
         webhook_endpoint_api=False,
         minimum_amounts=((CURRENCY, MINIMUM_IN_CENTS),),
     )

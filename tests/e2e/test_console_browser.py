@@ -3,8 +3,10 @@
 Against a running ``hub serve`` and the emulator: sign in; register credentials, first with a
 wrong key (its error next to the field), then right; create a payment through the API; capture
 and refund it in the console; see the events; every form control labelled; sign out; a form
-post without the CSRF token refused. A screenshot of each page is saved under the test's
-temporary folder, or under ``HUB_CONSOLE_SCREENSHOTS`` when that is set.
+post without the CSRF token refused. The Sellers page, against the Stripe proxy's Connect
+stand-in: a seller listed with what is due, and an onboarding link made for it. A screenshot of
+each page is saved under the test's temporary folder, or under ``HUB_CONSOLE_SCREENSHOTS`` when
+that is set.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from playwright.async_api import Browser, Page, Route, ViewportSize, async_playw
 from tests.support.canaries.ledger import LEDGER
 from tests.support.hub import PLATFORM
 from tests.support.process import HubProcess
+from tests.support.stripe_proxy import StripeProxy
 
 pytestmark = pytest.mark.e2e
 
@@ -296,6 +299,95 @@ async def _fits(page: Page, payment: dict) -> None:
     assert (await page.evaluate(OVERFLOW), await page.evaluate(TABLE_HIDDEN)) == (0, 0)
     await page.goto("/console/payments")
     assert await page.evaluate(OVERFLOW) <= 0
+
+
+async def test_a_release_to_a_seller_is_confirmed_in_the_browser_and_shown(
+    database_url, emulator, browser: Browser, tmp_path: Path
+):
+    """Behind the Stripe proxy (its Connect stand-in): a captured payment released in part to an
+    onboarded seller from the payment's page, with the same confirmation step as a refund."""
+    proxy = StripeProxy(emulator.url)
+    proc = HubProcess(database_url, tmp_path / "home", HUB_STRIPE_API_BASE=proxy.url)
+    try:
+        async with proc.client(timeout=30) as api:
+            r = await api.post("/v1/tenants", json={"name": "Market"}, headers=PLATFORM)
+            tenant = r.json()
+            admin = {"Authorization": f"Bearer {tenant['api_keys']['admin']}"}
+            r = await api.put(
+                "/v1/providers/stripe/credentials",
+                json={"publishable_key": PK, "secret_key": SK, "webhook_secret": WH},
+                headers=admin,
+            )
+            assert r.status_code == 200, r.text
+            r = await api.post("/v1/connected-accounts", json={"email": "maker@example.com"}, headers=admin)
+            assert r.status_code == 201, r.text
+            account = r.json()
+            proxy.connect.finish_onboarding(account["provider_account_id"])
+            r = await api.post(f"/v1/connected-accounts/{account['id']}/sync", headers=admin)
+            assert r.json()["transfers_enabled"], r.text
+            body = {"amount": 10000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+            payment = (await api.post("/v1/payments", json=body, headers=admin)).json()
+        context = await browser.new_context(base_url=proc.url, viewport={"width": 1100, "height": 900})
+        page = await context.new_page()
+        shots = Pages(page, tmp_path / "screens")
+        await page.goto("/console/login")
+        await page.get_by_label("API key").fill(tenant["api_keys"]["admin"])
+        await page.get_by_role("button", name="Sign in").click()
+        await page.goto(f"/console/payments/{payment['id']}")
+        await page.get_by_role("button", name="Release to a seller").click()
+        await page.get_by_label("Seller", exact=True).select_option(account["id"])
+        await page.get_by_label("Amount").fill("85.00")
+        await shots.seen("payment-confirm-release")
+        await page.get_by_role("button", name="Confirm release").click()
+        await expect(page.get_by_text("Transfer sent to the seller.")).to_be_visible()
+        transfers = page.get_by_role("table").filter(has_text="Reversed")
+        await expect(transfers.get_by_text("85.00 USD")).to_be_visible()
+        await expect(transfers.get_by_text("maker@example.com", exact=False)).to_be_visible()
+        await shots.seen("payment-released")
+        async with proc.client(timeout=30) as api:
+            shown = (await api.get(f"/v1/payments/{payment['id']}", headers=admin)).json()
+        assert (shown["amount_transferred"], shown["platform_amount"]) == (8500, 1500)
+        assert proxy.connect.count("transfer") == 1
+    finally:
+        proc.stop()
+        proxy.close()
+
+
+async def test_the_sellers_page_makes_an_onboarding_link_for_a_seller(database_url, emulator, tmp_path, browser):
+    """Against the Stripe proxy, whose Connect stand-in plays Stripe's connected accounts."""
+    proxy = StripeProxy(emulator.url)
+    hub = HubProcess(database_url, tmp_path / "home", HUB_STRIPE_API_BASE=proxy.url)
+    try:
+        async with hub.client(timeout=30) as api:
+            r = await api.post("/v1/tenants", json={"name": "Market"}, headers=PLATFORM)
+            tenant = r.json()
+            admin = {"Authorization": f"Bearer {tenant['api_keys']['admin']}"}
+            creds = {"publishable_key": PK, "secret_key": SK, "webhook_secret": WH}
+            assert (await api.put("/v1/providers/stripe/credentials", json=creds, headers=admin)).status_code == 200
+            seller = {"email": "ana@example.com"}
+            r = await api.post("/v1/connected-accounts", json=seller, headers=admin)
+            assert r.status_code == 201, r.text
+        context = await browser.new_context(base_url=hub.url, viewport={"width": 1100, "height": 900})
+        page = await context.new_page()
+        shots = Pages(page, Path(os.environ.get("HUB_CONSOLE_SCREENSHOTS") or tmp_path / "screens"))
+        await page.goto("/console/login")
+        await page.get_by_label("API key").fill(tenant["api_keys"]["admin"])
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("link", name="Sellers").click()
+        row = page.get_by_role("row", name=re.compile("ana@example.com"))
+        await expect(row).to_contain_text("onboarding")
+        await expect(row).to_contain_text("external_account")
+        await shots.seen("sellers")
+        await row.get_by_role("button", name=re.compile("Create onboarding link")).click()
+        await expect(page.get_by_text("Onboarding link created")).to_be_visible()
+        link = page.get_by_role("link", name="Open the onboarding link")
+        await expect(link).to_have_attribute("href", re.compile(r"^https://connect\.stripe\.com/"))
+        await shots.seen("sellers-link")
+        assert proxy.connect.count("account_link", SK) == 1
+        await context.close()
+    finally:
+        hub.stop()
+        proxy.close()
 
 
 async def test_a_tenant_admin_connects_wompi_in_the_browser_and_sees_its_payments(

@@ -9,7 +9,8 @@ must also use a status and content type the document declares, and problem+json 
 
 The hub runs as a real process (its own event loop, uvicorn in front, as deployed) on SQLite and
 on PostgreSQL, over data made through its API (tests/support/fuzz_world.py), with tenant Stripe
-calls going to the emulator. The run is derandomized and seeded: one commit sends the same
+calls going through the Stripe proxy (tests/support/stripe_proxy.py, which plays Connect) to the
+emulator. The run is derandomized and seeded: one commit sends the same
 requests every time. What it found is kept as exact inputs in
 tests/integration/test_schema_fuzz_findings.py.
 """
@@ -30,6 +31,7 @@ from tests.support.emulator import Emulator
 from tests.support.fuzz_schema import CHECKS, build_document, fuzz_config
 from tests.support.fuzz_world import SCOPES, World, billing_plans, build_world, caller_session
 from tests.support.process import HubProcess
+from tests.support.stripe_proxy import StripeProxy
 from tests.support.wompi_standin import WompiStandin
 
 # One worker runs the module: its served hub and schema are module fixtures.
@@ -45,10 +47,11 @@ def served(
     """One ``hub serve`` per database for every scope's run."""
     asyncio.run(truncate_all(migrated_db))
     home: Path = tmp_path_factory.mktemp("fuzzed-hub")
+    proxy = StripeProxy(emulator.url)
     proc = HubProcess(
         migrated_db,
         home,
-        HUB_STRIPE_API_BASE=emulator.url,
+        HUB_STRIPE_API_BASE=proxy.url,
         HUB_WOMPI_API_BASE=wompi.url,
         HUB_RATE_LIMIT_PER_KEY="100000",  # the run is one client sending as fast as it can
         HUB_NOTIFY_DISPATCH="0",  # generated endpoint URLs must not be called
@@ -63,6 +66,7 @@ def served(
         yield world
     finally:
         proc.stop()
+        proxy.close()
     assert "Traceback" not in proc.log_path.read_text(errors="replace"), proc.log()
 
 

@@ -162,15 +162,17 @@ async def test_a_checkout_session_with_the_same_key_is_created_once(database_url
         assert recorder.calls("POST", "/v1/checkout/sessions") == 1
 
 
-async def test_keys_are_kept_a_day_then_purged(database_url, emulator, tmp_path):
+async def test_keys_are_kept_their_retention_window_then_pruned(database_url, emulator, tmp_path):
+    """Kept past the 24 hours a replay is promised, for HUB_RETENTION_IDEMPOTENCY_DAYS (7 by default)."""
     from datetime import timedelta
 
-    from sqlalchemy import func, select, update
+    from sqlalchemy import select, update
 
     from hub.db.base import utcnow
     from hub.db.engine import make_engine, make_sessionmaker
     from hub.db.idempotency import IdempotencyRecord
-    from hub.idempotency.store import purge
+    from hub.retention.rules import prune
+    from hub.settings import RetentionSettings
 
     recorder = Recorder(emulator.url)
     async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
@@ -188,21 +190,16 @@ async def test_keys_are_kept_a_day_then_purged(database_url, emulator, tmp_path)
     engine = make_engine(database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.key == "old")
-                .values(created_at=utcnow() - timedelta(hours=25))
-            )
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.key == "new")
-                .values(created_at=utcnow() - timedelta(hours=23))
-            )
+            for key, age in (("old", timedelta(days=7, hours=1)), ("new", timedelta(days=6, hours=23))):
+                await session.execute(
+                    update(IdempotencyRecord).where(IdempotencyRecord.key == key).values(created_at=utcnow() - age)
+                )
             await session.commit()
-            await purge(session)
+        pruned = await prune(engine, RetentionSettings())
+        assert pruned["idempotency_records"] == 1
+        async with make_sessionmaker(engine)() as session:
             left = (await session.execute(select(IdempotencyRecord.key))).scalars().all()
-            assert left == ["new"]
-            assert await session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+        assert left == ["new"]
     finally:
         await engine.dispose()
 

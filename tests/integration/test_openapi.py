@@ -22,6 +22,7 @@ NO_IDEMPOTENCY = {
     "/v1/platform/billing/webhook",
     "/v1/payments/{payment_id}/sync",
     "/v1/subscriptions/{subscription_id}/sync",
+    "/v1/connected-accounts/{account_id}/sync",
 }
 
 

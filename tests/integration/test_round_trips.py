@@ -36,7 +36,8 @@ async def test_create_payment_with_a_warm_cache_is_one_read_then_one_transaction
     with count_statements(hub.http.app.state.services.engine) as seen:
         r = await create_payment(hub, tenant)
     assert r.status_code == 201, r.text
-    # BEGIN, the authenticating read (key, tenant status, credentials version), COMMIT;
+    # BEGIN, the authenticating read (key, tenant status, credentials version), COMMIT (on
+    # PostgreSQL in autocommit: SQLAlchemy reports the BEGIN and COMMIT, asyncpg sends neither);
     # BEGIN, INSERT payment, COMMIT; Stripe; BEGIN, UPDATE payment, COMMIT.
     assert seen.count == round_trips(hub, 9, transactions=3), str(seen)
     assert _kinds(seen) == ["SELECT", "INSERT payments", "UPDATE payments"], str(seen)

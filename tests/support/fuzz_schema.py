@@ -52,6 +52,7 @@ PATH_KINDS = {
     "subscription_id": "subscription",
     "endpoint_id": "endpoint",
     "delivery_id": "delivery",
+    "account_id": "account",
     "provider": "provider",
 }
 #: Destroying operations draw from objects of their own, so the rest of the run keeps its data.

@@ -4,9 +4,10 @@ A run over empty tables learns little: every id is unknown, so every route answe
 before its real work. This builds, through the hub's API, a tenant with Stripe credentials at the
 emulator, keys of each scope, payments in three states (open, held for capture, paid and partly
 refunded), customers, a saved-card setup, a product, a monthly price, subscriptions, notification
-endpoints and a delivery, and names their ids so that path parameters and body fields can be drawn
-from them. Invoices and payment links cannot be made at the emulator (their routes answer 503 or
-422 there); their routes are fuzzed with unknown ids only.
+endpoints and a delivery, a connected account (a marketplace seller: the hub must reach Stripe
+through the Stripe proxy, whose stand-in plays Connect), and names their ids so that path
+parameters and body fields can be drawn from them. Invoices and payment links cannot be made at
+the emulator (their routes answer 503 or 422 there); their routes are fuzzed with unknown ids only.
 
 Operations that would spoil the rest of the run (revoking the key in use, suspending the tenant,
 replacing or deleting its credentials) are given objects of their own, or undone after a
@@ -42,6 +43,7 @@ KINDS = {
     "subscription": 1,
     "endpoint": 1,
     "delivery": 1,
+    "account": 1,
     "provider": 2,
     "spare_key": 2,
     "spare_customer": 1,
@@ -184,6 +186,7 @@ def build_world(base_url: str, wompi: WompiStandin) -> World:
         endpoints = [
             post("/v1/notification-endpoints", {"url": f"http://127.0.0.1:9/hook{i}"}, admin)["id"] for i in range(2)
         ]
+        account = post("/v1/connected-accounts", {"email": "seller@example.com"}, admin)
         _created(http.post(f"/v1/notification-endpoints/{endpoints[0]}/test", headers=admin))
         deliveries = _created(http.get(f"/v1/notification-endpoints/{endpoints[0]}/deliveries", headers=admin))
     return World(
@@ -200,6 +203,7 @@ def build_world(base_url: str, wompi: WompiStandin) -> World:
             "subscription": subscriptions[:1],
             "endpoint": endpoints[:1],
             "delivery": [d["id"] for d in deliveries["data"]],
+            "account": [account["id"]],
             "provider": ["stripe", "wompi"],
             "spare_key": spare_keys,
             "spare_customer": customers[2:],

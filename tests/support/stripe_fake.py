@@ -26,6 +26,8 @@ class FakeStripe:
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
         self.calls: list[tuple[str, str]] = []
+        #: Endpoints created with ``connect=true`` (Stripe's object does not show it; the fake remembers).
+        self.connect: set[str] = set()
         #: A restricted key without webhook endpoint access: 403 on /v1/webhook_endpoints.
         self.forbid_endpoints = forbid_endpoints
         #: A revoked key: 401 on everything.
@@ -85,6 +87,8 @@ class FakeStripe:
             e["metadata"] = {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")}
             e["api_version"] = form.get("api_version")
             e["description"] = form.get("description")
+            if form.get("connect") == "true":
+                self.connect.add(new_id)
             return _json({**e, "secret": self.secrets[new_id]})
         if endpoint_id not in self.endpoints:
             return _error(404, "resource_missing", f"No such webhook endpoint: '{endpoint_id}'", param="id")

@@ -6,7 +6,7 @@ hub's deadline. This proxy listens on a free loopback port (``HUB_STRIPE_API_BAS
 hub at it), forwards to the emulator, and, per rule (method, path prefix, nth occurrence),
 injects one of ``FAULTS`` instead of relaying the answer faithfully.
 
-It also plays two things of Stripe the emulator lacks, since the hub relies on them:
+It also plays three things of Stripe the emulator lacks, since the hub relies on them:
 - Idempotency. localstripe ignores ``Idempotency-Key``; Stripe keeps the first answer to a POST
   for a given (API key, Idempotency-Key) and replays it (``Idempotent-Replayed: true``) instead of
   acting again; the same key with other parameters is a 400 ``idempotency_error``, and while the
@@ -16,6 +16,9 @@ It also plays two things of Stripe the emulator lacks, since the hub relies on t
   whose creation answer was lost), over the PaymentIntents created through this proxy, each read
   again from the emulator. (Listing the emulator instead costs a full scan per page of its one
   store for the whole run: seconds, past a short deadline, once a few hundred exist.)
+- Connect (``connect``, tests/support/stripe_connect.py): connected accounts, account links,
+  transfers and their reversals, and the Connect parameters of PaymentIntents, answered here
+  behind the same faults and the same idempotency replay.
 
 HTTP/1.1 with keep-alive and Content-Length bodies (what the SDK sends). Runs its own event loop
 in a thread, so it serves while the test's loop waits on the hub.
@@ -30,11 +33,14 @@ import re
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.support.stripe_connect import ConnectStandIn, stripe_json
 
 #: fault -> whether the request reaches the emulator (Stripe acts) before the fault.
 FAULTS = {
@@ -108,6 +114,9 @@ class StripeProxy:
         self._cache: dict[tuple[str, str], tuple[str, Answer]] = {}
         self._running: set[tuple[str, str]] = set()
         self._intents: dict[str, list[str]] = {}  # Authorization -> PaymentIntent ids created through here
+        self._rewrites: list[Callable[[dict], None]] = []
+        #: Stripe Connect, played here (localstripe has none); its test hooks are the test's to call.
+        self.connect = ConnectStandIn()
         self._tasks: set[asyncio.Task] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -129,6 +138,12 @@ class StripeProxy:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def rewrite(self, change: Callable[[dict], None]) -> None:
+        """Every JSON object the emulator answers passes through ``change`` (which edits it in place)
+        before the hub reads it: a field Stripe sends that the emulator leaves out, say."""
+        with self._lock:
+            self._rewrites.append(change)
 
     @property
     def requests(self) -> list[Seen]:
@@ -261,8 +276,39 @@ class StripeProxy:
         if method == "GET" and parts.path == "/v1/payment_intents/search":
             return await self._search(headers, parse_qs(parts.query))
         sent = {k: v for k, v in headers.items() if k not in _HOP | {"host", "accept-encoding"}}
-        r = await self._client.request(method, target, headers={**sent, "accept-encoding": "identity"}, content=body)
-        return Answer(r.status_code, {k: v for k, v in r.headers.items() if k.lower() not in _HOP}, r.content)
+        sent["accept-encoding"] = "identity"
+        if self.connect.handles(method, parts.path):
+
+            async def emulator(m: str, t: str, b: bytes) -> tuple[int, dict]:
+                assert self._client is not None
+                r = await self._client.request(m, t, headers=sent, content=b)
+                try:
+                    return r.status_code, r.json()
+                except ValueError:  # not JSON: passed on as Stripe's generic error
+                    return r.status_code or 500, {"error": {"type": "api_error", "message": "Unreadable answer."}}
+
+            reply = await self.connect.answer(
+                method, parts.path, parts.query, body, headers.get("authorization", ""), emulator
+            )
+            content = self._rewritten(reply.status, stripe_json(reply))
+            return Answer(reply.status, {"Content-Type": "application/json"}, content)
+        r = await self._client.request(method, target, headers=sent, content=body)
+        content = r.content
+        if parts.path.startswith("/v1/payment_intents") and r.status_code == 200:
+            content = json.dumps(self.connect.splice(r.json())).encode()
+        content = self._rewritten(r.status_code, content)
+        return Answer(r.status_code, {k: v for k, v in r.headers.items() if k.lower() not in _HOP}, content)
+
+    def _rewritten(self, status: int, content: bytes) -> bytes:
+        """``content`` through the test's rewrites (``rewrite``), when it is a successful JSON answer."""
+        with self._lock:
+            rewrites = list(self._rewrites)
+        if not rewrites or status != 200:
+            return content
+        obj = json.loads(content)
+        for change in rewrites:
+            change(obj)
+        return json.dumps(obj).encode()
 
     def _index(self, method: str, target: str, headers: dict[str, str], answer: Answer) -> None:
         """Remember a PaymentIntent created through here, for ``_search``."""
@@ -280,7 +326,7 @@ class StripeProxy:
         for pid in self._intents.get(auth["authorization"], []):
             pi = (await self._client.get(f"/v1/payment_intents/{pid}", headers=auth)).json()
             if all((pi.get("metadata") or {}).get(k) == v for k, v in wanted.items()):
-                found.append(pi)
+                found.append(self.connect.splice(pi))
         limit = int(query.get("limit", ["10"])[0])
         result = {"object": "search_result", "url": "/v1/payment_intents/search", "has_more": False}
         return Answer(200, {"Content-Type": "application/json"}, json.dumps({**result, "data": found[:limit]}).encode())

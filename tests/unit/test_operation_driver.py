@@ -28,10 +28,15 @@ DRIVEN: set[Route] = {
     ("POST", "/v1/payments"),
     ("POST", "/v1/payments/{payment_id:str}/capture"),
     ("POST", "/v1/payments/{payment_id:str}/cancel"),
+    ("POST", "/v1/payments/{payment_id:str}/transfers"),
+    ("POST", "/v1/transfers/{transfer_id:str}/reversals"),
     ("POST", "/v1/payments/{payment_id:str}/refunds"),
     ("POST", "/console/payments/{payment_id:str}/{action:str}"),
     ("POST", "/v1/checkout/sessions"),
     ("POST", "/v1/customers"),
+    ("POST", "/v1/connected-accounts"),
+    ("POST", "/v1/connected-accounts/{account_id:str}/sync"),
+    ("POST", "/v1/connected-accounts/{account_id:str}/links"),
     ("PATCH", "/v1/customers/{customer_id:str}"),
     ("DELETE", "/v1/customers/{customer_id:str}"),
     ("POST", "/v1/setup-intents"),
@@ -46,6 +51,7 @@ DRIVEN: set[Route] = {
     ("POST", "/v1/payment-links/{link_id:str}/deactivate"),
     ("POST", "/v1/providers/{provider:str}/webhook/repair"),
     ("POST", "/console/stripe/repair"),
+    ("POST", "/console/sellers/{account_id:str}/link"),
 }
 
 #: Provider writes not on the driver, each with the reason.
@@ -64,6 +70,7 @@ PROVIDER_WRITES = DRIVEN | PENDING
 SURFACES: dict[Route, set[str]] = {
     ("POST", "/console/payments/{payment_id:str}/{action:str}"): {"CapturePayment", "CancelPayment", "CreateRefund"},
     ("POST", "/console/stripe/repair"): {"RepairWebhook"},
+    ("POST", "/console/sellers/{account_id:str}/link"): {"CreateAccountLink"},
 }
 
 #: Writes that change nothing at a provider (the hub's own rows, or a provider read).

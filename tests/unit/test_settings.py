@@ -278,6 +278,22 @@ def test_the_applier_runs_in_every_worker_unless_hub_applier_is_0(tmp_path):
     assert (tuned.poll_seconds, tuned.max_attempts) == (0.5, 3)
 
 
+def test_retention_is_on_by_default_with_its_windows_and_each_is_configurable(tmp_path):
+    base = _dev(tmp_path, HUB_VAULT_KEYS=f"k1:{KEY_A}", HUB_PLATFORM_TOKEN="hub_pt_x")
+    kept = load_settings(base).retention
+    assert kept.enabled is True and (kept.interval_seconds, kept.batch_size) == (3600.0, 1000)
+    assert (kept.events_days, kept.failed_events_days) == (30, 90)
+    assert (kept.notifications_days, kept.failed_notifications_days) == (30, 90)
+    assert (kept.idempotency_days, kept.signature_failures_days) == (7, 7)
+    tuned = load_settings({**base, "HUB_RETENTION": "0", "HUB_RETENTION_EVENTS_DAYS": "14"}).retention
+    assert tuned.enabled is False and tuned.events_days == 14
+    # A stored response is promised for 24 hours: a shorter window is refused.
+    with pytest.raises(ConfigError, match="HUB_RETENTION_IDEMPOTENCY_DAYS must be a finite number of at least 1"):
+        load_settings({**base, "HUB_RETENTION_IDEMPOTENCY_DAYS": "0.5"})
+    with pytest.raises(ConfigError, match="HUB_RETENTION_BATCH_SIZE"):
+        load_settings({**base, "HUB_RETENTION_BATCH_SIZE": "0"})
+
+
 def test_dev_home_that_cannot_hold_files_is_a_clear_error_naming_the_variable(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")

@@ -143,7 +143,9 @@ async def test_aclose_closes_the_shared_pool(mock):
     f = factory(mock)
     f.for_tenant("ten_a", 1, KEY_A)
     await f.aclose()
-    assert len(f) == 0 and f.http_client._client_async.is_closed
+    client = f.http_client
+    assert isinstance(client, SharedHTTPXClient)  # a transport was given
+    assert len(f) == 0 and client._client_async.is_closed
 
 
 def _provider(mock: StripeMock, **kw) -> StripeProvider:

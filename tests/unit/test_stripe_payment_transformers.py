@@ -131,3 +131,36 @@ def test_refund_and_checkout_shapes():
     )
     assert params["payment_intent_data"] == {"capture_method": "manual", "metadata": {"hub_payment_id": "p"}}
     assert params["line_items"][0]["price_data"]["product_data"] == {"name": "Mug"}
+
+
+def _pi(body: dict) -> object:
+    return stripe.StripeObject.construct_from(body, "sk_test_x")
+
+
+def test_a_held_charge_says_until_when_it_may_be_captured():
+    charge = {"id": "ch_1", "payment_method_details": {"card": {"capture_before": 1_800_000_000}}}
+    assert payment_from_stripe(_pi({**REAL, "latest_charge": charge})).capture_before == (1_800_000_000)
+    assert payment_from_stripe(_pi(REAL)).capture_before is None  # an id says nothing
+    automatic = {**REAL, "capture_method": "automatic", "latest_charge": charge, "status": "succeeded"}
+    assert payment_from_stripe(_pi(automatic)).capture_before is None
+    lapsed = {**REAL, "status": "canceled", "cancellation_reason": "automatic"}
+    assert payment_from_stripe(_pi(lapsed)).cancellation_reason == "automatic"
+
+
+def test_connect_and_expand_parameters_of_a_payment_intent():
+    held = PaymentCreate(
+        amount=10_000,
+        currency="usd",
+        capture_method="manual",
+        metadata={},
+        transfer_destination="acct_1",
+        application_fee_amount=1_500,
+    )
+    params = payment_intent_params(held, emulator=False)
+    assert params["transfer_data"] == {"destination": "acct_1"} and params["application_fee_amount"] == 1_500
+    assert params["expand"] == ["latest_charge"]
+    assert "expand" not in payment_intent_params(held, emulator=True)
+    plain = payment_intent_params(
+        PaymentCreate(amount=1, currency="usd", capture_method="automatic", metadata={}), emulator=False
+    )
+    assert not {"transfer_data", "application_fee_amount", "expand"} & set(plain)
