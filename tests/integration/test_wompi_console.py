@@ -10,7 +10,9 @@ from tests.support.wompi import method, pay
 async def _form(hub, path):
     r = await hub.request("GET", path)
     assert r.status_code == 200, r.text
-    return r, CSRF_FIELD.search(r.text).group(1)
+    token = CSRF_FIELD.search(r.text)
+    assert token is not None, r.text
+    return r, token.group(1)
 
 
 async def test_the_wompi_page_saves_checks_and_never_renders_a_secret(wompi_hub, wompi):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from sqlalchemy import select
 
@@ -162,7 +163,7 @@ async def test_what_a_wompi_payment_needs_is_422_before_anything_is_sent(wompi_h
     tenant, merchant = await wompi_tenant(wompi_hub, wompi)
     pm = method("nequi", wompi, merchant)
     sent = sum(wompi.requests.values())
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"customer_email": None}, "validation_error", "customer_email"),
         ({"acceptance_token": None}, "validation_error", "acceptance_token"),
         ({"payment_method": {"type": "bitcoin"}}, "not_supported", "payment_method.type"),
@@ -170,9 +171,12 @@ async def test_what_a_wompi_payment_needs_is_422_before_anything_is_sent(wompi_h
         ({"payment_method": "pm_card_visa"}, "validation_error", "payment_method"),
         ({"currency": "usd", "amount": 2000}, "not_supported", "currency"),
         ({"amount": 1000}, "amount_too_small", "amount"),
+        # No connected accounts at Wompi: a destination charge is refused before the account is looked up.
+        ({"transfer_to": "acct_hub_unknown"}, "not_supported", "transfer_to"),
+        ({"transfer_to": "acct_hub_unknown", "application_fee_amount": 100}, "not_supported", "transfer_to"),
     ]
     for change, code, param in cases:
-        body = {"acceptance_token": "tok-accepted", "payment_method": pm, **change}
+        body: dict[str, Any] = {"acceptance_token": "tok-accepted", "payment_method": pm, **change}
         payment_method = body.pop("payment_method")
         if body.get("acceptance_token") is None:
             body.pop("acceptance_token")

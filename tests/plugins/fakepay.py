@@ -102,8 +102,8 @@ class FakePayProvider(Provider):
             status = "requires_payment_method"
             if data.payment_method:
                 status = "requires_confirmation"
-            wallet = data.payment_method_data is not None
-            if wallet:
+            wallet = data.payment_method_data
+            if wallet is not None:
                 status = "requires_action"
             if data.confirm:
                 if data.payment_method == "fake_declined":
@@ -120,9 +120,9 @@ class FakePayProvider(Provider):
                 "metadata": dict(data.metadata),
                 "amount_capturable": data.amount if status == "requires_capture" else 0,
                 "amount_received": data.amount if status == "succeeded" else 0,
-                "payment_method_type": data.payment_method_data.type if wallet else None,
+                "payment_method_type": wallet.type if wallet is not None else None,
                 "next_action": NextAction(type="redirect_to_url", url=f"https://wallet.fake.example/{pid}")
-                if wallet
+                if wallet is not None
                 else None,
             }
             self.payments[(ctx.tenant_id, pid)] = p
