@@ -26,6 +26,7 @@ from hub.boundary.responses import api_headers
 from hub.catalog.controllers import ROUTES as CATALOG_ROUTES
 from hub.connect.controllers import ROUTES as CONNECT_ROUTES
 from hub.console.pages import register_filters as console_filters
+from hub.console.providers import provider_pages
 from hub.console.routes import TEMPLATES as CONSOLE_TEMPLATES
 from hub.console.routes import console_router
 from hub.credentials.controllers import CredentialsController
@@ -81,8 +82,11 @@ def create_app(
     configure_logging(settings.server.log_level, settings.server.log_format)
     logsafe.install()
     billing_settings = billing if billing is not None else load_billing_settings(os.environ)
+    bases = {"stripe": settings.stripe.api_base} if settings.stripe.api_base else {}
     options = ProviderOptions(
         api_base=settings.stripe.api_base,
+        # Each plugin its own: HUB_STRIPE_API_BASE for Stripe, HUB_<NAME>_API_BASE for the others.
+        api_bases={**dict(settings.providers.api_bases), **bases},
         timeout_seconds=settings.stripe.timeout_seconds,
         max_network_retries=settings.stripe.max_network_retries,
         deadline_seconds=settings.stripe.deadline_seconds,
@@ -97,6 +101,8 @@ def create_app(
         engine = make_engine(settings.database.url, settings.database.pool_size)
         event.listen(engine.sync_engine, "connect", lambda *_: metrics.count_db_connection())
         providers = registry or ProviderRegistry.discover(options=options)
+        if app.template_engine is not None:  # the console's navigation: a page per provider plugin
+            app.template_engine.engine.globals["provider_pages"] = provider_pages(providers)
         sessions = make_sessionmaker(engine)
         vault = Vault(settings.vault.keys)
         contexts = TenantContexts(

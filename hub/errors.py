@@ -82,7 +82,7 @@ class InvalidJson(HubError):
 
 
 class Unsupported(HubError):
-    """The tenant's provider cannot do this for this request (not the plugin lacking the operation: 501)."""
+    """The tenant's provider cannot do this for this request (what its plugin declares it cannot do)."""
 
     status, code, title = 422, "not_supported", "Not supported"
 
@@ -120,8 +120,9 @@ _PROVIDER_STATUS: dict[type[perr.ProviderError], tuple[int, str]] = {
     perr.SignatureInvalid: (400, "Signature invalid"),
     perr.NestedTooDeep: (400, InvalidJson.title),
     perr.InvalidRequest: (400, "Provider refused the request"),
-    # The tenant's provider plugin does not offer the operation at all: not the client's fault.
-    perr.NotSupported: (501, "Not supported by this provider"),
+    perr.InvalidParameter: (422, "Validation error"),
+    # The tenant's provider cannot do this: the client may ask it of another provider.
+    perr.NotSupported: (422, "Not supported by this provider"),
 }
 
 

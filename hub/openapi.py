@@ -49,7 +49,6 @@ _ERRORS = {
     415: "The body is not `application/json`",
     422: "A field, parameter or amount is invalid (the answer's param names it)",
     429: "Too many requests (`Retry-After` says when to try again)",
-    501: "The tenant's provider does not offer this",
     503: "A dependency is unavailable (`Retry-After` when it is the database)",
 }
 #: The code an answer of a status names when the route has no code of its own for it.
@@ -64,7 +63,6 @@ _FALLBACK = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
-    501: "not_supported",
     503: "database_unavailable",
 }
 #: Routes of the platform operator, who has no tenant to be suspended.
@@ -214,7 +212,7 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
                 params.append(dict(IDEMPOTENCY_KEY))
             has_parameters = any(p.get("in") in ("query", "path") for p in operation.get("parameters", []))
             responses = operation["responses"]
-            # A route may declare answers of its own (a 404 for an object its body names, a 501);
+            # A route may declare answers of its own (a 404 for an object its body names);
             # they keep their status, in the hub's shape: Litestar's {status_code, detail, extra} is not it.
             declared = {int(c) for c in responses if c[:1] in "45"}
             for code in [c for c in responses if c[:1] in "45"]:

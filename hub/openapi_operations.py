@@ -43,7 +43,7 @@ STATUS_OF = {
     "invalid_credentials": 422,
     "account_not_ready": 422,
     "rate_limited": 429,
-    "not_supported": 501,
+    "not_supported": 422,
     "database_unavailable": 503,
     "provider_unavailable": 503,
     "vault_unavailable": 503,
@@ -106,13 +106,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     # Provider credentials (tenant admin)
     ("PUT", "/v1/providers/{provider}/credentials"): Operation(
         "Register provider credentials",
-        "Checks the tenant's provider keys against the provider, then stores them encrypted and answers "
-        "the masked view; without a webhook secret the hub creates the provider's webhook endpoint.",
+        "Takes the fields the provider's plugin declares (Stripe: `publishable_key`, `secret_key`, "
+        "`webhook_secret`; Wompi: `public_key`, `private_key`, `events_secret`, `integrity_secret`), checks "
+        "them against the provider, then seals every secret in the vault and answers the masked view; "
+        "without a webhook secret a provider with an endpoint API gets its webhook endpoint made by the hub.",
         ("mode_mismatch", "invalid_credentials", "provider_error", "provider_unavailable", "vault_unavailable"),
     ),
     ("GET", "/v1/providers/{provider}/credentials"): Operation(
         "Get provider credentials (masked)",
-        "The tenant's provider credentials, masked: mode, key hint, webhook URL, when they were checked.",
+        "The tenant's provider credentials, masked: mode, the public key, `{key}_hint`, `{secret}_set` for "
+        "every other secret, webhook URL, when they were checked.",
         ("credentials_missing",),
     ),
     ("DELETE", "/v1/providers/{provider}/credentials"): Operation(
@@ -138,9 +141,21 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     # Payments
     ("POST", "/v1/payments"): Operation(
         "Create a payment",
-        "Creates a PaymentIntent on the tenant's own provider account and returns what Stripe.js needs "
-        "(client_secret, publishable_key); amounts are checked before the provider is called.",
-        (*PROVIDER, *MONEY, "card_declined", "authentication_required", "account_not_ready"),
+        "Creates a payment on the tenant's own provider account (Stripe: a PaymentIntent, with what Stripe.js "
+        "needs: client_secret, publishable_key; Wompi: a signed transaction, with `next_action` for a bank "
+        "redirect); amounts and the provider's declared capabilities are checked before it is called.",
+        (*PROVIDER, *MONEY, "card_declined", "authentication_required", "account_not_ready", "not_supported"),
+    ),
+    ("GET", "/v1/providers/{provider}/acceptance"): Operation(
+        "The provider's terms for buyers",
+        "The terms the buyer must be shown (`permalink`) and accept before paying, and the token a payment "
+        "then carries as `acceptance_token` (Wompi). 422 `not_supported` for a provider without such terms.",
+        ("credentials_missing", "provider_error", "provider_unavailable", "not_supported", "vault_unavailable"),
+    ),
+    ("GET", "/v1/providers/{provider}/pse-banks"): Operation(
+        "Banks for PSE",
+        "The banks a buyer may pick for a PSE payment (`financial_institution_code`), read from the provider.",
+        ("credentials_missing", "provider_error", "provider_unavailable", "not_supported", "vault_unavailable"),
     ),
     ("GET", "/v1/payments"): Operation(
         "List payments", "Lists the tenant's payments, newest first, filtered by status, a page at a time."

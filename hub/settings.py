@@ -147,6 +147,12 @@ class NotifySettings(msgspec.Struct, frozen=True):
     dispatch: Annotated[bool, Env("HUB_NOTIFY_DISPATCH")] = True
 
 
+class ProviderSettings(msgspec.Struct, frozen=True):
+    #: ``HUB_<PROVIDER>_API_BASE`` of every provider plugin but Stripe (``stripe.api_base``), by
+    #: plugin name in lower case (``HUB_WOMPI_API_BASE`` -> ``wompi``): emulators only.
+    api_bases: tuple[tuple[str, str], ...] = ()
+
+
 class RetentionSettings(msgspec.Struct, frozen=True):
     """How long finished rows are kept, and how often each worker prunes older ones (HUB_RETENTION_*).
 
@@ -194,8 +200,22 @@ class Settings(msgspec.Struct, frozen=True):
     applier: ApplierSettings = msgspec.field(default_factory=ApplierSettings)
     notify: NotifySettings = NotifySettings()
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
+    providers: ProviderSettings = msgspec.field(default_factory=lambda: ProviderSettings())
     retention: RetentionSettings = RetentionSettings()
     holds: HoldSettings = HoldSettings()
+
+
+_API_BASE = re.compile(r"^HUB_([A-Z][A-Z0-9]{0,38})_API_BASE$")
+
+
+def provider_api_bases(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The API base set for each provider plugin other than Stripe, by lower-case plugin name."""
+    found: dict[str, str] = {}
+    for name, value in env.items():
+        m = _API_BASE.match(name)
+        if m and m.group(1) != "STRIPE" and value.strip():
+            found[m.group(1).lower()] = value.strip().rstrip("/")
+    return tuple(sorted(found.items()))
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # 64: the width of tenant_data_keys.master_key_id
@@ -462,6 +482,11 @@ def _prod_refusals(env: Mapping[str, str], platform_token: str) -> list[str]:
     if api_base and not _is_loopback(urlsplit(api_base).hostname):
         # Every tenant's secret key is sent there: only Stripe itself, or an emulator on this machine.
         refusals.append("HUB_STRIPE_API_BASE may only point at a loopback host (an emulator) when HUB_ENV=prod")
+    for name, base in provider_api_bases(env):
+        if not _is_loopback(urlsplit(base).hostname):
+            # Every tenant's keys for that provider are sent there, as for Stripe.
+            variable = f"HUB_{name.upper()}_API_BASE"
+            refusals.append(f"{variable} may only point at a loopback host (an emulator) when HUB_ENV=prod")
     return refusals
 
 
@@ -534,4 +559,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notify=load_notify_settings(env, hub_env),
         retention=from_env(RetentionSettings, env),
         holds=from_env(HoldSettings, env),
+        providers=ProviderSettings(api_bases=provider_api_bases(env)),
     )

@@ -17,6 +17,7 @@ from tests.support.canaries.ledger import LEDGER
 from tests.support.databases import backends, create_pg_database, drop_pg_database, pg_url, truncate_all
 from tests.support.emulator import Emulator
 from tests.support.hub import HubClient, build_client, make_settings
+from tests.support.wompi_standin import WompiStandin
 
 pytest_plugins = ["pytester", "tests.plugins.canaries", "tests.plugins.alone", "tests.plugins.tiers"]
 
@@ -73,3 +74,11 @@ async def hub(database_url: str, emulator: Emulator, shared_home: Path) -> Async
     settings = make_settings(database_url, str(shared_home), HUB_STRIPE_API_BASE=emulator.url)
     async with build_client(settings, shared=True) as client:
         yield HubClient(client, settings)
+
+
+@pytest.fixture(scope="session")
+def wompi() -> Iterator[WompiStandin]:
+    """The Wompi stand-in on its loopback port; transactions settle only when a test says (no sleeps)."""
+    standin = WompiStandin(settle_delay=None, url_delay=0.0)
+    yield standin
+    standin.close()

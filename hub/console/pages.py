@@ -129,6 +129,8 @@ async def credentials_or_none(
 def payment_row(p: schemas.Payment) -> dict[str, Any]:
     return {
         "id": p.id,
+        "provider": p.provider,
+        "provider_label": p.provider.replace("_", " ").capitalize(),
         "status": p.status,
         "status_label": status_label(p.status),
         "amount": major(p.amount, p.currency),
@@ -143,6 +145,7 @@ def payment_detail(p: schemas.Payment) -> dict[str, Any]:
     return {
         **payment_row(p),
         "provider_payment_id": p.provider_payment_id,
+        "payment_method_type": p.payment_method_type,
         "capture_method": p.capture_method,
         "amount_capturable": major(p.amount_capturable, p.currency),
         "amount_received": major(p.amount_received, p.currency),
@@ -193,6 +196,7 @@ def _event_row(e: WebhookEvent) -> dict[str, Any]:
     return {
         "id": e.id,
         "provider_event_id": e.provider_event_id,
+        "provider_label": e.provider.replace("_", " ").capitalize(),
         "type": e.type,
         "received_at": when(e.received_at),
         "deliveries": e.deliveries,

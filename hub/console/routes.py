@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
@@ -19,7 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
-from hub.console import cookies, flash, notifications, pages, payments, sellers, sessions
+from hub.console import cookies, flash, notifications, pages, payments, providers, sellers, sessions
 from hub.console.common import NotSignedIn
 from hub.console.common import admin as _admin
 from hub.console.common import form_text as _form_text
@@ -142,13 +141,9 @@ async def stripe_save(request: Request, session: AsyncSession, services: Injecte
         page = await _stripe_page(services, session, who, errors=errors, form=kept)
         return _status(page, 422)
     try:
-        data = msgspec.convert(
-            {k: v for k, v in fields.items() if v or k not in OPTIONAL}, credential_schemas.CredentialsPut
-        )
+        # The same checks as the API's (a field too long, say: 422 naming it, shown next to it).
+        data = {k: v for k, v in fields.items() if v or k not in OPTIONAL}
         await credentials.put_credentials(session, services, who, PROVIDER, data)
-    except msgspec.ValidationError:
-        page = await _stripe_page(services, session, who, form_error="A field is too long.", form=kept)
-        return _status(page, 422)
     except (HubError, ProviderError) as exc:
         await session.rollback()
         param = getattr(exc, "param", None)
@@ -270,6 +265,7 @@ def console_router(services_settings_secret: str, *, secure_cookies: bool) -> Ro
             stripe_save,
             stripe_check,
             stripe_repair,
+            *providers.ROUTES,
             *payments.ROUTES,
             events_page,
             keys_page,

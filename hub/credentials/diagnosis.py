@@ -87,14 +87,11 @@ async def health_check(
         webhook.advice += advise_connect(provider.name, url, connect)
     # Without an enabled endpoint at the hub's URL sending every handled event, and a secret to
     # verify it, some payment updates never arrive: that is the silent failure this check is for.
-    ok = (
-        check.ok
-        and endpoint.endpoint == "enabled"
-        and endpoint.url_matches is True
-        and not endpoint.missing_events
-        and state.has_secret
-        and (connect is None or _healthy(connect))
+    # A gateway without an endpoint API cannot be asked: the key and the secret are all there is to check.
+    endpoint_ok = not provider.capabilities.webhook_endpoint_api or (
+        endpoint.endpoint == "enabled" and endpoint.url_matches is True and not endpoint.missing_events
     )
+    ok = check.ok and endpoint_ok and state.has_secret and (connect is None or _healthy(connect))
     return schemas.HealthCheck(ok=ok, mode=check.mode, latency_ms=check.latency_ms, error=check.error, webhook=webhook)
 
 

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 Field = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 
 
-class CredentialsPut(msgspec.Struct, forbid_unknown_fields=True):
-    publishable_key: Field
-    secret_key: Field
-    webhook_secret: Field | None = None
-    #: The signing secret of the tenant's Connect endpoint (events about its connected accounts).
-    connect_webhook_secret: Field | None = None
+#: The credentials body: the fields the provider's plugin declares (``Provider.credentials_spec``),
+#: by name, e.g. Stripe's ``publishable_key``, ``secret_key``, ``webhook_secret``. Checked against
+#: that declaration by ``hub.credentials.fields``; never logged.
+CredentialsPut = dict[str, Any]
+#: The longest credential field accepted.
+MAX_FIELD = 512
 
-    def __repr__(self) -> str:
-        return "CredentialsPut(***)"
-
-
-class CredentialsView(msgspec.Struct):
-    provider: str
-    mode: str
-    publishable_key: str
-    secret_key_hint: str
-    webhook_secret_set: bool
-    webhook_url: str
-    verified_at: datetime | None
-    updated_at: datetime
-    webhook_endpoint_id: str | None = None
-    #: When the newest verified webhook event arrived (received is enough; it may not be applied yet).
-    last_event_at: datetime | None = None
-    connect_webhook_secret_set: bool = False
+#: The masked view, built from the plugin's declaration (``hub.credentials.fields.view``):
+#: ``provider``, ``mode``, the public field as is, ``{key}_hint``, ``{secret}_set`` for every
+#: other secret, ``webhook_url``, ``verified_at``, ``updated_at``, ``webhook_endpoint_id``,
+#: ``last_event_at``.
+CredentialsView = dict[str, Any]
 
 
 class Advice(msgspec.Struct, frozen=True):

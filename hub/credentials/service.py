@@ -13,20 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
 from hub.auth.principal import TenantPrincipal
-from hub.credentials import schemas
+from hub.credentials import fields, schemas
 from hub.credentials.webhook_health import last_event_at
 from hub.db.base import new_id, utcnow
 from hub.db.vault import ProviderCredential
 from hub.errors import NotFound
 from hub.services import Services
-from hub.tenancy.loader import CredentialsMissing, credential_row, vault_unavailable
+from hub.tenancy.loader import SEALED_FIELD, CredentialsMissing, credential_row, vault_unavailable
 from hub.tenants.service import webhook_url
 from hub.vault.keyring import VaultError
 from hub.vault.store import TenantSecrets, ensure_tenant_secrets
 from hub.webhooks import endpoints
 from providers.base.provider import Provider, TenantContext
 from providers.base.registry import ProviderNotFound
-from providers.base.types import CredentialsInput, ProviderCredentials
+from providers.base.types import ProviderCredentials
 
 #: Stripe keeps a rolled webhook secret valid for up to 24 hours; so does the hub.
 ROLLOVER = timedelta(hours=24)
@@ -39,33 +39,19 @@ def provider_named(services: Services, name: str) -> Provider:
         raise NotFound(f"No provider named {name!r}") from None
 
 
-def _view(services: Services, row: ProviderCredential, last_event: datetime | None) -> schemas.CredentialsView:
-    return schemas.CredentialsView(
-        provider=row.provider,
-        mode=row.mode,
-        publishable_key=row.publishable_key,
-        secret_key_hint=row.secret_key_hint,
-        webhook_secret_set=row.webhook_secret_ct is not None,
-        connect_webhook_secret_set=row.connect_webhook_secret_ct is not None,
-        webhook_url=webhook_url(services.settings.server.public_url, row.tenant_id, row.provider),
-        verified_at=row.verified_at,
-        updated_at=row.updated_at,
-        webhook_endpoint_id=row.webhook_endpoint_id,
-        last_event_at=last_event,
-    )
+def _view(
+    services: Services, provider: Provider, row: ProviderCredential, last_event: datetime | None
+) -> schemas.CredentialsView:
+    url = webhook_url(services.settings.server.public_url, row.tenant_id, row.provider)
+    return fields.view(provider.credentials_spec, row, url, last_event)
 
 
 async def put_credentials(
-    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str, data: schemas.CredentialsPut
+    session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str, body: schemas.CredentialsPut
 ) -> schemas.CredentialsView:
     provider = provider_named(services, provider_name)
-    raw = CredentialsInput(
-        publishable_key=data.publishable_key,
-        secret_key=data.secret_key,
-        webhook_secret=data.webhook_secret,
-        connect_webhook_secret=data.connect_webhook_secret,
-    )
-    creds = provider.parse_credentials(raw)  # format / mode errors, no network
+    data = fields.read(provider.credentials_spec, body)  # unknown or missing fields: 422 naming it
+    creds = provider.parse_credentials(data.raw())  # format / mode errors, no network
     existing = await credential_row(session, who.tenant_id, provider.name)
     next_version = (existing.version + 1) if existing else 1
     endpoint_state = endpoints.state_of(existing)
@@ -74,14 +60,14 @@ async def put_credentials(
     # Raises InvalidCredentials / ProviderUnavailable: nothing has been written yet.
     await provider.check_credentials(ctx)
     endpoint_id = None
-    if data.webhook_secret is None and not (endpoint_state.has_secret and endpoint_state.endpoint_id is None):
+    if data.signing is None and not (endpoint_state.has_secret and endpoint_state.endpoint_id is None):
         # No secret given: the hub keeps the endpoint on the tenant's own account itself. A secret
         # the tenant entered by hand (no hub-made endpoint) is simply kept: rolling the API key
         # must not depend on the key being allowed to manage webhook endpoints.
         endpoint = await endpoints.provision(services, provider, ctx, endpoint_state)
         endpoint_id = endpoint.endpoint_id
         if endpoint.secret:
-            data = msgspec.structs.replace(data, webhook_secret=endpoint.secret)
+            data = msgspec.structs.replace(data, signing=endpoint.secret)
     for attempt in range(2):
         try:
             return await _store(session, services, who, provider, creds, data, endpoint_id)
@@ -99,7 +85,7 @@ async def _store(
     who: TenantPrincipal,
     provider: Provider,
     creds: ProviderCredentials,
-    data: schemas.CredentialsPut,
+    data: fields.Submitted,
     endpoint_id: str | None = None,
 ) -> schemas.CredentialsView:
     now = utcnow()
@@ -108,7 +94,8 @@ async def _store(
     except VaultError:
         raise vault_unavailable() from None
     row = await credential_row(session, who.tenant_id, provider.name, for_update=True)
-    changed = ["publishable_key", "secret_key"]
+    spec = provider.credentials_spec
+    changed = fields.changed_fields(spec, data)
     if row is None:
         row = ProviderCredential(
             id=new_id("cred"), tenant_id=who.tenant_id, provider=provider.name, version=1, created_at=now
@@ -120,20 +107,24 @@ async def _store(
         action = "credentials.replaced"
     # The format check accepted the secret stripped; a stored trailing newline would make every
     # signature check fail later.
-    if data.webhook_secret is not None:
-        changed.append("webhook_secret")
-        set_webhook_secret(row, secrets, data.webhook_secret, now)
-    if data.connect_webhook_secret is not None:
-        changed.append("connect_webhook_secret")
-        row.connect_webhook_secret_ct = secrets.seal(
-            provider.name, "connect_webhook_secret", data.connect_webhook_secret.strip()
-        )
+    if data.signing is not None:
+        set_webhook_secret(row, secrets, data.signing, now)
+    for f in spec.sealed:
+        # A sealed field kept in a column of its own (Stripe's Connect webhook secret): a body
+        # that leaves it out keeps the stored one.
+        if f.column is not None and f.name in data.sealed:
+            setattr(row, f.column, secrets.seal(provider.name, f.name, data.sealed[f.name]))
     if endpoint_id is not None:
         row.webhook_endpoint_id = endpoint_id
     row.mode = creds.mode
     row.publishable_key = creds.publishable_key
     row.secret_key_hint = provider.secret_hint(creds)
-    row.secret_key_ct = secrets.seal(provider.name, "secret_key", data.secret_key.strip())
+    row.secret_key_ct = secrets.seal(provider.name, "secret_key", data.key)
+    # The plugin's other secrets, sealed together under their own field name (absent: none declared).
+    pooled = fields.pooled(spec, data)
+    row.sealed_secrets_ct = (
+        secrets.seal(provider.name, SEALED_FIELD, msgspec.json.encode(pooled).decode()) if pooled else None
+    )
     row.verified_at = now
     row.updated_at = now
     audit.record(
@@ -145,7 +136,7 @@ async def _store(
         details={"fields": changed, "mode": creds.mode, "version": row.version},
     )
     await session.flush()
-    view = _view(services, row, await last_event_at(session, who.tenant_id, provider.name))
+    view = _view(services, provider, row, await last_event_at(session, who.tenant_id, provider.name))
     await session.commit()
     return view
 
@@ -180,7 +171,7 @@ async def get_credentials(
     session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str
 ) -> schemas.CredentialsView:
     provider, row = await registered(session, services, who, provider_name)
-    return _view(services, row, await last_event_at(session, who.tenant_id, provider.name))
+    return _view(services, provider, row, await last_event_at(session, who.tenant_id, provider.name))
 
 
 async def delete_credentials(

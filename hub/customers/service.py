@@ -12,6 +12,7 @@ from hub.auth.principal import TenantPrincipal
 from hub.customers import schemas
 from hub.db.base import new_id, utcnow
 from hub.db.payments import Customer
+from hub.errors import Unsupported
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare
@@ -50,6 +51,8 @@ class CreateCustomer(Operation[neutral.CustomerSnapshot]):
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         tenant_id = self.who.tenant_id
         self.provider = await common.choose_provider(tx, self.services, tenant_id, self.data.provider)
+        if not self.provider.capabilities.customers:
+            raise Unsupported(f"{self.provider.name} keeps no customers", param="provider")
         self.ctx = await provider_context(tx, self.services, self.provider, tenant_id)
 
     async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Customer | None:

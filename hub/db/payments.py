@@ -43,6 +43,10 @@ class Payment(Base):
     confirm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Charged without the customer present (a saved card): the provider must not ask them to act.
     off_session: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The type of the method paid with, when known (``Capabilities.payment_method_types``).
+    payment_method_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    #: Where the buyer must go while the payment waits for them (a bank's page).
+    next_action_url: Mapped[str | None] = mapped_column(Text, default=None)
     last_error_code: Mapped[str | None] = mapped_column(String(80), default=None)
     decline_code: Mapped[str | None] = mapped_column(String(80), default=None)
     dispute_status: Mapped[str | None] = mapped_column(String(40), default=None)

@@ -40,6 +40,8 @@ class ProviderCredential(Base):
     webhook_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     previous_webhook_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     previous_webhook_secret_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The plugin's other secret fields (CredentialRole.SEALED), one ciphertext of a JSON object.
+    sealed_secrets_ct: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     #: The signing secret of the tenant's Connect endpoint (events about its connected accounts).
     connect_webhook_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     webhook_endpoint_id: Mapped[str | None] = mapped_column(String(255), default=None)

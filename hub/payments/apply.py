@@ -333,6 +333,10 @@ async def apply_snapshot(
         payment.provider_payment_id = snap.provider_payment_id
     if payment.client_secret is None and snap.client_secret:
         payment.client_secret = snap.client_secret
+    if snap.next_action is not None:
+        payment.next_action_url = snap.next_action.url
+    if payment.payment_method_type is None and snap.payment_method_type:
+        payment.payment_method_type = snap.payment_method_type
     note_received(payment, snap.amount_received)
     if may_move(payment.status, snap.status):
         payment.status = snap.status

@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import TenantPrincipal
 from hub.db.base import utcnow
 from hub.db.payments import CheckoutSession, Customer, Payment
+from hub.errors import Unsupported
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare
 from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, money, schemas
-from hub.payments.create import PaymentCreation
+from hub.payments.create import PaymentCreation, supported
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.errors import ProviderError
@@ -48,6 +49,9 @@ class CreateCheckoutSession(PaymentCreation[neutral.CheckoutSnapshot]):
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         tenant_id = self.who.tenant_id
         self.provider = await common.choose_provider(tx, self.services, tenant_id, self.data.provider)
+        if not self.provider.capabilities.checkout_sessions:
+            raise Unsupported(f"{self.provider.name} has no hosted checkout pages", param="provider")
+        supported(self.provider, self.data.capture_method, None)
         self.ctx = await common.provider_context(tx, self.services, self.provider, tenant_id)
         self.customer: Customer | None = (
             await common.owned_customer(tx, tenant_id, self.data.customer_id, self.provider.name)

@@ -15,6 +15,8 @@ from hub.services import Services
 from hub.tenancy.loader import CredentialsMissing, provider_by_name, provider_context
 from providers.base.provider import Provider, TenantContext
 
+#: Statuses in which a payment may wait for its buyer to act elsewhere (``next_action``).
+AWAITING_BUYER = frozenset({"requires_action", "processing"})
 #: Metadata keys the hub writes itself; a client may not set or overwrite them.
 RESERVED_PREFIX = "hub_"
 MAX_METADATA_KEYS = 45  # Stripe allows 50; the hub keeps room for its own keys
@@ -56,12 +58,23 @@ async def choose_provider(session: AsyncSession, services: Services, tenant_id: 
         .scalars()
         .all()
     )
-    usable = [n for n in configured if n in services.providers.names()]
+    return services.providers.get(
+        default_provider(services, [n for n in configured if n in services.providers.names()])
+    )
+
+
+def default_provider(services: Services, usable: list[str]) -> str:
+    """The provider a request naming none goes to: the tenant's only one; of several, the only one
+    that declares itself a default beside others (``Capabilities.default_among_several``)."""
     if not usable:
         raise CredentialsMissing("This tenant has no provider credentials")
-    if len(usable) > 1:
-        raise ValidationFailed(f"This tenant has credentials for {', '.join(usable)}: name one", param="provider")
-    return services.providers.get(usable[0])
+    if len(usable) == 1:
+        return usable[0]
+    candidates = [n for n in usable if services.providers.get(n).capabilities.default_among_several]
+    if len(candidates) == 1:
+        return candidates[0]
+    names = ", ".join(sorted(usable))
+    raise ValidationFailed(f"This tenant has credentials for {names}: name one", param="provider")
 
 
 def stored_provider(
@@ -70,13 +83,9 @@ def stored_provider(
     """``choose_provider`` from what the authenticating read brought: no database statement."""
     if name is not None:
         return provider_by_name(services, name), who.stored(name)
-    usable = [c for c in who.credentials if c.provider in services.providers.names()]
-    if not usable:
-        raise CredentialsMissing("This tenant has no provider credentials")
-    if len(usable) > 1:
-        names = ", ".join(sorted(c.provider for c in usable))
-        raise ValidationFailed(f"This tenant has credentials for {names}: name one", param="provider")
-    return services.providers.get(usable[0].provider), usable[0]
+    usable = {c.provider: c for c in who.credentials if c.provider in services.providers.names()}
+    name = default_provider(services, sorted(usable))
+    return services.providers.get(name), usable[name]
 
 
 async def tenant_context(
@@ -192,6 +201,12 @@ def payment_view(p: Payment, publishable_key: str | None) -> schemas.Payment:
         description=p.description,
         last_error_code=p.last_error_code,
         decline_code=p.decline_code,
+        payment_method_type=p.payment_method_type,
+        next_action=(
+            schemas.NextAction(type="redirect_to_url", url=p.next_action_url)
+            if p.next_action_url and p.status in AWAITING_BUYER
+            else None
+        ),
         capture_before=p.capture_before,
         cancellation_reason=p.cancellation_reason,
         amount_transferred=transferred,

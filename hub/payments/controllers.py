@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.operations import driver
-from hub.payments import checkout, create, refunds, schemas, service, transfers
+from hub.payments import buyer, checkout, create, refunds, schemas, service, transfers
 from hub.payments.status import Status
 from hub.services import Injected, Services
 from hub.strict import require_strict
@@ -169,7 +169,23 @@ async def create_checkout_session(
     return await driver.run(op, request=request, session=session, body=data)
 
 
+@get("/v1/providers/{provider:str}/acceptance", tags=TAGS, guards=[storefront_guard])
+async def acceptance(
+    session: AsyncSession, services: Injected[Services], storefront: TenantPrincipal, provider: str
+) -> schemas.Acceptance:
+    return await buyer.acceptance(session, services, storefront, provider)
+
+
+@get("/v1/providers/{provider:str}/pse-banks", tags=TAGS, guards=[storefront_guard])
+async def pse_banks(
+    session: AsyncSession, services: Injected[Services], storefront: TenantPrincipal, provider: str
+) -> schemas.BankList:
+    return await buyer.banks(session, services, storefront, provider, "pse")
+
+
 ROUTES: list = [
+    acceptance,
+    pse_banks,
     create_payment,
     list_payments,
     get_payment,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.db.payments import Customer, Payment
-from hub.errors import ValidationFailed
+from hub.errors import Unsupported, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare
@@ -33,6 +33,7 @@ from hub.payments.transfers import owned_account, ready
 from hub.services import Services
 from providers.base import payments as neutral
 from providers.base.errors import CardDeclined, ProviderError
+from providers.base.provider import Provider
 
 #: One change to the creation's row, made in the given transaction.
 Change = Callable[[AsyncSession, Payment], Awaitable[None]]
@@ -81,10 +82,12 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
     def validate(self) -> None:
         data = self.data
         self.currency = money.normalize_currency(data.currency)
-        money.check_amount(data.amount, self.currency)
+        # The minimum is the provider's (checked in ``load``, once the provider is known).
+        money.check_amount(data.amount, self.currency, minimum=False)
         self.metadata = common.check_metadata(data.metadata)
         if data.confirm and not data.payment_method:
             raise ValidationFailed("confirm needs a payment_method", param="payment_method")
+        self.method = method_data(data.payment_method)
         if data.off_session and not (data.confirm and data.customer_id):
             raise ValidationFailed(
                 "off_session needs customer_id, payment_method and confirm: true", param="off_session"
@@ -107,6 +110,14 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
         # From the process's cache, checked against the credentials row and version the authenticating read saw.
         self.ctx = await self.services.tenant_contexts.for_request(self.provider, self.who.tenant_id, stored)
         self.publishable_key = self.ctx.credentials.publishable_key
+        self.extras = _extras(self.data, self.method)
+        money.check_amount(self.data.amount, self.currency, minimums=self.provider.capabilities.minimum_amounts)
+        supported(self.provider, self.data.capture_method, self.method, self.data.transfer_to)
+        # The plugin's own checks of what it needs (an email, accepted terms, a method's fields):
+        # 422 naming the field, before anything is written or sent.
+        self.provider.validate_payment(
+            _order_of(self._row_fields(), self.who.tenant_id, "pay_unsaved", None, self.extras)
+        )
 
     async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Payment | None:
         """The earlier attempt made the row; its outcome at the provider is unknown (the provider
@@ -135,26 +146,32 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
         # Read now: after a failed commit the row's attributes cannot be loaded again.
         assert payment.pending_since is not None
         self.payment_id, self.tenant_id, self.claimed_at = payment.id, payment.tenant_id, payment.pending_since
-        self.order = _order(payment, customer.provider_customer_id if customer else None, destination)
+        self.order = _order(payment, customer.provider_customer_id if customer else None, self.extras, destination)
         return None
 
-    def _row(self, attempt: Attempt, customer: Customer | None) -> Payment:
+    def _row_fields(self) -> dict[str, Any]:
         data = self.data
+        return {
+            "amount": data.amount,
+            "currency": self.currency,
+            "capture_method": data.capture_method,
+            "description": data.description,
+            "metadata_": self.metadata,
+            "payment_method": data.payment_method if isinstance(data.payment_method, str) else None,
+            "payment_method_type": self.method.type if self.method else None,
+            "confirm": data.confirm,
+            "off_session": data.off_session,
+            "transfer_to": data.transfer_to,
+            "application_fee_amount": data.application_fee_amount,
+        }
+
+    def _row(self, attempt: Attempt, customer: Customer | None) -> Payment:
         return common.new_payment(
             attempt.object_id("pay"),
             self.who.tenant_id,
             self.provider.name,
-            amount=data.amount,
-            currency=self.currency,
-            capture_method=data.capture_method,
             customer_id=customer.id if customer else None,
-            description=data.description,
-            metadata_=self.metadata,
-            payment_method=data.payment_method,
-            confirm=data.confirm,
-            off_session=data.off_session,
-            transfer_to=data.transfer_to,
-            application_fee_amount=data.application_fee_amount,
+            **self._row_fields(),
         )
 
     async def call(self) -> neutral.PaymentSnapshot:
@@ -188,6 +205,55 @@ class CreatePayment(PaymentCreation[neutral.PaymentSnapshot]):
             await self._change(tx, _refused)
 
 
+class Extras(msgspec.Struct, frozen=True):
+    """What a creation sends its provider beyond the row: the buyer's details, never stored (a retry
+    under the same Idempotency-Key carries the same body, so it sends them again identically)."""
+
+    payment_method_data: neutral.PaymentMethodData | None = None
+    customer_email: str | None = None
+    acceptance_token: str | None = None
+    redirect_url: str | None = None
+
+    def __repr__(self) -> str:
+        return "Extras(***)"
+
+
+def method_data(raw: str | dict[str, str | int] | None) -> neutral.PaymentMethodData | None:
+    """A payment method given as an object: its ``type`` (lower case) and the other fields."""
+    if not isinstance(raw, dict):
+        return None
+    kind = raw.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ValidationFailed("payment_method.type must name the method's type", param="payment_method.type")
+    return neutral.PaymentMethodData(type=kind.strip().lower(), details={k: v for k, v in raw.items() if k != "type"})
+
+
+def supported(
+    provider: Provider, capture_method: str, method: neutral.PaymentMethodData | None, transfer_to: str | None = None
+) -> None:
+    """422 ``not_supported`` for what the provider declares it cannot do, before anything is written."""
+    can = provider.capabilities
+    if transfer_to is not None and not can.destination_charges:
+        raise Unsupported(f"{provider.name} cannot send a payment to a connected account", param="transfer_to")
+    if capture_method == "manual" and not can.manual_capture:
+        raise Unsupported(f"{provider.name} cannot hold a payment to capture it later", param="capture_method")
+    if method is not None and method.type not in can.payment_method_types:
+        offered = ", ".join(can.payment_method_types) or "none: name a payment method by its id"
+        raise Unsupported(
+            f"{provider.name} takes no payment method of type {method.type!r} (types: {offered})",
+            param="payment_method.type",
+        )
+
+
+def _extras(data: schemas.PaymentCreate, method: neutral.PaymentMethodData | None) -> Extras:
+    return Extras(
+        payment_method_data=method,
+        customer_email=data.customer_email,
+        acceptance_token=data.acceptance_token,
+        redirect_url=data.redirect_url,
+    )
+
+
 async def _destination(tx: AsyncSession, tenant_id: str, account_id: str) -> str:
     """The provider's id of the tenant's connected account a destination charge pays (404 for
     another tenant's or an unknown one, 422 ``account_not_ready`` before it can receive money)."""
@@ -195,20 +261,49 @@ async def _destination(tx: AsyncSession, tenant_id: str, account_id: str) -> str
     return ready(account, "transfer_to")
 
 
-def _order(payment: Payment, provider_customer_id: str | None, destination: str | None) -> neutral.PaymentCreate:
-    """The provider request, built from the row alone so a retried creation repeats it exactly."""
+def _order(
+    payment: Payment, provider_customer_id: str | None, extras: Extras, destination: str | None = None
+) -> neutral.PaymentCreate:
+    """The provider request, built from the row (and the request's buyer details, the same under
+    the same key) so a retried creation repeats it exactly."""
+    fields = {
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "capture_method": payment.capture_method,
+        "metadata_": payment.metadata_,
+        "payment_method": payment.payment_method,
+        "confirm": payment.confirm,
+        "description": payment.description,
+        "off_session": payment.off_session,
+        "application_fee_amount": payment.application_fee_amount,
+    }
+    return _order_of(fields, payment.tenant_id, payment.id, provider_customer_id, extras, destination)
+
+
+def _order_of(
+    fields: dict[str, Any],
+    tenant_id: str,
+    payment_id: str,
+    provider_customer_id: str | None,
+    extras: Extras,
+    destination: str | None = None,
+) -> neutral.PaymentCreate:
     return neutral.PaymentCreate(
-        amount=payment.amount,
-        currency=payment.currency,
-        capture_method=payment.capture_method,
-        metadata={**(payment.metadata_ or {}), "hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id},
+        amount=fields["amount"],
+        currency=fields["currency"],
+        capture_method=fields["capture_method"],
+        metadata={**(fields["metadata_"] or {}), "hub_tenant_id": tenant_id, "hub_payment_id": payment_id},
         provider_customer_id=provider_customer_id,
-        payment_method=payment.payment_method,
-        confirm=payment.confirm,
-        description=payment.description,
-        off_session=payment.off_session,
+        payment_method=fields["payment_method"],
+        confirm=fields["confirm"],
+        description=fields["description"],
+        off_session=fields["off_session"],
+        payment_method_data=extras.payment_method_data,
+        customer_email=extras.customer_email,
+        acceptance_token=extras.acceptance_token,
+        redirect_url=extras.redirect_url,
         transfer_destination=destination,
-        application_fee_amount=payment.application_fee_amount,
+        application_fee_amount=fields["application_fee_amount"],
     )
 
 

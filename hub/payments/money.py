@@ -60,8 +60,16 @@ def normalize_currency(raw: str, *, param: str = "currency") -> str:
     return currency
 
 
-def check_amount(amount: int, currency: str, *, param: str = "amount", minimum: bool = True) -> None:
-    """Refuse an amount Stripe would refuse, naming ``param``; ``currency`` is already normalized."""
+def check_amount(
+    amount: int,
+    currency: str,
+    *,
+    param: str = "amount",
+    minimum: bool = True,
+    minimums: tuple[tuple[str, int], ...] | None = None,
+) -> None:
+    """Refuse an amount Stripe would refuse, naming ``param``; ``currency`` is already normalized.
+    ``minimums``: the provider's own minimum per currency instead of Stripe's (``Capabilities``)."""
     if amount <= 0:
         raise ValidationFailed(
             "amount must be a positive integer in the currency's minor unit", code="amount_too_small", param=param
@@ -72,7 +80,8 @@ def check_amount(amount: int, currency: str, *, param: str = "amount", minimum: 
         raise ValidationFailed(f"{currency.upper()} amounts are two-decimal and must be a multiple of 100", param=param)
     if currency in THREE_DECIMAL and amount % 10:
         raise ValidationFailed(f"{currency.upper()} amounts must end in 0 (three-decimal currency)", param=param)
-    least = MINIMUM.get(currency, 1) if minimum else 1
+    table = MINIMUM if minimums is None else dict(minimums)
+    least = table.get(currency, 1) if minimum else 1
     if amount < least:
         raise ValidationFailed(
             f"amount must be at least {least} minor units of {currency.upper()}", code="amount_too_small", param=param

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import TenantPrincipal
 from hub.db.base import utcnow
 from hub.db.payments import Payment, Refund, Transfer, TransferReversal
-from hub.errors import Conflict, ValidationFailed
+from hub.errors import Conflict, Unsupported, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare
@@ -68,6 +68,7 @@ class CreateRefund(Operation[RefundSnapshot]):
     async def load(self, tx: AsyncSession, attempt: Attempt) -> None:
         self.payment = await common.owned_payment(tx, self.who.tenant_id, self.payment_id)
         self.provider = common.provider_by_name(self.services, self.payment.provider)
+        refund_supported(self.provider, self.payment, self.data.amount)
         self.ctx = await common.provider_context(tx, self.services, self.provider, self.who.tenant_id)
         self.refund_id = attempt.object_id("ref")
         self.lease = store.lease_for(self.services.settings)
@@ -221,6 +222,20 @@ class CreateRefund(Operation[RefundSnapshot]):
     async def _record_reversals(self, tx: AsyncSession) -> None:
         for reversal, answer in self.reversed:
             await transfers.reversed_(tx, self.payment, reversal, answer)
+
+
+def refund_supported(provider: Provider, payment: Payment, amount: int | None) -> None:
+    """422 ``not_supported`` for a refund the provider declares it cannot make, before anything is sent."""
+    can = provider.capabilities
+    methods = can.refundable_method_types
+    if methods is not None and payment.payment_method_type not in methods:
+        kind = payment.payment_method_type or "unknown"
+        raise Unsupported(
+            f"{provider.name} cannot refund a payment made by {kind} (only: {', '.join(methods) or 'none'})",
+            param="payment_method.type",
+        )
+    if not can.partial_refunds and amount is not None and amount != payment.amount:
+        raise Unsupported(f"{provider.name} refunds only the whole payment: leave amount out", param="amount")
 
 
 async def _attach(session: AsyncSession, refund: Refund, snap: RefundSnapshot) -> Refund:

@@ -16,6 +16,21 @@ Text = Annotated[str, msgspec.Meta(max_length=1000)]
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^https?://")]
 Metadata = dict[str, str]
 CaptureMethod = Literal["automatic", "manual"]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+MethodField = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+#: A payment method given by type (``{"type": "nequi", "phone_number": "..."}``): its fields are the
+#: provider's to check (``Provider.validate_payment``); the type, the plugin's declared capabilities.
+PaymentMethodObject = Annotated[
+    dict[MethodField, Annotated[str, msgspec.Meta(max_length=255)] | int], msgspec.Meta(max_length=20)
+]
+
+
+class NextAction(msgspec.Struct):
+    """What the buyer must do now: ``redirect_to_url`` (their bank's page) while the payment waits."""
+
+    type: str
+    url: str
 
 
 class PaymentCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -23,7 +38,8 @@ class PaymentCreate(msgspec.Struct, forbid_unknown_fields=True):
     currency: Currency
     capture_method: CaptureMethod = "automatic"
     customer_id: Id | None = None
-    payment_method: Id | None = None
+    #: The provider's id of a payment method, or a method given by type and fields.
+    payment_method: Id | PaymentMethodObject | None = None
     confirm: bool = False
     #: Charge a saved payment method with the customer absent (needs customer_id and confirm).
     off_session: bool = False
@@ -31,6 +47,12 @@ class PaymentCreate(msgspec.Struct, forbid_unknown_fields=True):
     description: Text | None = None
     #: Which of the tenant's providers; needed only when it has credentials for several.
     provider: ProviderName | None = None
+    #: The buyer's email, for a provider that needs it.
+    customer_email: Email | None = None
+    #: The provider's terms the buyer accepted (``GET /v1/providers/{provider}/acceptance``).
+    acceptance_token: Token | None = None
+    #: Where a redirect flow sends the buyer back.
+    redirect_url: Url | None = None
     #: A destination charge: the connected account (hub id) the money goes to, less the fee.
     transfer_to: Id | None = None
     #: With ``transfer_to``: what the tenant keeps (its commission), at most the amount.
@@ -57,6 +79,10 @@ class Payment(msgspec.Struct):
     description: str | None = None
     last_error_code: str | None = None
     decline_code: str | None = None
+    #: The type of the method paid with, when known.
+    payment_method_type: str | None = None
+    #: Where the buyer must go now (a redirect flow), while the payment waits for them.
+    next_action: NextAction | None = None
     #: A held authorization's last moment of capture, null while unknown (manual capture only).
     capture_before: datetime | None = None
     #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
@@ -65,6 +91,24 @@ class Payment(msgspec.Struct):
     amount_transferred: int = 0
     #: ``amount_received - amount_refunded - amount_transferred``: the commission plus what is still held.
     platform_amount: int = 0
+
+
+class Acceptance(msgspec.Struct, omit_defaults=True):
+    """The provider's terms the buyer must be shown (``permalink``) and accept before paying."""
+
+    acceptance_token: str
+    permalink: str
+    personal_data_token: str | None = None
+    personal_data_permalink: str | None = None
+
+
+class Bank(msgspec.Struct):
+    code: str
+    name: str
+
+
+class BankList(msgspec.Struct):
+    data: list[Bank]
 
 
 class FieldChange(msgspec.Struct):

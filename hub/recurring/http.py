@@ -25,9 +25,9 @@ _WHY = {
     403: "The key's scope may not do this, or the tenant is suspended (forbidden, tenant_suspended)",
     404: "No such object for this tenant (not_found)",
     409: "idempotency_conflict, idempotency_in_progress, or invalid_state",
-    422: "Invalid body, query or amount (validation_error, amount_too_small, amount_too_large, unsupported_currency)",
+    422: "Invalid body, query or amount (validation_error, amount_too_small, amount_too_large, unsupported_currency),"
+    " or the tenant's provider does not offer this (not_supported)",
     429: "Rate limited (rate_limited)",
-    501: "The tenant's provider does not offer this (not_supported)",
     503: "The provider or the database cannot be reached (provider_unavailable, database_unavailable)",
 }
 _ALWAYS = (400, 401, 403, 422, 429, 503)
@@ -43,4 +43,4 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
 
 #: A read of one object; a list; a create, or an action on an object, that reaches the provider.
 READ, LIST = errors(404), errors()
-CREATE = ACTION = errors(402, 404, 409, 501)
+CREATE = ACTION = errors(402, 404, 409)

@@ -310,6 +310,7 @@ CONTEXT_COLUMNS = (
     "webhook_secret_ct",
     "previous_webhook_secret_ct",
     "previous_webhook_secret_expires_at",
+    "sealed_secrets_ct",
     "connect_webhook_secret_ct",
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,10 @@ from providers.base.types import CredentialsInput
 
 if TYPE_CHECKING:
     from hub.services import Services
+
+
+#: The vault field name (bound into the ciphertext) of a plugin's other sealed secrets, stored together.
+SEALED_FIELD = "sealed_secrets"
 
 
 class CredentialsMissing(HubError):
@@ -59,16 +64,21 @@ async def decrypt_row(
         wh = secrets.open(row.provider, "webhook_secret", row.webhook_secret_ct) if row.webhook_secret_ct else None
         prev_ct = row.previous_webhook_secret_ct if previous_secret_live(row) else None
         prev = secrets.open(row.provider, "previous_webhook_secret", prev_ct) if prev_ct else None
-        connect_ct = row.connect_webhook_secret_ct
-        connect = secrets.open(row.provider, "connect_webhook_secret", connect_ct) if connect_ct else None
-    except VaultError:
+        sealed = secrets.open(row.provider, SEALED_FIELD, row.sealed_secrets_ct) if row.sealed_secrets_ct else None
+        extra = msgspec.json.decode(sealed.reveal(), type=dict[str, str]) if sealed else {}
+        for f in provider.credentials_spec.sealed:
+            # A sealed field kept in a column of its own (Stripe's Connect webhook secret).
+            ct = getattr(row, f.column) if f.column is not None else None
+            if ct:
+                extra[f.name] = secrets.open(row.provider, f.name, ct).reveal()
+    except (VaultError, msgspec.DecodeError):
         raise vault_unavailable() from None
     raw = CredentialsInput(
         publishable_key=row.publishable_key,
         secret_key=sk.reveal(),
         webhook_secret=wh.reveal() if wh else None,
         previous_webhook_secret=prev.reveal() if prev else None,
-        connect_webhook_secret=connect.reveal() if connect else None,
+        extra=extra,
     )
     return TenantContext(
         tenant_id=row.tenant_id, credentials_version=row.version, credentials=provider.parse_credentials(raw)

@@ -1,5 +1,6 @@
 """The provider plugin contract: an abstract Provider, neutral types, typed errors, a registry."""
 
+from providers.base.capabilities import Capabilities, CredentialField, CredentialRole, CredentialsSpec
 from providers.base.errors import (
     CardDeclined,
     CredentialsFormatError,
@@ -13,16 +14,21 @@ from providers.base.errors import (
     RateLimited,
     SignatureInvalid,
 )
-from providers.base.provider import Provider, TenantContext
+from providers.base.provider import Institution, Provider, TenantContext, Terms
 from providers.base.registry import ProviderNotFound, ProviderRegistry
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
 
 __all__ = [
+    "Capabilities",
     "CardDeclined",
     "CredentialCheck",
+    "CredentialField",
+    "CredentialRole",
     "CredentialsFormatError",
     "CredentialsInput",
+    "CredentialsSpec",
     "EventNotUnderstood",
+    "Institution",
     "InvalidCredentials",
     "InvalidRequest",
     "InvalidState",
@@ -36,4 +42,5 @@ __all__ = [
     "RateLimited",
     "SignatureInvalid",
     "TenantContext",
+    "Terms",
 ]

@@ -69,9 +69,22 @@ class CardDeclined(ProviderError):
 
 
 class NotSupported(ProviderError):
-    """The provider plugin does not offer this operation (the hub answers 501)."""
+    """The provider cannot do this (the hub answers 422 ``not_supported``, with ``param`` when a field asks it)."""
 
     code = "not_supported"
+
+
+class InvalidParameter(ProviderError):
+    """A request field the plugin checks before any call (``Provider.validate_payment``) is missing or
+    malformed: 422 with ``param``. ``code`` is ``validation_error`` unless a more precise one is given
+    (``amount_too_small``)."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str, *, param: str, code: str | None = None) -> None:
+        super().__init__(message, param=param)
+        if code is not None:
+            self.code = code
 
 
 class RateLimited(ProviderError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -15,6 +15,25 @@ if TYPE_CHECKING:  # the Provider module imports this one
 
 #: The decline of an off-session charge that needs the customer to authenticate (its own error code).
 AUTHENTICATION_REQUIRED = "authentication_required"
+
+
+class NextAction(msgspec.Struct, frozen=True):
+    """What the buyer must do next, away from the storefront: ``redirect_to_url`` (their bank's page)."""
+
+    type: str
+    url: str
+
+
+class PaymentMethodData(msgspec.Struct, frozen=True):
+    """A payment method described by type (one of ``Capabilities.payment_method_types``) and the
+    fields that type needs (a card token, a phone number, a bank code...), as the storefront sent
+    them; the plugin checks them (``Provider.validate_payment``)."""
+
+    type: str
+    details: dict[str, Any] = {}
+
+    def __repr__(self) -> str:  # the details name people (an id number, a phone)
+        return f"PaymentMethodData(type={self.type!r}, ***)"
 
 
 class PaymentSnapshot(msgspec.Struct, frozen=True):
@@ -37,6 +56,10 @@ class PaymentSnapshot(msgspec.Struct, frozen=True):
     metadata: dict[str, str] = {}
     last_error_code: str | None = None
     decline_code: str | None = None
+    #: Where the buyer must go now (a redirect flow), while the payment waits for them.
+    next_action: NextAction | None = None
+    #: The type of the method paid with, when the gateway says (``Capabilities.payment_method_types``).
+    payment_method_type: str | None = None
     #: A held authorization's last moment of capture (epoch seconds), when the provider says.
     capture_before: int | None = None
     #: Why the provider canceled the payment (``automatic``: a hold that lapsed uncaptured).
@@ -59,6 +82,14 @@ class PaymentCreate(msgspec.Struct, frozen=True):
     description: str | None = None
     #: The customer is not present (a saved card charged later): the provider must not ask them to act.
     off_session: bool = False
+    #: A payment method given by type and details, instead of ``payment_method`` (an id).
+    payment_method_data: PaymentMethodData | None = None
+    #: The buyer's email, for a gateway that needs it.
+    customer_email: str | None = None
+    #: The token of the gateway's terms the buyer was shown and accepted, for a gateway that needs it.
+    acceptance_token: str | None = None
+    #: Where the gateway sends the buyer back after a redirect flow.
+    redirect_url: str | None = None
     #: A destination charge: the provider's id of the connected account the money goes to.
     transfer_destination: str | None = None
     #: What the platform keeps of a destination charge.

@@ -8,10 +8,12 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from providers.base.capabilities import STRIPE_LIKE, Capabilities, CredentialsSpec
 from providers.base.connect import ConnectAPI
 from providers.base.customers import CustomersAPI
+from providers.base.errors import NotSupported
 from providers.base.invoices import InvoicesAPI
-from providers.base.payments import PaymentsAPI
+from providers.base.payments import PaymentCreate, PaymentsAPI
 from providers.base.recurring import RecurringAPI
 from providers.base.transfers import TransfersAPI
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
@@ -38,6 +40,9 @@ class ProviderOptions(msgspec.Struct, frozen=True):
     """
 
     api_base: str | None = None
+    #: The API base of each plugin by name (an emulator's): ``api_base`` when the registry builds that
+    #: plugin, ``None`` for a plugin not named here (its own gateway).
+    api_bases: dict[str, str] = {}
     timeout_seconds: float = 20.0
     max_network_retries: int = 2
     deadline_seconds: float = 25.0
@@ -62,11 +67,34 @@ class TenantContext(msgspec.Struct, frozen=True):
         return f"TenantContext(tenant_id={self.tenant_id!r}, credentials_version={self.credentials_version})"
 
 
+class Terms(msgspec.Struct, frozen=True):
+    """The gateway's terms a buyer must be shown (``permalink``) and accept before paying; the
+    token of the accepted terms goes into the payment (``PaymentCreate.acceptance_token``)."""
+
+    acceptance_token: str
+    permalink: str
+    personal_data_token: str | None = None
+    personal_data_permalink: str | None = None
+
+
+class Institution(msgspec.Struct, frozen=True):
+    """A bank a buyer can pick for a bank-transfer payment method."""
+
+    code: str
+    name: str
+
+
 class Provider(PaymentsAPI, CustomersAPI, RecurringAPI, InvoicesAPI, ConnectAPI, TransfersAPI, WebhooksAPI, ABC):
     """A payment gateway plugin. One instance serves every tenant; tenant state comes in each call."""
 
     #: The name under which the plugin is registered (``hub.providers`` entry point) and routed.
     name: ClassVar[str]
+    #: Its label for people (the console's navigation).
+    label: ClassVar[str] = ""
+    #: What the gateway can do; the hub refuses the rest (422 ``not_supported``) before any call.
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: The credential fields, their roles and labels.
+    credentials_spec: ClassVar[CredentialsSpec] = STRIPE_LIKE
 
     def __init__(self, options: ProviderOptions | None = None) -> None:
         self.options = options or ProviderOptions()
@@ -92,6 +120,22 @@ class Provider(PaymentsAPI, CustomersAPI, RecurringAPI, InvoicesAPI, ConnectAPI,
         ``InvalidCredentials`` when the provider rejects them and ``ProviderUnavailable``
         when it cannot be reached.
         """
+
+    def validate_payment(self, data: PaymentCreate) -> None:
+        """Check a payment request before anything is written or sent (pure, no network call).
+
+        Raises ``InvalidParameter`` (422, with ``param``) for a field the gateway needs that is
+        missing or malformed. The hub has already checked the capabilities, the money and the
+        metadata.
+        """
+
+    async def terms(self, ctx: TenantContext) -> Terms:
+        """The gateway's current terms the buyer must accept (read from the gateway)."""
+        raise NotSupported(f"{self.name} has no terms a buyer must accept")
+
+    async def institutions(self, ctx: TenantContext, method_type: str) -> list[Institution]:
+        """The banks a buyer may pick for ``method_type`` (read from the gateway)."""
+        raise NotSupported(f"{self.name} offers no bank list for {method_type}", param="payment_method.type")
 
     async def aclose(self) -> None:
         """Release shared resources (connection pools). Called once at shutdown."""

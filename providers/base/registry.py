@@ -5,9 +5,19 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any
 
-from providers.base.provider import Provider
+import msgspec
+
+from providers.base.provider import Provider, ProviderOptions
 
 ENTRY_POINT_GROUP = "hub.providers"
+
+
+def _for_plugin(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Each plugin gets its own API base (``ProviderOptions.api_bases``), never another gateway's."""
+    given = options.get("options")
+    if isinstance(given, ProviderOptions) and given.api_bases:
+        return {**options, "options": msgspec.structs.replace(given, api_base=given.api_bases.get(name))}
+    return options
 
 
 class ProviderNotFound(LookupError):
@@ -28,7 +38,7 @@ class ProviderRegistry:
             provider_cls = ep.load()
             if not (isinstance(provider_cls, type) and issubclass(provider_cls, Provider)):
                 raise TypeError(f"entry point {ep.name!r} is not a Provider subclass")
-            found[ep.name] = provider_cls(**options)
+            found[ep.name] = provider_cls(**_for_plugin(ep.name, options))
         return cls(found)
 
     def get(self, name: str) -> Provider:

@@ -15,15 +15,17 @@ Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 
 
 class CredentialsInput(msgspec.Struct, frozen=True):
-    """Raw credential fields as a tenant admin submitted them. Secret: never log or repr."""
+    """Raw credential fields as a tenant admin submitted them, by role (``CredentialsSpec``):
+    ``publishable_key`` is the plugin's ``PUBLIC`` field, ``secret_key`` its ``KEY`` field,
+    ``webhook_secret`` its ``SIGNING`` field, whatever the plugin names them. Secret: never log or repr."""
 
     publishable_key: str
     secret_key: str
     webhook_secret: str | None = None
     #: The webhook secret replaced less than the roll-over window ago (stored credentials only).
     previous_webhook_secret: str | None = None
-    #: The signing secret of the tenant's Connect endpoint (events about its connected accounts).
-    connect_webhook_secret: str | None = None
+    #: The plugin's other secrets (``CredentialRole.SEALED`` fields), by field name.
+    extra: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return "CredentialsInput(***)"

@@ -78,7 +78,8 @@ def parse_credentials(raw: CredentialsInput) -> StripeCredentials:
         secrets = (wh,)
     if raw.previous_webhook_secret:
         secrets += (raw.previous_webhook_secret,)
-    connect = raw.connect_webhook_secret.strip() if raw.connect_webhook_secret is not None else None
+    connect = raw.extra.get("connect_webhook_secret")
+    connect = connect.strip() if connect is not None else None
     if connect is not None and not _WEBHOOK.match(connect):
         raise CredentialsFormatError(_CONNECT_RULE, param="connect_webhook_secret")
     if pk_match.group(1) != sk_match.group(2):

@@ -6,6 +6,7 @@ import time
 
 import stripe
 
+from providers.base.capabilities import STRIPE_LIKE, CredentialField, CredentialRole, CredentialsSpec
 from providers.base.errors import ProviderError
 from providers.base.provider import Provider, ProviderOptions, TenantContext
 from providers.base.types import CredentialCheck, CredentialsInput, ProviderCredentials
@@ -32,6 +33,20 @@ class StripeProvider(
     Provider,
 ):
     name = "stripe"
+    #: Stripe-like keys, and the signing secret of the tenant's Connect endpoint (events about its
+    #: connected accounts), optional and kept in a column of its own: left out, the stored one stays.
+    credentials_spec = CredentialsSpec(
+        fields=(
+            *STRIPE_LIKE.fields,
+            CredentialField(
+                "connect_webhook_secret",
+                "Connect webhook signing secret",
+                CredentialRole.SEALED,
+                required=False,
+                column="connect_webhook_secret_ct",
+            ),
+        )
+    )
 
     def __init__(self, options: ProviderOptions | None = None) -> None:
         super().__init__(options)

@@ -388,3 +388,54 @@ async def test_the_sellers_page_makes_an_onboarding_link_for_a_seller(database_u
     finally:
         hub.stop()
         proxy.close()
+
+
+async def test_a_tenant_admin_connects_wompi_in_the_browser_and_sees_its_payments(
+    database_url, emulator, wompi, browser: Browser, tmp_path: Path
+):
+    proc = HubProcess(database_url, tmp_path / "home", HUB_STRIPE_API_BASE=emulator.url, HUB_WOMPI_API_BASE=wompi.url)
+    try:
+        async with proc.client(timeout=30) as api:
+            r = await api.post("/v1/tenants", json={"name": "Tienda"}, headers=PLATFORM)
+            assert r.status_code == 201, r.text
+            tenant = r.json()
+        merchant = wompi.add_merchant()
+        context = await browser.new_context(base_url=proc.url, viewport={"width": 1100, "height": 900})
+        page = await context.new_page()
+        shots = Pages(page, Path(os.environ.get("HUB_CONSOLE_SCREENSHOTS") or tmp_path / "screens"))
+        await page.goto("/console/login")
+        await page.get_by_label("API key").fill(tenant["api_keys"]["admin"])
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("link", name="Wompi").click()
+        await expect(page.get_by_label("Events URL", exact=True)).to_have_value(
+            re.compile(f"/v1/webhooks/wompi/{tenant['id']}$")
+        )
+        await page.get_by_label("Public key").fill(merchant.public_key)
+        await page.get_by_label("Private key").fill(merchant.private_key)
+        await page.get_by_label("Events secret").fill(merchant.events_secret)
+        await page.get_by_label("Integrity secret").fill(merchant.integrity_secret)
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_text("Saved. Wompi accepted the keys.")).to_be_visible()
+        await page.get_by_role("button", name="Check connection").click()
+        await expect(page.get_by_text("Wompi accepted the keys (test mode")).to_be_visible()
+        html = await page.content()
+        assert not any(s in html for s in (merchant.private_key, merchant.events_secret, merchant.integrity_secret))
+        await shots.seen("wompi")
+
+        storefront = {"Authorization": f"Bearer {tenant['api_keys']['storefront']}"}
+        async with proc.client(timeout=30) as api:
+            terms = (await api.get("/v1/providers/wompi/acceptance", headers=storefront)).json()
+            body = {
+                "amount": 2_500_000,
+                "currency": "cop",
+                "customer_email": "comprador@example.co",
+                "acceptance_token": terms["acceptance_token"],
+                "payment_method": {"type": "nequi", "phone_number": "3991111111"},
+            }
+            r = await api.post("/v1/payments", json=body, headers=storefront)
+            assert r.status_code == 201 and r.json()["provider"] == "wompi", r.text
+        await page.get_by_role("link", name="Payments").click()
+        await expect(page.get_by_role("cell", name="Wompi")).to_be_visible()
+        await shots.seen("payments-wompi")
+    finally:
+        proc.stop()

@@ -4,7 +4,7 @@ Every operation of ``/schema/openapi.json`` gets generated requests (the coverag
 boundary and invalid values, then a fixed number of fuzzed ones), sent as the platform operator,
 a tenant admin, a tenant storefront and a caller without credentials. No answer may be a server
 error: a 5xx is accepted only as a documented answer about something outside the hub (503
-``provider_unavailable`` or ``billing_disabled``, 501 ``not_supported``), never a 500. Each answer
+``provider_unavailable`` or ``billing_disabled``), never a 500. Each answer
 must also use a status and content type the document declares, and problem+json for errors.
 
 The hub runs as a real process (its own event loop, uvicorn in front, as deployed) on SQLite and
@@ -32,6 +32,7 @@ from tests.support.fuzz_schema import CHECKS, build_document, fuzz_config
 from tests.support.fuzz_world import SCOPES, World, billing_plans, build_world, caller_session
 from tests.support.process import HubProcess
 from tests.support.stripe_proxy import StripeProxy
+from tests.support.wompi_standin import WompiStandin
 
 # One worker runs the module: its served hub and schema are module fixtures.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("schema-fuzz")]
@@ -40,7 +41,9 @@ DOCUMENT, REQUIRED_SCOPES = build_document()
 
 
 @pytest.fixture(scope="module")
-def served(migrated_db: str, emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def served(
+    migrated_db: str, emulator: Emulator, wompi: WompiStandin, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     """One ``hub serve`` per database for every scope's run."""
     asyncio.run(truncate_all(migrated_db))
     home: Path = tmp_path_factory.mktemp("fuzzed-hub")
@@ -49,6 +52,7 @@ def served(migrated_db: str, emulator: Emulator, tmp_path_factory: pytest.TempPa
         migrated_db,
         home,
         HUB_STRIPE_API_BASE=proxy.url,
+        HUB_WOMPI_API_BASE=wompi.url,
         HUB_RATE_LIMIT_PER_KEY="100000",  # the run is one client sending as fast as it can
         HUB_NOTIFY_DISPATCH="0",  # generated endpoint URLs must not be called
         # Platform billing on, over the emulator as the platform's own account.
@@ -57,7 +61,7 @@ def served(migrated_db: str, emulator: Emulator, tmp_path_factory: pytest.TempPa
         HUB_BILLING_PLANS=billing_plans(emulator.url),
     )
     try:
-        world = build_world(proc.url)
+        world = build_world(proc.url, wompi)
         assert requests.get(f"{proc.url}/schema/openapi.json", timeout=30).json() == DOCUMENT
         yield world
     finally:

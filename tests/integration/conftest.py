@@ -45,3 +45,13 @@ def stripe_proxy(emulator) -> Iterator[StripeProxy]:
     proxy = StripeProxy(emulator.url)
     yield proxy
     proxy.close()
+
+
+@pytest.fixture
+async def wompi_hub(database_url, emulator, shared_home, wompi) -> AsyncIterator[HubClient]:
+    """The hub whose Wompi calls go to the stand-in over HTTP, and whose Stripe calls go to the emulator."""
+    settings = make_settings(
+        database_url, str(shared_home), HUB_STRIPE_API_BASE=emulator.url, HUB_WOMPI_API_BASE=wompi.url
+    )
+    async with build_client(settings, shared=True) as client:
+        yield HubClient(client, settings)

@@ -87,11 +87,11 @@ async def test_one_off_and_recurring_prices_are_stripe_prices(stripe_hub):
     assert all(r.headers.get("idempotency-key") for r in fake.requests if r.method == "POST")
 
 
-async def test_a_one_off_price_is_501_against_the_emulator_which_has_no_prices(two_tenants):
+async def test_a_one_off_price_is_422_not_supported_against_the_emulator_which_has_no_prices(two_tenants):
     hub, _, gym, _, _ = two_tenants
     product = (await post(hub, gym, "/v1/products", {"name": "Day pass"})).json()
     r = await post(hub, gym, "/v1/prices", {"product_id": product["id"], "currency": "usd", "unit_amount": 1500})
-    assert_problem(r, 501, "not_supported")
+    assert_problem(r, 422, "not_supported")
     assert (await hub.request("GET", "/v1/prices", headers=gym.admin)).json()["data"] == []
 
 

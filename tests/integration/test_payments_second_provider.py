@@ -22,12 +22,15 @@ def fakepay_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(site))
 
 
+SALT = "fsalt_canary0123456789"
+
+
 async def register_fakepay(hub, tenant):
     r = await hub.request(
         "PUT",
         "/v1/providers/fakepay/credentials",
         headers=tenant.admin,
-        json={"publishable_key": "fpk_shop1", "secret_key": "fsk_secret0001"},
+        json={"publishable_key": "fpk_shop1", "secret_key": "fsk_secret0001", "account_salt": SALT},
     )
     assert r.status_code == 200, r.text
     return r.json()
@@ -41,6 +44,7 @@ async def test_a_second_provider_serves_a_tenant_through_the_same_routes(
         tenant = await hub.create_tenant("Fake shop")
         view = await register_fakepay(hub, tenant)
         assert view["provider"] == "fakepay" and view["secret_key_hint"] == "fsk_…0001"
+        assert view["account_salt_set"] is True and SALT not in str(view)
         r = await create_payment(
             hub,
             tenant,
@@ -104,7 +108,7 @@ async def test_a_tenant_with_two_providers_names_the_one_it_wants(fakepay_instal
         assert r.status_code == 404 and r.json()["param"] == "provider"
 
 
-async def test_operations_a_plugin_does_not_offer_are_501_not_supported_and_change_nothing(
+async def test_operations_a_plugin_does_not_offer_are_422_not_supported_and_change_nothing(
     fakepay_installed, database_url, emulator, tmp_path
 ):
     recorder = Recorder(emulator.url)
@@ -115,12 +119,41 @@ async def test_operations_a_plugin_does_not_offer_are_501_not_supported_and_chan
         assert r.status_code == 201, r.text
         customer = r.json()
         r = await hub.request("PATCH", f"/v1/customers/{customer['id']}", json={"name": "Bo"}, headers=tenant.admin)
-        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        assert r.status_code == 422 and r.json()["code"] == "not_supported", r.text
         r = await hub.request("POST", "/v1/setup-intents", json={"customer_id": customer["id"]}, headers=tenant.admin)
-        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        assert r.status_code == 422 and r.json()["code"] == "not_supported", r.text
         r = await hub.request("POST", "/v1/products", json={"name": "Gym"}, headers=tenant.admin)
-        assert r.status_code == 501 and r.json()["code"] == "not_supported", r.text
+        assert r.status_code == 422 and r.json()["code"] == "not_supported", r.text
         got = (await hub.request("GET", f"/v1/customers/{customer['id']}", headers=tenant.admin)).json()
         assert got["name"] == "Ana"
         assert (await hub.request("GET", "/v1/products", headers=tenant.admin)).json()["data"] == []
         assert recorder.requests == []
+
+
+async def test_the_core_follows_what_a_plugin_declares(fakepay_installed, database_url, emulator, tmp_path):
+    """Capabilities, credential fields and redirects, with a plugin the hub has no code for."""
+    async with recorded_hub(database_url, str(tmp_path / "home"), emulator.url, Recorder(emulator.url)) as hub:
+        tenant = await hub.create_tenant("Fake shop")
+        body = {"publishable_key": "fpk_shop1", "secret_key": "fsk_secret0001"}
+        r = await hub.request("PUT", "/v1/providers/fakepay/credentials", json=body, headers=tenant.admin)
+        assert r.status_code == 422 and r.json()["param"] == "account_salt", r.text
+        r = await hub.request(
+            "PUT",
+            "/v1/providers/fakepay/credentials",
+            json={**body, "account_salt": SALT, "x": "1"},
+            headers=tenant.admin,
+        )
+        assert r.status_code == 422 and r.json()["param"] == "x", r.text
+        await register_fakepay(hub, tenant)
+        r = await create_payment(hub, tenant, payment_method={"type": "card", "token": "t"})
+        assert (r.status_code, r.json()["code"], r.json()["param"]) == (422, "not_supported", "payment_method.type")
+        r = await create_payment(hub, tenant, payment_method={"type": "fakewallet"}, idempotency_key="w-1")
+        assert r.status_code == 201, r.text
+        wallet = r.json()
+        assert (wallet["status"], wallet["payment_method_type"]) == ("requires_action", "fakewallet")
+        assert wallet["next_action"] == {
+            "type": "redirect_to_url",
+            "url": f"https://wallet.fake.example/{wallet['provider_payment_id']}",
+        }
+        got = (await hub.request("GET", f"/v1/payments/{wallet['id']}", headers=tenant.storefront)).json()
+        assert got["next_action"] == wallet["next_action"]

@@ -83,13 +83,13 @@ async def test_a_tenant_without_credentials_gets_a_documented_404(hub, path):
     assert "404" in _declared(await _document(hub), "POST", path)
 
 
-async def test_what_the_provider_does_not_offer_is_a_documented_501(hub):
-    # The emulator has no one-off prices: 501 not_supported, which the route declares itself.
+async def test_what_the_provider_does_not_offer_is_a_documented_422(hub):
+    # The emulator has no one-off prices: 422 not_supported, which the route documents.
     tenant, _ = await stripe_tenant(hub)
     product = (await hub.request("POST", "/v1/products", json={"name": "Cake"}, headers=tenant.admin)).json()
     body = {"product_id": product["id"], "currency": "usd", "unit_amount": 900}
-    assert_problem(await hub.request("POST", "/v1/prices", json=body, headers=tenant.admin), 501, "not_supported")
-    assert "501" in _declared(await _document(hub), "POST", "/v1/prices")
+    assert_problem(await hub.request("POST", "/v1/prices", json=body, headers=tenant.admin), 422, "not_supported")
+    assert "422" in _declared(await _document(hub), "POST", "/v1/prices")
 
 
 async def test_metrics_are_documented_as_the_text_they_are_with_one_charset(hub):

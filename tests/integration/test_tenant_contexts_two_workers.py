@@ -186,3 +186,27 @@ async def test_a_checkout_through_the_other_worker_uses_keys_registered_again_at
         assert (await create_payment(b, tenant)).status_code == 201
     used = [h["authorization"] for (m, p, _), h in zip(recorder.requests, recorder.headers, strict=True)]
     assert used == [f"Bearer {creds()['secret_key']}", f"Bearer {new_key}"], used
+
+
+async def test_a_connect_webhook_secret_removed_in_the_database_stops_verifying_everywhere_within_a_second(
+    workers, database_url
+):
+    """Stripe's Connect secret, a declared sealed field kept in its own column, follows the same rule."""
+    a, b = workers
+    tenant = await registered_and_warm(a, b)
+    connect = "whsec_ConnectWebhookSec01"
+    r = await a.request("PUT", URL, json=creds(connect_webhook_secret=connect), headers=tenant.admin)
+    assert r.status_code == 200 and r.json()["connect_webhook_secret_set"] is True, r.text
+
+    async def b_has(secret: str | None) -> bool:
+        ctx = await webhook_context(b, tenant.id)
+        return isinstance(ctx, TenantContext) and ctx.credentials.connect_webhook_secret == secret  # type: ignore[attr-defined]
+
+    assert await within(WITHIN, lambda: b_has(connect))
+    # An operator's SQL on that column alone: the database itself tells the workers (PostgreSQL).
+    await execute(
+        database_url,
+        "UPDATE provider_credentials SET connect_webhook_secret_ct = NULL WHERE tenant_id = :id",
+        id=tenant.id,
+    )
+    assert await within(WITHIN, lambda: b_has(None))

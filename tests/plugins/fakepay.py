@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 
+from providers.base.capabilities import STRIPE_LIKE, Capabilities, CredentialField, CredentialRole, CredentialsSpec
 from providers.base.errors import (
     CardDeclined,
     CredentialsFormatError,
@@ -22,6 +23,7 @@ from providers.base.payments import (
     CheckoutSnapshot,
     CustomerCreate,
     CustomerSnapshot,
+    NextAction,
     PaymentCreate,
     PaymentSnapshot,
     RefundSnapshot,
@@ -33,10 +35,11 @@ from providers.base.webhooks import WebhookEndpoint
 
 
 class FakeCredentials(ProviderCredentials):
-    def __init__(self, publishable_key: str, secret_key: str) -> None:
+    def __init__(self, publishable_key: str, secret_key: str, salt: str = "") -> None:
         self.mode = "test"
         self.publishable_key = publishable_key
         self._secret_key = secret_key
+        self._salt = salt
 
     def secret_hint(self) -> str:
         return f"fsk_…{self._secret_key[-4:]}"
@@ -44,6 +47,12 @@ class FakeCredentials(ProviderCredentials):
 
 class FakePayProvider(Provider):
     name = "fakepay"
+    # A wallet whose buyer is sent away to approve; the rest as a card gateway.
+    capabilities = Capabilities(payment_method_types=("fakewallet",), redirect_flows=True)
+    # Stripe's three fields and a fourth secret of its own: the hub seals and masks it unaided.
+    credentials_spec = CredentialsSpec(
+        fields=(*STRIPE_LIKE.fields, CredentialField("account_salt", "Account salt", CredentialRole.SEALED))
+    )
 
     def __init__(self, options=None) -> None:
         super().__init__(options)
@@ -58,7 +67,10 @@ class FakePayProvider(Provider):
             raise CredentialsFormatError("publishable_key must start with fpk_", param="publishable_key")
         if not raw.secret_key.startswith("fsk_"):
             raise CredentialsFormatError("secret_key must start with fsk_", param="secret_key")
-        return FakeCredentials(raw.publishable_key, raw.secret_key)
+        salt = raw.extra.get("account_salt", "")
+        if not salt.startswith("fsalt_"):
+            raise CredentialsFormatError("account_salt must start with fsalt_", param="account_salt")
+        return FakeCredentials(raw.publishable_key, raw.secret_key, salt)
 
     def secret_hint(self, credentials: ProviderCredentials) -> str:
         return credentials.secret_hint()
@@ -90,6 +102,9 @@ class FakePayProvider(Provider):
             status = "requires_payment_method"
             if data.payment_method:
                 status = "requires_confirmation"
+            wallet = data.payment_method_data
+            if wallet is not None:
+                status = "requires_action"
             if data.confirm:
                 if data.payment_method == "fake_declined":
                     status = "failed"
@@ -105,6 +120,10 @@ class FakePayProvider(Provider):
                 "metadata": dict(data.metadata),
                 "amount_capturable": data.amount if status == "requires_capture" else 0,
                 "amount_received": data.amount if status == "succeeded" else 0,
+                "payment_method_type": wallet.type if wallet is not None else None,
+                "next_action": NextAction(type="redirect_to_url", url=f"https://wallet.fake.example/{pid}")
+                if wallet is not None
+                else None,
             }
             self.payments[(ctx.tenant_id, pid)] = p
             return pid

@@ -35,7 +35,7 @@ DENIED_EXAMPLES = 3
 SEED = 20240611
 PROBLEM_JSON = "application/problem+json"
 #: The only 5xx answers that are not a bug: documented codes about something outside the hub.
-OUTSIDE = {503: {"provider_unavailable", "billing_disabled"}, 501: {"not_supported"}}
+OUTSIDE = {503: {"provider_unavailable", "billing_disabled"}}
 #: Which route scopes a caller's token satisfies (an admin key may do what a storefront key may).
 SATISFIES = {
     "platform": {"platform"},
@@ -72,7 +72,7 @@ def _problem_code(response: schemathesis.Response) -> str | None:
 
 
 def only_documented_outside_failures(ctx: Any, response: schemathesis.Response, case: Case) -> bool | None:
-    """A 5xx is a 503 or 501 naming a dependency or a provider limit; a 500 (or any other 5xx) is a bug."""
+    """A 5xx is a 503 naming a dependency; a 500 (or any other 5xx) is a bug."""
     if response.status_code >= 500:
         allowed = OUTSIDE.get(response.status_code, set())
         assert _problem_code(response) in allowed, (
@@ -154,8 +154,8 @@ def fuzz_config(scope: str, required: dict[tuple[str, str], str | None]) -> sche
                 "with-security-parameters": False,
             },
             "phases": {"stateful": {"enabled": False}},
-            # The 503s and 501s that are answers, not failures, are told apart by their code (CHECKS).
-            "checks": {"not_a_server_error": {"expected-statuses": ["1xx", "2xx", "3xx", "4xx", "501", "503"]}},
+            # The 503s that are answers, not failures, are told apart by their code (CHECKS).
+            "checks": {"not_a_server_error": {"expected-statuses": ["1xx", "2xx", "3xx", "4xx", "503"]}},
             "dictionaries": {kind: {"values": placeholders(kind)} for kind in KINDS}
             | {"currency": {"values": ["usd", "eur", "jpy", "kwd"]}},
             "parameters": parameters,

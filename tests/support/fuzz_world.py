@@ -7,7 +7,7 @@ refunded), customers, a saved-card setup, a product, a monthly price, subscripti
 endpoints and a delivery, a connected account (a marketplace seller: the hub must reach Stripe
 through the Stripe proxy, whose stand-in plays Connect), and names their ids so that path
 parameters and body fields can be drawn from them. Invoices and payment links cannot be made at
-the emulator (their routes answer 503 or 501 there); their routes are fuzzed with unknown ids only.
+the emulator (their routes answer 503 or 422 there); their routes are fuzzed with unknown ids only.
 
 Operations that would spoil the rest of the run (revoking the key in use, suspending the tenant,
 replacing or deleting its credentials) are given objects of their own, or undone after a
@@ -28,6 +28,7 @@ import requests.adapters
 
 from tests.support.billing import create_emulator_plan
 from tests.support.hub import PLATFORM, PLATFORM_TOKEN
+from tests.support.wompi_standin import WompiStandin
 
 WEBHOOK_SECRET = "whsec_fuzzTenantSecret0001"
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -43,7 +44,7 @@ KINDS = {
     "endpoint": 1,
     "delivery": 1,
     "account": 1,
-    "provider": 1,
+    "provider": 2,
     "spare_key": 2,
     "spare_customer": 1,
     "spare_payment": 1,
@@ -77,6 +78,8 @@ class World:
     storefront_key: str
     credentials: dict[str, str]
     ids: dict[str, list[str]] = field(default_factory=dict)
+    #: The tenant's Wompi credentials (a merchant at the stand-in), by the same rule as Stripe's.
+    wompi_credentials: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         assert {k: len(v) for k, v in self.ids.items()} == KINDS, self.ids
@@ -124,6 +127,8 @@ class World:
             if credentials:
                 r = http.put("/v1/providers/stripe/credentials", json=self.credentials, headers=admin)
                 assert r.status_code == 200, r.text
+                r = http.put("/v1/providers/wompi/credentials", json=self.wompi_credentials, headers=admin)
+                assert r.status_code == 200, r.text
             for tenant_id in self.ids["tenant"] if suspended else ():
                 http.post(f"/v1/tenants/{tenant_id}/activate", headers=PLATFORM).raise_for_status()
 
@@ -133,8 +138,8 @@ def _created(r: httpx.Response) -> dict[str, Any]:
     return r.json()
 
 
-def build_world(base_url: str) -> World:
-    """Make the data through the hub's own API, as a tenant would."""
+def build_world(base_url: str, wompi: WompiStandin) -> World:
+    """Make the data through the hub's own API, as a tenant would (Wompi's merchant at the stand-in)."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
         tenant = _created(http.post("/v1/tenants", json={"name": "Fuzzed shop"}, headers=PLATFORM))
         other = _created(http.post("/v1/tenants", json={"name": "Another shop"}, headers=PLATFORM))
@@ -147,6 +152,8 @@ def build_world(base_url: str) -> World:
         admin = {"Authorization": f"Bearer {tenant['api_keys']['admin']}"}
         store = {"Authorization": f"Bearer {tenant['api_keys']['storefront']}"}
         _created(http.put("/v1/providers/stripe/credentials", json=credentials, headers=admin))
+        wompi_credentials = wompi.add_merchant().credentials
+        _created(http.put("/v1/providers/wompi/credentials", json=wompi_credentials, headers=admin))
 
         def post(path: str, body: dict[str, Any], headers: dict[str, str] = store) -> dict[str, Any]:
             return _created(http.post(path, json=body, headers=headers))
@@ -187,6 +194,7 @@ def build_world(base_url: str) -> World:
         admin_key=tenant["api_keys"]["admin"],
         storefront_key=tenant["api_keys"]["storefront"],
         credentials=credentials,
+        wompi_credentials=wompi_credentials,
         ids={
             "tenant": [tenant["id"], other["id"]],
             "payment": [open_payment["id"], held[0]["id"], paid["id"]],
@@ -196,7 +204,7 @@ def build_world(base_url: str) -> World:
             "endpoint": endpoints[:1],
             "delivery": [d["id"] for d in deliveries["data"]],
             "account": [account["id"]],
-            "provider": ["stripe"],
+            "provider": ["stripe", "wompi"],
             "spare_key": spare_keys,
             "spare_customer": customers[2:],
             "spare_payment": [held[1]["id"]],

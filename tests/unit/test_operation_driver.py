@@ -98,6 +98,8 @@ HUB_WRITES: set[Route] = {
     ("POST", "/console/logout"),
     ("POST", "/console/stripe"),
     ("POST", "/console/stripe/check"),
+    ("POST", "/console/providers/{name:str}"),  # the credentials service, as the API's PUT
+    ("POST", "/console/providers/{name:str}/check"),  # reads
     ("POST", "/console/api-keys"),
     ("POST", "/console/api-keys/{key_id:str}/revoke"),
     ("POST", "/console/notifications"),

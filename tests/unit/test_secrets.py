@@ -20,6 +20,10 @@ from providers.base.secrets import mask_secrets
         "hub_ad_AbCdEfGhIjKl-mn",
         "hub_st_AbCdEfGhIjKl_mn",
         "hub_pt_AbCdEfGhIjKl-mn",
+        "pub_test_AbCdEfGhIjKl",
+        "prv_prod_AbCdEfGhIjKl_mn",
+        "test_events_AbCdEfGhIjKl",
+        "prod_integrity_AbCdEfGhIjKl",
     ],
 )
 def test_every_kind_of_secret_keeps_only_its_first_eight_characters(secret):

@@ -17,19 +17,25 @@ from urllib.parse import parse_qsl, unquote_plus
 
 import httpx
 
-#: Stripe secret and restricted keys, and webhook signing secrets, as they are written anywhere.
-SECRET_SHAPE = re.compile(r"\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z]+|\bwhsec_[0-9A-Za-z+/=_-]+")
+#: Stripe secret and restricted keys, and webhook signing secrets, as they are written anywhere; Wompi
+#: private keys, events and integrity secrets.
+SECRET_SHAPE = re.compile(
+    r"\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z]+|\bwhsec_[0-9A-Za-z+/=_-]+"
+    r"|\bprv_(?:test|prod)_[0-9A-Za-z_-]{8,}|\b(?:test|prod)_(?:events|integrity)_[0-9A-Za-z_-]{8,}"
+)
 #: The same in source code, less the head of an f-string (``f"sk_test_Canary{label}…"``): a
 #: fragment, not a secret; the whole value is harvested when a test sends it.
 SOURCE_SHAPE = re.compile(
     r"\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z]+(?![0-9A-Za-z{])|\bwhsec_[0-9A-Za-z+/=_-]+(?![0-9A-Za-z+/=_{-])"
+    r"|\bprv_(?:test|prod)_[0-9A-Za-z_-]{8,}(?![0-9A-Za-z_{-])"
+    r"|\b(?:test|prod)_(?:events|integrity)_[0-9A-Za-z_-]{8,}(?![0-9A-Za-z_{-])"
 )
 #: Request fields that carry a provider secret whatever its shape (FakePay's ``fsk_…``, a key sent
 #: in the wrong field to test validation).
-SECRET_FIELDS = frozenset({"secret_key", "webhook_secret"})
+SECRET_FIELDS = frozenset({"secret_key", "webhook_secret", "private_key", "events_secret", "integrity_secret"})
 #: Publishable keys: public by design, shown by the hub's masked credential view and in payments.
 #: Only a value sent in this field is taken as public, and never one shaped like a secret.
-PUBLIC_FIELDS = frozenset({"publishable_key"})
+PUBLIC_FIELDS = frozenset({"publishable_key", "public_key"})
 #: The variables a hub process or the CLI reads its own secrets from.
 SECRET_VARIABLES = ("HUB_PLATFORM_TOKEN", "HUB_BILLING_STRIPE_SECRET_KEY", "HUB_BILLING_STRIPE_WEBHOOK_SECRET")
 
