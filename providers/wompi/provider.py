@@ -279,11 +279,16 @@ class WompiProvider(Provider):
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> RefundSnapshot:
-        """A void of the whole transaction (an approved card payment); its state read back from Wompi."""
-        transaction = await self.client.void(_creds(ctx.credentials).private_key, provider_payment_id)
-        if amount != transaction.amount_in_cents:
-            # The hub refuses a partial refund before calling (capabilities); a void is always whole.
+        """A void of the whole transaction (an approved card payment); its state read back from Wompi.
+
+        The amount is checked against Wompi's own figure BEFORE the void: a void is always whole, so
+        a partial amount that got past the hub's capability check must send nothing.
+        """
+        key = _creds(ctx.credentials).private_key
+        current = await self.client.transaction(key, provider_payment_id)
+        if amount != current.amount_in_cents:
             raise NotSupported("Wompi refunds only the whole payment", param="amount")
+        transaction = await self.client.void(key, provider_payment_id)
         # Read back: VOIDED is the refund made; otherwise it is pending until an event or a sync says.
         refund = _void_of(transaction) or _pending_void(transaction)
         return msgspec.structs.replace(refund, metadata=dict(metadata), reason=reason)
@@ -343,7 +348,8 @@ class WompiProvider(Provider):
                     else None
                 ),
                 last_error_code=transformers.failure_code(transaction),
-                decline_code=transformers.failure_code(transaction) if transaction.status == "DECLINED" else None,
+                # Wompi gives no machine-readable reason for a decline: as a read of it says (``snapshot``).
+                decline_code=None,
             )
         )
 
