@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.db.base import utcnow
 from hub.db.payments import Transfer
+from tests.integration.test_console_actions import action_form, signed_in
 from tests.support import stripe_events as se
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings
 from tests.support.inbox import wait_applied
@@ -359,3 +360,23 @@ async def test_sync_settles_transfers_whose_answers_were_lost(market):
     r = await hub.request("GET", f"/v1/payments/{payment['id']}/transfers", headers=tenant.admin)
     [kept] = r.json()["data"]
     assert (kept["provider_transfer_id"], kept["amount"], kept["status"]) == (made["id"], 3_000, "paid")
+
+
+async def test_the_same_console_release_form_posted_twice_sends_one_transfer(market):
+    """A reload or a double click sends the form's one-time key again: the release replays."""
+    hub, tenant, sk, proxy = market
+    account = await seller(hub, tenant, proxy)
+    payment = await paid(hub, tenant)
+    await signed_in(hub, tenant)
+    pid = payment["id"]
+    form = {**await action_form(hub, pid, "release"), "amount": "25.00", "connected_account_id": account["id"]}
+    assert form.get("idempotency_key")
+    first = await hub.request("POST", f"/console/payments/{pid}/release", data=form, follow_redirects=False)
+    again = await hub.request("POST", f"/console/payments/{pid}/release", data=form, follow_redirects=False)
+    assert (first.status_code, again.status_code) == (303, 303), (first.text, again.text)
+    assert first.headers["location"] == again.headers["location"] == f"/console/payments/{pid}"
+
+    assert proxy.connect.count("transfer", sk) == 1
+    r = await hub.request("GET", f"/v1/payments/{pid}/transfers", headers=tenant.storefront)
+    assert [t["amount"] for t in r.json()["data"]] == [2_500]
+    assert (await payment_of(hub, tenant, pid))["amount_transferred"] == 2_500
