@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.dependencies import admin_guard, storefront_guard
 from hub.auth.principal import TenantPrincipal
 from hub.operations import driver
-from hub.payments import buyer, checkout, create, refunds, schemas, service, transfers
+from hub.payments import buyer, checkout, create, refunds, reversals, schemas, service, transfers
 from hub.payments.status import Status
 from hub.services import Injected, Services
 from hub.strict import require_strict
@@ -152,7 +152,7 @@ async def reverse_transfer(
 ) -> Response[schemas.Transfer]:
     await require_strict(request, schemas.ReversalCreate)
     body = data or schemas.ReversalCreate()
-    op = transfers.ReverseTransfer(services, admin, transfer_id, body)
+    op = reversals.ReverseTransfer(services, admin, transfer_id, body)
     return await driver.run(op, request=request, session=session, body=body)
 
 

@@ -22,7 +22,7 @@ from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare
 from hub.operations.phases import Operation
 from hub.operations.policy import RowFate, Rule
-from hub.payments import common, inflight, schemas, transfers
+from hub.payments import common, inflight, reversals, schemas, transfers
 from hub.payments.apply import advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError
@@ -149,7 +149,7 @@ class CreateRefund(Operation[RefundSnapshot]):
         await tx.flush()
         free = await transfers.releasable(tx, payment)  # the refund's own row already holds its amount
         if free < 0:
-            self.reversals = await transfers.plan_reversals(tx, payment, -free, refund.id)
+            self.reversals = await reversals.plan_reversals(tx, payment, -free, refund.id)
 
     async def _amount(self, tx: AsyncSession) -> int:
         """The amount to refund, checked against what is left to refund."""
@@ -173,7 +173,7 @@ class CreateRefund(Operation[RefundSnapshot]):
         assert refund is not None
         for reversal in self.reversals:
             transfer = self._transfer_of(reversal)
-            answer = await transfers.reverse(self.services, payment, transfer, reversal, self.ctx)
+            answer = await reversals.reverse(self.services, payment, transfer, reversal, self.ctx)
             self.reversed.append((reversal, answer))
         return await self.provider.create_refund(
             self.ctx,
@@ -221,7 +221,7 @@ class CreateRefund(Operation[RefundSnapshot]):
 
     async def _record_reversals(self, tx: AsyncSession) -> None:
         for reversal, answer in self.reversed:
-            await transfers.reversed_(tx, self.payment, reversal, answer)
+            await reversals.reversed_(tx, self.payment, reversal, answer)
 
 
 def refund_supported(provider: Provider, payment: Payment, amount: int | None) -> None:

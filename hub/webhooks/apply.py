@@ -31,7 +31,7 @@ from hub.notifications.outbox import News, enabled_endpoints, record_many
 from hub.payments.apply import fold_events, note_refund, recount_rows, settle_status
 from hub.payments.common import payment_view
 from hub.payments.notify import news, publishable_keys
-from hub.payments.transfers import apply_transfer_event
+from hub.payments.reversals import apply_transfer_event
 from hub.webhooks.recurring import apply_recurring_event
 from providers.base.statuses import RefundStatus
 from providers.base.webhooks import ProviderEvent
