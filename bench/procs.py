@@ -142,6 +142,8 @@ def hub(logdir: Path, name: str, database_url: str, workers: int, stripe_url: st
             "HUB_LOG_LEVEL": "WARNING",
             # The benchmark is one client sending as fast as it can: lift the per-key limit.
             "HUB_RATE_LIMIT_PER_KEY": "1000000",
+            # A pool as large as wrk's 32 connections: no connection opened per request under load.
+            "HUB_DATABASE_POOL_SIZE": "32",
             "PROMETHEUS_MULTIPROC_DIR": str(shared),
         }
     )

@@ -16,7 +16,7 @@ def is_sqlite(url: str) -> bool:
 
 
 #: Connections a pool keeps when no size is given (``HUB_DATABASE_POOL_SIZE``).
-DEFAULT_POOL_SIZE = 32
+DEFAULT_POOL_SIZE = 10
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 

@@ -38,10 +38,12 @@ class MasterKey(msgspec.Struct, frozen=True):
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
     url: str
-    #: Database connections each worker keeps open (``HUB_DATABASE_POOL_SIZE``): as many as the
-    #: requests it serves at once, so a busy worker never opens and closes connections per request.
-    #: Up to half as many more are opened for peaks and closed after. Opened only as needed.
-    pool_size: Annotated[int, Env("HUB_DATABASE_POOL_SIZE", 1)] = 32
+    #: Database connections each worker keeps open (``HUB_DATABASE_POOL_SIZE``), opened only as
+    #: needed; up to half as many more are opened for peaks and closed after. Every worker of every
+    #: machine takes up to 1.5x this from PostgreSQL's ``max_connections`` (100 by default), so the
+    #: default leaves room for six workers; a worker serving more requests at once than its pool
+    #: opens and closes a connection every few requests, so raise it with ``max_connections``.
+    pool_size: Annotated[int, Env("HUB_DATABASE_POOL_SIZE", 1)] = 10
 
 
 class VaultSettings(msgspec.Struct, frozen=True):
