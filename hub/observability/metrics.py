@@ -12,6 +12,7 @@ a label value.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,6 +23,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as _multiprocess
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 disable_created_metrics()  # the *_created series only double the output; scrapers track resets themselves
 
@@ -95,10 +98,24 @@ def count_pruned(table: str, rows: int) -> None:
     PRUNED_ROWS.labels(table).inc(rows)
 
 
-def render() -> tuple[bytes, str]:
-    """The exposition text and its content type."""
+class _Given(Collector):
+    """Metrics read elsewhere at scrape time (the database's backlog): exposed once, never summed."""
+
+    def __init__(self, metrics: Iterable[Metric]) -> None:
+        self.metrics = list(metrics)
+
+    def collect(self) -> Iterable[Metric]:
+        return self.metrics
+
+
+def render(extra: Iterable[Metric] = ()) -> tuple[bytes, str]:
+    """The exposition text and its content type; ``extra``: figures of the whole hub, read at scrape time."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    given = CollectorRegistry(auto_describe=False)
+    given.register(_Given(extra))
+    return body + generate_latest(given), CONTENT_TYPE_LATEST
