@@ -19,7 +19,8 @@ It also plays three things of Stripe the emulator lacks, since the hub relies on
 - Connect (``connect``, tests/support/stripe_connect.py): connected accounts, account links,
   transfers and their reversals, and the Connect parameters of PaymentIntents, answered here
   behind the same faults and the same idempotency replay.
-- Payment Links (``links``, tests/support/stripe_links.py), which localstripe lacks.
+- Invoices and Payment Links (``invoicing``, tests/support/stripe_invoicing.py), which localstripe
+  lacks or predates.
 
 HTTP/1.1 with keep-alive and Content-Length bodies (what the SDK sends). Runs its own event loop
 in a thread, so it serves while the test's loop waits on the hub.
@@ -42,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.support.stripe_connect import ConnectStandIn, stripe_json
-from tests.support.stripe_links import PaymentLinks
+from tests.support.stripe_invoicing import Invoicing
 
 #: fault -> whether the request reaches the emulator (Stripe acts) before the fault.
 FAULTS = {
@@ -119,8 +120,8 @@ class StripeProxy:
         self._rewrites: list[Callable[[dict], None]] = []
         #: Stripe Connect, played here (localstripe has none); its test hooks are the test's to call.
         self.connect = ConnectStandIn()
-        #: Payment Links, played here too.
-        self.links = PaymentLinks()
+        #: Invoices and Payment Links, played here too.
+        self.invoicing = Invoicing()
         self._tasks: set[asyncio.Task] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -292,9 +293,9 @@ class StripeProxy:
             return await self._search(headers, parse_qs(parts.query))
         sent = {k: v for k, v in headers.items() if k not in _HOP | {"host", "accept-encoding"}}
         sent["accept-encoding"] = "identity"
-        if PaymentLinks.handles(parts.path):
-            status, obj = self.links.answer(method, parts.path, body, headers.get("authorization", ""))
-            return Answer(status, {"Content-Type": "application/json"}, json.dumps(obj).encode())
+        if Invoicing.handles(parts.path):
+            status, content = self.invoicing.answer(method, target, body)
+            return Answer(status, {"Content-Type": "application/json"}, content)
         if self.connect.handles(method, parts.path):
 
             async def emulator(m: str, t: str, b: bytes) -> tuple[int, dict]:
