@@ -233,9 +233,11 @@ async def test_stripes_event_fills_the_pending_row_it_names_and_the_retry_answer
     assert row.id == pending.id and getattr(row, case.kind.column) == made["id"]
     assert await listed(hub, case) == ([pending.id] if case.kind.lists else [])
 
-    retried = await case.send(hub)
+    asked = len(stripe_proxy.posts(case.kind.stripe_path))
+    retried = await case.send(hub)  # the row is complete: answered at once, Stripe is not asked again
     assert retried.status_code == 201, retried.text
     assert retried.json()["id"] == pending.id and retried.json()[case.kind.column] == made["id"]
+    assert len(stripe_proxy.posts(case.kind.stripe_path)) == asked
     assert len(await rows(hub, case)) == 1
     assert len(at_stripe(emulator, stripe_proxy, case, pending.id)) == 1
 
