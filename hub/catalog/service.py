@@ -12,7 +12,7 @@ from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare
 from hub.payments import common, money
-from hub.recurring.objects import Creation, owned
+from hub.recurring.objects import Creation, owned, provider_id
 from hub.recurring.pages import page
 from hub.services import Services
 from hub.tenancy.loader import provider_by_name, provider_context
@@ -25,7 +25,7 @@ def product_view(p: Product) -> schemas.Product:
     return schemas.Product(
         id=p.id,
         provider=p.provider,
-        provider_product_id=p.provider_product_id,
+        provider_product_id=provider_id(p),
         name=p.name,
         description=p.description,
         active=p.active,
@@ -43,7 +43,7 @@ def price_view(p: Price) -> schemas.Price:
     return schemas.Price(
         id=p.id,
         provider=p.provider,
-        provider_price_id=p.provider_price_id,
+        provider_price_id=provider_id(p),
         product_id=p.product_id,
         currency=p.currency,
         unit_amount=p.unit_amount,
@@ -81,18 +81,19 @@ class CreateProduct(Creation[neutral.ProductSnapshot]):
             idempotency_key=store.provider_key(hub_id, "product"),
         )
 
-    def build(self, answer: neutral.ProductSnapshot) -> Product:
+    def pending(self) -> Product:
         return Product(
             id=self.hub_id,
             tenant_id=self.who.tenant_id,
             provider=self.provider.name,
-            provider_product_id=answer.provider_product_id,
             name=self.data.name,
             description=self.data.description,
-            active=answer.active,
             metadata_=self.metadata,
             created_at=utcnow(),
         )
+
+    def fill(self, row: Product, answer: neutral.ProductSnapshot) -> None:
+        row.provider_product_id, row.active = answer.provider_product_id, answer.active
 
     def view(self, row: Product) -> schemas.Product:
         return product_view(row)
@@ -116,7 +117,7 @@ class CreatePrice(Creation[neutral.PriceSnapshot]):
         product = await owned(tx, Product, self.who.tenant_id, self.data.product_id, param="product_id")
         self.provider = provider_by_name(self.services, product.provider)
         self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
-        self.product_id, self.provider_product_id = product.id, product.provider_product_id
+        self.product_id, self.provider_product_id = product.id, provider_id(product)
 
     async def call(self) -> neutral.PriceSnapshot:
         recurring, hub_id = self.data.recurring, self.hub_id
@@ -132,21 +133,22 @@ class CreatePrice(Creation[neutral.PriceSnapshot]):
             idempotency_key=store.provider_key(hub_id, "price"),
         )
 
-    def build(self, answer: neutral.PriceSnapshot) -> Price:
+    def pending(self) -> Price:
         recurring = self.data.recurring
         return Price(
             id=self.hub_id,
             tenant_id=self.who.tenant_id,
             provider=self.provider.name,
-            provider_price_id=answer.provider_price_id,
             product_id=self.product_id,
             currency=self.currency,
             unit_amount=self.data.unit_amount,
             interval=recurring.interval if recurring else None,
             interval_count=recurring.interval_count if recurring else None,
-            active=answer.active,
             created_at=utcnow(),
         )
+
+    def fill(self, row: Price, answer: neutral.PriceSnapshot) -> None:
+        row.provider_price_id, row.active = answer.provider_price_id, answer.active
 
     def view(self, row: Price) -> schemas.Price:
         return price_view(row)

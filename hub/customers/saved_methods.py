@@ -15,8 +15,8 @@ from hub.db.recurring import SetupIntent
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare
-from hub.operations.phases import Operation
 from hub.payments import common
+from hub.recurring.objects import Creation, provider_id
 from hub.services import Services
 from hub.tenancy.loader import provider_by_name, provider_context
 from providers.base.customers import SetupIntentCreate, SetupIntentSnapshot
@@ -28,7 +28,7 @@ def _view(row: SetupIntent, publishable_key: str | None) -> schemas.SetupIntent:
     return schemas.SetupIntent(
         id=row.id,
         provider=row.provider,
-        provider_setup_intent_id=row.provider_setup_intent_id,
+        provider_setup_intent_id=provider_id(row),
         customer_id=row.customer_id,
         status=row.status,
         client_secret=row.client_secret,
@@ -38,14 +38,11 @@ def _view(row: SetupIntent, publishable_key: str | None) -> schemas.SetupIntent:
 
 
 @declare("POST", "/v1/setup-intents")
-class CreateSetupIntent(Operation[SetupIntentSnapshot]):
-    """A SetupIntent for one of the tenant's customers. Its id comes from the Idempotency-Key's
-    seed, so a retry asks under the same provider idempotency key. Its row is written with the
-    provider's answer (``provider_setup_intent_id`` is required): the one creation whose row is
-    not written first; a retry after an unknown outcome lands on the provider's same object."""
+class CreateSetupIntent(Creation[SetupIntentSnapshot]):
+    """A SetupIntent for one of the tenant's customers, row first (hub/recurring/objects.py)."""
 
     route = ROUTE_CREATE
-    status_code = 201
+    model, prefix = SetupIntent, "seti"
 
     def __init__(self, services: Services, who: TenantPrincipal, data: schemas.SetupIntentCreate) -> None:
         super().__init__(services, who)
@@ -57,14 +54,18 @@ class CreateSetupIntent(Operation[SetupIntentSnapshot]):
         self.ctx = await provider_context(tx, self.services, self.provider, self.who.tenant_id)
         self.customer_id, self.provider_customer_id = customer.id, common.remote_customer_id(customer)
         self.publishable_key = self.ctx.credentials.publishable_key
-        self.hub_id = attempt.object_id("seti")
 
-    async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.SetupIntent | None:
-        earlier = await tx.get(SetupIntent, self.hub_id)
-        return _view(earlier, self.publishable_key) if earlier is not None else None
-
-    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
-        return None
+    def pending(self) -> SetupIntent:
+        now = utcnow()
+        return SetupIntent(
+            id=self.hub_id,
+            tenant_id=self.who.tenant_id,
+            provider=self.provider.name,
+            customer_id=self.customer_id,
+            status="requires_payment_method",  # until the provider's answer
+            created_at=now,
+            updated_at=now,
+        )
 
     async def call(self) -> SetupIntentSnapshot:
         return await self.provider.create_setup_intent(
@@ -76,22 +77,13 @@ class CreateSetupIntent(Operation[SetupIntentSnapshot]):
             idempotency_key=store.provider_key(self.hub_id, "setup_intent"),
         )
 
-    async def record(self, tx: AsyncSession, answer: SetupIntentSnapshot) -> schemas.SetupIntent:
-        now = utcnow()
-        row = SetupIntent(
-            id=self.hub_id,
-            tenant_id=self.who.tenant_id,
-            provider=self.provider.name,
-            provider_setup_intent_id=answer.provider_setup_intent_id,
-            customer_id=self.customer_id,
-            status=answer.status,
-            client_secret=answer.client_secret,
-            payment_method=answer.payment_method,
-            created_at=now,
-            updated_at=now,
-        )
-        tx.add(row)
-        await tx.flush()  # an update time is set by the flush: the answer shows what is stored
+    def fill(self, row: SetupIntent, answer: SetupIntentSnapshot) -> None:
+        row.provider_setup_intent_id, row.client_secret = answer.provider_setup_intent_id, answer.client_secret
+        if row.status != "succeeded":  # the setup's last word, perhaps from its event already
+            row.status = answer.status
+        row.payment_method = answer.payment_method or row.payment_method
+
+    def view(self, row: SetupIntent) -> schemas.SetupIntent:
         return _view(row, self.publishable_key)
 
 

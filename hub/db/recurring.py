@@ -36,7 +36,8 @@ class SetupIntent(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(40))
-    provider_setup_intent_id: Mapped[str] = mapped_column(String(255), index=True)
+    #: None until the provider's answer: the row is written before the provider is called.
+    provider_setup_intent_id: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
     customer_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(40))
     client_secret: Mapped[str | None] = mapped_column(String(255), default=None)
@@ -52,7 +53,8 @@ class Product(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(40))
-    provider_product_id: Mapped[str] = mapped_column(String(255))
+    #: None until the provider's answer: the row is written before the provider is called.
+    provider_product_id: Mapped[str | None] = mapped_column(String(255), default=None)
     name: Mapped[str] = mapped_column(String(250))
     description: Mapped[str | None] = mapped_column(Text, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -70,7 +72,8 @@ class Price(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(40))
-    provider_price_id: Mapped[str] = mapped_column(String(255))
+    #: None until the provider's answer: the row is written before the provider is called.
+    provider_price_id: Mapped[str | None] = mapped_column(String(255), default=None)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     currency: Mapped[str] = mapped_column(String(3))
     unit_amount: Mapped[int] = mapped_column(BigInteger)
@@ -92,7 +95,8 @@ class Subscription(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(40))
-    provider_subscription_id: Mapped[str] = mapped_column(String(255))
+    #: None until the provider's answer: the row is written before the provider is called.
+    provider_subscription_id: Mapped[str | None] = mapped_column(String(255), default=None)
     customer_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(30))
     #: The provider's time (epoch seconds) of the fact the status came from: an older one is history.
@@ -118,7 +122,8 @@ class Invoice(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(40))
-    provider_invoice_id: Mapped[str] = mapped_column(String(255))
+    #: None until the provider's answer: the row is written before the provider is called.
+    provider_invoice_id: Mapped[str | None] = mapped_column(String(255), default=None)
     customer_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
@@ -139,7 +144,8 @@ class PaymentLink(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(40))
-    provider_payment_link_id: Mapped[str] = mapped_column(String(255))
+    #: None until the provider's answer: the row is written before the provider is called.
+    provider_payment_link_id: Mapped[str | None] = mapped_column(String(255), default=None)
     url: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: [{"price_id", "quantity"}] in hub ids.

@@ -22,7 +22,7 @@ from hub.operations.driver import declare, end
 from hub.operations.policy import Rule
 from hub.payments import common, money
 from hub.recurring import objects
-from hub.recurring.objects import Action, Creation
+from hub.recurring.objects import Action, Creation, provider_id
 from hub.recurring.pages import page
 from hub.services import Services
 from hub.tenancy.loader import provider_by_name, provider_context
@@ -36,7 +36,7 @@ def view(row: Invoice) -> schemas.Invoice:
     return schemas.Invoice(
         id=row.id,
         provider=row.provider,
-        provider_invoice_id=row.provider_invoice_id,
+        provider_invoice_id=provider_id(row),
         customer_id=row.customer_id,
         status=row.status,
         amount_due=row.amount_due,
@@ -66,8 +66,8 @@ class CreateInvoice(Creation[InvoiceSnapshot]):
     def __init__(self, services: Services, who: TenantPrincipal, data: schemas.InvoiceCreate) -> None:
         super().__init__(services, who)
         self.data = data
-        #: The draft: an earlier attempt's row, or the one this attempt's answer makes.
-        self.draft: Invoice | None = None
+        #: The draft this attempt's call made (None: none, or an earlier attempt's is sent).
+        self.created: InvoiceSnapshot | None = None
 
     def validate(self) -> None:
         currency = self.currency = money.normalize_currency(self.data.currency)
@@ -84,23 +84,38 @@ class CreateInvoice(Creation[InvoiceSnapshot]):
         self.customer_id, self.provider_customer_id = customer.id, common.remote_customer_id(customer)
 
     async def resume(self, tx: AsyncSession, attempt: Attempt) -> schemas.Invoice | None:
-        earlier = await tx.get(Invoice, attempt.object_id(self.prefix))
-        if earlier is not None and self._to_send(earlier):
-            self.draft = earlier  # made, but its sending failed: send it now
-            return None
-        return view(earlier) if earlier is not None else None
+        self.row = await tx.get(Invoice, attempt.object_id(self.prefix))
+        if self.row is None or self.row.provider_invoice_id is None or self._to_send(self.row.status):
+            return None  # not made yet, or made but its sending failed: send it now
+        return view(self.row)
 
     async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
         await super().prepare(tx, attempt)
-        self.attempt, self.made = attempt, self.draft is None
+        self.attempt, self.draft_id = attempt, self.row.provider_invoice_id
 
-    def _to_send(self, row: Invoice) -> bool:
-        return self.data.send and row.status == "draft"
+    def _to_send(self, status: str) -> bool:
+        return self.data.send and status == "draft"
+
+    def pending(self) -> Invoice:
+        now = utcnow()
+        return Invoice(
+            id=self.hub_id,
+            tenant_id=self.who.tenant_id,
+            provider=self.provider.name,
+            customer_id=self.customer_id,
+            status="draft",
+            currency=self.currency,
+            amount_due=0,
+            amount_paid=0,
+            items=[{"description": i.description, "amount": i.amount, "quantity": i.quantity} for i in self.data.items],
+            created_at=now,
+            updated_at=now,
+        )
 
     async def call(self) -> InvoiceSnapshot:
-        hub_id = self.hub_id
-        if self.draft is None:
-            snap = await self.provider.create_invoice(
+        hub_id, draft_id = self.hub_id, self.draft_id
+        if draft_id is None:
+            self.created = snap = await self.provider.create_invoice(
                 self.ctx,
                 InvoiceCreate(
                     provider_customer_id=self.provider_customer_id,
@@ -111,47 +126,27 @@ class CreateInvoice(Creation[InvoiceSnapshot]):
                 ),
                 idempotency_key=store.provider_key(hub_id, "invoice"),
             )
-            self.draft = self.build(snap)
-            if not self._to_send(self.draft):
+            if not self._to_send(snap.status):
                 return snap
-        return await self.provider.send_invoice(
-            self.ctx, self.draft.provider_invoice_id, idempotency_key=store.provider_key(hub_id, "send")
-        )
+            draft_id = snap.provider_invoice_id
+        return await self.provider.send_invoice(self.ctx, draft_id, idempotency_key=store.provider_key(hub_id, "send"))
 
-    def build(self, answer: InvoiceSnapshot) -> Invoice:
-        now = utcnow()
-        row = Invoice(
-            id=self.hub_id,
-            tenant_id=self.who.tenant_id,
-            provider=self.provider.name,
-            provider_invoice_id=answer.provider_invoice_id,
-            customer_id=self.customer_id,
-            status="draft",
-            currency=self.currency,
-            amount_due=answer.amount_due,
-            amount_paid=0,
-            items=[{"description": i.description, "amount": i.amount, "quantity": i.quantity} for i in self.data.items],
-            created_at=now,
-            updated_at=now,
-        )
+    def fill(self, row: Invoice, answer: InvoiceSnapshot) -> None:
+        if self.created is not None:
+            apply_snapshot(row, self.created)  # the draft's answer, before its sending's
+        row.provider_invoice_id = answer.provider_invoice_id
         apply_snapshot(row, answer)
-        return row
-
-    async def record(self, tx: AsyncSession, answer: InvoiceSnapshot) -> schemas.Invoice:
-        row = self.draft
-        assert row is not None
-        if self.made:
-            tx.add(row)
-        apply_snapshot(row, answer)  # the sending's answer (the draft's again, without one)
-        await tx.flush()  # an update time is set by the flush: the answer shows what is stored
-        return view(row)
 
     async def failed(self, tx: AsyncSession, exc: ProviderError, rule: Rule) -> None:
-        if self.draft is None:
-            return  # no draft was made: the table's rule alone
+        if self.draft_id is None and self.created is None:
+            await super().failed(tx, exc, rule)  # no draft was made: the table's rule alone
+            return
         # The sending failed: the draft is kept (here as at the provider).
-        if self.made:
-            tx.add(self.draft)
+        if self.created is not None:
+            row = await tx.get(Invoice, self.hub_id, with_for_update=True, populate_existing=True)
+            assert row is not None
+            row.provider_invoice_id = self.created.provider_invoice_id
+            apply_snapshot(row, self.created)
         if rule.key == "forget":
             # Refused, with the draft made: the key answers with this refusal from now on rather
             # than making a second draft (what exists at the provider is kept, as after a decline).

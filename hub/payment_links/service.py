@@ -15,7 +15,7 @@ from hub.operations.driver import declare
 from hub.payment_links import schemas
 from hub.payments import common
 from hub.recurring import objects
-from hub.recurring.objects import Action, Creation
+from hub.recurring.objects import Action, Creation, provider_id
 from hub.recurring.pages import page
 from hub.services import Services
 from providers.base.invoices import PaymentLinkCreate, PaymentLinkLine, PaymentLinkSnapshot
@@ -27,7 +27,7 @@ def view(row: PaymentLink) -> schemas.PaymentLink:
     return schemas.PaymentLink(
         id=row.id,
         provider=row.provider,
-        provider_payment_link_id=row.provider_payment_link_id,
+        provider_payment_link_id=provider_id(row),
         url=row.url,
         active=row.active,
         line_items=[schemas.PaymentLinkItem(**i) for i in row.line_items or []],
@@ -54,7 +54,7 @@ class CreatePaymentLink(Creation[PaymentLinkSnapshot]):
         for n, item in enumerate(self.data.line_items):
             price = await owned_price(tx, self.who.tenant_id, item.price_id, f"line_items.{n}.price_id")
             providers.add(price.provider)
-            self.lines.append(PaymentLinkLine(provider_price_id=price.provider_price_id, quantity=item.quantity))
+            self.lines.append(PaymentLinkLine(provider_price_id=provider_id(price), quantity=item.quantity))
         if len(providers) > 1:
             raise ValidationFailed("All prices of a payment link must belong to one provider", param="line_items")
         self.provider = common.provider_by_name(self.services, providers.pop())
@@ -70,19 +70,21 @@ class CreatePaymentLink(Creation[PaymentLinkSnapshot]):
             idempotency_key=store.provider_key(hub_id, "payment_link"),
         )
 
-    def build(self, answer: PaymentLinkSnapshot) -> PaymentLink:
+    def pending(self) -> PaymentLink:
         now = utcnow()
         return PaymentLink(
             id=self.hub_id,
             tenant_id=self.who.tenant_id,
             provider=self.provider.name,
-            provider_payment_link_id=answer.provider_payment_link_id,
-            url=answer.url,
-            active=answer.active,
+            url="",  # the provider's, with its answer
+            active=False,
             line_items=[{"price_id": i.price_id, "quantity": i.quantity} for i in self.data.line_items],
             created_at=now,
             updated_at=now,
         )
+
+    def fill(self, row: PaymentLink, answer: PaymentLinkSnapshot) -> None:
+        row.provider_payment_link_id, row.url, row.active = answer.provider_payment_link_id, answer.url, answer.active
 
     def view(self, row: PaymentLink) -> schemas.PaymentLink:
         return view(row)

@@ -10,14 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.pages import newest_first
 from hub.operations.driver import end
+from hub.recurring.objects import shown
 
 
 async def page(
     session: AsyncSession, model: Any, tenant_id: str, *, limit: int, starting_after: str | None, **equal: Any
 ) -> tuple[Sequence[Any], bool]:
     """(rows, has_more) of the tenant's ``model`` rows, newest first; ``equal`` filters on columns
-    (a ``None`` value is no filter)."""
-    query = select(model).where(model.tenant_id == tenant_id)
+    (a ``None`` value is no filter). A row whose creation has no provider answer yet is not listed."""
+    query = select(model).where(model.tenant_id == tenant_id, *shown(model))
     for column, value in equal.items():
         if value is not None:
             query = query.where(getattr(model, column) == value)

@@ -22,7 +22,7 @@ from hub.idempotency.attempt import Attempt
 from hub.operations.driver import declare, end
 from hub.payments import common
 from hub.recurring import objects
-from hub.recurring.objects import Action, Creation
+from hub.recurring.objects import Action, Creation, provider_id
 from hub.recurring.pages import page
 from hub.services import Services
 from hub.subscriptions import schemas
@@ -36,7 +36,7 @@ def view(row: Subscription) -> schemas.Subscription:
     return schemas.Subscription(
         id=row.id,
         provider=row.provider,
-        provider_subscription_id=row.provider_subscription_id,
+        provider_subscription_id=provider_id(row),
         customer_id=row.customer_id,
         status=row.status,
         items=[schemas.Item(price_id=i["price_id"], quantity=i["quantity"]) for i in row.items or []],
@@ -80,9 +80,7 @@ class CreateSubscription(Creation[neutral.SubscriptionSnapshot]):
                 raise ValidationFailed("A subscription needs recurring prices", param=f"items.{n}.price_id")
             if price.provider != customer.provider:
                 raise ValidationFailed("The price and the customer belong to different providers", param=f"items.{n}")
-            self.items.append(
-                neutral.SubscriptionItem(provider_price_id=price.provider_price_id, quantity=item.quantity)
-            )
+            self.items.append(neutral.SubscriptionItem(provider_price_id=provider_id(price), quantity=item.quantity))
         self.provider = common.provider_by_name(self.services, customer.provider)
         self.ctx = await common.provider_context(tx, self.services, self.provider, tenant_id)
         self.customer_id, self.provider_customer_id = customer.id, common.remote_customer_id(customer)
@@ -101,15 +99,14 @@ class CreateSubscription(Creation[neutral.SubscriptionSnapshot]):
             idempotency_key=store.provider_key(hub_id, "subscription"),
         )
 
-    def build(self, answer: neutral.SubscriptionSnapshot) -> Subscription:
+    def pending(self) -> Subscription:
         now = utcnow()
-        row = Subscription(
+        return Subscription(
             id=self.hub_id,
             tenant_id=self.who.tenant_id,
             provider=self.provider.name,
-            provider_subscription_id=answer.provider_subscription_id,
             customer_id=self.customer_id,
-            status=answer.status,
+            status="incomplete",  # until the provider's answer, whose own status comes after any (as_of 0)
             status_as_of=0,
             items=[{"price_id": i.price_id, "quantity": i.quantity} for i in self.data.items],
             cancel_at_period_end=False,
@@ -117,8 +114,11 @@ class CreateSubscription(Creation[neutral.SubscriptionSnapshot]):
             created_at=now,
             updated_at=now,
         )
-        apply_snapshot(row, _answered_now(answer))
-        return row
+
+    def fill(self, row: Subscription, answer: neutral.SubscriptionSnapshot) -> None:
+        row.provider_subscription_id = answer.provider_subscription_id
+        if apply_snapshot(row, _answered_now(answer)):
+            row.updated_at = utcnow()
 
     def view(self, row: Subscription) -> schemas.Subscription:
         return view(row)
@@ -192,7 +192,7 @@ async def sync_subscription(
     provider = common.provider_by_name(services, row.provider)
     ctx = await common.provider_context(session, services, provider, who.tenant_id)
     await end(session)  # no transaction (nor SQLite's lock) is held while the provider is read
-    snap = await provider.get_subscription(ctx, row.provider_subscription_id)
+    snap = await provider.get_subscription(ctx, provider_id(row))
     row = await owned(session, who.tenant_id, subscription_id)
     if apply_snapshot(row, _answered_now(snap)):
         row.updated_at = utcnow()

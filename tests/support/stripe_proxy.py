@@ -19,6 +19,8 @@ It also plays three things of Stripe the emulator lacks, since the hub relies on
 - Connect (``connect``, tests/support/stripe_connect.py): connected accounts, account links,
   transfers and their reversals, and the Connect parameters of PaymentIntents, answered here
   behind the same faults and the same idempotency replay.
+- Invoices and Payment Links (``invoicing``, tests/support/stripe_invoicing.py), which localstripe
+  lacks or predates.
 
 HTTP/1.1 with keep-alive and Content-Length bodies (what the SDK sends). Runs its own event loop
 in a thread, so it serves while the test's loop waits on the hub.
@@ -41,6 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.support.stripe_connect import ConnectStandIn, stripe_json
+from tests.support.stripe_invoicing import Invoicing
 
 #: fault -> whether the request reaches the emulator (Stripe acts) before the fault.
 FAULTS = {
@@ -117,6 +120,8 @@ class StripeProxy:
         self._rewrites: list[Callable[[dict], None]] = []
         #: Stripe Connect, played here (localstripe has none); its test hooks are the test's to call.
         self.connect = ConnectStandIn()
+        #: Invoices and Payment Links, played here too.
+        self.invoicing = Invoicing()
         self._tasks: set[asyncio.Task] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -134,6 +139,12 @@ class StripeProxy:
         assert fault in FAULTS, fault
         with self._lock:
             self._rules.append(Rule(fault, method.upper(), path, nth, times, hold))
+
+    def refuse(self, method: str, path: str, *, times: int | None = 1) -> None:
+        """Matching requests are refused as Stripe refuses a bad one (400 ``invalid_request_error``),
+        before anything is made."""
+        with self._lock:
+            self._rules.append(Rule("refuse", method.upper(), path, 1, times))
 
     def clear(self) -> None:
         with self._lock:
@@ -208,6 +219,11 @@ class StripeProxy:
             with self._lock:
                 self._seen.append(Seen(method, path, key, outcome, fault))
 
+        if rule is not None and rule.fault == "refuse":
+            record("not_forwarded")
+            writer.write(stripe_error(400, "invalid_request_error", "This request was refused.").encode())
+            await writer.drain()
+            return True
         if rule is not None and not FAULTS[rule.fault]:
             record("not_forwarded")
             if rule.fault == "reset_before":
@@ -277,6 +293,9 @@ class StripeProxy:
             return await self._search(headers, parse_qs(parts.query))
         sent = {k: v for k, v in headers.items() if k not in _HOP | {"host", "accept-encoding"}}
         sent["accept-encoding"] = "identity"
+        if Invoicing.handles(parts.path):
+            status, content = self.invoicing.answer(method, target, body)
+            return Answer(status, {"Content-Type": "application/json"}, content)
         if self.connect.handles(method, parts.path):
 
             async def emulator(m: str, t: str, b: bytes) -> tuple[int, dict]:
