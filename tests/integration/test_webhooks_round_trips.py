@@ -10,10 +10,13 @@ its payments and one UPDATE of them, whatever the number of payments and events.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.settings import ApplierSettings
+from hub.webhooks import inbox, store
 from hub.webhooks.applier import Applier
+from providers.base.webhooks import ProviderEvent, VerifiedEvent
 from tests.integration.test_webhooks_inbox import (  # the same ingest-only hub and tenant
     ingest,
     life_of_a_payment,
@@ -114,3 +117,44 @@ async def test_the_applier_applies_a_batch_in_a_fixed_handful_of_statements(inge
         "COMMIT",
     ]
     assert round_trips(stats) == expected, str(stats)
+
+
+async def test_deliveries_arriving_while_an_insert_is_in_flight_share_the_next_one(ingest, tenant, database_url):
+    """Through the store on the test's own engine: the test client sends one request at a time."""
+    events = [
+        ProviderEvent(provider_event_id=f"evt_batch_{n}", type="payment_intent.succeeded", created=1) for n in range(8)
+    ]
+    burst = [*events[1:], events[1], events[0]]  # a repeat within the burst, and of an event stored before
+
+    def record(evt: ProviderEvent) -> Awaitable[bool]:
+        return store.record(engine, tenant.id, "stripe", VerifiedEvent(evt.provider_event_id, evt.type, {}), evt)
+
+    engine, blocker = make_engine(database_url), make_engine(database_url)
+    try:
+        assert await record(events[0]) is True
+        with count_statements(engine) as stats:
+            async with blocker.begin() as conn:  # holds the table: the first INSERT stays in flight
+                if database_url.startswith("postgresql"):
+                    await conn.exec_driver_sql("LOCK TABLE webhook_events IN EXCLUSIVE MODE")
+                batcher = inbox.batcher(engine, store.write_batch)
+                first = asyncio.ensure_future(record(burst[0]))
+                while batcher.writer is None or batcher.waiting:  # its INSERT is sent, and waits
+                    await asyncio.sleep(0.01)
+                rest = asyncio.gather(*(record(evt) for evt in burst[1:]))
+                for _ in range(500):  # the others queue behind it meanwhile
+                    if len(batcher.waiting) == len(burst) - 1:
+                        break
+                    await asyncio.sleep(0.01)
+                assert len(batcher.waiting) == len(burst) - 1
+                sent = asyncio.gather(first, rest)
+                assert not sent.done()  # nobody is answered before its row is stored
+            one, others = await sent
+            stored = [one, *others]
+    finally:
+        await blocker.dispose()
+        await engine.dispose()
+    assert stored == [True] * 7 + [False, False]
+    assert round_trips(stats).count("INSERT INTO webhook_events") == 2, str(stats)
+    seen = await listed(ingest, tenant)
+    assert [seen[e.provider_event_id]["deliveries"] for e in events] == [2, 2, 1, 1, 1, 1, 1, 1]
+    assert all(seen[e.provider_event_id]["outcome"] == "pending" for e in events)
