@@ -169,3 +169,19 @@ async def test_a_refund_of_a_separate_transfer_payment_asks_stripe_for_a_plain_r
     [reversal] = proxy.connect.objects("transfer_reversal", sk)
     assert (reversal["amount"], reversal["source_refund"]) == (1_000, None)
     assert await money(hub, tenant, payment["id"]) == (5_000, 5_000, 0, "partially_refunded")
+
+
+async def test_a_destination_charge_without_a_fee_reverses_the_transfer_alone(market):
+    hub, tenant, sk, proxy = market
+    account = await seller(hub, tenant, proxy)
+    payment = await paid(hub, tenant, transfer_to=account["id"])
+    assert (payment["amount_transferred"], payment["platform_amount"]) == (10_000, 0)
+    r = await hub.request(
+        "POST", refunds_path(payment), json={"amount": 4_000, "reverse_transfers": True}, headers=tenant.admin
+    )
+    assert r.status_code == 201, r.text
+    # No fee to refund: Stripe would refuse refund_application_fee, so it is not sent.
+    assert proxy.connect.refund_params(r.json()["provider_refund_id"]) == {"reverse_transfer": "true"}
+    [reversal] = proxy.connect.objects("transfer_reversal", sk)
+    assert reversal["amount"] == 4_000
+    assert await money(hub, tenant, payment["id"]) == (4_000, 6_000, 0, "partially_refunded")
