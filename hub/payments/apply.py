@@ -257,11 +257,17 @@ def settle_status(payment: Payment) -> None:
 
 async def recount(session: AsyncSession, payment: Payment) -> None:
     """``amount_refunded`` from the refund rows and the provider's figure, and the status with it."""
-    payment.amount_refunded = (await refund_totals(session, payment)).returned
-    rows = await session.execute(
-        select(Refund.amount, Refund.status, Refund.reversed_transfer).where(Refund.payment_id == payment.id)
-    )
-    payment.amount_refund_reversed = reversed_part((a, s, bool(r)) for a, s, r in rows)
+    await session.flush()
+    rows = (
+        await session.execute(
+            select(Refund.amount, Refund.status, Refund.status_at, Refund.reversed_transfer).where(
+                Refund.payment_id == payment.id
+            )
+        )
+    ).all()
+    figure, figure_at = payment.provider_refunded, payment.provider_refunded_at
+    payment.amount_refunded = totals(((a, s, t) for a, s, t, _ in rows), figure, figure_at).returned
+    payment.amount_refund_reversed = reversed_part((a, s, bool(r)) for a, s, _, r in rows)
     settle_status(payment)
 
 
