@@ -185,3 +185,32 @@ async def test_a_destination_charge_without_a_fee_reverses_the_transfer_alone(ma
     [reversal] = proxy.connect.objects("transfer_reversal", sk)
     assert reversal["amount"] == 4_000
     assert await money(hub, tenant, payment["id"]) == (4_000, 6_000, 0, "partially_refunded")
+
+
+async def test_the_refunds_event_before_the_retry_counts_the_reversal_once(market):
+    hub, tenant, sk, proxy = market
+    payment = await destination_charge(hub, tenant, proxy)
+    headers = {**tenant.admin, "Idempotency-Key": "dest-refund-event-first"}
+    body = {"amount": 5_000, "reverse_transfers": True}
+    proxy.inject("reset_after", "POST", "/v1/refunds")  # Stripe refunds; its answer is lost
+    r = await hub.request("POST", refunds_path(payment), json=body, headers=headers)
+    assert r.status_code in (502, 503), r.text
+    listed = httpx.get(
+        f"{proxy.url}/v1/refunds",
+        params={"payment_intent": payment["provider_payment_id"]},
+        headers={"Authorization": f"Bearer {sk}"},
+        timeout=10,
+    ).json()["data"]
+    [refund] = listed
+    assert refund["transfer_reversal"]
+    evt = se.event("refund.updated", refund)
+    assert (await se.deliver(hub.http, tenant.id, se.encode(evt), WEBHOOK_SECRET)).status_code == 200
+    await wait_applied(hub.settings.database.url, tenant.id)
+    assert await money(hub, tenant, payment["id"]) == (5_000, 4_500, 500, "partially_refunded")
+    again = await hub.request("POST", refunds_path(payment), json=body, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.json()["provider_refund_id"] == refund["id"]
+    r = await hub.request("GET", refunds_path(payment), headers=tenant.admin)
+    assert [x["provider_refund_id"] for x in r.json()["data"]] == [refund["id"]]
+    assert proxy.connect.count("transfer_reversal", sk) == 1
+    assert await money(hub, tenant, payment["id"]) == (5_000, 4_500, 500, "partially_refunded")
