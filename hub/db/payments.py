@@ -69,6 +69,9 @@ class Payment(Base):
     # What its transfers sent to connected accounts, less the reversals the provider confirmed
     # (hub/payments/transfers.py keeps it under the payment's row lock).
     amount_transferred: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # A destination charge: the part of amount_refunded whose refunds took the seller's share back
+    # (``Refund.reversed_transfer``); what the seller still holds follows (hub.payments.common).
+    amount_refund_reversed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Why the provider canceled it (``automatic``: a hold that lapsed uncaptured).
     cancellation_reason: Mapped[str | None] = mapped_column(String(80), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -92,6 +95,9 @@ class Refund(Base):
     # The earliest provider time (epoch seconds) the refund was known in its status (hub.payments.apply).
     status_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
     reason: Mapped[str | None] = mapped_column(String(80), default=None)
+    # The refund reversed its destination charge's transfer (and refunded the fee) in proportion:
+    # asked for by the hub, or reported by the provider. Once true, it stays true.
+    reversed_transfer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

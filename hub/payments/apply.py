@@ -34,6 +34,11 @@ The one refund accounting rule (``totals``):
   even after succeeding, stops counting whatever figure came before;
 - money HELD (which may not be refunded again) = rows not known to have failed (pending,
   requires_action, succeeded) + the unexplained part: ``refundable = amount_received - held``;
+- ``amount_refund_reversed`` (a destination charge's refunds that took the seller's share back) =
+  the SUCCEEDED rows that reversed the transfer (``Refund.reversed_transfer``, from the hub's own
+  request or the provider's news, never unset), counted exactly like ``amount_refunded``; what the
+  seller still holds follows from it (``hub.payments.common.amount_transferred``). A refund the
+  hub has no row for is not known to have reversed anything, so it is not in it;
 - a paid payment's status follows its amounts: ``succeeded`` with nothing returned,
   ``partially_refunded`` / ``refunded`` otherwise, so it moves back when a refund fails. Before
   it is paid, statuses only move forward (``hub.payments.status``), and out of a terminal one
@@ -111,6 +116,11 @@ def _ended_before(status: str, at: int | None, figure_at: int | None) -> bool:
     return status not in OPEN_REFUND and at is not None and figure_at is not None and at < figure_at
 
 
+def reversed_part(rows: Iterable[tuple[int, str, bool]]) -> int:
+    """``amount_refund_reversed``: ``rows`` are (amount, status, reversed_transfer) of the refund rows."""
+    return sum(amount for amount, status, reversed_ in rows if reversed_ and status in COUNTED_REFUND)
+
+
 async def refund_totals(session: AsyncSession, payment: Payment) -> Totals:
     await session.flush()
     rows = await session.execute(
@@ -148,6 +158,7 @@ async def record_refund(session: AsyncSession, payment: Payment, update: RefundU
             status=status,
             status_at=at,
             reason=update.reason,
+            reversed_transfer=update.transfer_reversal is not None,
             created_at=now,
             updated_at=now,
         )
@@ -168,6 +179,13 @@ def note_refund(refund: Refund, update: RefundUpdate, at: int) -> None:
     """The provider's news of ``refund`` (a row of the payment it is about): its state moved forward."""
     advance_refund(refund, RefundStatus(update.status), at)
     refund.amount = update.amount
+    note_reversal(refund, update.transfer_reversal)
+
+
+def note_reversal(refund: Refund, transfer_reversal: str | None) -> None:
+    """The provider says the refund reversed its destination charge's transfer: kept for good."""
+    if transfer_reversal is not None:
+        refund.reversed_transfer = True
 
 
 def note_provider_refunded(payment: Payment, amount: int, at: int) -> bool:
@@ -239,14 +257,26 @@ def settle_status(payment: Payment) -> None:
 
 async def recount(session: AsyncSession, payment: Payment) -> None:
     """``amount_refunded`` from the refund rows and the provider's figure, and the status with it."""
-    payment.amount_refunded = (await refund_totals(session, payment)).returned
+    await session.flush()
+    rows = (
+        await session.execute(
+            select(Refund.amount, Refund.status, Refund.status_at, Refund.reversed_transfer).where(
+                Refund.payment_id == payment.id
+            )
+        )
+    ).all()
+    figure, figure_at = payment.provider_refunded, payment.provider_refunded_at
+    payment.amount_refunded = totals(((a, s, t) for a, s, t, _ in rows), figure, figure_at).returned
+    payment.amount_refund_reversed = reversed_part((a, s, bool(r)) for a, s, _, r in rows)
     settle_status(payment)
 
 
 def recount_rows(payment: Payment, refunds: Iterable[Refund]) -> None:
     """``recount`` over refund rows already in hand (every row of ``payment``, read under its lock)."""
+    refunds = list(refunds)
     rows = ((r.amount, r.status, r.status_at) for r in refunds)
     payment.amount_refunded = totals(rows, payment.provider_refunded, payment.provider_refunded_at).returned
+    payment.amount_refund_reversed = reversed_part((r.amount, r.status, bool(r.reversed_transfer)) for r in refunds)
     settle_status(payment)
 
 

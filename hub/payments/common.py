@@ -172,11 +172,24 @@ def new_payment(payment_id: str, tenant_id: str, provider: str, **fields: object
 
 
 def amount_transferred(p: Payment) -> int:
-    """What went to connected accounts: a destination charge's received amount less the tenant's fee,
-    else its transfers less reversals."""
+    """What connected accounts still hold of the payment: its transfers less reversals, or for a
+    destination charge ``seller_holds``."""
     if p.transfer_to is not None:
-        return max(0, p.amount_received - (p.application_fee_amount or 0))
+        return seller_holds(p, p.amount_refund_reversed or 0)
     return p.amount_transferred or 0
+
+
+def seller_holds(p: Payment, reversed_: int) -> int:
+    """What the seller of a destination charge still holds when refunds of ``reversed_`` took its
+    share back: its share (the amount received less the tenant's fee) in proportion to what those
+    refunds left, rounded down. Stripe reverses the transfer and refunds the fee in proportion to
+    each such refund, so seller and tenant each give back their part of it and neither is left
+    below nothing; a refund that reversed nothing leaves the whole share with the seller."""
+    received = p.amount_received
+    share = max(0, received - (p.application_fee_amount or 0))
+    if received <= 0:
+        return 0
+    return share * max(0, received - reversed_) // received
 
 
 def payment_view(p: Payment, publishable_key: str | None) -> schemas.Payment:

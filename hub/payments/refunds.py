@@ -23,7 +23,7 @@ from hub.operations.driver import declare
 from hub.operations.phases import Operation
 from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, reversals, schemas, transfers
-from hub.payments.apply import advance_refund, apply_refunds, apply_snapshot, clock, refund_totals
+from hub.payments.apply import advance_refund, apply_refunds, apply_snapshot, clock, note_reversal, refund_totals
 from hub.services import Services
 from providers.base.errors import ProviderError
 from providers.base.payments import PaymentSnapshot, RefundSnapshot
@@ -134,18 +134,23 @@ class CreateRefund(Operation[RefundSnapshot]):
 
     async def _plan_reversals(self, tx: AsyncSession, amount: int) -> None:
         """With transfers outstanding, only a refund that says ``reverse_transfers`` goes on; it takes
-        back from them, newest first, what the money not transferred cannot cover."""
+        back from them, newest first, what the money not transferred cannot cover. A destination
+        charge's refund has the provider take the seller's share back in proportion instead."""
         payment, refund = self.payment, self.refund
         assert refund is not None
-        if payment.amount_transferred <= 0:
+        outstanding = await _seller_holds(tx, payment) if payment.transfer_to else payment.amount_transferred
+        if outstanding <= 0:
             return
         if not self.data.reverse_transfers:
             raise Conflict(
-                f"The payment has {payment.amount_transferred} transferred to connected accounts: "
+                f"The payment has {outstanding} transferred to connected accounts: "
                 'refund with "reverse_transfers": true to take it back from them',
                 code="transfers_outstanding",
                 param="reverse_transfers",
             )
+        if payment.transfer_to:
+            refund.reversed_transfer = True
+            return
         await tx.flush()
         free = await transfers.releasable(tx, payment)  # the refund's own row already holds its amount
         if free < 0:
@@ -182,6 +187,8 @@ class CreateRefund(Operation[RefundSnapshot]):
             reason=refund.reason,
             metadata={"hub_tenant_id": payment.tenant_id, "hub_payment_id": payment.id, "hub_refund_id": refund.id},
             idempotency_key=store.provider_key(payment.id, "refund", refund.id),
+            reverse_transfer=bool(refund.reversed_transfer),
+            refund_application_fee=bool(refund.reversed_transfer and payment.application_fee_amount),
         )
 
     async def record(self, tx: AsyncSession, answer: RefundSnapshot) -> schemas.Refund:
@@ -224,6 +231,15 @@ class CreateRefund(Operation[RefundSnapshot]):
             await reversals.reversed_(tx, self.payment, reversal, answer)
 
 
+async def _seller_holds(tx: AsyncSession, payment: Payment) -> int:
+    """What a destination charge's seller holds, counting the reversing refunds not known to have
+    failed (a pending one has taken its share back already)."""
+    rows = await tx.execute(
+        select(Refund.amount, Refund.status).where(Refund.payment_id == payment.id, Refund.reversed_transfer.is_(True))
+    )
+    return common.seller_holds(payment, sum(a for a, s in rows if s in OPEN_REFUND))
+
+
 def refund_supported(provider: Provider, payment: Payment, amount: int | None) -> None:
     """422 ``not_supported`` for a refund the provider declares it cannot make, before anything is sent."""
     can = provider.capabilities
@@ -253,8 +269,11 @@ async def _attach(session: AsyncSession, refund: Refund, snap: RefundSnapshot) -
     if recorded is None:
         refund.provider_refund_id = snap.provider_refund_id
         advance_refund(refund, snap.status, clock())
+        note_reversal(refund, snap.transfer_reversal)
         return refund
     recorded.reason = recorded.reason or refund.reason
+    recorded.reversed_transfer = bool(recorded.reversed_transfer or refund.reversed_transfer)
+    note_reversal(recorded, snap.transfer_reversal)
     await session.delete(refund)
     return recorded
 
@@ -312,6 +331,7 @@ def _advance(rows: Sequence[Refund], remote: list[RefundSnapshot], now: int, lea
         if snap is not None:
             row.provider_refund_id = snap.provider_refund_id
             advance_refund(row, snap.status, now)
+            note_reversal(row, snap.transfer_reversal)
         elif row.provider_refund_id is None and inflight.is_stale(row.created_at, lease):
             # Asked long ago and unknown to the provider: that refund never happened.
             advance_refund(row, "failed", now)

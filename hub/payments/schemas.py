@@ -137,8 +137,9 @@ class CaptureRequest(msgspec.Struct, forbid_unknown_fields=True):
 class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
     amount: int | None = None
     reason: RefundReasonName | None = None
-    #: Reverse the payment's transfers (newest first) by what the refund needs; without it a
-    #: payment with transfers outstanding is not refunded (409 ``transfers_outstanding``).
+    #: Reverse the payment's transfers (newest first) by what the refund needs, or a destination
+    #: charge's transfer in proportion to the refund; without it a payment with money still at a
+    #: connected account is not refunded (409 ``transfers_outstanding``).
     reverse_transfers: bool = False
 
 

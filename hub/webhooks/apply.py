@@ -229,6 +229,7 @@ async def _refunds(
                     "status": RefundStatus(e.refund.status),
                     "status_at": e.created,
                     "reason": e.refund.reason,
+                    "reversed_transfer": e.refund.transfer_reversal is not None,
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -256,15 +257,22 @@ async def _refunds(
         )
         if row is None:
             continue  # another payment's refund
-        before = (row.status, row.status_at, row.amount)
+        before = (row.status, row.status_at, row.amount, row.reversed_transfer)
         note_refund(row, event.refund, event.created)
-        if (row.status, row.status_at, row.amount) != before:
+        if (row.status, row.status_at, row.amount, row.reversed_transfer) != before:
             changed[row.id] = row
     if changed:
         await session.execute(
             _UPDATE_REFUND,
             [
-                {"b_id": r.id, "status": r.status, "status_at": r.status_at, "amount": r.amount, "updated_at": now}
+                {
+                    "b_id": r.id,
+                    "status": r.status,
+                    "status_at": r.status_at,
+                    "amount": r.amount,
+                    "reversed_transfer": r.reversed_transfer,
+                    "updated_at": now,
+                }
                 for r in changed.values()
             ],
         )

@@ -106,6 +106,8 @@ class RefundSnapshot(msgspec.Struct, frozen=True):
     provider_payment_id: str | None = None
     reason: RefundReason | None = None
     metadata: dict[str, str] = {}
+    #: The provider's id of the reversal of the destination charge's transfer this refund made.
+    transfer_reversal: str | None = None
 
 
 class CustomerCreate(msgspec.Struct, frozen=True):
@@ -230,8 +232,16 @@ class PaymentsAPI:
         reason: str | None,
         metadata: dict[str, str],
         idempotency_key: str,
+        reverse_transfer: bool = False,
+        refund_application_fee: bool = False,
     ) -> RefundSnapshot:
-        """Return ``amount`` of a captured payment to the customer."""
+        """Return ``amount`` of a captured payment to the customer.
+
+        Of a destination charge (``PaymentCreate.transfer_destination``): ``reverse_transfer`` takes
+        the connected account's share back in proportion to ``amount``, ``refund_application_fee``
+        returns the platform's fee in the same proportion. A provider without destination charges
+        (``Capabilities.destination_charges``) raises ``NotSupported`` for either.
+        """
 
     @abstractmethod
     async def list_refunds(self, ctx: TenantContext, provider_payment_id: str) -> list[RefundSnapshot]:

@@ -43,6 +43,8 @@ class RefundUpdate(msgspec.Struct, frozen=True):
     amount: Amount
     status: RefundStatus
     reason: RefundReason | None = None
+    #: The reversal of the destination charge's transfer the refund made (``RefundSnapshot``).
+    transfer_reversal: Ident | None = None
 
 
 class ReversalUpdate(msgspec.Struct, frozen=True):

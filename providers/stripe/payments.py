@@ -99,6 +99,8 @@ class StripePayments:
         reason: str | None,
         metadata: dict[str, str],
         idempotency_key: str,
+        reverse_transfer: bool = False,
+        refund_application_fee: bool = False,
     ) -> RefundSnapshot:
         if reason is not None and reason not in tx.REFUND_REASONS:
             raise InvalidRequest(f"reason must be one of {', '.join(tx.REFUND_REASONS)}", param="reason")
@@ -108,6 +110,12 @@ class StripePayments:
                 params["metadata"]["hub_refund_reason"] = reason
             else:
                 params["reason"] = reason
+        # A destination charge's automatic transfer is not reversed by a plain refund: Stripe
+        # reverses it (and refunds the fee) in proportion to the amount only when asked.
+        if reverse_transfer:
+            params["reverse_transfer"] = True
+        if refund_application_fee:
+            params["refund_application_fee"] = True
         with stripe_errors():
             refund = await self.client(ctx).v1.refunds.create_async(params, {"idempotency_key": idempotency_key})
         return tx.refund_from_stripe(refund)

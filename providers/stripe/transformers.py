@@ -172,6 +172,7 @@ def refund_from_stripe(obj: object) -> RefundSnapshot:
         provider_payment_id=wire.ref_id(refund.payment_intent),
         reason=one_of(refund.reason, "reason", _REFUND_REASON, "refund"),
         metadata=refund.metadata,
+        transfer_reversal=wire.ref_id(refund.transfer_reversal),
     )
 
 
@@ -331,6 +332,7 @@ def _payment_event(event: wire.Event) -> ProviderEvent:
             amount=refund.amount,
             status=refund.status,
             reason=refund.reason,
+            transfer_reversal=refund.transfer_reversal,
         )
         return facts(provider_payment_id=refund.provider_payment_id, refund=update)
     # charge.dispute.*: the dispute carries its own metadata, not the payment's.

@@ -117,6 +117,7 @@ class Refund(Wire):
     payment_intent: Ref = None
     reason: str | None = None
     metadata: Metadata = {}
+    transfer_reversal: Ref = None
 
 
 class TransferReversal(Wire):

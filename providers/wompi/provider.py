@@ -278,12 +278,17 @@ class WompiProvider(Provider):
         reason: str | None,
         metadata: dict[str, str],
         idempotency_key: str,
+        reverse_transfer: bool = False,
+        refund_application_fee: bool = False,
     ) -> RefundSnapshot:
         """A void of the whole transaction (an approved card payment); its state read back from Wompi.
 
         The amount is checked against Wompi's own figure BEFORE the void: a void is always whole, so
         a partial amount that got past the hub's capability check must send nothing.
         """
+        if reverse_transfer or refund_application_fee:
+            # No connected accounts at Wompi: nothing was sent on, so nothing can be taken back.
+            raise NotSupported("Wompi has no connected accounts: nothing to reverse", param="reverse_transfers")
         key = _creds(ctx.credentials).private_key
         current = await self.client.transaction(key, provider_payment_id)
         if amount != current.amount_in_cents:

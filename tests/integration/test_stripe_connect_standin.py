@@ -137,3 +137,43 @@ def test_connect_parameters_of_a_payment_intent_are_checked_recorded_and_shown(s
         "order_9",
     )
     assert stripe_proxy.connect.count("payment_intent", sk) == 1
+
+
+def test_a_refund_of_a_destination_charge_reverses_its_transfer_and_fee_in_proportion(stripe_proxy, emulator, sdk):
+    client, sk = sdk
+    account = new_account(client)
+    stripe_proxy.connect.finish_onboarding(account.id)
+    paid = {"amount": 2000, "currency": "usd", "payment_method": "pm_card_visa", "payment_method_types": ["card"]}
+    plain = client.v1.payment_intents.confirm(client.v1.payment_intents.create(paid).id)
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create({"payment_intent": plain.id, "reverse_transfer": True})
+    assert refused.value.param == "reverse_transfer"
+    assert emulator_get(emulator, sk, f"/v1/refunds?payment_intent={plain.id}")["data"] == []
+
+    # transfer_data[amount]: 1,500 of 2,000 goes to the seller; reversals are its share of each refund.
+    part = {**paid, "transfer_data": {"destination": account.id, "amount": 1500}}
+    pi = client.v1.payment_intents.confirm(client.v1.payment_intents.create(part).id)
+    first = client.v1.refunds.create({"payment_intent": pi.id, "amount": 999, "reverse_transfer": True})
+    [transfer] = stripe_proxy.connect.objects("transfer", sk)
+    assert (transfer["amount"], transfer["destination"], transfer["amount_reversed"]) == (1500, account.id, 749)
+    [reversal] = stripe_proxy.connect.objects("transfer_reversal", sk)
+    assert (reversal["amount"], reversal["source_refund"]) == (749, first.id)
+    assert first.transfer_reversal == reversal["id"]
+    rest = client.v1.refunds.create({"payment_intent": pi.id, "amount": 1001, "reverse_transfer": True})
+    [transfer] = stripe_proxy.connect.objects("transfer", sk)
+    assert (transfer["amount_reversed"], transfer["reversed"]) == (1500, True)  # 749 + 751: no drift
+    listed = {r.id: r.transfer_reversal for r in client.v1.refunds.list({"payment_intent": pi.id}).data}
+    assert listed[first.id] == reversal["id"] and listed[rest.id] not in (None, reversal["id"])
+
+    # application_fee_amount: the whole amount is transferred, the fee refunded in proportion.
+    fee = {**paid, "transfer_data": {"destination": account.id}, "application_fee_amount": 300}
+    pi = client.v1.payment_intents.confirm(client.v1.payment_intents.create(fee).id)
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.refunds.create({"payment_intent": plain.id, "refund_application_fee": True})  # no fee there
+    client.v1.refunds.create(
+        {"payment_intent": pi.id, "amount": 1000, "reverse_transfer": True, "refund_application_fee": True}
+    )
+    [fee_object] = stripe_proxy.connect.objects("application_fee", sk)
+    assert (fee_object["amount"], fee_object["amount_refunded"], fee_object["account"]) == (300, 150, account.id)
+    newest = stripe_proxy.connect.objects("transfer", sk)[-1]
+    assert (newest["amount"], newest["amount_reversed"]) == (2000, 1000)

@@ -159,7 +159,18 @@ class FakePayProvider(Provider):
         p.update(status="canceled", amount_capturable=0)
         return self._snap(p)
 
-    async def create_refund(self, ctx, provider_payment_id, amount, *, reason, metadata, idempotency_key):
+    async def create_refund(
+        self,
+        ctx,
+        provider_payment_id,
+        amount,
+        *,
+        reason,
+        metadata,
+        idempotency_key,
+        reverse_transfer=False,
+        refund_application_fee=False,
+    ):
         self.calls.append((ctx.tenant_id, "create_refund"))
         refund = RefundSnapshot(
             provider_refund_id=self._new("fr"),

@@ -20,6 +20,8 @@ with the proxy's faults and Idempotency-Key replay applying to them like to any 
   ``application_fee_amount``, ``transfer_group``, ``on_behalf_of``), which localstripe refuses: they
   are checked, taken out of the request before it reaches the emulator, recorded per
   PaymentIntent (``intent_params``), and put back into every PaymentIntent the proxy answers with.
+- Refunds of such charges (``POST /v1/refunds`` with ``reverse_transfer`` or
+  ``refund_application_fee``): tests/support/stripe_connect_refunds.py.
 
 Objects belong to the platform whose key created them (the request's ``Authorization``): another
 platform's key gets Stripe's "no such" answer. ``count`` and ``objects`` let a test prove that
@@ -45,6 +47,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from tests.support import stripe_events
+from tests.support.stripe_connect_refunds import DestinationRefunds
 
 #: What an Express or Custom account in the US must still provide before it can take charges
 #: and receive payouts (Stripe's ``requirements.currently_due`` of a new account).
@@ -66,7 +69,7 @@ COUNTRIES = frozenset(
     "AT AU BE BG BR CA CH CO CY CZ DE DK EE ES FI FR GB GR HK HR HU IE IT JP LT LU LV MT MX MY NL NO NZ PL PT "
     "RO SE SG SI SK TH US".split()
 )
-KINDS = ("account", "account_link", "transfer", "transfer_reversal", "payment_intent")
+KINDS = ("account", "account_link", "transfer", "transfer_reversal", "payment_intent", "refund", "application_fee")
 LINK_SECONDS = 300
 
 
@@ -135,15 +138,16 @@ def derive_ready(account: dict[str, Any]) -> None:
     account["capabilities"] = {name: state for name in account["capabilities"]}
 
 
-class ConnectStandIn:
+class ConnectStandIn(DestinationRefunds):
     """Accounts, account links, transfers and reversals per platform key; see the module docstring."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         #: kind -> id -> (owner Authorization, object)
-        self._objects: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {k: {} for k in KINDS}
+        self._objects = {k: {} for k in KINDS}
         #: PaymentIntent id -> the Connect parameters it was created with (Stripe's field names)
-        self._intent_params: dict[str, dict[str, Any]] = {}
+        self._intent_params = {}
+        self._init_refunds()
 
     # -- the test's side ------------------------------------------------------------------
 
@@ -212,7 +216,7 @@ class ConnectStandIn:
     @staticmethod
     def handles(method: str, path: str) -> bool:
         return path.startswith(("/v1/accounts", "/v1/account_links", "/v1/transfers")) or (
-            method == "POST" and path == "/v1/payment_intents"
+            method == "POST" and path in ("/v1/payment_intents", "/v1/refunds")
         )
 
     async def answer(
@@ -230,6 +234,8 @@ class ConnectStandIn:
         try:
             if parts[0] == "payment_intents":
                 return await self._intent(form, owner, emulator)
+            if parts[0] == "refunds":
+                return Reply(*await self._refund(form, owner, emulator))
             if parts[0] == "accounts":
                 return self._accounts(method, parts[1:], form, owner)
             if parts[0] == "account_links" and method == "POST" and len(parts) == 1:
@@ -544,12 +550,14 @@ class ConnectStandIn:
         return Reply(status, self.splice(body))
 
     def splice(self, body: Any) -> Any:
-        """A PaymentIntent answer (or a list or search page of them) with its Connect parameters put back."""
+        """A PaymentIntent or refund answer (or a list or search page of them) with its Connect parts put back."""
         if not isinstance(body, dict):
             return body
         with self._lock:
             if body.get("object") == "payment_intent" and body.get("id") in self._intent_params:
                 return {**body, **copy.deepcopy(self._intent_params[body["id"]])}
+            if body.get("object") == "refund":
+                return self.splice_refund(body)
         if isinstance(body.get("data"), list) and body.get("object") in ("list", "search_result"):
             return {**body, "data": [self.splice(item) for item in body["data"]]}
         return body

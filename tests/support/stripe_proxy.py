@@ -17,7 +17,7 @@ It also plays three things of Stripe the emulator lacks, since the hub relies on
   again from the emulator. (Listing the emulator instead costs a full scan per page of its one
   store for the whole run: seconds, past a short deadline, once a few hundred exist.)
 - Connect (``connect``, tests/support/stripe_connect.py): connected accounts, account links,
-  transfers and their reversals, and the Connect parameters of PaymentIntents, answered here
+  transfers and their reversals, and the Connect parameters of PaymentIntents and refunds, answered here
   behind the same faults and the same idempotency replay.
 - Invoices and Payment Links (``invoicing``, tests/support/stripe_invoicing.py), which localstripe
   lacks or predates.
@@ -313,7 +313,7 @@ class StripeProxy:
             return Answer(reply.status, {"Content-Type": "application/json"}, content)
         r = await self._client.request(method, target, headers=sent, content=body)
         content = r.content
-        if parts.path.startswith("/v1/payment_intents") and r.status_code == 200:
+        if parts.path.startswith(("/v1/payment_intents", "/v1/refunds")) and r.status_code == 200:
             content = json.dumps(self.connect.splice(r.json())).encode()
         content = self._rewritten(r.status_code, content)
         return Answer(r.status_code, {k: v for k, v in r.headers.items() if k.lower() not in _HOP}, content)

@@ -74,3 +74,20 @@ async def test_the_whole_amount_is_voided_once(provider: WompiProvider, standin:
     )
     assert (refund.amount, refund.metadata) == (AMOUNT, {"order": "7"})
     assert standin.voids[tx_id] == 1
+
+
+@pytest.mark.parametrize("connect", [{"reverse_transfer": True}, {"refund_application_fee": True}])
+async def test_a_connect_refund_is_refused_before_the_void(
+    provider: WompiProvider, standin: WompiStandin, connect: dict[str, bool]
+) -> None:
+    """Wompi has no connected accounts (``destination_charges`` is off): nothing to take back."""
+    assert not provider.capabilities.destination_charges
+    m = standin.add_merchant()
+    tx_id = await approved(provider, standin, m, f"pay_connect_{len(standin.voids)}_{sorted(connect)[0]}")
+    with pytest.raises(perr.NotSupported) as refused:
+        await provider.create_refund(
+            context(m), tx_id, AMOUNT, reason=None, metadata={}, idempotency_key="k3", **connect
+        )
+    assert refused.value.param == "reverse_transfers"
+    assert standin.voids.get(tx_id, 0) == 0
+    assert standin.transaction(tx_id)["status"] == "APPROVED"
