@@ -33,14 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.idempotency.attempt import Attempt
 from hub.idempotency.route import once
-from hub.operations.phases import Operation
+from hub.operations.phases import Phases
 from hub.operations.policy import rule_for
 from providers.base.errors import ProviderError
 
 #: Every declared operation, by (HTTP method, route path as the handler declares it).
-REGISTRY: dict[tuple[str, str], type[Operation[Any]]] = {}
+REGISTRY: dict[tuple[str, str], type[Phases[Any]]] = {}
 
-Op = TypeVar("Op", bound=type[Operation[Any]])
+Op = TypeVar("Op", bound=type[Phases[Any]])
 
 
 def declare(method: str, path: str) -> Callable[[Op], Op]:
@@ -54,7 +54,7 @@ def declare(method: str, path: str) -> Callable[[Op], Op]:
 
 
 async def run(
-    op: Operation[Any],
+    op: Phases[Any],
     *,
     request: Request[Any, Any, Any],
     session: AsyncSession,
@@ -70,8 +70,8 @@ async def run(
     """
     code = status_code if status_code is not None else op.status_code
     if not op.keyed:
-        view = await _phases(op, session, Attempt(op.who.tenant_id, route or op.route), code)
-        return Response(view, status_code=code)
+        view = await _phases(op, session, Attempt(op.tenant_id, route or op.route), code)
+        return Response(view, status_code=op.answered_status or code)
 
     async def phases(attempt: Attempt) -> msgspec.Struct:
         return await _phases(op, session, attempt, code)
@@ -79,7 +79,7 @@ async def run(
     return await once(
         request,
         session,
-        op.who.tenant_id,
+        op.tenant_id,
         route or op.route,
         body,
         phases,
@@ -90,7 +90,7 @@ async def run(
     )
 
 
-async def _phases(op: Operation[Any], tx: AsyncSession, attempt: Attempt, status_code: int) -> msgspec.Struct:
+async def _phases(op: Phases[Any], tx: AsyncSession, attempt: Attempt, status_code: int) -> msgspec.Struct:
     op.validate()
     await op.load(tx, attempt)
     if op.looks:
