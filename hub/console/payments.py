@@ -95,7 +95,6 @@ async def _sellers(session: AsyncSession, who: TenantPrincipal) -> dict[str, str
             .limit(200)
         )
     ).all()
-    await session.commit()
     return {r.id: f"{r.email or r.id} ({r.provider_account_id or 'not created yet'})" for r in rows}
 
 
@@ -131,7 +130,6 @@ async def _error_message(
             limit, what = held, "the payment still holds"
         else:
             limit, what = await refunds.refundable(session, who, payment.id), "left to refund"
-        await session.commit()
         return f"The amount can be at most {major(limit, payment.currency)} {currency}, what is {what}."
     if code == "idempotency_conflict":
         return STALE

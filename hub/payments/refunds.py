@@ -266,7 +266,6 @@ async def list_refunds(session: AsyncSession, who: TenantPrincipal, payment_id: 
         .scalars()
         .all()
     )
-    await session.commit()
     return schemas.RefundList(data=[common.refund_view(r) for r in rows])
 
 

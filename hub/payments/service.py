@@ -58,7 +58,6 @@ def tag(exc: ProviderError, payment: Payment) -> ProviderError:
 
 async def _view(session: AsyncSession, payment: Payment) -> schemas.Payment:
     keys = await common.publishable_keys(session, payment.tenant_id)
-    await session.commit()
     return common.payment_view(payment, keys.get(payment.provider))
 
 
@@ -67,7 +66,6 @@ async def _view(session: AsyncSession, payment: Payment) -> schemas.Payment:
 
 async def get_payment(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> schemas.Payment:
     payment = await common.owned_payment(session, who.tenant_id, payment_id)
-    await session.commit()
     # The publishable key came with the authenticating read: no second query.
     stored = who.stored(payment.provider)
     return common.payment_view(payment, stored.publishable_key if stored else None)
@@ -80,7 +78,6 @@ async def list_payments(
     if status is not None:
         q = q.where(Payment.status == status)
     rows, more = await newest_first(session, q, Payment.id, limit=limit, starting_after=starting_after)
-    await session.commit()
     keys = {c.provider: c.publishable_key for c in who.credentials}
     return schemas.PaymentList(data=[common.payment_view(p, keys.get(p.provider)) for p in rows], has_more=more)
 

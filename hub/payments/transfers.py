@@ -290,7 +290,6 @@ async def list_transfers(session: AsyncSession, who: TenantPrincipal, payment_id
         .scalars()
         .all()
     )
-    await session.commit()
     return schemas.TransferList(data=[transfer_view(t) for t in rows])
 
 
