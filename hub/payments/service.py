@@ -22,7 +22,7 @@ from hub.db.payments import CheckoutSession, Payment
 from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
-from hub.operations.driver import declare
+from hub.operations.driver import declare, end
 from hub.operations.phases import Operation
 from hub.operations.policy import Rule
 from hub.payments import common, inflight, schemas
@@ -229,7 +229,7 @@ async def sync_payment(
     before = {name: getattr(payment, name) for name in SYNCED_FIELDS}
     seen = payment.updated_at
     snap, conclusive = await _current(session, provider, ctx, payment)
-    await session.commit()
+    await end(session)
     if snap is not None:
         # The row locked (the webhook applier's lock order: payment first) and read again: what
         # the sync changes is counted from here (an event applied meanwhile is not its change).
@@ -248,12 +248,12 @@ async def sync_payment(
         await set_status(session, payment, "failed")
         payment.last_error_code = payment.last_error_code or "not_created"
         inflight.release(payment)
-    await session.commit()
+    await end(session)
     if payment.provider_payment_id is not None:
         await sync_refunds(session, provider, ctx, payment, lease)
-        await session.commit()
+        await end(session)
         await sync_transfers(session, provider, ctx, payment, lease)
-        await session.commit()
+        await end(session)
     changes = [
         schemas.FieldChange(field=name, from_=was, to=getattr(payment, name))
         for name, was in before.items()
@@ -282,7 +282,7 @@ async def _current(
             )
         )
     ).scalar_one_or_none()
-    await session.commit()
+    await end(session)
     if checkout is not None:
         # A checkout payment exists at the provider only once the customer has submitted the page.
         session_snap = await provider.get_checkout_session(ctx, checkout)
