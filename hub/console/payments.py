@@ -203,8 +203,7 @@ async def payment_action(
             status_code=200,
             form_key=key,
         )
-    except (HubError, ProviderError) as exc:
-        await session.rollback()
+    except (HubError, ProviderError) as exc:  # the driver undid the phases' writes
         message = await _error_message(session, who, current, action, exc)
         return _after(request, payment_id, flash.Flash(here, "error", message, amount_text), action)
     replayed = REPLAYED in answer.headers

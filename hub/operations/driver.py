@@ -23,6 +23,7 @@ at a provider is declared and that its handler runs through :func:`run`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,6 +37,8 @@ from hub.idempotency.route import once
 from hub.operations.phases import Phases
 from hub.operations.policy import rule_for
 from providers.base.errors import ProviderError
+
+log = logging.getLogger(__name__)
 
 #: Every declared operation, by (HTTP method, route path as the handler declares it).
 REGISTRY: dict[tuple[str, str], type[Phases[Any]]] = {}
@@ -91,6 +94,18 @@ async def run(
 
 
 async def _phases(op: Phases[Any], tx: AsyncSession, attempt: Attempt, status_code: int) -> msgspec.Struct:
+    try:
+        return await _steps(op, tx, attempt, status_code)
+    except Exception:
+        if tx.in_transaction():
+            try:
+                await tx.rollback()  # a phase raised: what its transaction wrote is void
+            except Exception:  # the connection may be what failed; the pool discards it
+                log.warning("could not roll back a failed operation's transaction")
+        raise
+
+
+async def _steps(op: Phases[Any], tx: AsyncSession, attempt: Attempt, status_code: int) -> msgspec.Struct:
     op.validate()
     await op.load(tx, attempt)
     if op.looks:
