@@ -125,6 +125,8 @@ async def _end(session: AsyncSession, *, commit: bool) -> None:
     if not session.in_transaction():
         return
     try:
+        # The Idempotency-Key runner is the driver's (hub/operations/driver.py ``run``): it ends the
+        # work's transaction before the key's own is written, on the one connection SQLite lets write.
         await (session.commit() if commit else session.rollback())
     except Exception as exc:  # the connection may be what failed; the pool discards it
         log.warning("could not end the request's transaction (%s)", type(exc).__name__)
