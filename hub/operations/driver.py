@@ -14,7 +14,9 @@ phases in the request's session. The rules it keeps, for every operation alike:
   and its answer, if it reached the row, is the answer again;
 - the answer is stored as the key's in the transaction that records it (``record``, or
   ``resume``/``prepare`` when nothing is asked of the provider); a provider error is handled by
-  the policy table (hub/operations/policy.py) in the same kind of transaction.
+  the policy table (hub/operations/policy.py) in the same kind of transaction;
+- a phase that raises leaves nothing written: the transaction it had open is rolled back here,
+  so a caller that shows the error (a console form) reads on from a clean session.
 
 Every operation class is declared with :func:`declare`, which keeps it in :data:`REGISTRY` by
 the HTTP route it serves; tests/unit/test_operation_driver.py checks that each write route

@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from litestar import Litestar, post
@@ -24,6 +24,10 @@ from hub.auth.dependencies import provide_session
 from hub.db.base import new_id
 from hub.db.engine import make_engine, make_sessionmaker
 from hub.db.tenants import Tenant
+from hub.errors import Conflict
+from hub.idempotency.attempt import Attempt
+from hub.operations import driver
+from hub.operations.phases import Phases
 from tests.support.hub import PLATFORM, HubClient
 
 
@@ -139,3 +143,25 @@ async def test_a_read_request_is_answered_while_another_connection_holds_the_wri
     assert platform.status_code == 200, platform.text
     assert storefront.status_code == 200, storefront.text
     assert waited < 2, f"the reads waited {waited:.1f}s for the write lock"
+
+
+class _RefusedAfterAWrite(Phases[None]):
+    route = "test.refused"
+    keyed = False
+
+    async def prepare(self, tx: AsyncSession, attempt: Attempt) -> None:
+        tx.add(Tenant(id=new_id("ten"), name="voided by the driver"))
+        await tx.flush()
+        raise Conflict("refused after a write")
+
+
+async def test_a_phase_that_raises_leaves_its_caller_a_clean_session(app: tuple[Litestar, Any]) -> None:
+    """A console form catches the refusal and answers normally: the unit of work then commits."""
+    _, services = app
+    async with services.sessions() as session:
+        with pytest.raises(Conflict):
+            op = _RefusedAfterAWrite(cast(Any, services), "ten_unused")
+            await driver.run(op, request=cast(Any, None), session=session, body=None)
+        assert not session.in_transaction()
+        await session.commit()  # what the request's unit of work does after a form's error page
+    assert await _named(services, "voided by the driver") == 0
