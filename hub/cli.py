@@ -117,7 +117,7 @@ def cmd_vault_rotate(_: argparse.Namespace) -> int:
         try:
             async with make_sessionmaker(engine)() as session:
                 count = await rotate(session, Vault(settings.vault.keys))
-                await session.commit()
+                await session.commit()  # the command's own unit of work (no request, no driver)
             return count
         finally:
             await engine.dispose()

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.keys import digest, same_secret
 from hub.auth.principal import PlatformPrincipal, StoredCredentials, TenantPrincipal
-from hub.db.engine import single_statements
+from hub.db.engine import reads, single_statements
 from hub.db.tenants import ApiKey, Tenant
 from hub.db.vault import ProviderCredential
 from hub.errors import Forbidden, Unauthorized
@@ -35,9 +35,26 @@ Principal = PlatformPrincipal | TenantPrincipal
 _STATE_KEY = "hub_principal"
 
 
-async def provide_session(services: Injected[Services]) -> AsyncIterator[AsyncSession]:
-    async with services.sessions() as session:
+#: Methods whose requests only read: their unit of work takes no write lock (``reads``).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def provide_session(request: Request, services: Injected[Services]) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the handler returned, rolled back when it raised.
+
+    Litestar ends a generator dependency after the handler returned and its answer was built, and
+    before a byte of it is sent: a client never sees an answer whose writes are not committed, and
+    a failed commit is answered as the error it is. A handler's exception is thrown in at the
+    ``yield``, and leaving the block rolls back what it wrote. The writes at a provider end their
+    own transactions earlier, in the operation driver (hub/operations/driver.py), since none may be
+    open while the provider is called. A read request's session begins DEFERRED on SQLite (no
+    write lock: it reads beside the writer, hub/db/engine.py ``reads``).
+    """
+    read_only = request.method in READ_METHODS
+    async with services.sessions(bind=reads(services.engine)) if read_only else services.sessions() as session:
         yield session
+        if session.in_transaction():
+            await session.commit()  # the request's unit of work: the handler returned normally
 
 
 def principal_in(state: Any) -> Principal | None:
@@ -85,10 +102,10 @@ async def _lookup(connection: ASGIConnection) -> Principal:
         return PlatformPrincipal()
     # One statement on a pooled connection, read on every request (no cache): a revoked key or
     # a suspended tenant is refused by every worker from the moment the change commits. In
-    # autocommit on PostgreSQL (no BEGIN/COMMIT round trips); on SQLite in a short transaction.
-    async with single_statements(services.engine).connect() as conn:
+    # autocommit on PostgreSQL (no BEGIN/COMMIT round trips); on SQLite in a short DEFERRED
+    # transaction (no write lock), ended as the connection goes back to the pool.
+    async with reads(single_statements(services.engine)).connect() as conn:
         rows = (await conn.execute(_KEY_LOOKUP, {"digest": digest(token)})).all()
-        await conn.commit()  # nothing written: ends SQLite's transaction (and its lock) at once
     if not rows:
         raise _unauthorized()
     key_id, scope, tenant_id, status = rows[0][:4]

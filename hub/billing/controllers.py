@@ -9,7 +9,8 @@ from hub.auth.dependencies import platform_guard
 from hub.auth.principal import PlatformPrincipal
 from hub.billing import events, schemas, subscriptions
 from hub.billing.client import Billing
-from hub.services import Injected
+from hub.operations import driver
+from hub.services import Injected, Services
 
 TAGS = ["platform: billing"]
 
@@ -21,14 +22,16 @@ async def list_plans(billing: Injected[Billing], platform: PlatformPrincipal) ->
 
 @post("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, status_code=201, guards=[platform_guard])
 async def create_subscription(
+    request: Request,
+    services: Injected[Services],
     billing: Injected[Billing],
     session: AsyncSession,
     platform: PlatformPrincipal,
     tenant_id: str,
     data: schemas.PlatformSubscriptionCreate,
 ) -> Response[schemas.PlatformSubscription]:
-    subscription, created = await subscriptions.create_subscription(session, billing.require_enabled(), tenant_id, data)
-    return Response(subscription, status_code=201 if created else 200)
+    op = subscriptions.CreateSubscription(services, platform, tenant_id, data, billing.require_enabled())
+    return await driver.run(op, request=request, session=session, body=data)
 
 
 @get("/v1/tenants/{tenant_id:str}/subscription", tags=TAGS, guards=[platform_guard])

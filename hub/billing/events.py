@@ -68,10 +68,8 @@ async def receive(session: AsyncSession, billing: Billing, payload: bytes, signa
             .where(BillingEvent.stripe_event_id == event.id)
             .values(deliveries=BillingEvent.deliveries + 1, last_delivery_at=utcnow())
         )
-        await session.commit()
-        return
+        return  # committed by the request's unit of work, as is what follows
     row.outcome, row.tenant_id, row.stripe_subscription_id = await _apply(session, billing, event)
-    await session.commit()
 
 
 async def _apply(session: AsyncSession, billing: Billing, event: wire.Event) -> tuple[str, str | None, str | None]:

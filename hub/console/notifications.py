@@ -51,11 +51,11 @@ async def notifications_create(request: Request, session: AsyncSession, services
         data = msgspec.convert(
             {"url": url, "enabled_events": events, "description": description}, schemas.EndpointCreate
         )
-        created = await notifications.create_endpoint(session, services, who, data)
+        async with session.begin_nested():  # a refused form's writes are undone; the page is then read
+            created = await notifications.create_endpoint(session, services, who, data)
     except msgspec.ValidationError as exc:
         return with_status(await _list_page(session, who, error=f"Check the form: {exc}", form=kept), 422)
     except HubError as exc:
-        await session.rollback()
         return with_status(await _list_page(session, who, error=exc.detail, form=kept), exc.status)
     return await _list_page(session, who, created=created)
 
@@ -79,17 +79,19 @@ async def notification_action(
     if not well_formed_id(endpoint_id) or action not in ("rotate", "test", "delete"):
         return with_status(page("not_found.html", who), 404)
     try:
-        if action == "delete":
-            await notifications.delete_endpoint(session, who, endpoint_id)
-            return Redirect("/console/notifications")
-        if action == "rotate":
-            rotated = await notifications.rotate_secret(session, services, who, endpoint_id)
-            message = "New secret below: copy it now. The old one keeps signing for 24 hours."
-            return await _endpoint_page(session, who, endpoint_id, secret=rotated.secret, message=message)
-        await notifications.send_ping(session, who, endpoint_id)
-        return await _endpoint_page(session, who, endpoint_id, message="A ping message is on its way.")
+        async with session.begin_nested():  # a refused action's writes are undone
+            if action == "delete":
+                await notifications.delete_endpoint(session, who, endpoint_id)
+                return Redirect("/console/notifications")
+            if action == "rotate":
+                rotated = await notifications.rotate_secret(session, services, who, endpoint_id)
+                message = "New secret below: copy it now. The old one keeps signing for 24 hours."
+            else:
+                await notifications.send_ping(session, who, endpoint_id)
+                message = "A ping message is on its way."
+        secret = rotated.secret if action == "rotate" else None
+        return await _endpoint_page(session, who, endpoint_id, secret=secret, message=message)
     except HubError as exc:
-        await session.rollback()
         return with_status(page("not_found.html", who), exc.status)
 
 
@@ -99,9 +101,9 @@ async def delivery_retry(request: Request, session: AsyncSession, endpoint_id: s
     if not well_formed_id(endpoint_id) or not well_formed_id(delivery_id):
         return with_status(page("not_found.html", who), 404)
     try:
-        await notifications.retry_delivery(session, who, endpoint_id, delivery_id)
+        async with session.begin_nested():  # a refused retry's writes are undone
+            await notifications.retry_delivery(session, who, endpoint_id, delivery_id)
     except HubError as exc:
-        await session.rollback()
         return with_status(page("not_found.html", who), exc.status)
     return await _endpoint_page(session, who, endpoint_id, message="The delivery will be sent again now.")
 

@@ -95,7 +95,6 @@ async def _sellers(session: AsyncSession, who: TenantPrincipal) -> dict[str, str
             .limit(200)
         )
     ).all()
-    await session.commit()
     return {r.id: f"{r.email or r.id} ({r.provider_account_id or 'not created yet'})" for r in rows}
 
 
@@ -131,7 +130,6 @@ async def _error_message(
             limit, what = held, "the payment still holds"
         else:
             limit, what = await refunds.refundable(session, who, payment.id), "left to refund"
-        await session.commit()
         return f"The amount can be at most {major(limit, payment.currency)} {currency}, what is {what}."
     if code == "idempotency_conflict":
         return STALE
@@ -205,8 +203,7 @@ async def payment_action(
             status_code=200,
             form_key=key,
         )
-    except (HubError, ProviderError) as exc:
-        await session.rollback()
+    except (HubError, ProviderError) as exc:  # the driver undid the phases' writes
         message = await _error_message(session, who, current, action, exc)
         return _after(request, payment_id, flash.Flash(here, "error", message, amount_text), action)
     replayed = REPLAYED in answer.headers

@@ -115,8 +115,7 @@ async def provider_save(
         return _status(await _page_of(services, session, who, provider, errors=errors, form=kept), 422)
     try:
         await credentials.put_credentials(session, services, who, provider.name, {k: v for k, v in body.items() if v})
-    except (HubError, ProviderError) as exc:
-        await session.rollback()
+    except (HubError, ProviderError) as exc:  # refused with nothing written (its writes are a savepoint)
         param = getattr(exc, "param", None)
         message = exc.message if isinstance(exc, ProviderError) else exc.detail
         field_errors = {param: message} if param in body else {}
@@ -141,8 +140,7 @@ async def provider_check(request: Request, session: AsyncSession, services: Inje
         return _not_found(who)
     try:
         result = pages.check_result(await diagnosis.health_check(session, services, who, provider.name))
-    except (HubError, ProviderError) as exc:
-        await session.rollback()
+    except (HubError, ProviderError) as exc:  # a check writes nothing
         result = pages.check_failed(exc.message if isinstance(exc, ProviderError) else exc.detail)
     return await _page_of(services, session, who, provider, check=result)
 

@@ -144,8 +144,7 @@ async def stripe_save(request: Request, session: AsyncSession, services: Injecte
         # The same checks as the API's (a field too long, say: 422 naming it, shown next to it).
         data = {k: v for k, v in fields.items() if v or k not in OPTIONAL}
         await credentials.put_credentials(session, services, who, PROVIDER, data)
-    except (HubError, ProviderError) as exc:
-        await session.rollback()
+    except (HubError, ProviderError) as exc:  # refused with nothing written (its writes are a savepoint)
         param = getattr(exc, "param", None)
         message = pages.error_message(exc)
         field_errors = {param: message} if param in fields else {}
@@ -173,8 +172,7 @@ async def _diagnosed(
     try:
         check = await run(who)
         result = pages.check_result(check)
-    except (HubError, ProviderError) as exc:
-        await session.rollback()
+    except (HubError, ProviderError) as exc:  # a check writes nothing; a repair's phases are undone by the driver
         result = pages.check_failed(pages.error_message(exc))
     return await _stripe_page(services, session, who, check=result, repaired=repair)
 
@@ -239,9 +237,9 @@ async def keys_revoke(request: Request, session: AsyncSession, key_id: str) -> R
     if not well_formed_id(key_id):
         return _status(_page("not_found.html", who), 404)
     try:
-        await tenants.revoke_api_key(session, who.tenant_id, key_id, actor=who.actor)
+        async with session.begin_nested():  # a refused revocation's writes are undone
+            await tenants.revoke_api_key(session, who.tenant_id, key_id, actor=who.actor)
     except HubError as exc:
-        await session.rollback()
         return _status(await _keys_page(session, who, error=pages.error_message(exc)), exc.status)
     if key_id == who.key_id:  # the key this session stands on is gone: so is the session
         return Redirect("/console/login")

@@ -50,8 +50,7 @@ async def seller_link(
         answer = await driver.run(
             op, request=request, session=session, body=None, route="console.sellers.link", status_code=200
         )
-    except (HubError, ProviderError) as exc:
-        await session.rollback()
+    except (HubError, ProviderError) as exc:  # the driver undid the phases' writes
         if isinstance(exc, HubError) and exc.status == 404:
             return with_status(page("not_found.html", who), 404)
         status = exc.status if isinstance(exc, HubError) else 502

@@ -12,12 +12,13 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.auth.keys import digest
 from hub.auth.principal import TenantPrincipal
 from hub.db.base import utcnow
 from hub.db.console import ConsoleSession
+from hub.db.engine import reads, single_statements
 from hub.db.tenants import ApiKey, Tenant
 
 COOKIE = "hub_console"
@@ -34,14 +35,18 @@ async def admin_key(session: AsyncSession, api_key: str) -> TenantPrincipal:
     key = api_key.strip()
     if not key or len(key) > 512 or not key.isprintable():
         raise SignInRefused("That is not an API key.")
-    row = (
-        await session.execute(
-            select(ApiKey.id, ApiKey.scope, ApiKey.revoked_at, Tenant.id, Tenant.status)
-            .join(Tenant, Tenant.id == ApiKey.tenant_id)
-            .where(ApiKey.digest == digest(key))
-        )
-    ).first()
-    await session.commit()  # the read holds no lock (nor snapshot) while the caller counts the sign-in
+    # Like the bearer token's lookup (hub/auth/dependencies.py), on a pooled connection of its own
+    # that takes no write lock: none is held (nor a snapshot) while the caller counts the sign-in.
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    async with reads(single_statements(engine)).connect() as conn:
+        row = (
+            await conn.execute(
+                select(ApiKey.id, ApiKey.scope, ApiKey.revoked_at, Tenant.id, Tenant.status)
+                .join(Tenant, Tenant.id == ApiKey.tenant_id)
+                .where(ApiKey.digest == digest(key))
+            )
+        ).first()
     if row is None:
         raise SignInRefused("This API key is not known.")
     key_id, scope, revoked_at, tenant_id, status = row
@@ -63,20 +68,19 @@ async def open_session(session: AsyncSession, who: TenantPrincipal) -> str:
     """
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    status = await session.scalar(select(Tenant.status).where(Tenant.id == who.tenant_id).with_for_update(read=True))
+    if status != "active":
+        raise SignInRefused("This tenant is suspended.")  # nothing written
     # Expired sessions of this tenant go as new ones come: the table never grows without bound.
     await session.execute(
         delete(ConsoleSession).where(ConsoleSession.tenant_id == who.tenant_id, ConsoleSession.expires_at < now)
     )
-    status = await session.scalar(select(Tenant.status).where(Tenant.id == who.tenant_id).with_for_update(read=True))
-    if status != "active":
-        await session.rollback()
-        raise SignInRefused("This tenant is suspended.")
     session.add(
         ConsoleSession(
             id=digest(token), tenant_id=who.tenant_id, api_key_id=who.key_id, created_at=now, expires_at=now + LIFETIME
         )
     )
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work
     return token
 
 
@@ -97,7 +101,6 @@ async def current(session: AsyncSession, cookie: str | None) -> TenantPrincipal 
             )
         )
     ).first()
-    await session.commit()
     if row is None:
         return None
     return TenantPrincipal(tenant_id=row[0], scope="admin", key_id=row[1])
@@ -106,4 +109,3 @@ async def current(session: AsyncSession, cookie: str | None) -> TenantPrincipal 
 async def sign_out(session: AsyncSession, cookie: str | None) -> None:
     if cookie and len(cookie) <= 128:
         await session.execute(delete(ConsoleSession).where(ConsoleSession.id == digest(cookie)))
-        await session.commit()

@@ -18,6 +18,7 @@ from hub.credentials.webhook_health import last_event_at
 from hub.db.base import new_id, utcnow
 from hub.db.vault import ProviderCredential
 from hub.errors import NotFound
+from hub.operations.driver import end
 from hub.services import Services
 from hub.tenancy.loader import SEALED_FIELD, CredentialsMissing, credential_row, vault_unavailable
 from hub.tenants.service import webhook_url
@@ -55,7 +56,7 @@ async def put_credentials(
     existing = await credential_row(session, who.tenant_id, provider.name)
     next_version = (existing.version + 1) if existing else 1
     endpoint_state = endpoints.state_of(existing)
-    await session.rollback()  # hold no lock or snapshot while the provider is called
+    await end(session)  # the driver's rule: no transaction (nor SQLite's lock) open while the provider is called
     ctx = TenantContext(tenant_id=who.tenant_id, credentials_version=next_version, credentials=creds)
     # Raises InvalidCredentials / ProviderUnavailable: nothing has been written yet.
     await provider.check_credentials(ctx)
@@ -70,10 +71,10 @@ async def put_credentials(
             data = msgspec.structs.replace(data, signing=endpoint.secret)
     for attempt in range(2):
         try:
-            return await _store(session, services, who, provider, creds, data, endpoint_id)
+            async with session.begin_nested():  # a lost race undoes this attempt's writes only
+                return await _store(session, services, who, provider, creds, data, endpoint_id)
         except IntegrityError:
             # Two first registrations raced on (tenant, provider): the loser retries as an update.
-            await session.rollback()
             if attempt:
                 raise
     raise AssertionError("unreachable")
@@ -137,7 +138,6 @@ async def _store(
     )
     await session.flush()
     view = _view(services, provider, row, await last_event_at(session, who.tenant_id, provider.name))
-    await session.commit()
     return view
 
 
@@ -187,7 +187,7 @@ async def delete_credentials(
         target=provider.name,
         details={"version": row.version},
     )
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work
 
 
 async def end_rollover(session: AsyncSession, services: Services, who: TenantPrincipal, provider_name: str) -> None:
@@ -210,4 +210,4 @@ async def end_rollover(session: AsyncSession, services: Services, who: TenantPri
             target=provider.name,
             details={"version": row.version},
         )
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work

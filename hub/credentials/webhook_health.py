@@ -74,15 +74,16 @@ class SignatureFailures:
             while len(self._seen) > self._max:
                 self._seen.popitem(last=False)
         try:
-            await session.execute(
-                update(ProviderCredential)
-                .where(ProviderCredential.tenant_id == tenant_id, ProviderCredential.provider == provider)
-                # updated_at says when the credentials changed; a failed delivery changes none.
-                .values(last_signature_failure_at=now, updated_at=ProviderCredential.updated_at)
-            )
-            await session.commit()
+            # A transaction of its own on the ingest's fresh session: the delivery is refused
+            # (400) whatever happens here, and a failure here must not change that answer.
+            async with session.begin():
+                await session.execute(
+                    update(ProviderCredential)
+                    .where(ProviderCredential.tenant_id == tenant_id, ProviderCredential.provider == provider)
+                    # updated_at says when the credentials changed; a failed delivery changes none.
+                    .values(last_signature_failure_at=now, updated_at=ProviderCredential.updated_at)
+                )
         except SQLAlchemyError:
-            await session.rollback()
             log.warning("could not store the last signature failure of tenant %s", tenant_id)
 
     def latest(self, row: ProviderCredential) -> datetime | None:

@@ -108,7 +108,6 @@ async def owned(session: AsyncSession, tenant_id: str, customer_id: str, param: 
 
 async def get_customer(session: AsyncSession, who: TenantPrincipal, customer_id: str) -> schemas.Customer:
     row = await owned(session, who.tenant_id, customer_id)
-    await session.commit()
     return common.customer_view(row)
 
 

@@ -41,10 +41,12 @@ def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:
             cur.close()
 
         # aiosqlite's default "deferred" BEGIN lets two writers deadlock on upgrade; IMMEDIATE
-        # takes the write lock up front so SQLite serialises them instead.
+        # takes the write lock up front so SQLite serialises them instead. A transaction of the
+        # read view (``reads``) writes nothing: its DEFERRED BEGIN takes no lock, and WAL lets it
+        # read beside the writer.
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping: it is a round trip on every checkout, i.e. on every transaction. Instead a
@@ -80,6 +82,23 @@ def _refuse_closed_connection(
     if driver is not None and driver.is_closed():
         # The pool discards it and checks out (or makes) another one.
         raise exc.DisconnectionError("connection closed by the server")
+
+
+#: The execution option of the engine view whose SQLite transactions only read (``reads``).
+READ_ONLY = "hub_read_only"
+
+_reads: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def reads(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for work that only reads (a GET's unit of work): on SQLite its transactions begin
+    DEFERRED, so they take no write lock and never wait for a writer; ``engine`` itself on
+    PostgreSQL, where a read takes no lock anyway. Same pool either way."""
+    found = _reads.get(engine)
+    if found is None:
+        found = engine.execution_options(**{READ_ONLY: True}) if is_sqlite(str(engine.url)) else engine
+        _reads[engine] = found
+    return found
 
 
 _autocommit: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()

@@ -71,7 +71,7 @@ class Attempt:
         try:
             await session.flush()
         except IntegrityError:
-            await session.rollback()
+            await session.rollback()  # the driver's key claim lost: its run decides again (route.py)
             raise Taken from None
         self.claimed = claimed
 

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from litestar import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import PROBLEM_JSON, HubError, is_database_outage
-from hub.idempotency import deferred, sealed, store
+from hub.idempotency import deferred, store
 from hub.idempotency.attempt import Attempt, Taken, problem_of
 from hub.operations.policy import rule_for
 from hub.services import Services, services_of
@@ -38,6 +38,16 @@ from providers.base.errors import ProviderError
 log = logging.getLogger("hub.idempotency")
 
 REPLAYED = "Idempotent-Replayed"
+
+
+class Sealing(Protocol):
+    """How an answer holding a secret shown once is stored and opened (hub/idempotency/sealed.py,
+    passed in by the route that needs it, so this module, and the operation driver above it,
+    reach no vault: platform billing runs on the driver and may not)."""
+
+    async def seal(self, services: Services, tenant_id: str, route: str, key: str, body: bytes) -> bytes: ...
+
+    async def unseal(self, services: Services, tenant_id: str, route: str, key: str, blob: bytes) -> bytes: ...
 
 
 async def once(
@@ -50,7 +60,7 @@ async def once(
     *,
     status_code: int,
     joined: bool = False,
-    secret: bool = False,
+    sealing: Sealing | None = None,
     form_key: str | None = None,
     services: Services | None = None,
 ) -> Response[Any]:
@@ -61,7 +71,7 @@ async def once(
 
     ``joined``: the work puts the claim in its first transaction (``attempt.join``) instead of
     :func:`once` committing it first, and the answer in its last (``attempt.settle``).
-    ``secret``: the answer holds a secret shown once, so it is stored sealed by the vault.
+    ``sealing``: the answer holds a secret shown once, so it is stored sealed (hub/idempotency/sealed.py).
     ``form_key``: the key a console form carries (a hidden field) instead of the header.
     ``services``: the process's services (read from the application when not given).
     """
@@ -75,7 +85,7 @@ async def once(
         await _end(session, commit=True)
         found = await store.claim(sessions, tenant_id, route, key, attempt.fingerprint, lease)
         if isinstance(found, store.Stored):
-            return await _replay(services, tenant_id, route, key, found, secret)
+            return await _replay(services, tenant_id, route, key, found, sealing)
         attempt.hold(found)
     while True:
         try:
@@ -84,13 +94,13 @@ async def once(
         except Taken:
             found = await store.decide(sessions, tenant_id, route, key, attempt.fingerprint, lease)
             if isinstance(found, store.Stored):
-                return await _replay(services, tenant_id, route, key, found, secret)
+                return await _replay(services, tenant_id, route, key, found, sealing)
             attempt.hold(found)
         except Exception as exc:
             await _end(session, commit=False)
             stored = await _after_failure(services, attempt, exc)
             if stored is not None:
-                return await _replay(services, tenant_id, route, key, stored, secret)
+                return await _replay(services, tenant_id, route, key, stored, sealing)
             raise
     if attempt.settled is not None:
         content = attempt.settled[1]
@@ -98,7 +108,7 @@ async def once(
         await _end(session, commit=True)
         content = msgspec.json.encode(result)
         if attempt.claimed is not None:  # (a joined work that never claimed has nothing to store)
-            kept = await sealed.seal(services, tenant_id, route, key, content) if secret else content
+            kept = await sealing.seal(services, tenant_id, route, key, content) if sealing else content
             try:
                 await store.finish(sessions, tenant_id, route, key, attempt.claimed, status_code, kept)
             except Exception as exc:
@@ -115,6 +125,8 @@ async def _end(session: AsyncSession, *, commit: bool) -> None:
     if not session.in_transaction():
         return
     try:
+        # The Idempotency-Key runner is the driver's (hub/operations/driver.py ``run``): it ends the
+        # work's transaction before the key's own is written, on the one connection SQLite lets write.
         await (session.commit() if commit else session.rollback())
     except Exception as exc:  # the connection may be what failed; the pool discards it
         log.warning("could not end the request's transaction (%s)", type(exc).__name__)
@@ -157,9 +169,9 @@ async def _after_failure(services: Services, attempt: Attempt, exc: Exception) -
 
 
 async def _replay(
-    services: Services, tenant_id: str, route: str, key: str, stored: store.Stored, secret: bool
+    services: Services, tenant_id: str, route: str, key: str, stored: store.Stored, sealing: Sealing | None
 ) -> Response[Any]:
-    body = await sealed.unseal(services, tenant_id, route, key, stored.body) if secret else stored.body
+    body = await sealing.unseal(services, tenant_id, route, key, stored.body) if sealing else stored.body
     return Response(
         content=body,
         status_code=stored.status_code,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.dependencies import admin_guard
 from hub.auth.principal import TenantPrincipal
+from hub.idempotency import sealed
 from hub.idempotency.route import once
 from hub.notifications import schemas, service
 from hub.services import Injected, Services
@@ -43,7 +44,7 @@ class NotificationEndpointController(Controller):
             data,
             lambda attempt: service.create_endpoint(session, services, admin, data, attempt),
             status_code=201,
-            secret=True,
+            sealing=sealed,
         )
 
     @get("/")

@@ -149,7 +149,7 @@ async def create_endpoint(
         target=endpoint.id,
         details={"enabled_events": events},
     )
-    await session.commit()
+    await session.flush()  # committed before the key stores its answer (hub/idempotency/route.py)
     return _created(endpoint, secret)
 
 
@@ -161,7 +161,6 @@ async def _shown_again(
         current = (await keys.endpoint_keys(session, services.vault, endpoint, utcnow()))[0]
     except (VaultError, LookupError):
         raise vault_unavailable() from None
-    await session.commit()
     return _created(endpoint, current.reveal())
 
 
@@ -179,7 +178,6 @@ async def _page(
     rows, more = await newest_first(
         session, select(model).where(*where), model.id, limit=limit, starting_after=starting_after
     )
-    await session.commit()
     return rows, more
 
 
@@ -198,7 +196,6 @@ async def list_endpoints(
 
 async def get_endpoint(session: AsyncSession, who: TenantPrincipal, endpoint_id: str) -> schemas.Endpoint:
     endpoint = await _owned(session, who, endpoint_id)
-    await session.commit()
     return _view(endpoint)
 
 
@@ -208,7 +205,7 @@ async def delete_endpoint(session: AsyncSession, who: TenantPrincipal, endpoint_
     audit.record(
         session, tenant_id=who.tenant_id, actor=who.actor, action="notification_endpoint.deleted", target=endpoint.id
     )
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work
 
 
 async def rotate_secret(
@@ -233,7 +230,7 @@ async def rotate_secret(
         action="notification_endpoint.secret_rotated",
         target=endpoint.id,
     )
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work
     return schemas.SecretRotated(secret=secret, previous_secret_expires_at=now + OVERLAP)
 
 
@@ -248,7 +245,6 @@ async def send_ping(session: AsyncSession, who: TenantPrincipal, endpoint_id: st
             NotificationDelivery.endpoint_id == endpoint.id, NotificationDelivery.message_id == message.id
         )
     )
-    await session.commit()
     assert delivery_id is not None
     return schemas.PingSent(message_id=message.id, delivery_id=delivery_id)
 
@@ -292,7 +288,7 @@ async def retry_delivery(
     delivery.next_attempt_at = utcnow()
     delivery.claim_token = None
     session.sync_session.info[outbox.WAKE] = True
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work
     return delivery_view(delivery)
 
 
@@ -303,5 +299,4 @@ async def delivery_counts(session: AsyncSession) -> dict[str, int]:
     )
     counts = {"pending": 0, "delivered": 0, "failed": 0}
     counts.update({status: int(n) for status, n in rows.all()})
-    await session.commit()
     return counts

@@ -8,7 +8,9 @@ recurring objects' shared ``Creation`` and ``Action`` in hub/recurring/objects.p
    returns). Set ``route`` (the Idempotency-Key scope), ``status_code``, and ``joined = True``
    for a create whose key claim should share the row's insert. Its constructor takes the
    services and the tenant principal (passed on to ``Operation.__init__``) and what the request
-   brought (the body, the path's ids).
+   brought (the body, the path's ids). A write at the platform's own account for a tenant
+   (platform billing) subclasses ``PlatformOperation`` instead: the platform principal and the
+   tenant's id.
 2. Write the phases it needs: ``validate`` (pure), ``load`` (reads), ``look`` (a provider read,
    with ``looks = True``), ``resume`` (what an earlier attempt under the key made), ``prepare``
    (the row first, the in-flight marker), ``call`` (the provider, with a provider idempotency key

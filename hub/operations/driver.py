@@ -14,7 +14,9 @@ phases in the request's session. The rules it keeps, for every operation alike:
   and its answer, if it reached the row, is the answer again;
 - the answer is stored as the key's in the transaction that records it (``record``, or
   ``resume``/``prepare`` when nothing is asked of the provider); a provider error is handled by
-  the policy table (hub/operations/policy.py) in the same kind of transaction.
+  the policy table (hub/operations/policy.py) in the same kind of transaction;
+- a phase that raises leaves nothing written: the transaction it had open is rolled back here,
+  so a caller that shows the error (a console form) reads on from a clean session.
 
 Every operation class is declared with :func:`declare`, which keeps it in :data:`REGISTRY` by
 the HTTP route it serves; tests/unit/test_operation_driver.py checks that each write route
@@ -23,6 +25,7 @@ at a provider is declared and that its handler runs through :func:`run`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,14 +36,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.idempotency.attempt import Attempt
 from hub.idempotency.route import once
-from hub.operations.phases import Operation
+from hub.operations.phases import Phases
 from hub.operations.policy import rule_for
 from providers.base.errors import ProviderError
 
-#: Every declared operation, by (HTTP method, route path as the handler declares it).
-REGISTRY: dict[tuple[str, str], type[Operation[Any]]] = {}
+log = logging.getLogger(__name__)
 
-Op = TypeVar("Op", bound=type[Operation[Any]])
+#: Every declared operation, by (HTTP method, route path as the handler declares it).
+REGISTRY: dict[tuple[str, str], type[Phases[Any]]] = {}
+
+Op = TypeVar("Op", bound=type[Phases[Any]])
 
 
 def declare(method: str, path: str) -> Callable[[Op], Op]:
@@ -54,7 +59,7 @@ def declare(method: str, path: str) -> Callable[[Op], Op]:
 
 
 async def run(
-    op: Operation[Any],
+    op: Phases[Any],
     *,
     request: Request[Any, Any, Any],
     session: AsyncSession,
@@ -70,8 +75,8 @@ async def run(
     """
     code = status_code if status_code is not None else op.status_code
     if not op.keyed:
-        view = await _phases(op, session, Attempt(op.who.tenant_id, route or op.route), code)
-        return Response(view, status_code=code)
+        view = await _phases(op, session, Attempt(op.tenant_id, route or op.route), code)
+        return Response(view, status_code=op.answered_status or code)
 
     async def phases(attempt: Attempt) -> msgspec.Struct:
         return await _phases(op, session, attempt, code)
@@ -79,7 +84,7 @@ async def run(
     return await once(
         request,
         session,
-        op.who.tenant_id,
+        op.tenant_id,
         route or op.route,
         body,
         phases,
@@ -90,7 +95,19 @@ async def run(
     )
 
 
-async def _phases(op: Operation[Any], tx: AsyncSession, attempt: Attempt, status_code: int) -> msgspec.Struct:
+async def _phases(op: Phases[Any], tx: AsyncSession, attempt: Attempt, status_code: int) -> msgspec.Struct:
+    try:
+        return await _steps(op, tx, attempt, status_code)
+    except Exception:
+        if tx.in_transaction():
+            try:
+                await tx.rollback()  # a phase raised: what its transaction wrote is void
+            except Exception:  # the connection may be what failed; the pool discards it
+                log.warning("could not roll back a failed operation's transaction")
+        raise
+
+
+async def _steps(op: Phases[Any], tx: AsyncSession, attempt: Attempt, status_code: int) -> msgspec.Struct:
     op.validate()
     await op.load(tx, attempt)
     if op.looks:

@@ -27,6 +27,11 @@ calls its phases in this order, and alone opens and ends their transactions:
    rows as ``rule.row`` says (hub/operations/policy.py); the driver does what ``rule.key`` says.
 
 A phase never commits, rolls back or opens a session: it reads and writes through ``tx``.
+
+An operation acts for a tenant API key (:class:`Operation`, ``who`` a ``TenantPrincipal``) or, on
+the platform's own provider account, for the platform operator on one tenant's behalf
+(:class:`PlatformOperation`: platform billing). Either way ``tenant_id`` is the tenant whose rows
+it writes and whose Idempotency-Key scope it uses.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import ClassVar, Generic, TypeVar
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth.principal import TenantPrincipal
+from hub.auth.principal import PlatformPrincipal, TenantPrincipal
 from hub.idempotency.attempt import Attempt
 from hub.operations.policy import Rule
 from hub.services import Services
@@ -46,8 +51,8 @@ from providers.base.errors import ProviderError
 Answer = TypeVar("Answer")
 
 
-class Operation(Generic[Answer]):
-    """One write at a provider. Subclasses set ``route`` and ``status_code`` and the phases they need."""
+class Phases(Generic[Answer]):
+    """One write at a provider, whoever it acts for. Subclass :class:`Operation` or :class:`PlatformOperation`."""
 
     #: The Idempotency-Key's scope, and the operation's name in the driver's registry.
     route: ClassVar[str]
@@ -65,9 +70,13 @@ class Operation(Generic[Answer]):
     #: conflict (a webhook recorded the same provider object meanwhile). Not with ``joined``.
     record_retries: ClassVar[int] = 0
 
-    def __init__(self, services: Services, who: TenantPrincipal) -> None:
-        #: The process's services, and the tenant principal the operation acts for.
-        self.services, self.who = services, who
+    def __init__(self, services: Services, tenant_id: str) -> None:
+        #: The process's services, and the tenant whose rows (and Idempotency-Key) it writes.
+        self.services, self.tenant_id = services, tenant_id
+        #: The answer's status when a phase gives another than ``status_code`` (``prepare`` found
+        #: the object already there: 200 where a creation answers 201). Unkeyed operations only:
+        #: a keyed one's replays answer the status stored with the key.
+        self.answered_status: int | None = None
 
     def validate(self) -> None:
         """Pure checks of the request."""
@@ -96,3 +105,22 @@ class Operation(Generic[Answer]):
 
     async def failed(self, tx: AsyncSession, exc: ProviderError, rule: Rule) -> None:
         """Change the rows after the provider's error, as ``rule.row`` says."""
+
+
+class Operation(Phases[Answer]):
+    """One write at a tenant's provider, for a tenant API key. Subclasses set ``route`` and
+    ``status_code`` and the phases they need."""
+
+    def __init__(self, services: Services, who: TenantPrincipal) -> None:
+        super().__init__(services, who.tenant_id)
+        #: The tenant principal the operation acts for.
+        self.who = who
+
+
+class PlatformOperation(Phases[Answer]):
+    """One write at the platform's own provider account (platform billing), by the platform
+    operator for the tenant ``tenant_id``."""
+
+    def __init__(self, services: Services, who: PlatformPrincipal, tenant_id: str) -> None:
+        super().__init__(services, tenant_id)
+        self.who = who

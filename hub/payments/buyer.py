@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
+from hub.operations.driver import end
 from hub.payments import schemas
 from hub.services import Services
 from hub.tenancy.loader import provider_by_name
@@ -18,8 +19,7 @@ async def _context(
 ) -> tuple[Provider, TenantContext]:
     provider = provider_by_name(services, name)
     ctx = await services.tenant_contexts.for_request(provider, who.tenant_id, who.stored(provider.name))
-    if session.in_transaction():
-        await session.commit()  # hold nothing while the provider is called
+    await end(session)  # hold nothing while the provider is called
     return provider, ctx
 
 

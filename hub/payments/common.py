@@ -10,6 +10,7 @@ from hub.db.base import utcnow
 from hub.db.payments import Customer, Payment, Refund
 from hub.db.vault import ProviderCredential
 from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.operations.driver import end
 from hub.payments import schemas
 from hub.services import Services
 from hub.tenancy.loader import CredentialsMissing, provider_by_name, provider_context
@@ -93,7 +94,7 @@ async def tenant_context(
 ) -> TenantContext:
     ctx = await provider_context(session, services, provider, tenant_id)
     # Hold no read transaction (nor SQLite's lock) while the provider is called.
-    await session.commit()
+    await end(session)
     return ctx
 
 

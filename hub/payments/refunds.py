@@ -19,7 +19,7 @@ from hub.db.payments import Payment, Refund, Transfer, TransferReversal
 from hub.errors import Conflict, Unsupported, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
-from hub.operations.driver import declare
+from hub.operations.driver import declare, end
 from hub.operations.phases import Operation
 from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, reversals, schemas, transfers
@@ -285,7 +285,6 @@ async def list_refunds(session: AsyncSession, who: TenantPrincipal, payment_id: 
         .scalars()
         .all()
     )
-    await session.commit()
     return schemas.RefundList(data=[common.refund_view(r) for r in rows])
 
 
@@ -303,7 +302,7 @@ async def sync_refunds(
     statuses = (await session.execute(select(Refund.status).where(Refund.payment_id == payment.id))).scalars().all()
     remote = None
     if any(s in OPEN_REFUND for s in statuses):
-        await session.commit()
+        await end(session)
         remote = await provider.list_refunds(ctx, common.remote_id(payment))
     # The payment row first, as the webhook applier takes it before its refunds (one lock order).
     await session.refresh(payment, with_for_update=True)

@@ -22,7 +22,7 @@ from hub.db.payments import CheckoutSession, Payment
 from hub.errors import Conflict, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
-from hub.operations.driver import declare
+from hub.operations.driver import declare, end
 from hub.operations.phases import Operation
 from hub.operations.policy import Rule
 from hub.payments import common, inflight, schemas
@@ -58,7 +58,6 @@ def tag(exc: ProviderError, payment: Payment) -> ProviderError:
 
 async def _view(session: AsyncSession, payment: Payment) -> schemas.Payment:
     keys = await common.publishable_keys(session, payment.tenant_id)
-    await session.commit()
     return common.payment_view(payment, keys.get(payment.provider))
 
 
@@ -67,7 +66,6 @@ async def _view(session: AsyncSession, payment: Payment) -> schemas.Payment:
 
 async def get_payment(session: AsyncSession, who: TenantPrincipal, payment_id: str) -> schemas.Payment:
     payment = await common.owned_payment(session, who.tenant_id, payment_id)
-    await session.commit()
     # The publishable key came with the authenticating read: no second query.
     stored = who.stored(payment.provider)
     return common.payment_view(payment, stored.publishable_key if stored else None)
@@ -80,7 +78,6 @@ async def list_payments(
     if status is not None:
         q = q.where(Payment.status == status)
     rows, more = await newest_first(session, q, Payment.id, limit=limit, starting_after=starting_after)
-    await session.commit()
     keys = {c.provider: c.publishable_key for c in who.credentials}
     return schemas.PaymentList(data=[common.payment_view(p, keys.get(p.provider)) for p in rows], has_more=more)
 
@@ -232,7 +229,7 @@ async def sync_payment(
     before = {name: getattr(payment, name) for name in SYNCED_FIELDS}
     seen = payment.updated_at
     snap, conclusive = await _current(session, provider, ctx, payment)
-    await session.commit()
+    await end(session)
     if snap is not None:
         # The row locked (the webhook applier's lock order: payment first) and read again: what
         # the sync changes is counted from here (an event applied meanwhile is not its change).
@@ -251,12 +248,12 @@ async def sync_payment(
         await set_status(session, payment, "failed")
         payment.last_error_code = payment.last_error_code or "not_created"
         inflight.release(payment)
-    await session.commit()
+    await end(session)
     if payment.provider_payment_id is not None:
         await sync_refunds(session, provider, ctx, payment, lease)
-        await session.commit()
+        await end(session)
         await sync_transfers(session, provider, ctx, payment, lease)
-        await session.commit()
+        await end(session)
     changes = [
         schemas.FieldChange(field=name, from_=was, to=getattr(payment, name))
         for name, was in before.items()
@@ -285,7 +282,7 @@ async def _current(
             )
         )
     ).scalar_one_or_none()
-    await session.commit()
+    await end(session)
     if checkout is not None:
         # A checkout payment exists at the provider only once the customer has submitted the page.
         session_snap = await provider.get_checkout_session(ctx, checkout)

@@ -31,7 +31,7 @@ from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
 from hub.notifications.outbox import TRANSFER_CREATED, TRANSFER_REVERSED, object_changed
-from hub.operations.driver import declare
+from hub.operations.driver import declare, end
 from hub.operations.phases import Operation
 from hub.operations.policy import RowFate, Rule
 from hub.payments import common, inflight, schemas
@@ -258,7 +258,7 @@ async def sync_transfers(
     ).all()
     if not pending:
         return
-    await session.commit()
+    await end(session)
     remote = {t.metadata.get("hub_transfer_id"): t for t in await provider.list_transfers(ctx, payment.id)}
     await lock(session, payment)
     rows = (
@@ -290,7 +290,6 @@ async def list_transfers(session: AsyncSession, who: TenantPrincipal, payment_id
         .scalars()
         .all()
     )
-    await session.commit()
     return schemas.TransferList(data=[transfer_view(t) for t in rows])
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from hub.auth.principal import StoredCredentials
 from hub.db.base import utcnow
+from hub.db.engine import reads
 from hub.db.ids import well_formed_id
 from hub.db.tenants import Tenant
 from hub.db.vault import ProviderCredential
@@ -157,7 +158,9 @@ class TenantContexts:
 
     async def _fill(self, provider: Provider, tenant_id: str) -> TenantContext | None:
         generation = self._generation
-        async with self._sessions() as session:
+        # A read (no write lock on SQLite: it never waits for a writer, the request that asked included);
+        # leaving the block ends its transaction.
+        async with self._sessions(bind=reads(self._engine)) as session:
             # Joined to the tenant: credentials never outlive it, even where a foreign key is not enforced.
             row = (
                 await session.execute(
@@ -167,11 +170,9 @@ class TenantContexts:
                 )
             ).scalar_one_or_none()
             if row is None:
-                await session.rollback()
                 return None
             context = await decrypt_row(session, self._vault, provider, row)
             entry = _Entry(context, self._expiry(row.previous_webhook_secret_expires_at), row.id)
-            await session.rollback()  # a read: hold no transaction (nor SQLite's lock)
         if generation == self._generation:
             self._cache[(tenant_id, provider.name)] = entry
         return context

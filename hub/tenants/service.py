@@ -43,7 +43,7 @@ async def create_tenant(session: AsyncSession, data: schemas.TenantCreate, publi
     _, admin = await _issue_key(session, tenant.id, "admin")
     _, storefront = await _issue_key(session, tenant.id, "storefront")
     audit.record(session, tenant_id=tenant.id, actor="platform", action="tenant.created", target=tenant.id)
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work
     v = _view(tenant, public_url)
     return schemas.TenantCreated(
         id=v.id,
@@ -85,7 +85,7 @@ async def set_status(session: AsyncSession, tenant_id: str, status: str, public_
     if tenant.status != status:
         tenant.status = status
         audit.record(session, tenant_id=tenant.id, actor="platform", action=f"tenant.{_VERB[status]}", target=tenant.id)
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work
     return _view(tenant, public_url)
 
 
@@ -104,7 +104,7 @@ async def create_api_key(session: AsyncSession, tenant_id: str, scope: str, *, a
     audit.record(
         session, tenant_id=tenant_id, actor=actor, action="api_key.created", target=key.id, details={"scope": scope}
     )
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work
     return schemas.ApiKeyCreated(id=key.id, scope=key.scope, key=token, created_at=key.created_at)
 
 
@@ -146,7 +146,6 @@ async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str, *, 
             )
         )
         if not others:
-            await session.rollback()
             raise Conflict(
                 "This is the tenant's last active admin key: create another admin key first",
                 code="last_admin_key",
@@ -154,4 +153,4 @@ async def revoke_api_key(session: AsyncSession, tenant_id: str, key_id: str, *, 
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(session, tenant_id=tenant_id, actor=actor, action="api_key.revoked", target=key.id)
-    await session.commit()
+    await session.flush()  # committed by the request's unit of work

@@ -52,16 +52,11 @@ DRIVEN: set[Route] = {
     ("POST", "/v1/providers/{provider:str}/webhook/repair"),
     ("POST", "/console/stripe/repair"),
     ("POST", "/console/sellers/{account_id:str}/link"),
+    ("POST", "/v1/tenants/{tenant_id:str}/subscription"),
 }
 
 #: Provider writes not on the driver, each with the reason.
-PENDING: set[Route] = {
-    # Platform billing (the platform's own Stripe account) stays off the driver: the driver reaches
-    # hub.credentials and hub.vault (hub.idempotency.route -> hub.idempotency.sealed), which the
-    # import contract "Platform billing never reaches the tenant payment side" forbids billing to
-    # import, and an operation acts for a TenantPrincipal where this route acts for the platform.
-    ("POST", "/v1/tenants/{tenant_id:str}/subscription"),
-}
+PENDING: set[Route] = set()
 
 #: Routes that change something at a provider.
 PROVIDER_WRITES = DRIVEN | PENDING
