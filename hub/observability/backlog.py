@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.db.base import utcnow
-from hub.db.engine import single_statements
+from hub.db.engine import reads, single_statements
 from hub.db.events import WebhookEvent
 from hub.db.notifications import NotificationDelivery
 
@@ -46,7 +46,7 @@ def _age(since: datetime | None, now: datetime) -> float:
 async def read(engine: AsyncEngine, providers: Iterable[str]) -> list[Metric]:
     """The backlog's gauges; none when the database cannot be read (the process's figures still answer)."""
     try:
-        async with single_statements(engine).connect() as conn:
+        async with reads(single_statements(engine)).connect() as conn:
             events = (await conn.execute(_EVENTS)).all()
             deliveries, due = (await conn.execute(_DELIVERIES)).one()
     except Exception as exc:  # the scrape must not fail with the database: its absence is the alert
