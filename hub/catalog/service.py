@@ -6,7 +6,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
 from hub.catalog import schemas
-from hub.db.base import utcnow
 from hub.db.recurring import Price, Product
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
@@ -82,14 +81,10 @@ class CreateProduct(Creation[neutral.ProductSnapshot]):
         )
 
     def pending(self) -> Product:
-        return Product(
-            id=self.hub_id,
-            tenant_id=self.who.tenant_id,
-            provider=self.provider.name,
+        return self.new_row(
             name=self.data.name,
             description=self.data.description,
             metadata_=self.metadata,
-            created_at=utcnow(),
         )
 
     def fill(self, row: Product, answer: neutral.ProductSnapshot) -> None:
@@ -135,16 +130,12 @@ class CreatePrice(Creation[neutral.PriceSnapshot]):
 
     def pending(self) -> Price:
         recurring = self.data.recurring
-        return Price(
-            id=self.hub_id,
-            tenant_id=self.who.tenant_id,
-            provider=self.provider.name,
+        return self.new_row(
             product_id=self.product_id,
             currency=self.currency,
             unit_amount=self.data.unit_amount,
             interval=recurring.interval if recurring else None,
             interval_count=recurring.interval_count if recurring else None,
-            created_at=utcnow(),
         )
 
     def fill(self, row: Price, answer: neutral.PriceSnapshot) -> None:

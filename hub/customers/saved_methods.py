@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import TenantPrincipal
 from hub.customers import schemas
 from hub.customers.service import owned
-from hub.db.base import utcnow
 from hub.db.recurring import SetupIntent
 from hub.idempotency import store
 from hub.idempotency.attempt import Attempt
@@ -56,15 +55,9 @@ class CreateSetupIntent(Creation[SetupIntentSnapshot]):
         self.publishable_key = self.ctx.credentials.publishable_key
 
     def pending(self) -> SetupIntent:
-        now = utcnow()
-        return SetupIntent(
-            id=self.hub_id,
-            tenant_id=self.who.tenant_id,
-            provider=self.provider.name,
+        return self.new_row(
             customer_id=self.customer_id,
             status="requires_payment_method",  # until the provider's answer
-            created_at=now,
-            updated_at=now,
         )
 
     async def call(self) -> SetupIntentSnapshot:

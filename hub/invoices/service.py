@@ -97,19 +97,13 @@ class CreateInvoice(Creation[InvoiceSnapshot]):
         return self.data.send and status == "draft"
 
     def pending(self) -> Invoice:
-        now = utcnow()
-        return Invoice(
-            id=self.hub_id,
-            tenant_id=self.who.tenant_id,
-            provider=self.provider.name,
+        return self.new_row(
             customer_id=self.customer_id,
             status="draft",
             currency=self.currency,
             amount_due=0,
             amount_paid=0,
             items=[{"description": i.description, "amount": i.amount, "quantity": i.quantity} for i in self.data.items],
-            created_at=now,
-            updated_at=now,
         )
 
     async def call(self) -> InvoiceSnapshot:

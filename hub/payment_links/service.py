@@ -71,16 +71,10 @@ class CreatePaymentLink(Creation[PaymentLinkSnapshot]):
         )
 
     def pending(self) -> PaymentLink:
-        now = utcnow()
-        return PaymentLink(
-            id=self.hub_id,
-            tenant_id=self.who.tenant_id,
-            provider=self.provider.name,
+        return self.new_row(
             url="",  # the provider's, with its answer
             active=False,
             line_items=[{"price_id": i.price_id, "quantity": i.quantity} for i in self.data.line_items],
-            created_at=now,
-            updated_at=now,
         )
 
     def fill(self, row: PaymentLink, answer: PaymentLinkSnapshot) -> None:

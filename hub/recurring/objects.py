@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import TenantPrincipal
+from hub.db.base import utcnow
 from hub.db.ids import well_formed_id
 from hub.db.recurring import Invoice, PaymentLink, Price, Product, SetupIntent, Subscription
 from hub.errors import NotFound
@@ -134,8 +135,14 @@ class Creation(Operation[Answer]):
         # With a key, the row stays for the retry, which asks under the same provider key.
 
     def pending(self) -> Any:
-        """The row before the provider is called: its provider id unset."""
+        """The row before the provider is called: its provider id unset (made with :meth:`new_row`)."""
         raise NotImplementedError
+
+    def new_row(self, **fields: Any) -> Any:
+        """A row of ``model`` for this creation: its id, tenant, provider and times, and ``fields``."""
+        now = utcnow()
+        times = {"created_at": now, "updated_at": now} if hasattr(self.model, "updated_at") else {"created_at": now}
+        return self.model(id=self.hub_id, tenant_id=self.who.tenant_id, provider=self.provider.name, **times, **fields)
 
     def fill(self, row: Any, answer: Answer) -> None:
         """The provider's answer into the row."""

@@ -100,19 +100,13 @@ class CreateSubscription(Creation[neutral.SubscriptionSnapshot]):
         )
 
     def pending(self) -> Subscription:
-        now = utcnow()
-        return Subscription(
-            id=self.hub_id,
-            tenant_id=self.who.tenant_id,
-            provider=self.provider.name,
+        return self.new_row(
             customer_id=self.customer_id,
             status="incomplete",  # until the provider's answer, whose own status comes after any (as_of 0)
             status_as_of=0,
             items=[{"price_id": i.price_id, "quantity": i.quantity} for i in self.data.items],
             cancel_at_period_end=False,
             metadata_=self.metadata,
-            created_at=now,
-            updated_at=now,
         )
 
     def fill(self, row: Subscription, answer: neutral.SubscriptionSnapshot) -> None:
