@@ -115,8 +115,39 @@ def from_address(app: Any, address: str) -> Any:
     return wrapped
 
 
-#: One app per settings for the run (``build_client(..., shared=True)``).
+class _Relay(httpx.AsyncBaseTransport):
+    """The Stripe transport of an app shared across tests: each request goes to the transport of the
+    one client open on that app (each test passes its own recorder or mock)."""
+
+    def __init__(self) -> None:
+        self.target: httpx.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.target is None:
+            raise RuntimeError("a request to Stripe from a shared app with no client open on it")
+        return await self.target.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self.target is not None:
+            await self.target.aclose()
+
+
+class _RelayedClient(AsyncTestClient):
+    """A client of a shared app built with a :class:`_Relay`: the relay is its own until it closes."""
+
+    relay: _Relay
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            self.relay.target = None
+
+
+#: One app per settings for the run (``build_client(..., shared=True)``); a second, built with a
+#: relay, for the clients given their own Stripe transport (``provider_options={"http_transport": …}``).
 _APPS: dict[Settings, Any] = {}
+_RELAYED: dict[Settings, tuple[Any, _Relay]] = {}
 
 
 def build_client(
@@ -129,14 +160,40 @@ def build_client(
     same settings. Building the app (Litestar reads every handler's signature) is most of what a
     short test costs; everything the hub keeps (engine, caches, limits, applier, dispatcher) is
     made by its lifespan, which starts and stops with each client, so no test sees another's state.
+    A shared app may also take the test's own Stripe transport (``provider_options`` with only
+    ``http_transport``): it is reached through a relay while this client is open; a second client
+    open at once on the same settings gets an app of its own.
     """
     harvest_settings(settings, app_kwargs.get("billing"))
+    transport = _relayable(app_kwargs) if shared else None
     if shared and not app_kwargs:
         app = _APPS.get(settings)
         if app is None:
             app = _APPS[settings] = create_app(settings)
+    elif transport is not None:
+        if settings not in _RELAYED:
+            relay = _Relay()
+            _RELAYED[settings] = (create_app(settings, provider_options={"http_transport": relay}), relay)
+        app, relay = _RELAYED[settings]
+        if relay.target is None:
+            relay.target = transport
+            client = _RelayedClient(
+                app if address is None else from_address(app, address), raise_server_exceptions=False
+            )
+            client.relay = relay
+            return observed(client)
+        app = create_app(settings, **app_kwargs)
     else:
         app = create_app(settings, **app_kwargs)
     return observed(
         AsyncTestClient(app if address is None else from_address(app, address), raise_server_exceptions=False)
     )
+
+
+def _relayable(app_kwargs: dict[str, Any]) -> httpx.AsyncBaseTransport | None:
+    """The transport of ``provider_options={"http_transport": t}`` when that is all ``app_kwargs`` holds."""
+    options = app_kwargs.get("provider_options")
+    if set(app_kwargs) != {"provider_options"} or not isinstance(options, dict) or set(options) != {"http_transport"}:
+        return None
+    transport = options["http_transport"]
+    return transport if isinstance(transport, httpx.AsyncBaseTransport) else None
