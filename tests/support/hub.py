@@ -132,22 +132,28 @@ class _Relay(httpx.AsyncBaseTransport):
             await self.target.aclose()
 
 
-class _RelayedClient(AsyncTestClient):
-    """A client of a shared app built with a :class:`_Relay`: the relay is its own until it closes."""
+class _SharedClient(AsyncTestClient):
+    """A client of a shared app: the app is its own until it closes (its lifespan installs the
+    hub's services on the app), and so is the app's relay, if it has one."""
 
-    relay: _Relay
+    app_key: Any
+    relay: _Relay | None = None
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
             await super().__aexit__(*exc)
         finally:
-            self.relay.target = None
+            _BUSY.discard(self.app_key)
+            if self.relay is not None:
+                self.relay.target = None
 
 
 #: One app per settings for the run (``build_client(..., shared=True)``); a second, built with a
 #: relay, for the clients given their own Stripe transport (``provider_options={"http_transport": …}``).
 _APPS: dict[Settings, Any] = {}
 _RELAYED: dict[Settings, tuple[Any, _Relay]] = {}
+#: The shared apps a client is open on now.
+_BUSY: set[Any] = set()
 
 
 def build_client(
@@ -161,30 +167,35 @@ def build_client(
     short test costs; everything the hub keeps (engine, caches, limits, applier, dispatcher) is
     made by its lifespan, which starts and stops with each client, so no test sees another's state.
     A shared app may also take the test's own Stripe transport (``provider_options`` with only
-    ``http_transport``): it is reached through a relay while this client is open; a second client
-    open at once on the same settings gets an app of its own.
+    ``http_transport``): it is reached through a relay while this client is open. A second client
+    open at once on the same settings gets an app of its own (each lifespan installs its services
+    on its app).
     """
     harvest_settings(settings, app_kwargs.get("billing"))
     transport = _relayable(app_kwargs) if shared else None
+    app: Any = None
+    relay: _Relay | None = None
+    key: Any = None
     if shared and not app_kwargs:
-        app = _APPS.get(settings)
-        if app is None:
-            app = _APPS[settings] = create_app(settings)
+        key = settings
+        if key not in _APPS:
+            _APPS[key] = create_app(settings)
+        app = _APPS[key]
     elif transport is not None:
+        key = (settings, "relayed")
         if settings not in _RELAYED:
-            relay = _Relay()
-            _RELAYED[settings] = (create_app(settings, provider_options={"http_transport": relay}), relay)
+            made = _Relay()
+            _RELAYED[settings] = (create_app(settings, provider_options={"http_transport": made}), made)
         app, relay = _RELAYED[settings]
-        if relay.target is None:
+    if app is not None and key not in _BUSY:
+        _BUSY.add(key)
+        client = _SharedClient(app if address is None else from_address(app, address), raise_server_exceptions=False)
+        client.app_key = key
+        if relay is not None:
             relay.target = transport
-            client = _RelayedClient(
-                app if address is None else from_address(app, address), raise_server_exceptions=False
-            )
             client.relay = relay
-            return observed(client)
-        app = create_app(settings, **app_kwargs)
-    else:
-        app = create_app(settings, **app_kwargs)
+        return observed(client)
+    app = create_app(settings, **app_kwargs)  # not shared, or its shared app is in use
     return observed(
         AsyncTestClient(app if address is None else from_address(app, address), raise_server_exceptions=False)
     )
