@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import stripe._http_client as stripe_http
 
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings
 from tests.support.payments import create_payment, emulator_get, stripe_tenant
@@ -47,6 +48,15 @@ ANSWERS = {
 #: ended in an error (not a stored answer), and the retry is the request that completes it
 OPERATIONS = {"create": 201, "capture": 200, "refund": 201}
 REFUND = 700
+
+
+@pytest.fixture(autouse=True)
+def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK waits 0.5 s, then up to 1 s, between its retries: about 1.5 s of sleep per faulted
+    call, which these tests make by the dozen. The retries, their count and their keys are what is
+    checked, not the pause between them, so the pause here is 20 ms (the hub runs in this process)."""
+    monkeypatch.setattr(stripe_http.HTTPClient, "INITIAL_DELAY", 0.02)
+    monkeypatch.setattr(stripe_http.HTTPClient, "MAX_DELAY", 0.04)
 
 
 @asynccontextmanager
