@@ -148,9 +148,9 @@ class _SharedClient(AsyncTestClient):
                 self.relay.target = None
 
 
-#: One app per settings for the run (``build_client(..., shared=True)``); a second, built with a
+#: One app per settings (and billing settings) for the run (``build_client(..., shared=True)``); a second, built with a
 #: relay, for the clients given their own Stripe transport (``provider_options={"http_transport": …}``).
-_APPS: dict[Settings, Any] = {}
+_APPS: dict[Any, Any] = {}
 _RELAYED: dict[Settings, tuple[Any, _Relay]] = {}
 #: The shared apps a client is open on now.
 _BUSY: set[Any] = set()
@@ -176,10 +176,10 @@ def build_client(
     app: Any = None
     relay: _Relay | None = None
     key: Any = None
-    if shared and not app_kwargs:
-        key = settings
+    if shared and set(app_kwargs) <= {"billing"}:  # billing settings are frozen: part of the key
+        key = (settings, app_kwargs.get("billing")) if app_kwargs else settings
         if key not in _APPS:
-            _APPS[key] = create_app(settings)
+            _APPS[key] = create_app(settings, **app_kwargs)
         app = _APPS[key]
     elif transport is not None:
         key = (settings, "relayed")
