@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.support.emulator import free_port
 from tests.support.hub import HubClient, build_client, make_settings
 from tests.support.stripe_fake import PUBLIC_URL, FakeStripe
 from tests.support.stripe_mock import StripeMock, hub_over
@@ -19,9 +20,9 @@ def stripe_mock() -> StripeMock:
 
 
 @pytest.fixture
-async def mocked(stripe_mock, database_url, hub_home):
-    """The hub whose tenant Stripe clients talk to ``stripe_mock``."""
-    async with hub_over(stripe_mock, database_url, str(hub_home)) as client:
+async def mocked(stripe_mock, database_url, shared_home):
+    """The hub whose tenant Stripe clients talk to ``stripe_mock`` (on an app shared across tests)."""
+    async with hub_over(stripe_mock, database_url, str(shared_home), shared=True) as client:
         yield client
 
 
@@ -32,17 +33,24 @@ def fake() -> FakeStripe:
 
 
 @pytest.fixture
-async def hub_on_fake(database_url, hub_home, fake) -> AsyncIterator[HubClient]:
-    """The hub at ``PUBLIC_URL`` whose tenant Stripe clients talk to ``fake``."""
-    settings = make_settings(database_url, str(hub_home), HUB_PUBLIC_URL=PUBLIC_URL)
-    async with build_client(settings, provider_options={"http_transport": fake.transport()}) as client:
+async def hub_on_fake(database_url, shared_home, fake) -> AsyncIterator[HubClient]:
+    """The hub at ``PUBLIC_URL`` whose tenant Stripe clients talk to ``fake`` (on an app shared across tests)."""
+    settings = make_settings(database_url, str(shared_home), HUB_PUBLIC_URL=PUBLIC_URL)
+    async with build_client(settings, shared=True, provider_options={"http_transport": fake.transport()}) as client:
         yield HubClient(client, settings)
 
 
+@pytest.fixture(scope="session")
+def stripe_proxy_port() -> int:
+    """The loopback port of this worker's ``stripe_proxy``: the same for every test, so the hub's
+    settings (its Stripe API base) are too, and the app built for them is built once."""
+    return free_port()
+
+
 @pytest.fixture
-def stripe_proxy(emulator) -> Iterator[StripeProxy]:
-    """A fault-injecting proxy on its own loopback port in front of the emulator (a real network hop)."""
-    proxy = StripeProxy(emulator.url)
+def stripe_proxy(emulator, stripe_proxy_port) -> Iterator[StripeProxy]:
+    """A fault-injecting proxy in front of the emulator (a real network hop), new for each test."""
+    proxy = StripeProxy(emulator.url, stripe_proxy_port)
     yield proxy
     proxy.close()
 

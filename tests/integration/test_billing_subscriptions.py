@@ -15,8 +15,9 @@ from tests.support.emulator import Emulator
 from tests.support.hub import PLATFORM, HubClient, build_client, make_settings
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def plans(emulator: Emulator) -> tuple[BillingPlan, ...]:
+    """The platform's plans, made once at the emulator for this module (tests only subscribe to them)."""
     return (
         BillingPlan(
             id="starter",
@@ -46,8 +47,9 @@ async def _hub(
 
 
 @pytest.fixture
-async def billing_hub(database_url, hub_home, emulator, plans) -> AsyncIterator[HubClient]:
-    async for h in _hub(database_url, hub_home, emulator, billing_settings(emulator.url, plans)):
+async def billing_hub(database_url, shared_home, emulator, plans) -> AsyncIterator[HubClient]:
+    """On an app built once for its settings and billing settings (see ``build_client``)."""
+    async for h in _hub(database_url, shared_home, emulator, billing_settings(emulator.url, plans), shared=True):
         yield h
 
 

@@ -29,9 +29,10 @@ from tests.support.hub import PLATFORM, HubClient, build_client, make_settings
 WEBHOOK = "/v1/platform/billing/webhook"
 
 
-@pytest.fixture
-async def billing_hub(database_url, hub_home, emulator) -> AsyncIterator[HubClient]:
-    plans = (
+@pytest.fixture(scope="module")
+def plans(emulator) -> tuple[BillingPlan, ...]:
+    """The platform's one plan, made once at the emulator for this module (tests only subscribe to it)."""
+    return (
         BillingPlan(
             id="starter",
             name="Starter",
@@ -41,8 +42,13 @@ async def billing_hub(database_url, hub_home, emulator) -> AsyncIterator[HubClie
             interval="month",
         ),
     )
-    settings = make_settings(database_url, str(hub_home), HUB_STRIPE_API_BASE=emulator.url)
-    async with build_client(settings, billing=billing_settings(emulator.url, plans)) as client:
+
+
+@pytest.fixture
+async def billing_hub(database_url, shared_home, emulator, plans) -> AsyncIterator[HubClient]:
+    """The hub with platform billing, on an app built once for its settings (plans included)."""
+    settings = make_settings(database_url, str(shared_home), HUB_STRIPE_API_BASE=emulator.url)
+    async with build_client(settings, shared=True, billing=billing_settings(emulator.url, plans)) as client:
         yield HubClient(client, settings)
 
 

@@ -12,19 +12,19 @@ from tests.support.stripe_recurring import StripeRecurring
 
 
 @pytest.fixture
-async def two_tenants(database_url, emulator, tmp_path):
+async def two_tenants(database_url, emulator, shared_home):
     recorder = Recorder(emulator.url)
-    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+    async with recorded_hub(database_url, str(shared_home), emulator.url, recorder, shared=True) as hub:
         owner, owner_sk = await stripe_tenant(hub, "Gym")
         other, _ = await stripe_tenant(hub, "Other")
         yield hub, recorder, owner, owner_sk, other
 
 
 @pytest.fixture
-async def stripe_hub(database_url, tmp_path):
+async def stripe_hub(database_url, shared_home):
     """The hub over a Stripe that has Prices (the emulator has only Plans)."""
     fake = StripeRecurring()
-    async with hub_over(StripeMock(fake.handle), database_url, str(tmp_path)) as hub:
+    async with hub_over(StripeMock(fake.handle), database_url, str(shared_home), shared=True) as hub:
         tenant, _ = await stripe_tenant(hub, "Gym")
         yield hub, fake, tenant
 

@@ -14,9 +14,9 @@ from tests.support.problem import assert_problem
 
 
 @pytest.fixture
-async def rec_hub(database_url, emulator, tmp_path):
+async def rec_hub(database_url, emulator, shared_home):
     recorder = Recorder(emulator.url)
-    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+    async with recorded_hub(database_url, str(shared_home), emulator.url, recorder, shared=True) as hub:
         tenant, _ = await stripe_tenant(hub)
         yield hub, tenant, recorder
 

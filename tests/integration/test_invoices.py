@@ -24,9 +24,9 @@ LINES = [
 
 
 @pytest.fixture
-async def billing(database_url, tmp_path):
+async def billing(database_url, shared_home):
     fake = StripeRecurring()
-    async with hub_over(StripeMock(fake.handle), database_url, str(tmp_path)) as hub:
+    async with hub_over(StripeMock(fake.handle), database_url, str(shared_home), shared=True) as hub:
         owner, _ = await stripe_tenant(hub, "Hotel")
         other, _ = await stripe_tenant(hub, "Other")
         guest = await new_customer(hub, owner)

@@ -20,8 +20,8 @@ WEBHOOK_SECRET = "whsec_tenantAsecret0001"
 
 
 @pytest.fixture
-async def nhub(database_url, emulator, hub_home):
-    async with notify_hub(database_url, str(hub_home), emulator.url) as client:
+async def nhub(database_url, emulator, shared_home):
+    async with notify_hub(database_url, str(shared_home), emulator.url) as client:
         yield client
 
 

@@ -28,8 +28,8 @@ async def ping(hub, tenant, endpoint_id):
 
 
 @pytest.fixture
-async def nhub(database_url, emulator, hub_home):
-    async with notify_hub(database_url, str(hub_home), emulator.url) as client:
+async def nhub(database_url, emulator, shared_home):
+    async with notify_hub(database_url, str(shared_home), emulator.url) as client:
         yield client
 
 
@@ -48,11 +48,11 @@ async def test_an_endpoint_failing_twice_gets_the_same_message_on_the_third_atte
 
 
 async def test_past_the_schedule_a_delivery_fails_and_a_retry_through_the_api_delivers_it(
-    database_url, emulator, hub_home
+    database_url, emulator, shared_home
 ):
     # Never answers: each attempt ends at the (short) timeout; the schedule allows two attempts.
     env = {"HUB_NOTIFY_TIMEOUT_SECONDS": "0.3", "HUB_NOTIFY_RETRY_SCHEDULE": "0.05"}
-    async with notify_hub(database_url, str(hub_home), emulator.url, **env) as hub, receiver(hang=True) as app:
+    async with notify_hub(database_url, str(shared_home), emulator.url, **env) as hub, receiver(hang=True) as app:
         tenant = await hub.create_tenant()
         endpoint = await add_endpoint(hub, tenant, app.url)
         sent = await ping(hub, tenant, endpoint["id"])
@@ -87,11 +87,11 @@ async def test_during_a_rotation_each_message_verifies_with_the_old_and_with_the
 
 
 async def test_a_message_recorded_by_a_worker_that_stops_before_sending_is_sent_by_the_next(
-    database_url, emulator, hub_home
+    database_url, emulator, shared_home
 ):
     async with receiver() as app:
         # The first worker records (it commits the payment change) but never sends: it "crashes".
-        async with notify_hub(database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as first:
+        async with notify_hub(database_url, str(shared_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as first:
             tenant, _ = await stripe_tenant(first)
             endpoint = await add_endpoint(first, tenant, app.url)
             r = await create_payment(
@@ -105,14 +105,14 @@ async def test_a_message_recorded_by_a_worker_that_stops_before_sending_is_sent_
                 0,
             )
         assert app.messages == []
-        async with notify_hub(database_url, str(hub_home), emulator.url) as second:
+        async with notify_hub(database_url, str(shared_home), emulator.url) as second:
             await eventually(settled(second, tenant, endpoint["id"], 1))
         [message] = app.messages
         assert message.verify(endpoint["secret"])["data"]["id"] == r.json()["id"]
 
 
 @pytest.mark.alone  # measures how soon a message goes out
-async def test_a_dead_endpoint_does_not_hold_up_another_tenants_messages(database_url, emulator, hub_home):
+async def test_a_dead_endpoint_does_not_hold_up_another_tenants_messages(database_url, emulator, shared_home):
     # A long timeout: while this test runs, none of the dead endpoint's attempts can end. The
     # tenant's share is set to the endpoint's: here the endpoint's bound is the one that holds.
     env = {
@@ -121,7 +121,7 @@ async def test_a_dead_endpoint_does_not_hold_up_another_tenants_messages(databas
         "HUB_NOTIFY_CONCURRENCY": "4",
         "HUB_NOTIFY_PER_TENANT": "2",
     }
-    async with notify_hub(database_url, str(hub_home), emulator.url, **env) as hub:
+    async with notify_hub(database_url, str(shared_home), emulator.url, **env) as hub:
         tenant_a = await hub.create_tenant("A")
         tenant_b = await hub.create_tenant("B")
         async with receiver(hang=True) as dead, receiver() as alive:
@@ -144,10 +144,10 @@ PATIENT = {"HUB_NOTIFY_TIMEOUT_SECONDS": "15"}
 
 
 @pytest.mark.alone  # measures how soon a message goes out
-async def test_two_workers_on_one_database_send_each_message_once(database_url, emulator, hub_home):
+async def test_two_workers_on_one_database_send_each_message_once(database_url, emulator, shared_home):
     async with (
-        notify_hub(database_url, str(hub_home), emulator.url, **PATIENT) as one,
-        notify_hub(database_url, str(hub_home), emulator.url, **PATIENT) as two,
+        notify_hub(database_url, str(shared_home), emulator.url, **PATIENT) as one,
+        notify_hub(database_url, str(shared_home), emulator.url, **PATIENT) as two,
         receiver() as app,
     ):
         tenant = await one.create_tenant()
@@ -188,10 +188,10 @@ async def test_a_secret_that_cannot_be_opened_holds_up_only_its_own_endpoint(nhu
 
 
 async def test_a_delivery_leased_by_a_worker_that_died_mid_send_is_sent_once_the_lease_ends(
-    database_url, emulator, hub_home
+    database_url, emulator, shared_home
 ):
     async with receiver() as app:
-        async with notify_hub(database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as first:
+        async with notify_hub(database_url, str(shared_home), emulator.url, HUB_NOTIFY_DISPATCH="0") as first:
             tenant = await first.create_tenant()
             endpoint = await add_endpoint(first, tenant, app.url)
             sent = await ping(first, tenant, endpoint["id"])
@@ -203,7 +203,7 @@ async def test_a_delivery_leased_by_a_worker_that_died_mid_send_is_sent_once_the
             " WHERE id = :id",
             id=sent["delivery_id"],
         )
-        async with notify_hub(database_url, str(hub_home), emulator.url) as second:
+        async with notify_hub(database_url, str(shared_home), emulator.url) as second:
             [delivered] = await eventually(settled(second, tenant, endpoint["id"], 1))
     assert delivered["attempts"] == 1
     assert [m.headers["webhook-id"] for m in app.messages] == [sent["message_id"]]
@@ -231,13 +231,13 @@ async def delay_of_first_message(app, since: float, within: float = 40.0) -> flo
 
 @pytest.mark.alone  # measures how soon a message goes out
 async def test_a_tenant_whose_endpoints_all_hang_leaves_slots_for_another_tenant_on_two_workers(
-    database_url, emulator, hub_home
+    database_url, emulator, shared_home
 ):
     # Tenant A: 20 endpoints that never answer within the timeout and hundreds of messages, i.e.
     # more sends than a worker has slots; B's one message must not wait for A's timeouts.
     async with (
-        notify_hub(database_url, str(hub_home), emulator.url, **HANGING, **UNTHROTTLED) as one,
-        notify_hub(database_url, str(hub_home), emulator.url, **HANGING, **UNTHROTTLED) as two,
+        notify_hub(database_url, str(shared_home), emulator.url, **HANGING, **UNTHROTTLED) as one,
+        notify_hub(database_url, str(shared_home), emulator.url, **HANGING, **UNTHROTTLED) as two,
         receiver(hang=True) as dead,
         receiver() as alive,
     ):
@@ -270,13 +270,13 @@ async def test_a_tenant_whose_endpoints_all_hang_leaves_slots_for_another_tenant
     ids=["default-share", "whole-worker-share"],
 )
 async def test_a_backlog_of_one_tenant_does_not_push_another_tenants_message_out_of_the_claim(
-    database_url, emulator, hub_home, share
+    database_url, emulator, shared_home, share
 ):
     # Everything is queued before the dispatcher starts, A's hundreds first; the poll is too slow
     # to come to the rescue, so B's message goes out in the first claim or only once A's sends end.
     async with receiver(hang=True) as dead, receiver() as alive:
         async with notify_hub(
-            database_url, str(hub_home), emulator.url, HUB_NOTIFY_DISPATCH="0", **UNTHROTTLED
+            database_url, str(shared_home), emulator.url, HUB_NOTIFY_DISPATCH="0", **UNTHROTTLED
         ) as recorder:
             tenant_a = await recorder.create_tenant("A")
             tenant_b = await recorder.create_tenant("B")
@@ -284,7 +284,7 @@ async def test_a_backlog_of_one_tenant_does_not_push_another_tenants_message_out
             endpoint_b = await add_endpoint(recorder, tenant_b, alive.url)
             await ping(recorder, tenant_b, endpoint_b["id"])
         async with notify_hub(
-            database_url, str(hub_home), emulator.url, HUB_NOTIFY_POLL_SECONDS="30", **HANGING, **share
+            database_url, str(shared_home), emulator.url, HUB_NOTIFY_POLL_SECONDS="30", **HANGING, **share
         ) as dispatcher:
             delay = await delay_of_first_message(alive, time.monotonic())
             print(f"\nanother tenant's message delivered {delay:.2f} s after the dispatcher started")

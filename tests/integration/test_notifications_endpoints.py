@@ -17,8 +17,8 @@ BASE = "/v1/notification-endpoints"
 
 
 @pytest.fixture
-async def nhub(database_url, emulator, hub_home):
-    async with notify_hub(database_url, str(hub_home), emulator.url) as client:
+async def nhub(database_url, emulator, shared_home):
+    async with notify_hub(database_url, str(shared_home), emulator.url) as client:
         yield client
 
 

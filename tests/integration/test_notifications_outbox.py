@@ -18,8 +18,8 @@ WEBHOOK_SECRET = "whsec_tenantAsecret0001"
 
 
 @pytest.fixture
-async def nhub(database_url, emulator, hub_home):
-    async with notify_hub(database_url, str(hub_home), emulator.url, HUB_LOG_LEVEL="DEBUG") as client:
+async def nhub(database_url, emulator, shared_home):
+    async with notify_hub(database_url, str(shared_home), emulator.url, HUB_LOG_LEVEL="DEBUG") as client:
         yield client
 
 

@@ -30,8 +30,8 @@ PROD = {"HUB_ENV": "prod", "HUB_PUBLIC_URL": "https://hub.test"}
         "https://localhost/hooks",  # a name that resolves to loopback
     ],
 )
-async def test_prod_refuses_to_register_an_endpoint_on_the_hubs_own_network(database_url, emulator, hub_home, url):
-    async with notify_hub(database_url, str(hub_home), emulator.url, **PROD) as hub:
+async def test_prod_refuses_to_register_an_endpoint_on_the_hubs_own_network(database_url, emulator, shared_home, url):
+    async with notify_hub(database_url, str(shared_home), emulator.url, **PROD) as hub:
         tenant = await hub.create_tenant()
         r = await hub.request("POST", BASE, json={"url": url}, headers=tenant.admin)
         assert r.status_code == 422, r.text
@@ -39,8 +39,10 @@ async def test_prod_refuses_to_register_an_endpoint_on_the_hubs_own_network(data
         assert (await hub.request("GET", BASE, headers=tenant.admin)).json()["data"] == []
 
 
-async def test_allow_private_urls_lifts_the_address_rule_in_prod(database_url, emulator, hub_home):
-    async with notify_hub(database_url, str(hub_home), emulator.url, **PROD, HUB_NOTIFY_ALLOW_PRIVATE_URLS="1") as hub:
+async def test_allow_private_urls_lifts_the_address_rule_in_prod(database_url, emulator, shared_home):
+    async with notify_hub(
+        database_url, str(shared_home), emulator.url, **PROD, HUB_NOTIFY_ALLOW_PRIVATE_URLS="1"
+    ) as hub:
         tenant = await hub.create_tenant()
         r = await hub.request("POST", BASE, json={"url": "https://10.0.0.1/hooks"}, headers=tenant.admin)
         assert r.status_code == 201, r.text
@@ -48,14 +50,14 @@ async def test_allow_private_urls_lifts_the_address_rule_in_prod(database_url, e
         assert r.status_code == 422  # https stays required in prod
 
 
-async def test_the_address_is_checked_again_when_connecting(database_url, emulator, hub_home):
+async def test_the_address_is_checked_again_when_connecting(database_url, emulator, shared_home):
     """A name that pointed elsewhere at registration and resolves to loopback now is never called."""
     async with receiver() as app:
         url = f"https://localhost:{app.port}/hooks"
-        async with notify_hub(database_url, str(hub_home), emulator.url) as dev:
+        async with notify_hub(database_url, str(shared_home), emulator.url) as dev:
             tenant = await dev.create_tenant()
             endpoint = await add_endpoint(dev, tenant, url)
-        async with notify_hub(database_url, str(hub_home), emulator.url, **PROD) as prod:
+        async with notify_hub(database_url, str(shared_home), emulator.url, **PROD) as prod:
             r = await prod.request("POST", f"{BASE}/{endpoint['id']}/test", headers=tenant.admin)
             assert r.status_code == 202
             [delivery] = await eventually(settled(prod, tenant, endpoint["id"], 1, "failed"))
@@ -103,10 +105,10 @@ def test_which_addresses_are_refused(address, refused):
     assert forbidden(ipaddress.ip_address(address)) is refused
 
 
-async def test_redirects_are_not_followed_and_answers_are_read_only_in_part(database_url, emulator, hub_home):
+async def test_redirects_are_not_followed_and_answers_are_read_only_in_part(database_url, emulator, shared_home):
     async with receiver() as target, receiver(reply=b"x" * 100_000) as app:
         app.location = target.url
-        async with notify_hub(database_url, str(hub_home), emulator.url, HUB_NOTIFY_RETRY_SCHEDULE="0") as hub:
+        async with notify_hub(database_url, str(shared_home), emulator.url, HUB_NOTIFY_RETRY_SCHEDULE="0") as hub:
             tenant = await hub.create_tenant()
             endpoint = await add_endpoint(hub, tenant, app.url)
             app.script = [302]

@@ -15,9 +15,9 @@ from tests.support.stripe_recurring import StripeRecurring
 
 
 @pytest.fixture
-async def shop(database_url, tmp_path):
+async def shop(database_url, shared_home):
     fake = StripeRecurring()
-    async with hub_over(StripeMock(fake.handle), database_url, str(tmp_path)) as hub:
+    async with hub_over(StripeMock(fake.handle), database_url, str(shared_home), shared=True) as hub:
         owner, _ = await stripe_tenant(hub, "Bakery")
         other, _ = await stripe_tenant(hub, "Other")
         product = (await post(hub, owner, "/v1/products", {"name": "Cake"})).json()

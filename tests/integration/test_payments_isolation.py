@@ -18,9 +18,9 @@ ROUTES = [
 
 
 @pytest.fixture
-async def two_tenants(database_url, emulator, tmp_path):
+async def two_tenants(database_url, emulator, shared_home):
     recorder = Recorder(emulator.url)
-    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+    async with recorded_hub(database_url, str(shared_home), emulator.url, recorder, shared=True) as hub:
         owner, owner_sk = await stripe_tenant(hub, "Owner")
         other, _ = await stripe_tenant(hub, "Other")
         yield hub, recorder, owner, owner_sk, other

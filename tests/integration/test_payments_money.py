@@ -8,10 +8,10 @@ from tests.support.payments import Recorder, create_payment, recorded_hub, strip
 
 
 @pytest.fixture
-async def recorded(database_url, emulator, hub_home):
+async def recorded(database_url, emulator, shared_home):
     """The hub, with every request it makes to Stripe recorded on its way to the emulator."""
     recorder = Recorder(emulator.url)
-    async with recorded_hub(database_url, str(hub_home), emulator.url, recorder) as hub:
+    async with recorded_hub(database_url, str(shared_home), emulator.url, recorder, shared=True) as hub:
         yield hub, recorder
 
 

@@ -16,9 +16,9 @@ from tests.support.stripe_mock import balance_ok
 
 
 @pytest.fixture
-async def tenant_hub(database_url, emulator, tmp_path):
+async def tenant_hub(database_url, emulator, shared_home):
     recorder = Recorder(emulator.url)
-    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+    async with recorded_hub(database_url, str(shared_home), emulator.url, recorder, shared=True) as hub:
         owner, owner_sk = await stripe_tenant(hub, "Hotel")
         other, _ = await stripe_tenant(hub, "Other")
         yield hub, recorder, owner, owner_sk, other

@@ -18,8 +18,8 @@ STAND_IN = "http://127.0.0.1:12111"
 
 async def test_behind_a_stripe_compatible_base_prices_subscriptions_and_links_are_stripes(database_url, tmp_path):
     fake = StripeRecurring()
-    env = {"HUB_STRIPE_API_BASE": STAND_IN, "HUB_STRIPE_EMULATOR": ""}
-    async with hub_over(StripeMock(fake.handle), database_url, str(tmp_path), **env) as hub:
+    mock = StripeMock(fake.handle)
+    async with hub_over(mock, database_url, str(tmp_path), HUB_STRIPE_API_BASE=STAND_IN, HUB_STRIPE_EMULATOR="") as hub:
         assert (hub.settings.stripe.api_base, hub.settings.stripe.emulator) == (STAND_IN, None)
         tenant, _ = await stripe_tenant(hub, "Gym")
         product = (await post(hub, tenant, "/v1/products", {"name": "Membership"})).json()
@@ -57,8 +57,9 @@ async def test_with_localstripe_named_a_recurring_price_is_still_made_as_an_emul
     database_url, emulator, tmp_path
 ):
     recorder = Recorder(emulator.url)
-    env = {"HUB_STRIPE_EMULATOR": "localstripe"}
-    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder, **env) as hub:
+    async with recorded_hub(
+        database_url, str(tmp_path), emulator.url, recorder, HUB_STRIPE_EMULATOR="localstripe"
+    ) as hub:
         tenant, sk = await stripe_tenant(hub, "Gym")
         price = await monthly_price(hub, tenant)
         assert recorder.calls("POST", "/v1/plans") == 1 and recorder.calls("POST", "/v1/prices") == 0

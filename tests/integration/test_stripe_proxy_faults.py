@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import stripe._http_client as stripe_http
 
 from tests.support.hub import HubClient, TenantHandle, build_client, make_settings
 from tests.support.payments import create_payment, emulator_get, stripe_tenant
@@ -49,6 +50,15 @@ OPERATIONS = {"create": 201, "capture": 200, "refund": 201}
 REFUND = 700
 
 
+@pytest.fixture(autouse=True)
+def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK waits 0.5 s, then up to 1 s, between its retries: about 1.5 s of sleep per faulted
+    call, which these tests make by the dozen. The retries, their count and their keys are what is
+    checked, not the pause between them, so the pause here is 20 ms (the hub runs in this process)."""
+    monkeypatch.setattr(stripe_http.HTTPClient, "INITIAL_DELAY", 0.02)
+    monkeypatch.setattr(stripe_http.HTTPClient, "MAX_DELAY", 0.04)
+
+
 @asynccontextmanager
 async def proxied_hub(database_url: str, home: str, proxy: StripeProxy) -> AsyncIterator[HubClient]:
     settings = make_settings(
@@ -58,7 +68,7 @@ async def proxied_hub(database_url: str, home: str, proxy: StripeProxy) -> Async
         HUB_STRIPE_DEADLINE_SECONDS=str(DEADLINE),
         HUB_STRIPE_MAX_NETWORK_RETRIES="2",  # the production default: the SDK's retries cross the proxy too
     )
-    async with build_client(settings) as client:
+    async with build_client(settings, shared=True) as client:
         yield HubClient(client, settings)
 
 
@@ -172,9 +182,9 @@ async def sync(hub: HubClient, case: Case, payment_id: str) -> dict[str, Any]:
 @pytest.mark.parametrize("op", OPERATIONS)
 @pytest.mark.parametrize("fault", sorted(ANSWERS))
 async def test_a_fault_then_a_retry_with_the_same_key_makes_one_object_at_stripe(
-    database_url, emulator, tmp_path, stripe_proxy, fault, op
+    database_url, emulator, shared_home, stripe_proxy, fault, op
 ):
-    async with proxied_hub(database_url, str(tmp_path), stripe_proxy) as hub:
+    async with proxied_hub(database_url, str(shared_home), stripe_proxy) as hub:
         case = await prepare(hub, op)
         payment_id = await fail_once(hub, stripe_proxy, case, fault)
         assert_one_at_stripe(emulator, case, payment_id, acted=ACTED[fault])
@@ -193,9 +203,9 @@ async def test_a_fault_then_a_retry_with_the_same_key_makes_one_object_at_stripe
 @pytest.mark.parametrize("op", OPERATIONS)
 @pytest.mark.parametrize("fault", sorted(f for f, acted in ACTED.items() if acted))
 async def test_sync_alone_repairs_what_a_fault_after_stripe_acted_left_pending(
-    database_url, emulator, tmp_path, stripe_proxy, fault, op
+    database_url, emulator, shared_home, stripe_proxy, fault, op
 ):
-    async with proxied_hub(database_url, str(tmp_path), stripe_proxy) as hub:
+    async with proxied_hub(database_url, str(shared_home), stripe_proxy) as hub:
         case = await prepare(hub, op)
         payment_id = await fail_once(hub, stripe_proxy, case, fault)
         await assert_left_pending(hub, case, payment_id)
@@ -209,11 +219,11 @@ async def test_sync_alone_repairs_what_a_fault_after_stripe_acted_left_pending(
 
 @pytest.mark.parametrize("op", ["capture", "cancel"])
 async def test_an_operation_recorded_by_sync_then_retried_with_its_key_answers_the_payment(
-    database_url, emulator, tmp_path, stripe_proxy, op
+    database_url, emulator, shared_home, stripe_proxy, op
 ):
     """Stripe acted, its answer was lost, a sync recorded the outcome: the client's retry with the
     same key gets the payment (the operation happened once), not 409 ``invalid_state``."""
-    async with proxied_hub(database_url, str(tmp_path), stripe_proxy) as hub:
+    async with proxied_hub(database_url, str(shared_home), stripe_proxy) as hub:
         case = await prepare(hub, "capture")  # a manual-capture payment, requires_capture
         if op == "cancel":
             case.path = case.path.removesuffix("/capture") + "/cancel"

@@ -19,9 +19,9 @@ WEBHOOK_SECRET = "whsec_tenantsecret00001"  # what stripe_tenant registers
 
 
 @pytest.fixture
-async def gym(database_url, emulator, tmp_path):
+async def gym(database_url, emulator, shared_home):
     recorder = Recorder(emulator.url)
-    async with recorded_hub(database_url, str(tmp_path), emulator.url, recorder) as hub:
+    async with recorded_hub(database_url, str(shared_home), emulator.url, recorder, shared=True) as hub:
         owner, sk = await stripe_tenant(hub, "Gym")
         other, _ = await stripe_tenant(hub, "Other")
         product = (await post(hub, owner, "/v1/products", {"name": "Membership"})).json()

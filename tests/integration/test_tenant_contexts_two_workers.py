@@ -33,13 +33,14 @@ def postgresql(hub: HubClient) -> bool:
 
 
 @pytest.fixture
-async def workers(database_url, emulator, tmp_path):
-    """Two app instances (as two `hub serve` workers would be) sharing one database."""
+async def workers(database_url, emulator, shared_home):
+    """Two app instances (as two `hub serve` workers would be) sharing one database; each built
+    once for the run (two homes: two settings) and started afresh for each test."""
     # SQLite's bound is the entry lifetime: half a second, so "within a second" holds with room.
     extra = {"HUB_STRIPE_API_BASE": emulator.url, "HUB_TENANT_CONTEXT_TTL_SECONDS": "0.5"}
-    settings_a = make_settings(database_url, str(tmp_path / "a"), **extra)
-    settings_b = make_settings(database_url, str(tmp_path / "b"), **extra)
-    async with build_client(settings_a) as a, build_client(settings_b) as b:
+    settings_a = make_settings(database_url, str(shared_home / "a"), **extra)
+    settings_b = make_settings(database_url, str(shared_home / "b"), **extra)
+    async with build_client(settings_a, shared=True) as a, build_client(settings_b, shared=True) as b:
         hubs = HubClient(a, settings_a), HubClient(b, settings_b)
         if postgresql(hubs[0]):
             assert await listening(hubs[0]) and await listening(hubs[1])

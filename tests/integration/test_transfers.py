@@ -29,10 +29,10 @@ from tests.support.stripe_proxy import StripeProxy
 
 
 @pytest.fixture
-async def market(database_url, stripe_proxy, tmp_path):
+async def market(database_url, stripe_proxy, shared_home):
     """The hub with its tenants' Stripe traffic through the proxy (the emulator and the Connect stand-in)."""
-    settings = make_settings(database_url, str(tmp_path / "home"), HUB_STRIPE_API_BASE=stripe_proxy.url, **FAST)
-    async with build_client(settings) as client:
+    settings = make_settings(database_url, str(shared_home), HUB_STRIPE_API_BASE=stripe_proxy.url, **FAST)
+    async with build_client(settings, shared=True) as client:
         hub = HubClient(client, settings)
         tenant, sk = await stripe_tenant(hub)
         yield hub, tenant, sk, stripe_proxy

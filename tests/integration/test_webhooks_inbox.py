@@ -28,13 +28,13 @@ SECRET = "whsec_tenantAsecret0001"
 @asynccontextmanager
 async def hub_app(database_url: str, home: Path, emulator_url: str, **env: str) -> AsyncIterator[HubClient]:
     settings = make_settings(database_url, str(home), HUB_STRIPE_API_BASE=emulator_url, **env)
-    async with build_client(settings) as client:
+    async with build_client(settings, shared=True) as client:  # built once for these settings
         yield HubClient(client, settings)
 
 
 @pytest.fixture
-async def ingest(database_url, emulator, hub_home) -> AsyncIterator[HubClient]:
-    async with hub_app(database_url, hub_home / "ingest", emulator.url, HUB_APPLIER="0") as client:
+async def ingest(database_url, emulator, shared_home) -> AsyncIterator[HubClient]:
+    async with hub_app(database_url, shared_home / "ingest", emulator.url, HUB_APPLIER="0") as client:
         yield client
 
 
@@ -76,7 +76,7 @@ def succeeded(tenant: TenantHandle, payment_id: str, pi_id: str) -> dict:
     )
 
 
-async def test_an_event_is_pending_until_an_applier_applies_it(ingest, tenant, database_url, emulator, hub_home):
+async def test_an_event_is_pending_until_an_applier_applies_it(ingest, tenant, database_url, emulator, shared_home):
     payment_id, pi_id = await new_payment(database_url, tenant)
     evt = succeeded(tenant, payment_id, pi_id)
     await send(ingest, tenant, evt)
@@ -84,7 +84,7 @@ async def test_an_event_is_pending_until_an_applier_applies_it(ingest, tenant, d
     assert (shown["outcome"], shown["payment_id"], shown["reason"]) == ("pending", None, None)
     assert (await payment_row(database_url, payment_id))["status"] == "requires_payment_method"
 
-    async with applier(database_url, hub_home, emulator.url):
+    async with applier(database_url, shared_home, emulator.url):
         await wait_applied(database_url, tenant.id)
     shown = (await listed(ingest, tenant))[evt["id"]]
     assert (shown["outcome"], shown["payment_id"], shown["deliveries"]) == ("applied", payment_id, 1)
@@ -92,9 +92,9 @@ async def test_an_event_is_pending_until_an_applier_applies_it(ingest, tenant, d
     assert (row["status"], row["amount_received"]) == ("succeeded", 2000)
 
 
-async def test_a_stored_event_wakes_the_applier_at_once(database_url, emulator, hub_home):
+async def test_a_stored_event_wakes_the_applier_at_once(database_url, emulator, shared_home):
     # The safety-net poll is an hour: only the wake-up of the ingest path can apply this in time.
-    async with hub_app(database_url, hub_home, emulator.url, HUB_APPLIER_POLL_SECONDS="3600") as hub:
+    async with hub_app(database_url, shared_home, emulator.url, HUB_APPLIER_POLL_SECONDS="3600") as hub:
         await hub.http.get("/health")  # the applier's first pass (of an empty inbox) is done by now
         t = await hub.create_tenant("A")
         assert (await hub.register_stripe(t, webhook_secret=SECRET)).status_code == 200
@@ -104,14 +104,14 @@ async def test_a_stored_event_wakes_the_applier_at_once(database_url, emulator, 
     assert (await payment_row(database_url, payment_id))["status"] == "succeeded"
 
 
-async def test_duplicate_deliveries_are_counted_and_applied_once(ingest, tenant, database_url, emulator, hub_home):
+async def test_duplicate_deliveries_are_counted_and_applied_once(ingest, tenant, database_url, emulator, shared_home):
     payment_id, pi_id = await new_payment(database_url, tenant)
     paid = succeeded(tenant, payment_id, pi_id)
     refunded = se.event("refund.updated", se.refund(pi_id, "re_dup1", 500))
     for evt in (paid, refunded, paid, refunded, refunded):
         await send(ingest, tenant, evt)
     assert await pending_count(database_url, tenant.id) == 2
-    async with applier(database_url, hub_home, emulator.url):
+    async with applier(database_url, shared_home, emulator.url):
         await wait_applied(database_url, tenant.id)
         for evt in (paid, refunded):  # and once more after it was applied
             await send(ingest, tenant, evt)
@@ -138,7 +138,7 @@ def life_of_a_payment(tenant: TenantHandle, payment_id: str, pi_id: str) -> list
 
 
 async def test_events_of_one_payment_in_any_order_fold_into_the_same_final_payment(
-    ingest, tenant, database_url, emulator, hub_home
+    ingest, tenant, database_url, emulator, shared_home
 ):
     # Several orders, each on its own payment, all pending together: one applier batch folds them.
     orders = list(itertools.islice(itertools.permutations(range(6)), 0, 720, 90))
@@ -150,7 +150,7 @@ async def test_events_of_one_payment_in_any_order_fold_into_the_same_final_payme
             await send(ingest, tenant, life[n])
         payments.append(payment_id)
     assert await pending_count(database_url, tenant.id) == 6 * len(orders)
-    async with applier(database_url, hub_home, emulator.url):
+    async with applier(database_url, shared_home, emulator.url):
         await wait_applied(database_url, tenant.id)
     for payment_id, order in zip(payments, orders, strict=True):
         row = await payment_row(database_url, payment_id)
@@ -161,7 +161,7 @@ async def test_events_of_one_payment_in_any_order_fold_into_the_same_final_payme
 
 
 async def test_a_poison_event_is_failed_after_the_bounded_attempts_and_blocks_no_other(
-    ingest, tenant, database_url, emulator, hub_home
+    ingest, tenant, database_url, emulator, shared_home
 ):
     good_id, good_pi = await new_payment(database_url, tenant)
     poison_id, poison_pi = await new_payment(database_url, tenant)
@@ -193,7 +193,7 @@ async def test_a_poison_event_is_failed_after_the_bounded_attempts_and_blocks_no
         e=unreadable["id"],
     )
 
-    async with applier(database_url, hub_home, emulator.url, HUB_APPLIER_MAX_ATTEMPTS="3"):
+    async with applier(database_url, shared_home, emulator.url, HUB_APPLIER_MAX_ATTEMPTS="3"):
         await wait_applied(database_url, tenant.id)
     shown = await listed(ingest, tenant)
     assert shown[good["id"]]["outcome"] == "applied"

@@ -115,8 +115,45 @@ def from_address(app: Any, address: str) -> Any:
     return wrapped
 
 
-#: One app per settings for the run (``build_client(..., shared=True)``).
-_APPS: dict[Settings, Any] = {}
+class _Relay(httpx.AsyncBaseTransport):
+    """The Stripe transport of an app shared across tests: each request goes to the transport of the
+    one client open on that app (each test passes its own recorder or mock)."""
+
+    def __init__(self) -> None:
+        self.target: httpx.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.target is None:
+            raise RuntimeError("a request to Stripe from a shared app with no client open on it")
+        return await self.target.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self.target is not None:
+            await self.target.aclose()
+
+
+class _SharedClient(AsyncTestClient):
+    """A client of a shared app: the app is its own until it closes (its lifespan installs the
+    hub's services on the app), and so is the app's relay, if it has one."""
+
+    app_key: Any
+    relay: _Relay | None = None
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            _BUSY.discard(self.app_key)
+            if self.relay is not None:
+                self.relay.target = None
+
+
+#: One app per settings (and billing settings) for the run (``build_client(..., shared=True)``); a second, built with a
+#: relay, for the clients given their own Stripe transport (``provider_options={"http_transport": …}``).
+_APPS: dict[Any, Any] = {}
+_RELAYED: dict[Settings, tuple[Any, _Relay]] = {}
+#: The shared apps a client is open on now.
+_BUSY: set[Any] = set()
 
 
 def build_client(
@@ -129,14 +166,45 @@ def build_client(
     same settings. Building the app (Litestar reads every handler's signature) is most of what a
     short test costs; everything the hub keeps (engine, caches, limits, applier, dispatcher) is
     made by its lifespan, which starts and stops with each client, so no test sees another's state.
+    A shared app may also take the test's own Stripe transport (``provider_options`` with only
+    ``http_transport``): it is reached through a relay while this client is open. A second client
+    open at once on the same settings gets an app of its own (each lifespan installs its services
+    on its app).
     """
     harvest_settings(settings, app_kwargs.get("billing"))
-    if shared and not app_kwargs:
-        app = _APPS.get(settings)
-        if app is None:
-            app = _APPS[settings] = create_app(settings)
-    else:
-        app = create_app(settings, **app_kwargs)
+    transport = _relayable(app_kwargs) if shared else None
+    app: Any = None
+    relay: _Relay | None = None
+    key: Any = None
+    if shared and set(app_kwargs) <= {"billing"}:  # billing settings are frozen: part of the key
+        key = (settings, app_kwargs.get("billing")) if app_kwargs else settings
+        if key not in _APPS:
+            _APPS[key] = create_app(settings, **app_kwargs)
+        app = _APPS[key]
+    elif transport is not None:
+        key = (settings, "relayed")
+        if settings not in _RELAYED:
+            made = _Relay()
+            _RELAYED[settings] = (create_app(settings, provider_options={"http_transport": made}), made)
+        app, relay = _RELAYED[settings]
+    if app is not None and key not in _BUSY:
+        _BUSY.add(key)
+        client = _SharedClient(app if address is None else from_address(app, address), raise_server_exceptions=False)
+        client.app_key = key
+        if relay is not None:
+            relay.target = transport
+            client.relay = relay
+        return observed(client)
+    app = create_app(settings, **app_kwargs)  # not shared, or its shared app is in use
     return observed(
         AsyncTestClient(app if address is None else from_address(app, address), raise_server_exceptions=False)
     )
+
+
+def _relayable(app_kwargs: dict[str, Any]) -> httpx.AsyncBaseTransport | None:
+    """The transport of ``provider_options={"http_transport": t}`` when that is all ``app_kwargs`` holds."""
+    options = app_kwargs.get("provider_options")
+    if set(app_kwargs) != {"provider_options"} or not isinstance(options, dict) or set(options) != {"http_transport"}:
+        return None
+    transport = options["http_transport"]
+    return transport if isinstance(transport, httpx.AsyncBaseTransport) else None

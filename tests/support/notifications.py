@@ -162,9 +162,10 @@ async def deliveries(hub: HubClient, tenant: TenantHandle, endpoint_id: str) -> 
 
 @asynccontextmanager
 async def notify_hub(database_url: str, home: str, emulator_url: str, **env: str) -> AsyncIterator[HubClient]:
-    """A hub with short notification schedules (``env`` adds or overrides HUB_* settings)."""
+    """A hub with short notification schedules (``env`` adds or overrides HUB_* settings), on the
+    app built once for these settings (``build_client(shared=True)``: give it the run's shared home)."""
     settings = make_settings(database_url, home, HUB_STRIPE_API_BASE=emulator_url, **{**FAST, **env})
-    async with build_client(settings) as client:
+    async with build_client(settings, shared=True) as client:
         yield HubClient(client, settings)
 
 

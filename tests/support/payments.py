@@ -148,9 +148,11 @@ def lose_answers(recorder: Recorder, method: str, path: str, times: int = 1) -> 
 
 @asynccontextmanager
 async def recorded_hub(
-    database_url: str, home: str, emulator_url: str, recorder: Recorder, **env: str
+    database_url: str, home: str, emulator_url: str, recorder: Recorder, *, shared: bool = False, **env: str
 ) -> AsyncIterator[HubClient]:
-    """A hub instance whose Stripe traffic goes through ``recorder`` (several may share one database)."""
+    """A hub instance whose Stripe traffic goes through ``recorder`` (several may share one database);
+    ``shared``: on the app built once for these settings (see ``build_client``)."""
     settings = make_settings(database_url, home, HUB_STRIPE_API_BASE=emulator_url, **env)
-    async with build_client(settings, provider_options={"http_transport": recorder.transport}) as client:
+    options = {"http_transport": recorder.transport}
+    async with build_client(settings, shared=shared, provider_options=options) as client:
         yield HubClient(client, settings)

@@ -83,8 +83,11 @@ class StripeMock:
 
 
 @asynccontextmanager
-async def hub_over(mock: StripeMock, database_url: str, home: str, **env: str) -> AsyncIterator[HubClient]:
-    """The hub on ``database_url`` whose tenant Stripe clients all go through ``mock``."""
+async def hub_over(
+    mock: StripeMock, database_url: str, home: str, *, shared: bool = False, **env: str
+) -> AsyncIterator[HubClient]:
+    """The hub on ``database_url`` whose tenant Stripe clients all go through ``mock``; ``shared``: on
+    the app built once for these settings (see ``build_client``)."""
     settings = make_settings(database_url, home, **env)
-    async with build_client(settings, provider_options={"http_transport": mock.transport}) as client:
+    async with build_client(settings, shared=shared, provider_options={"http_transport": mock.transport}) as client:
         yield HubClient(client, settings)

@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from tests.support.emulator import free_port
 from tests.support.stripe_connect import ConnectStandIn, stripe_json
 from tests.support.stripe_invoicing import Invoicing
 
@@ -105,11 +106,11 @@ def stripe_error(status: int, type_: str, message: str) -> Answer:
 
 
 class StripeProxy:
-    def __init__(self, emulator_url: str) -> None:
+    def __init__(self, emulator_url: str, port: int | None = None) -> None:
+        """``port``: the loopback port to listen on (a free one when not given); a proxy made for each
+        test on its worker's one port keeps the hub's settings, so the app built for them serves again."""
         self.emulator_url = emulator_url
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = port if port is not None else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
