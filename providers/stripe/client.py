@@ -73,18 +73,29 @@ class _Timed:
         """
         started = time.perf_counter()
         status: int | None = None
+        # The call runs as a task of its own and the deadline is waited for beside it, not raised
+        # inside it: a cancellation thrown into the call can be taken for the HTTP client's own
+        # per-attempt timeout when both fire together (aiohttp turns it into its TimeoutError,
+        # which the SDK retries), and the deadline would then pass unnoticed.
+        call = asyncio.ensure_future(
+            super().request_with_retries_async(  # type: ignore[misc]
+                method, url, headers, post_data, max_network_retries, _usage=_usage
+            )
+        )
         try:
-            async with asyncio.timeout(self.deadline):
-                result: tuple[Any, int, Any] = await super().request_with_retries_async(  # type: ignore[misc]
-                    method, url, headers, post_data, max_network_retries, _usage=_usage
+            done, _ = await asyncio.wait({call}, timeout=self.deadline)
+            if not done:
+                raise DeadlineExceeded(
+                    f"Stripe did not answer within the {self.deadline:g} s deadline", should_retry=False
                 )
+            result: tuple[Any, int, Any] = call.result()
             status = result[1]
             return result
-        except TimeoutError:
-            raise DeadlineExceeded(
-                f"Stripe did not answer within the {self.deadline:g} s deadline", should_retry=False
-            ) from None
         finally:
+            if not call.done():
+                call.cancel()  # past the deadline, or the request itself was cancelled
+                # Its end, whatever it is, is nobody's answer now: retrieved so nothing logs it.
+                call.add_done_callback(lambda task: task.cancelled() or task.exception())
             seconds = time.perf_counter() - started
             operation, outcome = operation_name(method, url), _outcome(status)
             log.debug("stripe %s -> %s in %.0f ms", operation, status or outcome, seconds * 1000)
